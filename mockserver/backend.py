@@ -1,0 +1,399 @@
+"""The fake's state and behaviour, free of HTTP: tasks, fault rules, the journal and the clock.
+
+Views parse a request, call one method here and serialize what comes back; errors come out
+as the typed exceptions of ``errors.py``.  Each app (and each pytest fixture) owns its own
+backend: there is no module-level state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import images
+from .cache import LruCache
+from .clock import Clock
+from .config import Config
+from .errors import ApiError, InvalidInput
+from .faults import TRANSPORT_FAULTS, FaultRule, parse_prefer
+from .ids import Ids
+from .scenes import Scene, SceneCatalog
+from .spec import Spec, load_spec
+from .store import MemoryStore, Store
+from .tasks import Task
+from .validation import SubmitItem, SubmitValidator, validate_params
+
+RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/(\d{1,2})/(\d{1,2})\.(png|jpg)$")
+COVER_PATH = re.compile(r"^/__bgmock/covers/([A-Za-z0-9_.-]{1,128})\.png$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class TransportFault(Exception):
+    """Not an answer: the transport must misbehave (reset, empty reply, 502 page, ...)."""
+
+    def __init__(self, kind: str, delay_ms: int = 0) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.delay_ms = delay_ms
+
+
+@dataclass
+class Injected:
+    """What a fired rule or a ``Prefer`` header asks for: an error code or a transport fault."""
+
+    error: ApiError | None = None
+    transport: str | None = None
+    delay_ms: int = 0
+    rule_id: str | None = None
+
+
+class Backend:
+    """One fake's state. Thread-safe: the store and caches carry their own locks."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        spec: Spec | None = None,
+        clock: Clock | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.config = config or Config()
+        self.spec = spec or load_spec()
+        self.clock = clock or Clock(self.config.clock)
+        self.ids = Ids(self.config.seed)
+        self.store: Store = store or MemoryStore(
+            max_tasks=self.config.max_tasks,
+            task_ttl_s=self.config.task_ttl_s,
+            journal_size=self.config.journal_size,
+        )
+        self.catalog = SceneCatalog.load(self.config.catalog or self.spec.fixture("scenes.json"))
+        self.submit_validator = SubmitValidator(self.spec, self.config)
+        self.results = LruCache(max_items=self.config.image_cache_items)
+        self.products = LruCache(max_bytes=self.config.product_cache_bytes)
+        triggers = {e.trigger.get("modelNum"): code for code, e in self.spec.errors.items()}
+        self.magic_errors: dict[str, int] = {k: v for k, v in triggers.items() if k}
+        self.magic_outcomes: dict[str, str] = dict(self.spec.task_outcomes)
+        self._rule_seq = 0
+        self._rule_lock = threading.Lock()
+        self._startup_rules()
+
+    # -- faults ---------------------------------------------------------------------------
+    def _startup_rules(self) -> None:
+        for rule in self.config.faults:
+            self.add_fault(rule)
+
+    def add_fault(self, data: Any) -> dict[str, Any]:
+        """Validate and store a rule; returns it with its id."""
+        with self._rule_lock:
+            self._rule_seq += 1
+            rule_id = f"rule-{self._rule_seq}"
+        rule = FaultRule.from_json(self.spec, data, rule_id)
+        self.store.add_rule(rule)
+        return rule.to_json()
+
+    def faults(self) -> list[dict[str, Any]]:
+        return [rule.to_json() for rule in self.store.list_rules()]
+
+    def delete_faults(self, rule_id: str | None = None) -> int:
+        return self.store.delete_rules(rule_id)
+
+    def injected(
+        self, endpoint: str, candidates: Sequence[Mapping[str, Any]], prefer: str | None
+    ) -> Injected | None:
+        """The fault this request gets: ``Prefer`` first, then programmed rules in order."""
+        wish = parse_prefer(prefer)
+        delay = int(wish["delay"]) if wish.get("delay", "").isdigit() else 0
+        code = wish.get("code", "")
+        if code.isdigit() and int(code) in self.spec.errors:
+            return Injected(error=ApiError(int(code)), delay_ms=delay)
+        if wish.get("transport") in TRANSPORT_FAULTS:
+            return Injected(transport=wish["transport"], delay_ms=delay)
+        rule = self.store.fire_rule(endpoint, candidates, self.ids.chance)
+        if rule is None:
+            return Injected(delay_ms=delay) if delay else None
+        error = None
+        if rule.res_code is not None:
+            error = ApiError(rule.res_code, message=_rule_message(self.spec, rule))
+        return Injected(error=error, transport=rule.transport, delay_ms=rule.delay_ms, rule_id=rule.id)
+
+    # -- submit ---------------------------------------------------------------------------
+    def submit(
+        self,
+        body: Mapping[str, Any],
+        *,
+        prefer: str | None = None,
+        app_key: str | None = None,
+        notes: dict[str, Any] | None = None,
+    ) -> str:
+        """Validate a submit body and create its task; returns the task ID.
+
+        Order: injected faults win over validation (so a test can force a code whatever it
+        sends), validation over magic scene IDs; the validation outcome is noted either way.
+        """
+        notes = notes if notes is not None else {}
+        try:
+            candidates = self.submit_validator.items(body)
+        except InvalidInput:
+            candidates = []
+        notes["params"] = candidates
+        injected = self.injected("submit", candidates, prefer)
+        notes["injected"] = _describe(injected)
+        problems: InvalidInput | None = None
+        items: list[SubmitItem] = []
+        try:
+            items = self.submit_validator.validate(body, self.resolve_local, self.scene_problem)
+        except InvalidInput as exc:
+            problems = exc
+            notes["problems"] = exc.problems
+        if injected is not None:
+            raise_injected(injected)
+        if problems is not None:
+            raise problems
+        for item in items:
+            code = self.magic_errors.get(item.params["modelNum"])
+            if code is not None:
+                raise ApiError(code)
+        return self._create_task(items, app_key)
+
+    def scene_problem(self, model_num: Any) -> str | None:
+        """Why a modelNum is refused (unknown to the catalog), or None."""
+        if not isinstance(model_num, str) or self.scene(model_num) is not None:
+            return None
+        return f"unknown scene ID {model_num[:64]!r} (see the scene query API)"
+
+    def _create_task(self, items: Sequence[SubmitItem], app_key: str | None) -> str:
+        now = self.clock.now()
+        task_id = self.ids.task_id()
+        outcome, message = "finished", "success"
+        for item in items:
+            magic = self.magic_outcomes.get(item.params["modelNum"])
+            if magic:
+                outcome, message = magic, self.spec.errors[801].message if magic == "failed" else "running"
+        rule = self.store.fire_rule("task", [i.params for i in items], self.ids.chance)
+        if rule is not None and rule.outcome:
+            outcome = rule.outcome
+            message = _rule_message(self.spec, rule, default_code=801) if outcome == "failed" else "running"
+        recorded = []
+        for index, item in enumerate(items):
+            params = {k: v for k, v in item.params.items() if k != "imgBase64"}
+            if "imgBase64" in item.params:
+                params["imgBase64"] = f"<{len(item.product or b'')} bytes>"
+            if item.image is not None:
+                params["_image"] = {"format": item.image.format, "width": item.image.width, "height": item.image.height}
+            recorded.append(params)
+            if item.product is not None:
+                self.products.put((task_id, index), item.product)
+        cfg = self.config
+        task = Task(
+            task_id=task_id, created=now, items=recorded, sources=[i.source for i in items],
+            outcome=outcome, message=message, progression=cfg.progression,
+            duration=cfg.task_duration, polls_to_finish=cfg.polls_to_finish, app_key=app_key,
+        )
+        self.store.put_task(task, now)
+        return task_id
+
+    # -- result query ---------------------------------------------------------------------
+    def query(
+        self,
+        body: Mapping[str, Any],
+        *,
+        base_url: str,
+        prefer: str | None = None,
+        notes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The ``data`` of a result query; counts a poll of the task."""
+        notes = notes if notes is not None else {}
+        params = validate_params(self.spec, "query-request.json", body, strict=self.config.strict)
+        notes["params"] = [params]
+        injected = self.injected("query", [params], prefer)
+        notes["injected"] = _describe(injected)
+        if injected is not None:
+            raise_injected(injected)
+        task_id = params["taskId"]
+        if not _UUID.match(task_id):
+            raise InvalidInput(["taskId: must be a task ID from the submit answer (a UUID)"])
+        now = self.clock.now()
+        task = self.store.get_task(task_id, now, poll=True)
+        if task is None:
+            raise InvalidInput([f"taskId: no such task {task_id} (unknown, or expired and forgotten)"])
+        return self.task_view(task, now, base_url)
+
+    def task_view(self, task: Task, now: float, base_url: str) -> dict[str, Any]:
+        status = task.status(now)
+        ext = "png" if self.config.result_format == "PNG" else "jpg"
+        base = (self.config.public_url or base_url).rstrip("/")
+        message = task.message if status in ("finished", "failed") else status
+        results = []
+        for index, item in enumerate(task.items):
+            urls = []
+            if status == "finished":
+                urls = [
+                    f"{base}/__bgmock/results/{task.task_id}/{index}/{n}.{ext}"
+                    for n in range(int(item["imageNum"]))
+                ]
+            record = {k: v for k, v in item.items() if not k.startswith("_")}
+            results.append({
+                "imageUrlList": urls,
+                "sceneTemplate": str(item["modelNum"]),
+                "recordContent": json.dumps(record, ensure_ascii=False, sort_keys=True),
+                "taskStatus": status,
+                "taskMessage": message,
+            })
+        return {"taskId": task.task_id, "taskStatus": status, "taskMessage": message, "taskResult": results}
+
+    def tasks(self, limit: int = 100) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        return [task.to_json(now) for task in self.store.list_tasks(now, limit)]
+
+    # -- scenes ---------------------------------------------------------------------------
+    def scene(self, model_num: str) -> Scene | None:
+        """A catalog scene, or a stand-in for magic IDs and (when allowed) unknown ones."""
+        found = self.catalog.get(model_num)
+        if found is not None:
+            return found
+        if model_num in self.magic_errors or model_num in self.magic_outcomes or self.config.allow_any_scene:
+            return Scene(model_num, model_num, model_num, 1, (1,), ("General Purpose",), (), ())
+        return None
+
+    def scene_query(
+        self,
+        body: Mapping[str, Any],
+        *,
+        base_url: str,
+        prefer: str | None = None,
+        notes: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        notes = notes if notes is not None else {}
+        params = validate_params(self.spec, "scene-query-request.json", body, strict=self.config.strict)
+        notes["params"] = [params]
+        injected = self.injected("scenes", [params], prefer)
+        notes["injected"] = _describe(injected)
+        if injected is not None:
+            raise_injected(injected)
+        scene_type = params.get("sceneType")
+        if isinstance(scene_type, str):
+            scene_type = {v: k for k, v in self.catalog.scene_type_names.items()}[scene_type]
+        found = self.catalog.query(
+            product_title=params.get("productTitle"),
+            category_type=params.get("categoryType"),
+            scene_type=scene_type,
+            count=params.get("count", 10),
+        )
+        base = (self.config.public_url or base_url).rstrip("/")
+        return [
+            {
+                "modelNum": s.model_num, "name": s.name, "sceneName": s.scene_name,
+                "sceneType": s.scene_type, "sceneTypeName": self.catalog.scene_type_names.get(s.scene_type, ""),
+                "categoryType": list(s.category_types), "categoryNameList": list(s.category_names),
+                "coverUrl": f"{base}/__bgmock/covers/{s.model_num}.png",
+            }
+            for s in found
+        ]
+
+    # -- images ---------------------------------------------------------------------------
+    def result_image(self, task_id: str, item: int, index: int, ext: str) -> bytes | None:
+        """A result image, rendered on first fetch; None unless the task finished with it."""
+        now = self.clock.now()
+        task = self.store.get_task(task_id, now)
+        if task is None or task.status(now) != "finished" or item >= len(task.items):
+            return None
+        params = task.items[item]
+        if index >= int(params["imageNum"]):
+            return None
+        fmt = "PNG" if ext == "png" else "JPEG"
+
+        def render() -> bytes:
+            scene = self.scene(str(params["modelNum"]))
+            return images.render_result(
+                width=int(params["width"]), height=int(params["height"]),
+                scene=scene.as_dict() if scene else {"modelNum": params["modelNum"], "name": "", "sceneName": ""},
+                index=index, seed=task_id, product=self.products.get((task_id, item)),
+                need_layout=bool(params.get("needLayout", False)),
+                title=params.get("productTitle") or None, fmt=fmt,
+            )
+
+        return self.results.get_or_make((task_id, item, index, fmt), render)
+
+    def cover(self, model_num: str) -> bytes | None:
+        scene = self.catalog.get(model_num)
+        if scene is None:
+            return None
+        return self.results.get_or_make(("cover", model_num), lambda: images.render_cover(scene.as_dict()))
+
+    def resolve_local(self, url: str) -> bytes | None:
+        """Image bytes for a URL that points at this fake's own images (resolved in-process)."""
+        path = urlsplit(url).path
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in ("127.0.0.1", "localhost", "::1") and not (
+            self.config.public_url and urlsplit(self.config.public_url).hostname == host
+        ):
+            return None
+        match = RESULT_PATH.match(path)
+        if match:
+            return self.result_image(match[1], int(match[2]), int(match[3]), match[4])
+        match = COVER_PATH.match(path)
+        return self.cover(match[1]) if match else None
+
+    # -- admin ----------------------------------------------------------------------------
+    def advance(self, seconds: float) -> float:
+        return self.clock.advance(seconds)
+
+    def journal(self, limit: int | None = None) -> list[dict[str, Any]]:
+        return self.store.journal(limit)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        if self.config.journal_size:
+            self.store.record(entry)
+
+    def reset(self) -> None:
+        """Forget tasks, rules, the journal and caches; start-up rules and the seed apply again."""
+        self.store.clear()
+        self.results.clear()
+        self.products.clear()
+        self.clock.reset()
+        self.ids.reseed(self.config.seed)
+        self._startup_rules()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "clock": round(self.clock.now(), 3),
+            "scenes": len(self.catalog),
+            "signatures": bool(self.config.app_keys),
+            "strict": self.config.strict,
+            **self.store.stats(),
+            "imageCache": len(self.results),
+        }
+
+
+def raise_injected(injected: Injected) -> None:
+    """Turn a fault decision into the exception the transport layer answers with."""
+    if injected.transport:
+        raise TransportFault(injected.transport, injected.delay_ms)
+    if injected.error is not None:
+        injected.error.delay_ms = injected.delay_ms
+        raise injected.error
+
+
+def _rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | None:
+    code = rule.res_code or default_code
+    if rule.res_message is None:
+        return spec.errors[code].message if default_code else None
+    if code == 700:
+        return f"{spec.errors[700].message}: {rule.res_message}"
+    return rule.res_message
+
+
+def _describe(injected: Injected | None) -> dict[str, Any] | None:
+    if injected is None:
+        return None
+    return {
+        "resCode": injected.error.res_code if injected.error else None,
+        "transport": injected.transport, "delayMs": injected.delay_ms, "rule": injected.rule_id,
+    }

@@ -1,0 +1,143 @@
+"""The ``bgmock`` command: serve the fake (and, registered by their modules, the other tools)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .config import Config, ConfigError
+from .faults import parse_fault_flag
+
+#: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
+Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    parser.add_argument("--config", metavar="FILE", help="JSON or TOML file of settings (keys of schemas/config.json); flags override it")
+    parser.add_argument("--strict", action="store_true", default=None, help="reject anything but the documented types, require imageNum, reject unknown fields")
+    parser.add_argument("--seed", type=int, help="seed of the random source: same seed, same task and request IDs")
+    parser.add_argument("--app-key", action="append", default=[], metavar="KEY:SECRET", help="accept this key pair and turn signature checks on (repeatable)")
+    parser.add_argument("--fault", action="append", default=[], metavar="CODE[:P]", help="answer CODE (a documented resCode or a transport fault) to submits with probability P (default 1); repeatable")
+    parser.add_argument("--task-duration", type=float, metavar="SECONDS", help="seconds from submit to finished (default 3; 0 finishes at once)")
+    parser.add_argument("--progression", choices=["time", "polls"], help="tasks advance on the clock (time) or after --polls-to-finish queries (polls)")
+    parser.add_argument("--polls-to-finish", type=int, metavar="N", help="with --progression polls: the Nth query of a task sees it finished")
+    parser.add_argument("--allow-any-scene", action="store_true", default=None, help="accept any modelNum, not only the scene catalog's")
+    parser.add_argument("--catalog", metavar="FILE", help="scene catalog JSON to use instead of the shipped fixtures/scenes.json")
+    parser.add_argument("--admin-token", metavar="TOKEN", help="require header X-Bgmock-Admin-Token on /__admin (required when binding beyond loopback)")
+    parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    """Settings from --config, then flags; a ConfigError names what is wrong."""
+    overrides: dict[str, Any] = {
+        "host": args.host, "port": args.port, "strict": args.strict, "seed": args.seed,
+        "task_duration": args.task_duration, "progression": args.progression,
+        "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
+        "catalog": args.catalog, "admin_token": args.admin_token,
+    }
+    if args.quiet:
+        overrides["log_requests"] = False
+    base = Config.from_file(args.config) if args.config else Config()
+    values = base.as_dict()
+    if args.app_key:
+        keys = dict(values["app_keys"])
+        for pair in args.app_key:
+            key, sep, secret = pair.partition(":")
+            if not sep or not key or not secret:
+                raise ConfigError(f"--app-key {key or pair!r}: expected KEY:SECRET")
+            keys[key] = secret
+        values["app_keys"] = keys
+    if args.fault:
+        try:
+            values["faults"] = [*values["faults"], *(parse_fault_flag(f) for f in args.fault)]
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return Config.from_mapping(values, **overrides)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _serve(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    config = build_config(args)
+    if not is_loopback(config.host):
+        if not config.admin_token:
+            raise ConfigError(f"--host {config.host} exposes the fake beyond this machine: set --admin-token too")
+        print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
+    from werkzeug.serving import make_server
+
+    from .app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = create_app(config)
+    server = make_server(config.host, config.port, app, threaded=True)
+    port = server.socket.getsockname()[1]
+    signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
+    print(
+        f"bgmock listening on http://{config.host}:{port} "
+        f"({'strict' if config.strict else 'lenient'}, {signing}; ready in {(time.perf_counter() - started) * 1000:.0f} ms)",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+COMMANDS: dict[str, Command] = {"serve": (_serve_args, _serve)}
+HELP = {"serve": "run the fake on 127.0.0.1:8080 (see --help for each setting)"}
+
+
+def _register_optional() -> None:
+    """Subcommands that live in other modules, listed here by name (no discovery by convention)."""
+    for module, names in (
+        ("mockserver.openapi", ("openapi",)),
+        ("contracts.cli", ("contract", "verify-provider")),
+    ):
+        try:
+            mod = __import__(module, fromlist=["COMMANDS"])
+        except ImportError:
+            continue
+        for name in names:
+            if name in getattr(mod, "COMMANDS", {}):
+                COMMANDS[name] = mod.COMMANDS[name]
+                HELP[name] = mod.HELP.get(name, "")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _register_optional()
+    parser = argparse.ArgumentParser(prog="bgmock", description="Offline fake of the Aidge Image Background Generation API.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (add_args, _run) in COMMANDS.items():
+        add_args(sub.add_parser(name, help=HELP.get(name), description=HELP.get(name)))
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command][1](args)
+    except ConfigError as exc:
+        print(f"bgmock: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"bgmock: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Settings of one fake, checked against ``schemas/config.json``.
+
+A bad setting is a user error, so it becomes a ``ConfigError`` that names the key, never a
+traceback from deep inside the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .spec import load_spec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A setting (file, flag or mapping) that the fake cannot use; the message says which."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a fake; defaults mirror ``schemas/config.json`` (a test keeps them equal)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    strict: bool = False
+    seed: int | None = None
+    app_keys: Mapping[str, str] = field(default_factory=dict)
+    timestamp_skew_s: float = 900
+    faults: tuple[Mapping[str, Any], ...] = ()
+    task_duration: float = 3
+    progression: str = "time"
+    polls_to_finish: int = 3
+    clock: str = "real"
+    allow_any_scene: bool = False
+    catalog: str | None = None
+    max_body_bytes: int = 12 * 1024 * 1024
+    max_image_bytes: int = 4 * 1024 * 1024
+    image_min_side: int = 512
+    image_max_side: int = 3000
+    journal_size: int = 1000
+    max_tasks: int = 10000
+    task_ttl_s: float = 86400
+    image_cache_items: int = 256
+    product_cache_bytes: int = 64 * 1024 * 1024
+    result_format: str = "PNG"
+    public_url: str | None = None
+    admin_token: str | None = None
+    log_requests: bool = True
+    hang_s: float = 30
+    dribble_s: float = 5
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
+        """Build from a mapping (file contents, plugin options); raise ConfigError when invalid."""
+        merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
+        problems = sorted(
+            load_spec().validator("config.json").iter_errors(merged), key=lambda e: list(e.path)
+        )
+        if problems:
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
+                for err in problems
+            )
+            raise ConfigError(f"invalid configuration: {detail}")
+        if "faults" in merged:
+            merged["faults"] = tuple(merged["faults"])
+        if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
+            raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
+        return cls(**merged)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> Config:
+        """Read a JSON or TOML file (by its suffix; .toml is TOML, anything else JSON)."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        try:
+            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid {path.suffix[1:] or 'JSON'}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold an object (a table) at the top level")
+        return cls.from_mapping(data, **overrides)
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some settings changed, validated like the original."""
+        return Config.from_mapping({**self.as_dict(), **changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["faults"] = [dict(rule) for rule in self.faults]
+        data["app_keys"] = dict(self.app_keys)
+        return data
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings safe to show or log: secrets replaced."""
+        data = self.as_dict()
+        data["app_keys"] = {key: "***" for key in self.app_keys}
+        if data["admin_token"]:
+            data["admin_token"] = "***"
+        return data

@@ -1,0 +1,138 @@
+"""Fault rules: what a rule matches, when a matching request makes it fire, and ``Prefer``.
+
+The decision is pure (a rule, its counters, one random draw -> fire or not) so that any store,
+in memory or shared between processes, can apply it atomically under its own lock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidInput
+from .spec import Spec
+from .validation import schema_problems
+
+TRANSPORT_FAULTS = ("reset", "empty", "malformed", "truncated", "dribble", "http502", "http503", "http504", "timeout")
+_PREFER_ITEM = re.compile(r"\s*([A-Za-z_-]+)\s*=\s*\"?([^\",;]*)\"?\s*")
+
+
+@dataclass
+class FaultRule:
+    """A validated rule plus its counters (``matched`` requests, ``fired`` answers)."""
+
+    id: str
+    endpoint: str = "submit"
+    res_code: int | None = None
+    res_message: str | None = None
+    transport: str | None = None
+    outcome: str | None = None
+    times: int | None = None
+    probability: float = 1.0
+    every_n: int = 1
+    delay_ms: int = 0
+    match: Mapping[str, Any] = field(default_factory=dict)
+    matched: int = 0
+    fired: int = 0
+
+    @classmethod
+    def from_json(cls, spec: Spec, data: Any, rule_id: str) -> FaultRule:
+        """Validate against ``schemas/fault-rule.json``; a bad rule is a 700 naming the field."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput(["rule: must be a JSON object"])
+        problems = schema_problems(spec.validator("fault-rule.json"), data, "rule")
+        if problems:
+            raise InvalidInput(problems)
+        return cls(
+            id=rule_id,
+            endpoint=data.get("endpoint", "submit"),
+            res_code=data.get("resCode"),
+            res_message=data.get("resMessage"),
+            transport=data.get("transport"),
+            outcome=data.get("outcome"),
+            times=data.get("times"),
+            probability=float(data.get("probability", 1.0)),
+            every_n=int(data.get("everyN", 1)),
+            delay_ms=int(data.get("delayMs", 0)),
+            match=dict(data.get("match", {})),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "endpoint": self.endpoint}
+        for key, value in (
+            ("resCode", self.res_code), ("resMessage", self.res_message),
+            ("transport", self.transport), ("outcome", self.outcome),
+        ):
+            if value is not None:
+                out[key] = value
+        out.update(
+            times=self.times, probability=self.probability, everyN=self.every_n,
+            delayMs=self.delay_ms, match=dict(self.match),
+            matched=self.matched, fired=self.fired,
+            remaining=None if self.times is None else self.times - self.fired,
+        )
+        return out
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+    def matches(self, endpoint: str, candidates: Sequence[Mapping[str, Any]]) -> bool:
+        """Same endpoint (or ``any``), and some parameter object carries every ``match`` value."""
+        if self.endpoint not in (endpoint, "any") or (self.endpoint == "any" and endpoint == "task"):
+            return False
+        if not self.match:
+            return True
+        return any(
+            all(_same(item.get(key), value) for key, value in self.match.items())
+            for item in candidates
+        )
+
+    def consider(self, draw: float) -> bool:
+        """Count one matching request; True when the rule fires for it (mutates counters)."""
+        if self.exhausted:
+            return False
+        self.matched += 1
+        if self.matched % self.every_n:
+            return False
+        if self.probability < 1.0 and draw >= self.probability:
+            return False
+        self.fired += 1
+        return True
+
+
+def _same(actual: Any, wanted: Any) -> bool:
+    """Loose equality so that "800" matches 800 and "true" matches True."""
+    if actual == wanted and type(actual) is type(wanted):
+        return True
+    return str(actual).strip().lower() == str(wanted).strip().lower() and actual is not None
+
+
+def parse_prefer(header: str | None) -> dict[str, str]:
+    """``Prefer: code=501, delay=200`` -> ``{"code": "501", "delay": "200"}`` (Prism's convention)."""
+    if not header:
+        return {}
+    out: dict[str, str] = {}
+    for part in re.split(r"[,;]", header):
+        match = _PREFER_ITEM.fullmatch(part)
+        if match:
+            out[match.group(1).lower()] = match.group(2).strip()
+    return out
+
+
+def parse_fault_flag(text: str) -> dict[str, Any]:
+    """``--fault 501:0.1`` (10 % of submits), ``--fault 501`` (always), ``--fault reset:0.5``."""
+    code, _, prob = text.partition(":")
+    rule: dict[str, Any] = {}
+    if code.strip().isdigit():
+        rule["resCode"] = int(code)
+    else:
+        rule["transport"] = code.strip()
+    if prob:
+        try:
+            rule["probability"] = float(prob)
+        except ValueError:
+            raise ValueError(f"--fault {text!r}: probability must be a number from 0 to 1") from None
+    return rule

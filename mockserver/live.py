@@ -1,0 +1,51 @@
+"""A live fake in a background thread, on 127.0.0.1 and a free port.
+
+Used by the pytest plugin's session server, by the contract kit, and by scripts:
+``with running() as fake: requests.post(fake.url + ...)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .app import create_app
+from .backend import Backend
+from .config import Config
+
+
+class LiveServer:
+    """A started server; ``url``, ``backend``, and ``stop()`` (also a context manager)."""
+
+    def __init__(self, config: Config | Mapping[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        cfg = config if isinstance(config, Config) else Config.from_mapping(config or {})
+        cfg = cfg.replace(log_requests=False) if cfg.log_requests else cfg
+        self.backend = Backend(cfg)
+        self.app = create_app(backend=self.backend)
+        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        self._server.daemon_threads = True
+        self.host = host
+        self.port = self._server.socket.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="bgmock-live", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LiveServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def running(config: Config | Mapping[str, Any] | None = None, **settings: Any) -> LiveServer:
+    """Start a live fake; use as ``with running(task_duration=0) as fake: ...``."""
+    base = config if isinstance(config, Config) else Config.from_mapping(config or {})
+    return LiveServer(base.replace(**settings) if settings else base)

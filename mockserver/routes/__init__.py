@@ -1,0 +1,1 @@
+"""The fake's route table, by concern: the vendor's API, served images, and the admin API."""

@@ -1,0 +1,85 @@
+"""The vendor's endpoints: submit, result query, scene query (plain and ``/rest`` signed form)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..dispatch import Context, Route
+from ..http import Incoming, Reply
+from ..validation import FORM, parse_body
+
+SUBMIT = "/ai/image/background/generation/scenario"
+QUERY = "/ai/image/background/generation/query"
+SCENES = "/ai/image/background/generation/scene/query"
+
+
+def signing_params(request: Incoming) -> dict[str, str]:
+    """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
+    params = dict(request.query)
+    if (request.header("content-type") or "").split(";")[0].strip().lower() == FORM:
+        try:
+            params.update(parse_body(FORM, request.body))
+        except Exception:  # noqa: BLE001 - an unreadable form is reported by the handler
+            pass
+    return params
+
+
+def _body(ctx: Context) -> dict[str, Any]:
+    body = parse_body(ctx.request.header("content-type"), ctx.request.body, strict=ctx.backend.config.strict)
+    ctx.notes["body"] = body
+    return body
+
+
+def submit(ctx: Context) -> Reply:
+    body = _body(ctx)
+    task_id = ctx.backend.submit(
+        body, prefer=ctx.request.header("prefer"), app_key=ctx.notes.get("appKey"), notes=ctx.notes
+    )
+    ctx.notes["taskId"] = task_id
+    return Reply.json(ctx.envelopes.success({"result": {"taskId": task_id}}))
+
+
+def query(ctx: Context) -> Reply:
+    body = dict(ctx.request.query) if ctx.request.method == "GET" else _body(ctx)
+    if ctx.request.method == "GET":
+        body = {k: v for k, v in body.items() if k == "taskId"}
+    else:
+        body.pop("requestParams", None)
+    data = ctx.backend.query(
+        _without_system(body), base_url=ctx.request.base_url, prefer=ctx.request.header("prefer"), notes=ctx.notes
+    )
+    ctx.notes["taskId"] = data["taskId"]
+    return Reply.json(ctx.envelopes.success(data))
+
+
+def scenes(ctx: Context) -> Reply:
+    body = _body(ctx)
+    data = ctx.backend.scene_query(
+        _without_system(body), base_url=ctx.request.base_url, prefer=ctx.request.header("prefer"), notes=ctx.notes
+    )
+    return Reply.json(ctx.envelopes.success(data))
+
+
+_SYSTEM = frozenset({"app_key", "timestamp", "sign", "sign_method", "sign_ver", "partner_id", "access_token", "format", "simplify"})
+
+
+def _without_system(body: dict[str, Any]) -> dict[str, Any]:
+    """Drop the IOP SDK's system parameters that sit beside API parameters in a form body."""
+    return {k: v for k, v in body.items() if k not in _SYSTEM}
+
+
+def _both(path: str, methods: tuple[str, ...], endpoint: str, handler: Any) -> list[Route]:
+    return [
+        Route(path, methods, endpoint, handler, api_name=path),
+        Route("/rest" + path, methods, endpoint + "_rest", handler, api_name=path),
+    ]
+
+
+ROUTES: list[Route] = [
+    *_both(SUBMIT, ("POST",), "submit", submit),
+    *_both(QUERY, ("GET", "POST"), "query", query),
+    *_both(SCENES, ("POST",), "scenes", scenes),
+]
+
+__all__ = ["ROUTES", "SCENES", "SUBMIT", "QUERY", "json", "signing_params"]

@@ -1,0 +1,392 @@
+"""The scene catalog behind scene query and submit's ``modelNum`` check.
+
+The vendor publishes no real scene IDs (its own sample uses ``mod001``), so the fake ships an
+invented catalog in ``fixtures/scenes.json`` and lets users point at their own.  A user's file
+is user input: every problem with it becomes a ``CatalogError`` naming the file and the entry,
+because a ``KeyError`` from deep inside server start-up tells nobody which line to fix.
+
+This module is a leaf on purpose (no Flask, no other ``mockserver`` module): the server, the
+image renderer and the contract kit all read scenes, and none of them should drag in the others.
+Request validation (ranges, ``"Indoor"`` as a scene type) belongs to the JSON schemas; ``query``
+trusts its caller and only filters and ranks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["CatalogError", "Scene", "SceneCatalog"]
+
+SCENE_TYPE_RANGE = range(1, 5)
+CATEGORY_RANGE = range(1, 12)
+SUPPORTED_VERSIONS = (1,)
+
+# The documented names; a catalog may omit "sceneTypes" and still read well in messages.
+DEFAULT_SCENE_TYPES: Mapping[int, str] = MappingProxyType(
+    {1: "Indoor", 2: "Outdoor", 3: "Atmosphere", 4: "Promotion"}
+)
+# Lets a user catalog that only cares about IDs skip colours and still render something.
+DEFAULT_PALETTE: tuple[str, ...] = ("#f2f2f2", "#d9d9d9", "#a6a6a6")
+
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_HAS_CJK = re.compile(f"[{_CJK}]")
+# A run of CJK, or a run of other word characters: "iPhone手机壳" is two tokens, not one,
+# because \w alone would glue the scripts together and neither half would ever match.
+_TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+# Words that appear in scene names ("Beach at golden hour") but say nothing about a product;
+# without this a title containing "the" would favour every scene whose name has "the".
+_STOPWORDS = frozenset(
+    {
+        "a", "an", "and", "at", "by", "for", "from", "in",
+        "into", "of", "on", "or", "the", "to", "with",
+    }
+)
+
+
+class CatalogError(ValueError):
+    """A scene catalog the fake cannot use; the message names the file and the bad entry."""
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene template: what scene query lists and what submit's ``modelNum`` refers to."""
+
+    model_num: str
+    name: str
+    scene_name: str
+    scene_type: int
+    category_types: tuple[int, ...]
+    category_names: tuple[str, ...]
+    keywords: tuple[str, ...]
+    palette: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry in the catalog file's own vocabulary, so the renderer needs no mapping."""
+        return {
+            "modelNum": self.model_num,
+            "name": self.name,
+            "sceneName": self.scene_name,
+            "sceneType": self.scene_type,
+            "categoryType": list(self.category_types),
+            "categoryNameList": list(self.category_names),
+            "keywords": list(self.keywords),
+            "palette": list(self.palette),
+        }
+
+
+def _fold(text: str) -> str:
+    """Lower-case and drop accents, so "Café" in a name meets "cafe" in a title."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _stem(word: str) -> str:
+    """Crude plural folding: titles say "mugs" and "running shoes", keywords say "mug", "shoe"."""
+    if len(word) <= 3 or word.endswith("ss"):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("es") and word[:-2].endswith(("s", "x", "ch", "sh")):
+        return word[:-2]
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def _latin_terms(text: str) -> set[str]:
+    """The comparable non-CJK words of ``text`` (stemmed, minus stopwords and single letters)."""
+    return {
+        _stem(token)
+        for token in _TOKEN.findall(_fold(text))
+        if not _HAS_CJK.match(token) and len(token) > 1 and token not in _STOPWORDS
+    }
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    """A scene with its match terms precomputed, so a query costs no tokenising per scene."""
+
+    scene: Scene
+    terms: frozenset[str]
+    cjk_keywords: tuple[str, ...]
+
+    def score(self, title_terms: set[str], folded_title: str) -> int:
+        """Title words that hit this scene; CJK keywords count when they occur anywhere in it.
+
+        Chinese titles have no spaces, so word splitting cannot find "咖啡" inside "陶瓷咖啡杯";
+        a substring test can, and CJK keywords are specific enough not to misfire.
+        """
+        hits = len(title_terms & self.terms)
+        return hits + sum(1 for keyword in self.cjk_keywords if keyword in folded_title)
+
+
+class SceneCatalog:
+    """An immutable, ordered set of scenes; the order is the file's and breaks ranking ties."""
+
+    def __init__(
+        self,
+        scenes: tuple[Scene, ...],
+        *,
+        scene_type_names: Mapping[int, str] | None = None,
+        category_names: Mapping[int, str] | None = None,
+        source: str = "<catalog>",
+    ) -> None:
+        self.source = source
+        self.scene_type_names: Mapping[int, str] = MappingProxyType(
+            dict(scene_type_names if scene_type_names is not None else DEFAULT_SCENE_TYPES)
+        )
+        self.category_names: Mapping[int, str] = MappingProxyType(dict(category_names or {}))
+        self._scenes = tuple(scenes)
+        self._by_id = {scene.model_num: scene for scene in self._scenes}
+        if len(self._by_id) != len(self._scenes):
+            raise CatalogError(f"{source}: modelNum values must be unique")
+        self._index = tuple(_index(scene) for scene in self._scenes)
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SceneCatalog:
+        """Read a catalog file; every way it can be unusable becomes a CatalogError."""
+        where = os.fspath(path)
+        try:
+            text = Path(where).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CatalogError(f"{where}: scene catalog file not found") from None
+        except IsADirectoryError:
+            raise CatalogError(f"{where}: scene catalog path is a directory, not a file") from None
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{where}: scene catalog is not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise CatalogError(f"{where}: cannot read scene catalog: {exc.strerror}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CatalogError(
+                f"{where}: scene catalog is not valid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})"
+            ) from None
+        return cls.from_dict(data, source=where)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<catalog>") -> SceneCatalog:
+        """Validate a parsed catalog: unique modelNum, sceneType 1-4, category ids 1-11.
+
+        ``categories``, ``sceneTypes``, ``keywords``, ``palette`` and ``categoryNameList`` are
+        optional so that a user can write a catalog that only lists the IDs their client uses.
+        """
+        if not isinstance(data, Mapping):
+            raise CatalogError(
+                f"{source}: scene catalog must be a JSON object with a 'scenes' list"
+            )
+        version = data.get("version", 1)
+        if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
+            raise CatalogError(
+                f"{source}: version {version!r} is not supported (expected one of "
+                f"{', '.join(map(str, SUPPORTED_VERSIONS))})"
+            )
+        scene_types = _id_names(data.get("sceneTypes"), "sceneTypes", SCENE_TYPE_RANGE, source)
+        categories = _id_names(data.get("categories"), "categories", CATEGORY_RANGE, source)
+        raw_scenes = data.get("scenes")
+        if not isinstance(raw_scenes, list):
+            raise CatalogError(f"{source}: 'scenes' must be a list of scene objects")
+        scenes: list[Scene] = []
+        seen: dict[str, int] = {}
+        for position, entry in enumerate(raw_scenes):
+            scene = _parse_scene(entry, position, categories, source)
+            if scene.model_num in seen:
+                raise CatalogError(
+                    f"{source}: scenes[{position}]: duplicate modelNum {scene.model_num!r} "
+                    f"(first used by scenes[{seen[scene.model_num]}])"
+                )
+            seen[scene.model_num] = position
+            scenes.append(scene)
+        return cls(
+            tuple(scenes),
+            scene_type_names=scene_types if scene_types is not None else DEFAULT_SCENE_TYPES,
+            category_names=categories or {},
+            source=source,
+        )
+
+    # -- lookup --------------------------------------------------------------------------
+
+    def get(self, model_num: str) -> Scene | None:
+        """The scene with this ID, or None (submit turns None into its own error)."""
+        return self._by_id.get(model_num)
+
+    def __contains__(self, model_num: object) -> bool:
+        return model_num in self._by_id
+
+    def __len__(self) -> int:
+        return len(self._scenes)
+
+    def __iter__(self) -> Iterator[Scene]:
+        return iter(self._scenes)
+
+    @property
+    def scenes(self) -> tuple[Scene, ...]:
+        """All scenes in file order (a tuple, so callers cannot reorder the catalog)."""
+        return self._scenes
+
+    def query(
+        self,
+        *,
+        product_title: str | None = None,
+        category_type: int | None = None,
+        scene_type: int | None = None,
+        count: int = 10,
+    ) -> list[Scene]:
+        """Scenes suiting the filters, best match for ``product_title`` first, at most ``count``.
+
+        Ranking is a plain hit count with ties left in file order (``sorted`` is stable), so
+        the same request always answers the same list: contract tests can pin it, and a
+        user can steer the order by reordering their catalog.
+        """
+        if count <= 0:
+            return []
+        candidates = [
+            entry
+            for entry in self._index
+            if (category_type is None or category_type in entry.scene.category_types)
+            and (scene_type is None or entry.scene.scene_type == scene_type)
+        ]
+        if product_title and product_title.strip():
+            folded = _fold(product_title)
+            title_terms = _latin_terms(product_title)
+            candidates = sorted(candidates, key=lambda e: -e.score(title_terms, folded))
+        return [entry.scene for entry in candidates[:count]]
+
+
+def _index(scene: Scene) -> _Indexed:
+    """Precompute what a title is matched against: keywords, name and sceneName words."""
+    terms: set[str] = set()
+    cjk: list[str] = []
+    for keyword in scene.keywords:
+        if _HAS_CJK.search(keyword):
+            cjk.append(_fold(keyword))
+        terms |= _latin_terms(keyword)
+    terms |= _latin_terms(scene.name) | _latin_terms(scene.scene_name)
+    return _Indexed(scene, frozenset(terms), tuple(dict.fromkeys(cjk)))
+
+
+def _id_names(raw: Any, field: str, allowed: range, source: str) -> dict[int, str] | None:
+    """Parse ``{"1": "Indoor", ...}``; JSON keys are strings, a Python caller may pass ints."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{source}: '{field}' must be an object mapping ids to names")
+    names: dict[int, str] = {}
+    for key, name in raw.items():
+        number = _as_id(key)
+        if number is None or number not in allowed:
+            raise CatalogError(
+                f"{source}: {field}: key {key!r} must be an id from "
+                f"{allowed.start} to {allowed.stop - 1}"
+            )
+        if not isinstance(name, str) or not name.strip():
+            raise CatalogError(f"{source}: {field}[{key!r}]: name must be a non-empty string")
+        names[number] = name
+    return names
+
+
+def _as_id(key: Any) -> int | None:
+    """An integer id from an int or a string of digits; anything else (bools too) is None."""
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return key
+    if isinstance(key, str) and key.strip().isdigit():
+        return int(key)
+    return None
+
+
+def _parse_scene(
+    entry: Any, position: int, categories: Mapping[int, str] | None, source: str
+) -> Scene:
+    """One validated Scene, or a CatalogError that says which entry and which field."""
+    label = f"{source}: scenes[{position}]"
+    if not isinstance(entry, Mapping):
+        raise CatalogError(f"{label}: each scene must be a JSON object")
+    model_num = entry.get("modelNum")
+    if not isinstance(model_num, str) or not model_num.strip():
+        raise CatalogError(f"{label}: 'modelNum' must be a non-empty string")
+    label = f"{label} (modelNum {model_num!r})"
+
+    def text(field: str) -> str:
+        value = entry.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise CatalogError(f"{label}: '{field}' must be a non-empty string")
+        return value
+
+    def strings(field: str) -> tuple[str, ...] | None:
+        value = entry.get(field)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise CatalogError(f"{label}: '{field}' must be a list of non-empty strings")
+        return tuple(value)
+
+    name, scene_name = text("name"), text("sceneName")
+
+    scene_type = entry.get("sceneType")
+    if (
+        isinstance(scene_type, bool)
+        or not isinstance(scene_type, int)
+        or (scene_type not in SCENE_TYPE_RANGE)
+    ):
+        raise CatalogError(f"{label}: 'sceneType' must be an integer 1-4, got {scene_type!r}")
+
+    raw_categories = entry.get("categoryType")
+    if not isinstance(raw_categories, list) or not raw_categories:
+        raise CatalogError(f"{label}: 'categoryType' must be a non-empty list of ids 1-11")
+    for value in raw_categories:
+        if isinstance(value, bool) or not isinstance(value, int) or value not in CATEGORY_RANGE:
+            raise CatalogError(f"{label}: 'categoryType' must hold integer ids 1-11, got {value!r}")
+    if len(set(raw_categories)) != len(raw_categories):
+        raise CatalogError(f"{label}: 'categoryType' lists a category twice")
+    category_types = tuple(raw_categories)
+
+    category_names = strings("categoryNameList")
+    if category_names is None:
+        missing = [c for c in category_types if c not in (categories or {})]
+        if missing:
+            raise CatalogError(
+                f"{label}: no 'categoryNameList', and the catalog's 'categories' has no name "
+                f"for id(s) {', '.join(map(str, missing))}"
+            )
+        category_names = tuple((categories or {})[c] for c in category_types)
+    elif len(category_names) != len(category_types):
+        raise CatalogError(
+            f"{label}: 'categoryNameList' has {len(category_names)} names for "
+            f"{len(category_types)} 'categoryType' ids"
+        )
+
+    keywords = tuple(k.strip().lower() for k in strings("keywords") or ())
+
+    palette = strings("palette")
+    if palette is None:
+        palette = DEFAULT_PALETTE
+    elif not 2 <= len(palette) <= 3 or not all(_COLOUR.fullmatch(c) for c in palette):
+        raise CatalogError(
+            f"{label}: 'palette' must list 2-3 colours written #rrggbb, got {list(palette)!r}"
+        )
+    palette = tuple(c.lower() for c in palette)
+
+    return Scene(
+        model_num=model_num,
+        name=name,
+        scene_name=scene_name,
+        scene_type=scene_type,
+        category_types=category_types,
+        category_names=category_names,
+        keywords=keywords,
+        palette=palette,
+    )

@@ -1,0 +1,110 @@
+"""The one place that knows where the data files are, and that loads and compiles them.
+
+Schemas are compiled once per process (``load_spec`` is cached), because validating with a
+freshly built validator costs more than the validation itself.  From a checkout the data
+sits beside the packages (``schemas/``, ``fixtures/``); an installed wheel carries the same
+folders inside the package as ``mockserver/_data/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+SCHEMA_BASE = "https://schemas.bgmock.invalid/"
+
+
+def data_dir() -> Path:
+    """Folder holding ``schemas/`` and ``fixtures/``: $BGMOCK_DATA_DIR, the wheel's, or the checkout's."""
+    env = os.environ.get("BGMOCK_DATA_DIR")
+    if env:
+        return Path(env)
+    packaged = Path(__file__).parent / "_data"
+    if (packaged / "schemas").is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One documented business error code, from ``schemas/errors.json``."""
+
+    res_code: int
+    message: str
+    description: str
+    retryable: bool
+    trigger: Mapping[str, Any]
+
+
+class Spec:
+    """The API's shape as loaded from ``schemas/``: compiled validators and the error catalog."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.schema_dir = root / "schemas"
+        self.fixtures_dir = root / "fixtures"
+        self.schemas: dict[str, dict[str, Any]] = {}
+        for path in sorted(self.schema_dir.glob("*.json")):
+            if path.name == "errors.json":
+                continue
+            self.schemas[path.name] = json.loads(path.read_text(encoding="utf-8"))
+        self.registry: Registry = Registry().with_resources(
+            (schema["$id"], Resource.from_contents(schema)) for schema in self.schemas.values()
+        )
+        catalog = json.loads((self.schema_dir / "errors.json").read_text(encoding="utf-8"))
+        self.errors: dict[int, ErrorCode] = {
+            entry["resCode"]: ErrorCode(
+                entry["resCode"], entry["message"], entry["description"],
+                entry["retryable"], entry.get("trigger", {}),
+            )
+            for entry in catalog["codes"]
+        }
+        self.gateway_errors: dict[str, dict[str, Any]] = {
+            entry["code"]: entry for entry in catalog["gateway"]
+        }
+        self.task_outcomes: dict[str, str] = {
+            key: value for key, value in catalog.get("taskOutcomes", {}).items()
+            if not key.startswith("$")
+        }
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def schema(self, name: str) -> dict[str, Any]:
+        """The raw schema document ``schemas/<name>``."""
+        return self.schemas[name]
+
+    def validator(self, ref: str) -> Draft202012Validator:
+        """A compiled validator for ``name.json`` or ``name.json#/pointer``, built once."""
+        found = self._validators.get(ref)
+        if found is None:
+            name, _, pointer = ref.partition("#")
+            schema: dict[str, Any] = {"$ref": SCHEMA_BASE + ref} if pointer else self.schemas[name]
+            found = Draft202012Validator(
+                schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+            self._validators[ref] = found
+        return found
+
+    @cached_property
+    def documented_codes(self) -> tuple[int, ...]:
+        return tuple(sorted(self.errors))
+
+    @cached_property
+    def retryable_codes(self) -> frozenset[int]:
+        return frozenset(code for code, entry in self.errors.items() if entry.retryable)
+
+    def fixture(self, name: str) -> Path:
+        return self.fixtures_dir / name
+
+
+@lru_cache(maxsize=4)
+def load_spec(root: Path | None = None) -> Spec:
+    """The process-wide compiled spec (immutable once loaded, so sharing it is safe)."""
+    return Spec(root or data_dir())

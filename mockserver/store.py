@@ -1,0 +1,127 @@
+"""Where a backend keeps its state. Memory by default; the interface is what a shared store
+(SQLite for several worker processes, Redis for several machines) implements.
+
+Every method is one atomic step, so a store shared between processes only needs one lock or
+one transaction per call. Everything is bounded: tasks by count and age, the journal by count.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from .faults import FaultRule
+from .tasks import Task
+
+
+class Store(Protocol):
+    """The state operations a backend needs; each is atomic."""
+
+    def put_task(self, task: Task, now: float) -> None: ...
+    def get_task(self, task_id: str, now: float, *, poll: bool = False) -> Task | None: ...
+    def list_tasks(self, now: float, limit: int) -> list[Task]: ...
+    def add_rule(self, rule: FaultRule) -> None: ...
+    def list_rules(self) -> list[FaultRule]: ...
+    def delete_rules(self, rule_id: str | None = None) -> int: ...
+    def fire_rule(
+        self, endpoint: str, candidates: Sequence[Mapping[str, Any]], draw: Callable[[], float]
+    ) -> FaultRule | None: ...
+    def record(self, entry: dict[str, Any]) -> None: ...
+    def journal(self, limit: int | None = None) -> list[dict[str, Any]]: ...
+    def stats(self) -> dict[str, int]: ...
+    def clear(self) -> None: ...
+
+
+class MemoryStore:
+    """State of one process, guarded by one lock."""
+
+    def __init__(self, *, max_tasks: int, task_ttl_s: float, journal_size: int) -> None:
+        self.max_tasks = max_tasks
+        self.task_ttl_s = task_ttl_s
+        self._lock = threading.Lock()
+        self._tasks: OrderedDict[str, Task] = OrderedDict()
+        self._rules: list[FaultRule] = []
+        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
+        self._evicted = 0
+
+    def _expire(self, now: float) -> None:
+        while self._tasks:
+            oldest = next(iter(self._tasks.values()))
+            if now - oldest.created <= self.task_ttl_s and len(self._tasks) <= self.max_tasks:
+                break
+            self._tasks.popitem(last=False)
+            self._evicted += 1
+
+    def put_task(self, task: Task, now: float) -> None:
+        with self._lock:
+            self._tasks[task.task_id] = task
+            self._expire(now)
+
+    def get_task(self, task_id: str, now: float, *, poll: bool = False) -> Task | None:
+        with self._lock:
+            self._expire(now)
+            task = self._tasks.get(task_id)
+            if task is None:
+                return None
+            if poll:
+                task.polls += 1
+            return copy.copy(task)
+
+    def list_tasks(self, now: float, limit: int) -> list[Task]:
+        with self._lock:
+            self._expire(now)
+            newest = list(reversed(self._tasks.values()))[:limit]
+            return [copy.copy(task) for task in newest]
+
+    def add_rule(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def list_rules(self) -> list[FaultRule]:
+        with self._lock:
+            return [copy.copy(rule) for rule in self._rules]
+
+    def delete_rules(self, rule_id: str | None = None) -> int:
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [r for r in self._rules if rule_id is not None and r.id != rule_id]
+            return before - len(self._rules)
+
+    def fire_rule(
+        self, endpoint: str, candidates: Sequence[Mapping[str, Any]], draw: Callable[[], float]
+    ) -> FaultRule | None:
+        """The first rule (in creation order) that fires for this request, counters updated."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(endpoint, candidates) and rule.consider(draw()):
+                    fired = copy.copy(rule)
+                    if rule.exhausted:
+                        self._rules.remove(rule)
+                    return fired
+            return None
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._journal.append(entry)
+
+    def journal(self, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            entries = list(reversed(self._journal))
+        return entries if limit is None else entries[:limit]
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "tasks": len(self._tasks), "evictedTasks": self._evicted,
+                "rules": len(self._rules), "journal": len(self._journal),
+            }
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tasks.clear()
+            self._rules.clear()
+            self._journal.clear()
+            self._evicted = 0

@@ -1,0 +1,306 @@
+"""Request bodies in, parsed parameters or a list of field problems out.
+
+The API's shape lives in ``schemas/``; this module only adds what a schema cannot say: how
+bodies are encoded on the wire, the lenient coercion of string spellings (guided by the
+schema's declared types), and the rules that need the decoded image.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from jsonschema import ValidationError
+
+from .config import Config
+from .errors import InvalidInput
+from .images import ImageInfo, ImageProblem, inspect_image
+from .spec import Spec
+
+FORM = "application/x-www-form-urlencoded"
+URL_IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "bmp", "webp"})
+_EXTENSION = re.compile(r"\.([A-Za-z0-9]{2,5})$")
+_DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
+_URLSAFE = str.maketrans("-_", "+/")
+_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+#: Resolves a URL that points at the fake itself to image bytes (None: not ours / not found).
+LocalResolver = Callable[[str], "bytes | None"]
+
+
+@dataclass(frozen=True)
+class SubmitItem:
+    """One validated ``requestParams`` item and what the fake learnt from its image."""
+
+    params: dict[str, Any]
+    source: str  # "imgBase64" or "imageFileUrl": the one the fake used
+    image: ImageInfo | None  # None for a URL the fake did not fetch
+    product: bytes | None  # the decoded image, to draw results with
+
+
+def parse_body(content_type: str | None, body: bytes, *, strict: bool = False) -> dict[str, Any]:
+    """Decode a JSON or form-encoded body into an object, or raise a 700 naming the problem."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if not body.strip():
+        return {}
+    if media == FORM:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(["body: form data is not valid UTF-8"]) from None
+        return dict(parse_qsl(text, keep_blank_values=True))
+    if media == "application/json" or media.endswith("+json") or (not media and not strict):
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            reason = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
+            raise InvalidInput([f"body: not valid JSON ({reason[:120]})"]) from None
+        if not isinstance(value, dict):
+            raise InvalidInput([f"body: must be a JSON object, got {json_type(value)}"])
+        return value
+    shown = media or "none"
+    raise InvalidInput(
+        [f"Content-Type: {shown[:80]} is not supported (use application/json or {FORM})"]
+    )
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a Python value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def coerce(instance: Any, schema: Mapping[str, Any]) -> Any:
+    """Turn the string spellings the vendor's samples send ("800", "true") into the schema's types.
+
+    Only top-level properties with a single declared scalar type are touched; anything that
+    does not read cleanly is left alone for the schema to report.
+    """
+    if not isinstance(instance, dict):
+        return instance
+    props = schema.get("properties", {})
+    out = dict(instance)
+    for key, value in instance.items():
+        declared = props.get(key, {}).get("type")
+        if not isinstance(value, str):
+            continue
+        if declared == "integer" and _INT.match(value):
+            out[key] = int(value)
+        elif declared == "number" and _NUMBER.match(value):
+            number = float(value)
+            out[key] = int(number) if number.is_integer() else number
+        elif declared == "boolean" and value.strip().lower() in ("true", "false"):
+            out[key] = value.strip().lower() == "true"
+    return out
+
+
+def field_path(path: Iterable[Any], prefix: str = "") -> str:
+    """``['requestParams', 0, 'width']`` -> ``requestParams[0].width``."""
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """One short problem line; never echoes a long instance (an image's base64) back."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    path = field_path(error.absolute_path, prefix)
+    if "x-field" in schema:
+        path = f"{path}.{schema['x-field']}" if path else schema["x-field"]
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if "x-message" in schema and kind not in ("required", "type"):
+        message = schema["x-message"]
+    elif kind == "required":
+        missing = [name for name in expected if name not in value]
+        path = field_path([*error.absolute_path, missing[0] if missing else "?"], prefix)
+        message = "is required"
+    elif kind == "type":
+        message = f"must be {'an' if expected in ('integer', 'object', 'array') else 'a'} {expected}, got {json_type(value)}"
+    elif kind in ("minimum", "maximum"):
+        bounds = schema.get("minimum"), schema.get("maximum")
+        if None not in bounds:
+            message = f"must be between {bounds[0]} and {bounds[1]}, got {value!r}"
+        else:
+            message = f"must be {'at least' if kind == 'minimum' else 'at most'} {expected}, got {value!r}"
+    elif kind == "minLength":
+        message = "must not be empty" if expected == 1 else f"must be at least {expected} characters"
+    elif kind == "maxLength":
+        message = f"must be at most {expected} characters, got {len(value)}"
+    elif kind in ("minItems", "maxItems"):
+        message = f"must hold {'at least' if kind == 'minItems' else 'at most'} {expected} items, got {len(value)}"
+    elif kind == "enum":
+        message = f"must be one of {', '.join(json.dumps(v) for v in expected)}"
+    elif kind == "const":
+        message = f"must be {json.dumps(expected)}"
+    else:
+        message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
+    return f"{path}: {message}" if path else message
+
+
+def schema_problems(validator: Any, instance: Any, prefix: str = "") -> list[str]:
+    """Every problem the compiled validator finds, as sorted, de-duplicated lines."""
+    found = {describe(err, prefix) for err in validator.iter_errors(instance)}
+    return sorted(found)
+
+
+class SubmitValidator:
+    """Checks a submit body against the schemas and the image rules of one fake's config."""
+
+    def __init__(self, spec: Spec, config: Config) -> None:
+        self.spec = spec
+        self.config = config
+        self.item_schema = spec.schema("submit-request-item.json")
+        self.items_validator = spec.validator("submit-request.json#/$defs/items")
+        self.strict_item_validator = spec.validator("submit-request-item.strict.json")
+
+    def request_params(self, body: Mapping[str, Any]) -> list[Any]:
+        """The ``requestParams`` array, decoding the JSON-string form the samples send."""
+        if "requestParams" not in body:
+            raise InvalidInput(["requestParams: is required"])
+        raw = body["requestParams"]
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except (ValueError, RecursionError):
+                raise InvalidInput(["requestParams: string is not a valid JSON array"]) from None
+        if not isinstance(raw, list):
+            raise InvalidInput(
+                [f"requestParams: must be an array of objects or a JSON string of one, got {json_type(raw)}"]
+            )
+        return raw
+
+    def items(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Coerced (unless strict) items, without schema checks: what fault rules match on."""
+        raw = self.request_params(body)
+        if self.config.strict:
+            return [item for item in raw if isinstance(item, dict)]
+        return [coerce(item, self.item_schema) for item in raw if isinstance(item, dict)]
+
+    def validate(
+        self,
+        body: Mapping[str, Any],
+        resolve_local: LocalResolver | None = None,
+        scene_problem: Callable[[Any], str | None] | None = None,
+    ) -> list[SubmitItem]:
+        """Validated items, or InvalidInput listing every failing field."""
+        raw = self.request_params(body)
+        items = raw if self.config.strict else [coerce(item, self.item_schema) for item in raw]
+        problems = schema_problems(self.items_validator, items, "requestParams")
+        if self.config.strict:
+            for index, item in enumerate(items):
+                problems += schema_problems(
+                    self.strict_item_validator, item, f"requestParams[{index}]"
+                )
+        parsed: list[SubmitItem] = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            prefix = f"requestParams[{index}]"
+            unknown = scene_problem(item.get("modelNum")) if scene_problem else None
+            if unknown:
+                problems.append(f"{prefix}.modelNum: {unknown}")
+            try:
+                parsed.append(self._image(item, prefix, resolve_local))
+            except InvalidInput as exc:
+                problems += exc.problems
+        if problems:
+            raise InvalidInput(sorted(set(problems), key=problems.index))
+        return parsed
+
+    def _image(
+        self, item: dict[str, Any], prefix: str, resolve_local: LocalResolver | None
+    ) -> SubmitItem:
+        params = dict(item)
+        params.setdefault("imageNum", self.item_schema["properties"]["imageNum"]["default"])
+        b64 = item.get("imgBase64")
+        if isinstance(b64, str) and b64:
+            data = self.decode_base64(b64, f"{prefix}.imgBase64")
+            info = self.check_image(data, f"{prefix}.imgBase64")
+            return SubmitItem(params, "imgBase64", info, data)
+        url = item.get("imageFileUrl")
+        if not isinstance(url, str) or not url:
+            return SubmitItem(params, "imageFileUrl", None, None)
+        self.check_url(url, f"{prefix}.imageFileUrl")
+        local = resolve_local(url) if resolve_local else None
+        if local is not None:
+            return SubmitItem(params, "imageFileUrl", self.check_image(local, f"{prefix}.imageFileUrl"), local)
+        return SubmitItem(params, "imageFileUrl", None, None)
+
+    def decode_base64(self, text: str, where: str) -> bytes:
+        text = _DATA_URL.sub("", text, count=1)
+        limit = self.config.max_image_bytes
+        if len(text) > (limit + 2) // 3 * 4 + 64 + len(text) // 76 * 2:
+            raise InvalidInput([f"{where}: image is larger than {_size(limit)} ({limit} bytes)"])
+        compact = "".join(text.split())
+        if "-" in compact or "_" in compact:  # the URL-safe alphabet, as some clients send it
+            compact = compact.translate(_URLSAFE)
+        try:
+            data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput([f"{where}: not valid base64"]) from None
+        return data
+
+    def check_image(self, data: bytes, where: str) -> ImageInfo:
+        cfg = self.config
+        if len(data) > cfg.max_image_bytes:
+            raise InvalidInput(
+                [f"{where}: image is {len(data)} bytes, more than {_size(cfg.max_image_bytes)} ({cfg.max_image_bytes} bytes)"]
+            )
+        try:
+            info = inspect_image(data, max_pixels=cfg.image_max_side**2 * 4)
+        except ImageProblem as exc:
+            raise InvalidInput([f"{where}: {exc.reason}"]) from None
+        low, high = cfg.image_min_side, cfg.image_max_side
+        if not (low < info.width < high and low < info.height < high):
+            raise InvalidInput(
+                [f"{where}: image is {info.width}x{info.height} pixels; each side must be larger than {low} and smaller than {high}"]
+            )
+        return info
+
+    @staticmethod
+    def check_url(url: str, where: str) -> None:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise InvalidInput([f"{where}: not a valid URL"]) from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise InvalidInput([f"{where}: must be an http or https URL with a host"])
+        segment = parts.path.rsplit("/", 1)[-1]
+        match = _EXTENSION.search(segment)
+        if match and match.group(1).lower() not in URL_IMAGE_EXTENSIONS and not match.group(1).isdigit():
+            raise InvalidInput(
+                [f"{where}: .{match.group(1)} is not an allowed image format (JPEG, PNG, BMP, WEBP)"]
+            )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def validate_params(spec: Spec, schema_name: str, body: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
+    """Coerce (unless strict) and check a flat parameter object (query, scene query)."""
+    schema = spec.schema(schema_name)
+    params = dict(body) if strict else coerce(body, schema)
+    problems = schema_problems(spec.validator(schema_name), params)
+    if problems:
+        raise InvalidInput(problems)
+    return params
