@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import images
+from . import render
 from .cache import LruCache
 from .clock import Clock
 from .config import Config
@@ -76,6 +76,7 @@ class Backend:
         self.submit_validator = SubmitValidator(self.spec, self.config)
         self.results = LruCache(max_items=self.config.image_cache_items)
         self.products = LruCache(max_bytes=self.config.product_cache_bytes)
+        self.decoded = render.DecodedProducts()
         triggers = {e.trigger.get("modelNum"): code for code, e in self.spec.errors.items()}
         self.magic_errors: dict[str, int] = {k: v for k, v in triggers.items() if k}
         self.magic_outcomes: dict[str, str] = dict(self.spec.task_outcomes)
@@ -310,12 +311,12 @@ class Backend:
 
         def render() -> bytes:
             scene = self.scene(str(params["modelNum"]))
-            return images.render_result(
+            return render.render_result(
                 width=int(params["width"]), height=int(params["height"]),
                 scene=scene.as_dict() if scene else {"modelNum": params["modelNum"], "name": "", "sceneName": ""},
                 index=index, seed=task_id, product=self.products.get((task_id, item)),
                 need_layout=bool(params.get("needLayout", False)),
-                title=params.get("productTitle") or None, fmt=fmt,
+                title=params.get("productTitle") or None, fmt=fmt, decoded=self.decoded,
             )
 
         return self.results.get_or_make((task_id, item, index, fmt), render)
@@ -324,21 +325,33 @@ class Backend:
         scene = self.catalog.get(model_num)
         if scene is None:
             return None
-        return self.results.get_or_make(("cover", model_num), lambda: images.render_cover(scene.as_dict()))
+        return self.results.get_or_make(("cover", model_num), lambda: render.render_cover(scene.as_dict()))
 
     def resolve_local(self, url: str) -> bytes | None:
-        """Image bytes for a URL that points at this fake's own images (resolved in-process)."""
+        """Image bytes for a URL that points at this fake's own images (resolved in-process).
+
+        None when the URL is not the fake's (it is then never fetched); LookupError when it is
+        the fake's but there is no image there, as the real service could not download one.
+        """
         path = urlsplit(url).path
         host = (urlsplit(url).hostname or "").lower()
         if host not in ("127.0.0.1", "localhost", "::1") and not (
             self.config.public_url and urlsplit(self.config.public_url).hostname == host
         ):
             return None
+        if not path.startswith("/__bgmock/"):
+            return None
         match = RESULT_PATH.match(path)
         if match:
-            return self.result_image(match[1], int(match[2]), int(match[3]), match[4])
+            found = self.result_image(match[1], int(match[2]), int(match[3]), match[4])
+            if found is None:
+                raise LookupError("no such result image on this fake (unknown task, not finished, or beyond imageNum)")
+            return found
         match = COVER_PATH.match(path)
-        return self.cover(match[1]) if match else None
+        found = self.cover(match[1]) if match else None
+        if found is None:
+            raise LookupError("no such image on this fake")
+        return found
 
     # -- admin ----------------------------------------------------------------------------
     def advance(self, seconds: float) -> float:

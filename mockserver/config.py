@@ -45,6 +45,7 @@ class Config:
     catalog: str | None = None
     max_body_bytes: int = 12 * 1024 * 1024
     max_image_bytes: int = 4 * 1024 * 1024
+    image_check: str = "structure"
     image_min_side: int = 512
     image_max_side: int = 3000
     journal_size: int = 1000

@@ -31,7 +31,8 @@ _URLSAFE = str.maketrans("-_", "+/")
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
-#: Resolves a URL that points at the fake itself to image bytes (None: not ours / not found).
+#: Resolves a URL that points at the fake itself to image bytes: None when the URL is not the
+#: fake's; raises LookupError (its text is the reason) when it is, but no image is there.
 LocalResolver = Callable[[str], "bytes | None"]
 
 
@@ -158,8 +159,29 @@ def describe(error: ValidationError, prefix: str = "") -> str:
 
 def schema_problems(validator: Any, instance: Any, prefix: str = "") -> list[str]:
     """Every problem the compiled validator finds, as sorted, de-duplicated lines."""
-    found = {describe(err, prefix) for err in validator.iter_errors(instance)}
+    found: set[str] = set()
+    for err in validator.iter_errors(instance):
+        found.update(_unexpected_fields(err, prefix) or [describe(err, prefix)])
     return sorted(found)
+
+
+def _unexpected_fields(error: ValidationError, prefix: str) -> list[str]:
+    """One line per field a closed schema refuses, named by its path (``requestParams[0].foo``).
+
+    jsonschema reports all of them in one message that names only the parent object; the
+    fields are recovered from that message and confirmed by finding their joined list in it,
+    so an odd key cannot make us name the wrong field (we then keep the plain message).
+    """
+    if error.validator not in ("additionalProperties", "unevaluatedProperties") or error.validator_value is not False:
+        return []
+    if not isinstance(error.instance, dict):
+        return []
+    extras = sorted((key for key in error.instance if repr(key) in error.message), key=str)
+    if not extras or ", ".join(repr(k) for k in extras) not in error.message:
+        return []
+    parent = field_path(error.absolute_path, prefix)
+    return [f"{parent}.{key[:64]}: is not a documented field" if parent else f"{key[:64]}: is not a documented field"
+            for key in extras]
 
 
 class SubmitValidator:
@@ -171,6 +193,7 @@ class SubmitValidator:
         self.item_schema = spec.schema("submit-request-item.json")
         self.items_validator = spec.validator("submit-request.json#/$defs/items")
         self.strict_item_validator = spec.validator("submit-request-item.strict.json")
+        self.strict_envelope_validator = spec.validator("submit-request.strict.json")
 
     def request_params(self, body: Mapping[str, Any]) -> list[Any]:
         """The ``requestParams`` array, decoding the JSON-string form the samples send."""
@@ -202,9 +225,13 @@ class SubmitValidator:
         scene_problem: Callable[[Any], str | None] | None = None,
     ) -> list[SubmitItem]:
         """Validated items, or InvalidInput listing every failing field."""
-        raw = self.request_params(body)
+        envelope = schema_problems(self.strict_envelope_validator, body) if self.config.strict else []
+        try:
+            raw = self.request_params(body)
+        except InvalidInput as exc:
+            raise InvalidInput(envelope + exc.problems) from None
         items = raw if self.config.strict else [coerce(item, self.item_schema) for item in raw]
-        problems = schema_problems(self.items_validator, items, "requestParams")
+        problems = envelope + schema_problems(self.items_validator, items, "requestParams")
         if self.config.strict:
             for index, item in enumerate(items):
                 problems += schema_problems(
@@ -215,7 +242,7 @@ class SubmitValidator:
             if not isinstance(item, dict):
                 continue
             prefix = f"requestParams[{index}]"
-            unknown = scene_problem(item.get("modelNum")) if scene_problem else None
+            unknown = scene_problem(item.get("modelNum")) if scene_problem and item.get("modelNum") else None
             if unknown:
                 problems.append(f"{prefix}.modelNum: {unknown}")
             try:
@@ -240,7 +267,10 @@ class SubmitValidator:
         if not isinstance(url, str) or not url:
             return SubmitItem(params, "imageFileUrl", None, None)
         self.check_url(url, f"{prefix}.imageFileUrl")
-        local = resolve_local(url) if resolve_local else None
+        try:
+            local = resolve_local(url) if resolve_local else None
+        except LookupError as exc:
+            raise InvalidInput([f"{prefix}.imageFileUrl: {exc}"]) from None
         if local is not None:
             return SubmitItem(params, "imageFileUrl", self.check_image(local, f"{prefix}.imageFileUrl"), local)
         return SubmitItem(params, "imageFileUrl", None, None)
@@ -266,7 +296,10 @@ class SubmitValidator:
                 [f"{where}: image is {len(data)} bytes, more than {_size(cfg.max_image_bytes)} ({cfg.max_image_bytes} bytes)"]
             )
         try:
-            info = inspect_image(data, max_pixels=cfg.image_max_side**2 * 4)
+            info = inspect_image(
+                data, max_pixels=cfg.image_max_side**2 * 4,
+                verify="structure" if cfg.image_check == "structure" else True,
+            )
         except ImageProblem as exc:
             raise InvalidInput([f"{where}: {exc.reason}"]) from None
         low, high = cfg.image_min_side, cfg.image_max_side
