@@ -7,8 +7,8 @@ router; every failure becomes a documented envelope, never a traceback.
 
 from __future__ import annotations
 
+import hmac
 import itertools
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,9 +20,10 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from .backend import Backend, TransportFault
-from .errors import ApiError, GatewayError, InvalidInput
 from .envelopes import Envelopes
+from .errors import ApiError, GatewayError, InvalidInput
 from .http import Incoming, Reply
+from .signing import verify
 
 log = logging.getLogger("bgmock")
 
@@ -58,6 +59,19 @@ def route_table() -> list[Route]:
     from .routes import admin, api, assets
 
     return [*api.ROUTES, *assets.ROUTES, *admin.ROUTES]
+
+
+def signing_params(request: Incoming) -> dict[str, str]:
+    """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
+    from .validation import FORM, parse_body
+
+    params = dict(request.query)
+    if (request.header("content-type") or "").split(";")[0].strip().lower() == FORM:
+        try:
+            params.update(parse_body(FORM, request.body))
+        except InvalidInput:  # an unreadable form is reported by the handler
+            pass
+    return params
 
 
 class Dispatcher:
@@ -105,8 +119,6 @@ class Dispatcher:
     def _checked(self, ctx: Context) -> Reply:
         route, request, cfg = ctx.route, ctx.request, self.backend.config
         if route.kind == "admin" and cfg.admin_token:
-            import hmac
-
             given = (request.header("x-bgmock-admin-token") or "").encode()
             if not hmac.compare_digest(given, cfg.admin_token.encode()):
                 raise GatewayError("Unauthorized")
@@ -114,9 +126,6 @@ class Dispatcher:
             if len(request.body) > cfg.max_body_bytes:
                 raise InvalidInput([f"body: larger than the {cfg.max_body_bytes} bytes the fake accepts"])
             if cfg.app_keys:
-                from .routes.api import signing_params
-                from .signing import verify
-
                 app_key, scheme = verify(
                     signing_params(request), route.api_name, cfg.app_keys, skew_s=cfg.timestamp_skew_s
                 )
@@ -179,9 +188,4 @@ def _summarize(value: Any, limit: int = 256) -> Any:
     return value
 
 
-def json_reply(payload: Any, status: int = 200) -> Reply:
-    """Shortcut for handlers."""
-    return Reply.json(payload, status=status)
-
-
-__all__ = ["Context", "Dispatcher", "Incoming", "Reply", "Route", "json", "json_reply"]
+__all__ = ["Context", "Dispatcher", "Incoming", "Reply", "Route"]

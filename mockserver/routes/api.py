@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..dispatch import Context, Route
-from ..http import Incoming, Reply
-from ..validation import FORM, parse_body
+from ..http import Reply
+from ..validation import parse_body
 
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
 SCENES = "/ai/image/background/generation/scene/query"
-
-
-def signing_params(request: Incoming) -> dict[str, str]:
-    """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
-    params = dict(request.query)
-    if (request.header("content-type") or "").split(";")[0].strip().lower() == FORM:
-        try:
-            params.update(parse_body(FORM, request.body))
-        except Exception:  # noqa: BLE001 - an unreadable form is reported by the handler
-            pass
-    return params
 
 
 def _body(ctx: Context) -> dict[str, Any]:
@@ -82,4 +70,4 @@ ROUTES: list[Route] = [
     *_both(SCENES, ("POST",), "scenes", scenes),
 ]
 
-__all__ = ["ROUTES", "SCENES", "SUBMIT", "QUERY", "json", "signing_params"]
+__all__ = ["QUERY", "ROUTES", "SCENES", "SUBMIT"]
