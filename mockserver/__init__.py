@@ -1,13 +1,43 @@
 """bgmock's fake of the Aidge Image Background Generation API.
 
 ``create_app(config)`` gives a Flask app; ``Backend`` is its HTTP-free state; ``Dispatcher``
-is the one path both transports use.
+is the one path both transports use; ``mocked()`` and ``running()`` give a test ``Handle``.
+
+The names load on first use: the pytest plugin lives in this package, so every pytest run in
+an environment with bgmock imports it, and must not pay for Flask, jsonschema and Pillow
+unless a test uses the fake. ``mocked`` also needs ``responses`` and ``requests``, which a
+plain ``pip install bgmock`` does not bring (``pip install 'bgmock[test]'`` does).
 """
 
-from .app import create_app
-from .backend import Backend
-from .config import Config, ConfigError
-from .dispatch import Dispatcher
-from .http import Incoming, Reply
+from __future__ import annotations
 
-__all__ = ["Backend", "Config", "ConfigError", "Dispatcher", "Incoming", "Reply", "create_app"]
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .backend import Backend
+    from .config import Config, ConfigError
+    from .dispatch import Dispatcher
+    from .handle import Handle, running
+    from .http import Incoming, Reply
+    from .inprocess import mocked
+
+_EXPORTS = {
+    "create_app": ".app", "Backend": ".backend", "Config": ".config", "ConfigError": ".config",
+    "Dispatcher": ".dispatch", "Handle": ".handle", "running": ".handle", "Incoming": ".http", "Reply": ".http",
+    "mocked": ".inprocess",
+}
+
+__all__ = [
+    "Backend", "Config", "ConfigError", "Dispatcher", "Handle", "Incoming", "Reply", "create_app", "mocked", "running",
+]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

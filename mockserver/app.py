@@ -8,6 +8,7 @@ faults on the real socket.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import struct
 import time
@@ -15,12 +16,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .backend import Backend
 from .config import Config
 from .dispatch import Dispatcher
+from .errors import ApiError, GatewayError
 from .http import Incoming, Reply
 from .transport import html_page, malformed_body
+
+log = logging.getLogger("bgmock")
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -51,6 +56,23 @@ def create_app(config: Config | Mapping[str, Any] | None = None, *, backend: Bac
 
     app.add_url_rule("/", "bgmock", view, methods=ALL_METHODS)
     app.add_url_rule("/<path:path>", "bgmock_path", view, methods=ALL_METHODS)
+
+    def missed(error: HTTPException) -> Response:
+        """Flask's catch-all rule missed (a path with a newline, a method like PROPFIND): the
+        dispatcher answers anyway, so these get the gateway envelope too, never Flask's HTML page."""
+        if isinstance(error, (NotFound, MethodNotAllowed)):
+            return view()
+        status, body = dispatcher.envelopes.gateway_error(GatewayError("InvalidApiPath", error.description))
+        return to_response(Reply.json(body, status=error.code or status), backend.config)
+
+    def crashed(error: Exception) -> Response:
+        """A bug outside the dispatcher's own safety net still answers the 500 envelope, not HTML."""
+        log.error("bgmock: internal error on %s %s", request.method, request.path, exc_info=error)
+        body = dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock"))
+        return to_response(Reply.json(body), backend.config)
+
+    app.register_error_handler(HTTPException, missed)
+    app.register_error_handler(Exception, crashed)
     return app
 
 
@@ -105,12 +127,32 @@ def _transport_fault(reply: Reply, config: Config) -> Response:
         with contextlib.suppress(OSError):
             if kind in ("reset", "timeout"):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                _release(sock)
             else:  # empty: an orderly close with no answer at all
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
     response = Response(b"", status=502)
     response.headers["Connection"] = "close"
     return response
+
+
+def _release(sock: socket.socket) -> None:
+    """Really close the connection now, so that SO_LINGER 0 sends a reset.
+
+    ``sock.close()`` alone does not: the server's rfile/wfile keep the descriptor open, and
+    it would later write its own answer on it. ``dup2`` puts a dead socket (its peer closed)
+    on the same descriptor number: that closes the connection at once, while the number stays
+    taken (no other connection can get it) and the server's later writes fail as a dropped
+    connection, which it ignores quietly.
+    """
+    import os
+
+    dead, peer = socket.socketpair()
+    peer.close()
+    try:
+        os.dup2(dead.fileno(), sock.fileno())
+    finally:
+        dead.close()
 
 
 def config_dribble_pause(config: Config, size: int) -> float:

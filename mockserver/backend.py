@@ -7,29 +7,32 @@ backend: there is no module-level state.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from . import render
 from .cache import LruCache
 from .clock import Clock
-from .config import Config
+from .config import Config, ConfigError
 from .errors import ApiError, InvalidInput
 from .faults import TRANSPORT_FAULTS, FaultRule, parse_prefer
 from .ids import Ids
-from .scenes import Scene, SceneCatalog
+from .latency import Latency, LatencyModel
+from .ratelimit import RateLimiter, limits_from_config
+from .scenes import CatalogError, Scene, SceneCatalog
 from .spec import Spec, load_spec
 from .store import MemoryStore, Store
 from .tasks import Task
 from .validation import SubmitItem, SubmitValidator, validate_params
 
 RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/(\d{1,2})/(\d{1,2})\.(png|jpg)$")
-COVER_PATH = re.compile(r"^/__bgmock/covers/([A-Za-z0-9_.-]{1,128})\.png$")
+#: Matched on the unquoted path: a user catalog's modelNum may hold any character (coverUrl quotes it).
+COVER_PATH = re.compile(r"^/__bgmock/covers/(.+)\.png$", re.DOTALL)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -50,6 +53,7 @@ class Injected:
     transport: str | None = None
     delay_ms: int = 0
     rule_id: str | None = None
+    shape: str | None = None  # reshape the answer (the dispatcher applies it to the envelope)
 
 
 class Backend:
@@ -62,39 +66,53 @@ class Backend:
         spec: Spec | None = None,
         clock: Clock | None = None,
         store: Store | None = None,
+        apply_startup_rules: bool = True,
     ) -> None:
         self.config = config or Config()
         self.spec = spec or load_spec()
-        self.clock = clock or Clock(self.config.clock)
+        self.store: Store = store or open_store(self.config)
+        # A shared store keeps the clock's origin and offset, so every worker reads one time.
+        self.clock = clock or Clock(self.config.clock, cell=self.store.clock_cell())
         self.ids = Ids(self.config.seed)
-        self.store: Store = store or MemoryStore(
-            max_tasks=self.config.max_tasks,
-            task_ttl_s=self.config.task_ttl_s,
-            journal_size=self.config.journal_size,
-        )
-        self.catalog = SceneCatalog.load(self.config.catalog or self.spec.fixture("scenes.json"))
+        try:
+            self.limiter = RateLimiter(limits_from_config(self.config.rate_limits))
+            self.latency = LatencyModel.from_config(self.config.latency)
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: {exc}") from None
+        try:
+            self.catalog = SceneCatalog.load(self.config.catalog or self.spec.fixture("scenes.json"))
+        except CatalogError as exc:  # a user's file: say which line to fix, no traceback
+            raise ConfigError(f"catalog: {exc}") from None
         self.submit_validator = SubmitValidator(self.spec, self.config)
-        self.results = LruCache(max_items=self.config.image_cache_items)
-        self.products = LruCache(max_bytes=self.config.product_cache_bytes)
+        # Age bound = task_ttl_s: nothing in these caches is reachable once its task is forgotten.
+        self.results = LruCache(
+            max_items=self.config.image_cache_items, max_bytes=self.config.image_cache_bytes,
+            max_age_s=self.config.task_ttl_s, now=self.clock.now,
+        )
+        self.products = LruCache(
+            max_bytes=self.config.product_cache_bytes, max_age_s=self.config.task_ttl_s, now=self.clock.now
+        )
         self.decoded = render.DecodedProducts()
         triggers = {e.trigger.get("modelNum"): code for code, e in self.spec.errors.items()}
         self.magic_errors: dict[str, int] = {k: v for k, v in triggers.items() if k}
         self.magic_outcomes: dict[str, str] = dict(self.spec.task_outcomes)
-        self._rule_seq = 0
-        self._rule_lock = threading.Lock()
-        self._startup_rules()
+        if apply_startup_rules:  # False in worker processes: the parent installed them once
+            self._startup_rules()
 
     # -- faults ---------------------------------------------------------------------------
     def _startup_rules(self) -> None:
-        for rule in self.config.faults:
-            self.add_fault(rule)
+        """Install the configured rules (replacing an earlier run's in a ``--state`` file)."""
+        self.store.install_startup_rules(
+            [FaultRule.from_json(self.spec, data, self._rule_id()) for data in self.config.faults]
+        )
+
+    def _rule_id(self) -> str:
+        # From the store, so that worker processes sharing it never hand out the same ID.
+        return f"rule-{self.store.next_id('rule')}"
 
     def add_fault(self, data: Any) -> dict[str, Any]:
         """Validate and store a rule; returns it with its id."""
-        with self._rule_lock:
-            self._rule_seq += 1
-            rule_id = f"rule-{self._rule_seq}"
-        rule = FaultRule.from_json(self.spec, data, rule_id)
+        rule = FaultRule.from_json(self.spec, data, self._rule_id())
         self.store.add_rule(rule)
         return rule.to_json()
 
@@ -121,7 +139,21 @@ class Backend:
         error = None
         if rule.res_code is not None:
             error = ApiError(rule.res_code, message=_rule_message(self.spec, rule))
-        return Injected(error=error, transport=rule.transport, delay_ms=rule.delay_ms, rule_id=rule.id)
+        elif rule.undocumented_code is not None:
+            error = ApiError(rule.undocumented_code, message=rule.res_message or "unknown error")
+        delay_ms = rule.delay_ms
+        if rule.latency:  # a distribution instead of a fixed delay (checked when the rule was added)
+            delay_ms = int(round(Latency.parse(rule.latency).sample(self.ids.chance())))
+        return Injected(
+            error=error, transport=rule.transport, delay_ms=delay_ms, rule_id=rule.id, shape=rule.shape
+        )
+
+    def rate_limited(self, endpoint: str, app_key: str | None) -> str | None:
+        """Take a token from each bucket that applies; the exhausted limit described, or None."""
+        if not self.limiter:
+            return None
+        limit = self.limiter.check(self.store, endpoint, app_key, self.clock.now())
+        return None if limit is None else limit.describe()
 
     # -- submit ---------------------------------------------------------------------------
     def submit(
@@ -152,6 +184,8 @@ class Backend:
         except InvalidInput as exc:
             problems = exc
             notes["problems"] = exc.problems
+        else:  # what arrived, for clients' fidelity checks: the decoded image's digest per item
+            notes["images"] = [_image_note(index, item) for index, item in enumerate(items)]
         if injected is not None:
             raise_injected(injected)
         if problems is not None:
@@ -210,7 +244,11 @@ class Backend:
     ) -> dict[str, Any]:
         """The ``data`` of a result query; counts a poll of the task."""
         notes = notes if notes is not None else {}
-        params = validate_params(self.spec, "query-request.json", body, strict=self.config.strict)
+        try:
+            params = validate_params(self.spec, "query-request.json", body, strict=self.config.strict)
+        except InvalidInput as exc:
+            notes["problems"] = exc.problems
+            raise
         notes["params"] = [params]
         injected = self.injected("query", [params], prefer)
         notes["injected"] = _describe(injected)
@@ -292,7 +330,7 @@ class Backend:
                 "modelNum": s.model_num, "name": s.name, "sceneName": s.scene_name,
                 "sceneType": s.scene_type, "sceneTypeName": self.catalog.scene_type_names.get(s.scene_type, ""),
                 "categoryType": list(s.category_types), "categoryNameList": list(s.category_names),
-                "coverUrl": f"{base}/__bgmock/covers/{s.model_num}.png",
+                "coverUrl": f"{base}/__bgmock/covers/{quote(s.model_num, safe='')}.png",
             }
             for s in found
         ]
@@ -309,17 +347,18 @@ class Backend:
             return None
         fmt = "PNG" if ext == "png" else "JPEG"
 
-        def render() -> bytes:
+        def draw() -> bytes:  # not named render: that is the module
             scene = self.scene(str(params["modelNum"]))
             return render.render_result(
                 width=int(params["width"]), height=int(params["height"]),
                 scene=scene.as_dict() if scene else {"modelNum": params["modelNum"], "name": "", "sceneName": ""},
-                index=index, seed=task_id, product=self.products.get((task_id, item)),
+                # Seeded per item too: two equal items of one task still get distinct pictures.
+                index=index, seed=f"{task_id}/{item}", product=self.products.get((task_id, item)),
                 need_layout=bool(params.get("needLayout", False)),
                 title=params.get("productTitle") or None, fmt=fmt, decoded=self.decoded,
             )
 
-        return self.results.get_or_make((task_id, item, index, fmt), render)
+        return self.results.get_or_make((task_id, item, index, fmt), draw)
 
     def cover(self, model_num: str) -> bytes | None:
         scene = self.catalog.get(model_num)
@@ -333,8 +372,9 @@ class Backend:
         None when the URL is not the fake's (it is then never fetched); LookupError when it is
         the fake's but there is no image there, as the real service could not download one.
         """
-        path = urlsplit(url).path
-        host = (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)  # once: splitting is a good part of a URL submit's cost
+        path = unquote(parts.path)
+        host = (parts.hostname or "").lower()
         if host not in ("127.0.0.1", "localhost", "::1") and not (
             self.config.public_url and urlsplit(self.config.public_url).hostname == host
         ):
@@ -371,7 +411,27 @@ class Backend:
         self.products.clear()
         self.clock.reset()
         self.ids.reseed(self.config.seed)
-        self._startup_rules()
+        self._startup_rules()  # the store's ID counters were cleared: start-up rules are rule-1, ... again
+
+    #: Settings that size the store: a running fake keeps them (``reconfigure`` refuses a change).
+    STORE_SETTINGS = ("journal_size", "max_tasks", "task_ttl_s")
+
+    def reconfigure(self, config: Config) -> None:
+        """Adopt other settings and start afresh, keeping this object (a running server holds it).
+
+        The pytest plugin's session fake takes each test's marker settings this way. The spec,
+        clock, ID source and store stay the same objects (the dispatcher and the caches hold
+        them); every other part is taken from a backend freshly built with ``config``, so a
+        part added to ``__init__`` later is rebuilt here without touching this method.
+        """
+        changed = [k for k in self.STORE_SETTINGS if getattr(config, k) != getattr(self.config, k)]
+        if changed:
+            raise ConfigError(f"{', '.join(changed)}: fixed while a fake runs (they size its store)")
+        fresh = Backend(config, spec=self.spec, clock=self.clock)  # raises ConfigError before any change
+        kept = {"spec", "clock", "ids", "store"}
+        vars(self).update({name: part for name, part in vars(fresh).items() if name not in kept})
+        self.clock.mode = config.clock
+        self.reset()
 
     def health(self) -> dict[str, Any]:
         return {
@@ -382,7 +442,18 @@ class Backend:
             "strict": self.config.strict,
             **self.store.stats(),
             "imageCache": len(self.results),
+            "imageCacheStats": self.results.stats(),
+            "productCacheStats": self.products.stats(),
         }
+
+
+def open_store(config: Config) -> Store:
+    """Memory for one process; the SQLite file ``config.state`` when state is shared or kept."""
+    if config.state:
+        from .store_sqlite import SqliteStore
+
+        return SqliteStore.for_config(config.state, config)
+    return MemoryStore(max_tasks=config.max_tasks, task_ttl_s=config.task_ttl_s, journal_size=config.journal_size)
 
 
 def raise_injected(injected: Injected) -> None:
@@ -409,4 +480,19 @@ def _describe(injected: Injected | None) -> dict[str, Any] | None:
     return {
         "resCode": injected.error.res_code if injected.error else None,
         "transport": injected.transport, "delayMs": injected.delay_ms, "rule": injected.rule_id,
+        "shape": injected.shape,
+    }
+
+
+def _image_note(index: int, item: SubmitItem) -> dict[str, Any]:
+    """The journal's view of one item's image: which source the fake used and a digest of its
+    bytes, so a contract check can tell whether the client sent the caller's image unchanged."""
+    data = item.product
+    info = item.image
+    return {
+        "item": index, "source": item.source,
+        "sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
+        "bytes": len(data) if data is not None else None,
+        "format": info.format if info else None,
+        "width": info.width if info else None, "height": info.height if info else None,
     }

@@ -32,6 +32,16 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--catalog", metavar="FILE", help="scene catalog JSON to use instead of the shipped fixtures/scenes.json")
     parser.add_argument("--admin-token", metavar="TOKEN", help="require header X-Bgmock-Admin-Token on /__admin (required when binding beyond loopback)")
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    load = parser.add_argument_group("load, latency and workers (docs/load-and-workers.md)")
+    load.add_argument("--rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
+                      help="token bucket per app_key, e.g. 20/s or 1200/min@submit; over it: 501 'rate limit exceed' (repeatable)")
+    load.add_argument("--global-rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
+                      help="one token bucket for all clients (repeatable)")
+    load.add_argument("--burst", type=float, metavar="N", help="bucket size of the --rate-limit flags (default: one second of RATE)")
+    load.add_argument("--latency", action="append", default=[], metavar="[ENDPOINT=]SPEC",
+                      help="delay before answering: 200ms, 50ms..2s, or lognormal:p50=120ms,p99=2s (repeatable per endpoint)")
+    load.add_argument("--workers", type=int, metavar="N", help="run N processes of the production server (granian) sharing state")
+    load.add_argument("--state", metavar="PATH", help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -41,6 +51,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "task_duration": args.task_duration, "progression": args.progression,
         "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
         "catalog": args.catalog, "admin_token": args.admin_token,
+        "workers": args.workers, "state": args.state,
     }
     if args.quiet:
         overrides["log_requests"] = False
@@ -59,7 +70,40 @@ def build_config(args: argparse.Namespace) -> Config:
             values["faults"] = [*values["faults"], *(parse_fault_flag(f) for f in args.fault)]
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+    _load_flags(args, values)
     return Config.from_mapping(values, **overrides)
+
+
+def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
+    """--rate-limit, --global-rate-limit, --burst and --latency into the settings they stand for."""
+    from .latency import parse_latency_flag
+    from .ratelimit import parse_rate
+
+    limits = []
+    for scope, flags in (("app_key", args.rate_limit), ("global", args.global_rate_limit)):
+        for text in flags:
+            rate, _, endpoint = text.partition("@")
+            try:
+                parse_rate(rate)
+            except ValueError as exc:
+                raise ConfigError(f"--rate-limit {text!r}: {exc}") from None
+            limit: dict[str, Any] = {"rate": rate.strip(), "scope": scope, "endpoint": endpoint.strip() or "any"}
+            if args.burst is not None:
+                limit["burst"] = args.burst
+            limits.append(limit)
+    if limits:
+        values["rate_limits"] = [*values["rate_limits"], *limits]
+    elif args.burst is not None:
+        raise ConfigError("--burst: give --rate-limit or --global-rate-limit too")
+    if args.latency:
+        latency: dict[str, str] = {}
+        for text in args.latency:
+            try:
+                endpoint, spec = parse_latency_flag(text)
+            except ValueError as exc:
+                raise ConfigError(f"--latency {text!r}: {exc}") from None
+            latency[endpoint] = spec
+        values["latency"] = latency
 
 
 def is_loopback(host: str) -> bool:
@@ -78,6 +122,10 @@ def _serve(args: argparse.Namespace) -> int:
         if not config.admin_token:
             raise ConfigError(f"--host {config.host} exposes the fake beyond this machine: set --admin-token too")
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
+    if config.workers > 1:
+        from .serving import serve_workers
+
+        return serve_workers(config, started=started)
     from werkzeug.serving import make_server
 
     from .app import create_app
@@ -88,12 +136,10 @@ def _serve(args: argparse.Namespace) -> int:
     server = make_server(config.host, config.port, app, threaded=True)
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
-    print(
-        f"bgmock listening on http://{config.host}:{port} "
-        f"({'strict' if config.strict else 'lenient'}, {signing}; ready in {(time.perf_counter() - started) * 1000:.0f} ms)",
-        flush=True,
-    )
-    try:
+    try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
+        mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
+        url = f"http://{config.host}:{port}"
+        print(f"bgmock listening on {url} ({mode}, {signing}; ready in {ready_ms:.0f} ms)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
@@ -134,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bgmock: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while starting: stop quietly, with the shell's code for SIGINT
+        return 130
     except OSError as exc:
         print(f"bgmock: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -52,6 +52,7 @@ class Config:
     max_tasks: int = 10000
     task_ttl_s: float = 86400
     image_cache_items: int = 256
+    image_cache_bytes: int = 128 * 1024 * 1024
     product_cache_bytes: int = 64 * 1024 * 1024
     result_format: str = "PNG"
     public_url: str | None = None
@@ -59,22 +60,24 @@ class Config:
     log_requests: bool = True
     hang_s: float = 30
     dribble_s: float = 5
+    state: str | None = None
+    workers: int = 1
+    rate_limits: tuple[Mapping[str, Any], ...] = ()
+    latency: str | Mapping[str, str] | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
         """Build from a mapping (file contents, plugin options); raise ConfigError when invalid."""
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
-        problems = sorted(
-            load_spec().validator("config.json").iter_errors(merged), key=lambda e: list(e.path)
-        )
+        from .validation import schema_problems  # the API's wording for problems; imported late (it imports us)
+
+        problems = schema_problems(load_spec().validator("config.json"), merged)
         if problems:
-            detail = "; ".join(
-                f"{'.'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
-                for err in problems
-            )
-            raise ConfigError(f"invalid configuration: {detail}")
+            raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
         if "faults" in merged:
             merged["faults"] = tuple(merged["faults"])
+        if "rate_limits" in merged:
+            merged["rate_limits"] = tuple(merged["rate_limits"])
         if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
             raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
         return cls(**merged)
@@ -82,6 +85,11 @@ class Config:
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Config:
         """Read a JSON or TOML file (by its suffix; .toml is TOML, anything else JSON)."""
+        return cls.from_mapping(cls.read_file(path), **overrides)
+
+    @staticmethod
+    def read_file(path: str | Path) -> dict[str, Any]:
+        """The settings a file holds, unchecked (to merge with other sources before checking)."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -90,10 +98,11 @@ class Config:
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (ValueError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config file {path} is not valid {path.suffix[1:] or 'JSON'}: {exc}") from None
+            kind = "TOML" if path.suffix == ".toml" else "JSON"
+            raise ConfigError(f"config file {path} is not valid {kind}: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path} must hold an object (a table) at the top level")
-        return cls.from_mapping(data, **overrides)
+        return data
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some settings changed, validated like the original."""
@@ -103,6 +112,9 @@ class Config:
         data = dataclasses.asdict(self)
         data["faults"] = [dict(rule) for rule in self.faults]
         data["app_keys"] = dict(self.app_keys)
+        data["rate_limits"] = [dict(limit) for limit in self.rate_limits]
+        if isinstance(self.latency, Mapping):
+            data["latency"] = dict(self.latency)
         return data
 
     def redacted(self) -> dict[str, Any]:

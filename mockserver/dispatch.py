@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -68,7 +69,8 @@ def signing_params(request: Incoming) -> dict[str, str]:
     params = dict(request.query)
     if (request.header("content-type") or "").split(";")[0].strip().lower() == FORM:
         try:
-            params.update(parse_body(FORM, request.body))
+            form = parse_body(FORM, request.body)
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
         except InvalidInput:  # an unreadable form is reported by the handler
             pass
     return params
@@ -87,14 +89,14 @@ class Dispatcher:
             strict_slashes=False,
         )
         self._seq = itertools.count(1)
+        self._routes_seen: dict[tuple[str, str], str] = {}
 
     def handle(self, request: Incoming) -> Reply:
         started = time.perf_counter()
         route: Route | None = None
         ctx: Context | None = None
         try:
-            adapter = self.url_map.bind("fake", url_scheme="http")
-            endpoint, args = adapter.match(request.path, method=request.method)
+            endpoint, args = self._match(request.path, request.method)
             route = self.by_endpoint[endpoint]
             ctx = Context(request, args, self.backend, self.envelopes, route)
             reply = self._checked(ctx)
@@ -105,6 +107,8 @@ class Dispatcher:
             reply.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
         except GatewayError as exc:
             reply = self._gateway(exc)
+            if ctx is not None:
+                ctx.notes["gateway"] = exc.code
         except TransportFault as exc:
             reply = Reply(transport=exc.kind, delay_ms=exc.delay_ms, status=0)
         except ApiError as exc:
@@ -112,9 +116,44 @@ class Dispatcher:
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", request.method, request.path)
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
+        shape = ((ctx.notes.get("injected") or {}).get("shape")) if ctx is not None else None
+        if shape and not reply.transport:
+            reply = self._reshaped(reply, shape)
+        if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
+            # Drawn here, acted out by the transport (the server sleeps; handle() never does).
+            reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(route), self.backend.ids.chance)
         if route is None or route.kind == "api":
-            self._record(request, route, ctx, reply, started)
+            try:
+                self._record(request, route, ctx, reply, started)
+            except Exception:  # the journal must never turn an answer into a traceback
+                log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
+
+    def _reshaped(self, reply: Reply, shape: str) -> Reply:
+        """The same answer in another shape (a fault rule's ``shape``), for tolerance tests."""
+        try:
+            body = json.loads(reply.body)
+        except ValueError:
+            return reply
+        if not isinstance(body, dict):
+            return reply
+        data = json.dumps(self.envelopes.reshape(body, shape), ensure_ascii=False, separators=(",", ":"))
+        return replace(reply, body=data.encode("utf-8"))
+
+    def _match(self, path: str, method: str) -> tuple[str, dict[str, Any]]:
+        """werkzeug's match, remembered for paths without arguments (the API's fixed paths).
+
+        Binding and matching cost as much as validating a submit; the answer for a fixed
+        (path, method) never changes, and only paths that match without arguments are kept,
+        so the memo is bounded by the route table.  Misses (404/405) are never remembered.
+        """
+        found = self._routes_seen.get((path, method))
+        if found is not None:
+            return found, {}
+        endpoint, args = self.url_map.bind("fake", url_scheme="http").match(path, method=method)
+        if not args and len(self._routes_seen) < 256:
+            self._routes_seen[(path, method)] = endpoint
+        return endpoint, args
 
     def _checked(self, ctx: Context) -> Reply:
         route, request, cfg = ctx.route, ctx.request, self.backend.config
@@ -126,10 +165,16 @@ class Dispatcher:
             if len(request.body) > cfg.max_body_bytes:
                 raise InvalidInput([f"body: larger than the {cfg.max_body_bytes} bytes the fake accepts"])
             if cfg.app_keys:
-                app_key, scheme = verify(
-                    signing_params(request), route.api_name, cfg.app_keys, skew_s=cfg.timestamp_skew_s
-                )
+                params = signing_params(request)
+                ctx.notes["signing"] = {k: params[k] for k in _SIGNING_KEYS if k in params}
+                app_key, scheme = verify(params, route.api_name, cfg.app_keys, skew_s=cfg.timestamp_skew_s)
                 ctx.notes.update(appKey=app_key, signature=scheme)
+            if self.backend.limiter:  # after the signature (it names the app_key), before faults
+                app_key = ctx.notes.get("appKey") or signing_params(request).get("app_key")
+                refused = self.backend.rate_limited(_api_endpoint(route), app_key)
+                if refused:
+                    ctx.notes["rateLimit"] = refused
+                    raise ApiError(501)
         return route.handler(ctx)
 
     def _gateway(self, error: GatewayError) -> Reply:
@@ -146,11 +191,11 @@ class Dispatcher:
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "clock": round(self.backend.clock.now(), 3),
             "method": request.method,
-            "path": request.path,
+            "path": _summarize(request.path, 2048),
             "endpoint": route.endpoint if route else None,
-            "query": dict(request.query),
-            "headers": {k: v for k, v in request.headers.items() if k not in _SECRET_HEADERS},
-            "contentType": request.header("content-type"),
+            "query": _summarize({k: "***" if k in _SECRET_PARAMS else v for k, v in request.query.items()}),
+            "headers": _summarize({k: v for k, v in request.headers.items() if k not in _SECRET_HEADERS}),
+            "contentType": _summarize(request.header("content-type")),
             "bodyBytes": len(request.body),
             "body": _summarize(notes.get("body")),
             "params": _summarize(notes.get("params")),
@@ -159,32 +204,73 @@ class Dispatcher:
             "injected": notes.get("injected"),
             "appKey": notes.get("appKey"),
             "signature": notes.get("signature"),
+            "signing": _summarize(notes.get("signing")),
+            "gateway": notes.get("gateway"),
             "status": reply.status,
             "resCode": reply.res_code,
             "transport": reply.transport,
             "taskId": notes.get("taskId"),
+            "rateLimit": notes.get("rateLimit"),
+            "delayMs": reply.delay_ms,
             "elapsedMs": round(elapsed_ms, 3),
+            "t": round(started, 6),
         }
         self.backend.record(entry)
         if self.backend.config.log_requests:
             log.info(
-                "%s %s -> %s%s%s %.1fms", request.method, request.path, reply.status or "-",
+                "%s %s -> %s%s%s %.1fms", _printable(request.method), _printable(request.path), reply.status or "-",
                 f" resCode={reply.res_code}" if reply.res_code is not None else "",
                 f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
             )
 
 
+def _api_endpoint(route: Route) -> str:
+    """``submit_rest`` -> ``submit``: limits and latencies name the API, not the URL form."""
+    return route.endpoint.removesuffix("_rest")
+
+
+#: System parameters of a signed call, kept in the journal (``signing``) as they arrived.
+_SIGNING_KEYS = ("app_key", "timestamp", "sign", "sign_method", "sign_ver", "partner_id")
+#: Query parameters that carry a credential (the IOP SDK's OAuth token): masked in the journal.
+_SECRET_PARAMS = frozenset({"access_token"})
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-bgmock-admin-token", "proxy-authorization"})
 
 
-def _summarize(value: Any, limit: int = 256) -> Any:
-    """Journal copy of parsed parameters: long strings (base64 images) become a short note."""
-    if isinstance(value, str) and len(value) > limit:
-        return f"<{len(value)} chars>"
+def _printable(text: str, limit: int = 300) -> str:
+    """A request's method or path for the log: escaped, so a sent newline cannot forge a log line."""
+    return text[:limit].encode("unicode_escape").decode("ascii") + ("..." if len(text) > limit else "")
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+#: Bounds of a journal entry, whatever a request sends (the journal holds up to journal_size).
+_MAX_ITEMS = 32
+_MAX_DEPTH = 8
+
+
+def _summarize(value: Any, limit: int = 256, depth: int = 0) -> Any:
+    """Journal copy of parsed parameters, bounded whatever was sent: long strings (base64
+    images) become a short note, containers keep their first entries, deep nesting is cut."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else f"<{len(value)} chars>"
+    if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
+        return f"<nested deeper than {_MAX_DEPTH}>"
     if isinstance(value, dict):
-        return {k: _summarize(v, limit) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for index, (key, item) in enumerate(value.items()):
+            if index == _MAX_ITEMS:
+                out["..."] = f"<{len(value) - _MAX_ITEMS} more fields>"
+                break
+            # Plain short keys and scalars are kept as they are without a call (the hot path).
+            name = key if type(key) is str and len(key) <= 64 else _summarize(str(key), 64)
+            kind = type(item)
+            plain = kind in _SCALARS or (kind is str and len(item) <= limit)
+            out[name] = item if plain else _summarize(item, limit, depth + 1)
+        return out
     if isinstance(value, list):
-        return [_summarize(v, limit) for v in value]
+        items = [_summarize(item, limit, depth + 1) for item in value[:_MAX_ITEMS]]
+        if len(value) > _MAX_ITEMS:
+            items.append(f"<{len(value) - _MAX_ITEMS} more items>")
+        return items
     return value
 
 

@@ -34,6 +34,9 @@ class FaultRule:
     every_n: int = 1
     delay_ms: int = 0
     match: Mapping[str, Any] = field(default_factory=dict)
+    shape: str | None = None  # reshape the answer (extra-fields, reordered, string-rescode)
+    undocumented_code: int | None = None  # answer a resCode the reference does not document
+    latency: str | None = None  # a latency distribution (latency.py) drawn instead of delay_ms
     matched: int = 0
     fired: int = 0
 
@@ -57,6 +60,9 @@ class FaultRule:
             every_n=int(data.get("everyN", 1)),
             delay_ms=int(data.get("delayMs", 0)),
             match=dict(data.get("match", {})),
+            shape=data.get("shape"),
+            undocumented_code=data.get("undocumentedCode"),
+            latency=_checked_latency(data.get("latency")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -64,6 +70,8 @@ class FaultRule:
         for key, value in (
             ("resCode", self.res_code), ("resMessage", self.res_message),
             ("transport", self.transport), ("outcome", self.outcome),
+            ("shape", self.shape), ("undocumentedCode", self.undocumented_code),
+            ("latency", self.latency),
         ):
             if value is not None:
                 out[key] = value
@@ -103,6 +111,19 @@ class FaultRule:
         return True
 
 
+def _checked_latency(text: str | None) -> str | None:
+    """A rule's ``latency`` spelling, checked now so a bad one is a 700 when the rule is added."""
+    if text is None:
+        return None
+    from .latency import Latency
+
+    try:
+        Latency.parse(text)
+    except ValueError as exc:
+        raise InvalidInput([f"rule.latency: {exc}"]) from None
+    return text
+
+
 def _same(actual: Any, wanted: Any) -> bool:
     """Loose equality so that "800" matches 800 and "true" matches True."""
     if actual == wanted and type(actual) is type(wanted):
@@ -128,8 +149,13 @@ def parse_fault_flag(text: str) -> dict[str, Any]:
     rule: dict[str, Any] = {}
     if code.strip().isdigit():
         rule["resCode"] = int(code)
-    else:
+    elif code.strip() in TRANSPORT_FAULTS:
         rule["transport"] = code.strip()
+    else:
+        raise ValueError(
+            f"--fault {text!r}: CODE must be a documented resCode (e.g. 501) or a transport fault"
+            f" ({', '.join(TRANSPORT_FAULTS)})"
+        )
     if prob:
         try:
             rule["probability"] = float(prob)

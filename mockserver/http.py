@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+#: One encoder for every answer: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One HTTP request, whichever transport carried it. Header names are lower-case."""
@@ -47,6 +51,6 @@ class Reply:
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, **kwargs: Any) -> Reply:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _ENCODER.encode(payload).encode("utf-8")
         res_code = payload.get("resCode") if isinstance(payload, dict) else None
         return cls(status=status, body=body, res_code=res_code if isinstance(res_code, int) else None, **kwargs)

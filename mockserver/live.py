@@ -10,27 +10,40 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import create_app
 from .backend import Backend
 from .config import Config
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No access-log line per request: inside a test run they would flood captured stderr
+    (the journal, ``GET /__admin/requests``, records every call). Errors are still logged."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 class LiveServer:
     """A started server; ``url``, ``backend``, and ``stop()`` (also a context manager)."""
 
-    def __init__(self, config: Config | Mapping[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: Config | Mapping[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         cfg = config if isinstance(config, Config) else Config.from_mapping(config or {})
         cfg = cfg.replace(log_requests=False) if cfg.log_requests else cfg
         self.backend = Backend(cfg)
         self.app = create_app(backend=self.backend)
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._server.daemon_threads = True
         self.host = host
         self.port = self._server.socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="bgmock-live", daemon=True)
+        # A short poll interval: stop() waits for the loop to notice, up to one interval.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="bgmock-live", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -13,8 +13,13 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from .clock import ClockCell
 from .faults import FaultRule
+from .ratelimit import Bucket, refill
 from .tasks import Task
+
+#: Rate-limit buckets kept at most (least recently used go first; a forgotten bucket is full).
+MAX_BUCKETS = 10_000
 
 
 class Store(Protocol):
@@ -33,6 +38,10 @@ class Store(Protocol):
     def journal(self, limit: int | None = None) -> list[dict[str, Any]]: ...
     def stats(self) -> dict[str, int]: ...
     def clear(self) -> None: ...
+    def next_id(self, name: str) -> int: ...
+    def install_startup_rules(self, rules: Sequence[FaultRule]) -> None: ...
+    def take_tokens(self, buckets: Sequence[Bucket], now: float) -> int | None: ...
+    def clock_cell(self) -> ClockCell | None: ...
 
 
 class MemoryStore:
@@ -46,6 +55,8 @@ class MemoryStore:
         self._rules: list[FaultRule] = []
         self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
         self._evicted = 0
+        self._counters: dict[str, int] = {}
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     def _expire(self, now: float) -> None:
         while self._tasks:
@@ -125,3 +136,37 @@ class MemoryStore:
             self._rules.clear()
             self._journal.clear()
             self._evicted = 0
+            self._counters.clear()
+            self._buckets.clear()
+
+    def next_id(self, name: str) -> int:
+        """1, 2, 3... per name (rule IDs); back to 1 after ``clear``."""
+        with self._lock:
+            self._counters[name] = value = self._counters.get(name, 0) + 1
+            return value
+
+    def install_startup_rules(self, rules: Sequence[FaultRule]) -> None:
+        """A fresh memory store has no earlier start-up rules to replace: append them."""
+        with self._lock:
+            self._rules.extend(rules)
+
+    def take_tokens(self, buckets: Sequence[Bucket], now: float) -> int | None:
+        """Take one token from every bucket, or from none: the index of the first empty one."""
+        with self._lock:
+            levels = []
+            for index, bucket in enumerate(buckets):
+                tokens, last = self._buckets.get(bucket.key, (bucket.burst, now))
+                tokens = refill(tokens, last, now, bucket.rate, bucket.burst)
+                if tokens < 1.0:
+                    return index
+                levels.append(tokens)
+            for bucket, tokens in zip(buckets, levels, strict=True):
+                self._buckets[bucket.key] = (tokens - 1.0, now)
+                self._buckets.move_to_end(bucket.key)
+            while len(self._buckets) > MAX_BUCKETS:
+                self._buckets.popitem(last=False)
+            return None
+
+    def clock_cell(self) -> ClockCell | None:
+        """One process: the clock keeps its own offset."""
+        return None

@@ -1,7 +1,9 @@
 """A task's life as declared transitions, moto-style: progress decides the state.
 
-Progress runs from 0 to 1, on the clock (elapsed / duration) or on polls (polls / N). The
-state is derived from progress every time it is read, never stored, so it cannot go stale.
+Progress runs from 0 to 1, on the clock (elapsed / duration) or on polls: the first query of
+a task sees progress 0 (``submitted``, as a client polling right after submitting would), the
+Nth sees 1 (``finished``), the ones between are spread evenly. The state is derived from
+progress every time it is read, never stored, so it cannot go stale.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ class Task:
 
     def progress(self, now: float) -> float:
         if self.progression == "polls":
-            return min(1.0, self.polls / self.polls_to_finish)
+            if self.polls_to_finish <= 1:
+                return 1.0 if self.polls >= 1 else 0.0
+            return min(1.0, max(0, self.polls - 1) / (self.polls_to_finish - 1))
         if self.duration <= 0:
             return 1.0
         return min(1.0, max(0.0, (now - self.created) / self.duration))

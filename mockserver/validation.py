@@ -31,6 +31,10 @@ _URLSAFE = str.maketrans("-_", "+/")
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
+#: Deepest JSON nesting the fake reads. Its own bodies nest 3 deep (body, requestParams, item);
+#: anything much deeper is an attack on the parser or on what walks the value after it.
+MAX_JSON_DEPTH = 32
+
 #: Resolves a URL that points at the fake itself to image bytes: None when the URL is not the
 #: fake's; raises LookupError (its text is the reason) when it is, but no image is there.
 LocalResolver = Callable[[str], "bytes | None"]
@@ -51,18 +55,19 @@ def parse_body(content_type: str | None, body: bytes, *, strict: bool = False) -
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if not body.strip():
         return {}
-    if media == FORM:
+    looks_json = body.lstrip()[:1] == b"{"
+    if media == FORM and not (looks_json and not strict):
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput(["body: form data is not valid UTF-8"]) from None
         return dict(parse_qsl(text, keep_blank_values=True))
-    if media == "application/json" or media.endswith("+json") or (not media and not strict):
+    # Lenient: a JSON object sent as a form (``curl -d '{...}'``) or with no type is read as JSON.
+    if media in ("application/json", FORM) or media.endswith("+json") or (not media and not strict):
         try:
-            value = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            reason = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
-            raise InvalidInput([f"body: not valid JSON ({reason[:120]})"]) from None
+            value = load_json(body, "body")
+        except ValueError as exc:
+            raise InvalidInput([f"body: not valid JSON ({str(exc)[:120]})"]) from None
         if not isinstance(value, dict):
             raise InvalidInput([f"body: must be a JSON object, got {json_type(value)}"])
         return value
@@ -70,6 +75,38 @@ def parse_body(content_type: str | None, body: bytes, *, strict: bool = False) -
     raise InvalidInput(
         [f"Content-Type: {shown[:80]} is not supported (use application/json or {FORM})"]
     )
+
+
+def load_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` that refuses nesting deeper than ``max_depth`` with a 700 naming ``where``.
+
+    Raises ValueError for malformed JSON. Python's parser recurses and gives up only near 1000
+    levels, and every walk over the value afterwards recurses too, so depth is bounded here,
+    once, for every body the fake reads.
+    """
+    text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value, deep = None, True
+    else:
+        brackets = text.count("[") + text.count("{")
+        deep = brackets > max_depth and _deeper_than(value, max_depth)
+    if deep:
+        raise InvalidInput([f"{where}: JSON nested deeper than {max_depth} levels"])
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (iterative: no recursion)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def json_type(value: Any) -> str:
@@ -100,7 +137,7 @@ def coerce(instance: Any, schema: Mapping[str, Any]) -> Any:
     props = schema.get("properties", {})
     out = dict(instance)
     for key, value in instance.items():
-        declared = props.get(key, {}).get("type")
+        declared = _declared_scalar(props.get(key, {}))
         if not isinstance(value, str):
             continue
         if declared == "integer" and _INT.match(value):
@@ -111,6 +148,17 @@ def coerce(instance: Any, schema: Mapping[str, Any]) -> Any:
         elif declared == "boolean" and value.strip().lower() in ("true", "false"):
             out[key] = value.strip().lower() == "true"
     return out
+
+
+def _declared_scalar(schema: Mapping[str, Any]) -> Any:
+    """The property's type; for ``anyOf`` (``sceneType``: 1-4 or a name) its one non-string type.
+
+    Form bodies (the IOP SDK) carry every value as a string, so ``"2"`` must read as 2 there.
+    """
+    if "type" in schema or "anyOf" not in schema:
+        return schema.get("type")
+    types = {b["type"] for b in schema["anyOf"] if isinstance(b, Mapping) and isinstance(b.get("type"), str)}
+    return next(iter(types)) if len(types) == 1 and "string" not in types else None
 
 
 def field_path(path: Iterable[Any], prefix: str = "") -> str:
@@ -135,7 +183,10 @@ def describe(error: ValidationError, prefix: str = "") -> str:
         path = field_path([*error.absolute_path, missing[0] if missing else "?"], prefix)
         message = "is required"
     elif kind == "type":
-        message = f"must be {'an' if expected in ('integer', 'object', 'array') else 'a'} {expected}, got {json_type(value)}"
+        names = [str(n) for n in expected] if isinstance(expected, list) else [str(expected)]
+        wanted = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        article = "an" if names[0] in ("integer", "object", "array") else "a"
+        message = f"must be {article} {wanted}, got {json_type(value)}"
     elif kind in ("minimum", "maximum"):
         bounds = schema.get("minimum"), schema.get("maximum")
         if None not in bounds:
@@ -157,8 +208,16 @@ def describe(error: ValidationError, prefix: str = "") -> str:
     return f"{path}: {message}" if path else message
 
 
-def schema_problems(validator: Any, instance: Any, prefix: str = "") -> list[str]:
-    """Every problem the compiled validator finds, as sorted, de-duplicated lines."""
+def schema_problems(
+    validator: Any, instance: Any, prefix: str = "", *, fast: Callable[[Any], bool] | None = None
+) -> list[str]:
+    """Every problem the compiled validator finds, as sorted, de-duplicated lines.
+
+    ``fast`` (``Spec.fast_check``) answers valid input without walking the full validator;
+    only input it refuses is explained (and judged) by ``validator``.
+    """
+    if fast is not None and fast(instance):
+        return []
     found: set[str] = set()
     for err in validator.iter_errors(instance):
         found.update(_unexpected_fields(err, prefix) or [describe(err, prefix)])
@@ -194,6 +253,9 @@ class SubmitValidator:
         self.items_validator = spec.validator("submit-request.json#/$defs/items")
         self.strict_item_validator = spec.validator("submit-request-item.strict.json")
         self.strict_envelope_validator = spec.validator("submit-request.strict.json")
+        self.items_fast = spec.fast_check("submit-request.json#/$defs/items")
+        self.strict_item_fast = spec.fast_check("submit-request-item.strict.json")
+        self.strict_envelope_fast = spec.fast_check("submit-request.strict.json")
 
     def request_params(self, body: Mapping[str, Any]) -> list[Any]:
         """The ``requestParams`` array, decoding the JSON-string form the samples send."""
@@ -202,8 +264,8 @@ class SubmitValidator:
         raw = body["requestParams"]
         if isinstance(raw, str):
             try:
-                raw = json.loads(raw)
-            except (ValueError, RecursionError):
+                raw = load_json(raw, "requestParams")
+            except ValueError:
                 raise InvalidInput(["requestParams: string is not a valid JSON array"]) from None
         if not isinstance(raw, list):
             raise InvalidInput(
@@ -225,17 +287,20 @@ class SubmitValidator:
         scene_problem: Callable[[Any], str | None] | None = None,
     ) -> list[SubmitItem]:
         """Validated items, or InvalidInput listing every failing field."""
-        envelope = schema_problems(self.strict_envelope_validator, body) if self.config.strict else []
+        envelope = (
+            schema_problems(self.strict_envelope_validator, body, fast=self.strict_envelope_fast)
+            if self.config.strict else []
+        )
         try:
             raw = self.request_params(body)
         except InvalidInput as exc:
             raise InvalidInput(envelope + exc.problems) from None
         items = raw if self.config.strict else [coerce(item, self.item_schema) for item in raw]
-        problems = envelope + schema_problems(self.items_validator, items, "requestParams")
+        problems = envelope + schema_problems(self.items_validator, items, "requestParams", fast=self.items_fast)
         if self.config.strict:
             for index, item in enumerate(items):
                 problems += schema_problems(
-                    self.strict_item_validator, item, f"requestParams[{index}]"
+                    self.strict_item_validator, item, f"requestParams[{index}]", fast=self.strict_item_fast
                 )
         parsed: list[SubmitItem] = []
         for index, item in enumerate(items):
@@ -292,9 +357,8 @@ class SubmitValidator:
     def check_image(self, data: bytes, where: str) -> ImageInfo:
         cfg = self.config
         if len(data) > cfg.max_image_bytes:
-            raise InvalidInput(
-                [f"{where}: image is {len(data)} bytes, more than {_size(cfg.max_image_bytes)} ({cfg.max_image_bytes} bytes)"]
-            )
+            limit = cfg.max_image_bytes
+            raise InvalidInput([f"{where}: image is {len(data)} bytes, more than {_size(limit)} ({limit} bytes)"])
         try:
             info = inspect_image(
                 data, max_pixels=cfg.image_max_side**2 * 4,
@@ -304,9 +368,10 @@ class SubmitValidator:
             raise InvalidInput([f"{where}: {exc.reason}"]) from None
         low, high = cfg.image_min_side, cfg.image_max_side
         if not (low < info.width < high and low < info.height < high):
-            raise InvalidInput(
-                [f"{where}: image is {info.width}x{info.height} pixels; each side must be larger than {low} and smaller than {high}"]
-            )
+            raise InvalidInput([
+                f"{where}: image is {info.width}x{info.height} pixels; "
+                f"each side must be larger than {low} and smaller than {high}"
+            ])
         return info
 
     @staticmethod
@@ -333,7 +398,7 @@ def validate_params(spec: Spec, schema_name: str, body: Mapping[str, Any], *, st
     """Coerce (unless strict) and check a flat parameter object (query, scene query)."""
     schema = spec.schema(schema_name)
     params = dict(body) if strict else coerce(body, schema)
-    problems = schema_problems(spec.validator(schema_name), params)
+    problems = schema_problems(spec.validator(schema_name), params, fast=spec.fast_check(schema_name))
     if problems:
         raise InvalidInput(problems)
     return params

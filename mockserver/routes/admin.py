@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..dispatch import Context, Route
 from ..errors import InvalidInput
 from ..http import Reply
+from ..validation import load_json
 
 
 def _json_body(ctx: Context) -> Any:
     if not ctx.request.body.strip():
         return {}
     try:
-        return json.loads(ctx.request.body)
-    except (ValueError, RecursionError):
+        return load_json(ctx.request.body, "body")
+    except ValueError:
         raise InvalidInput(["body: not valid JSON"]) from None
 
 

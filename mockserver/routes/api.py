@@ -34,6 +34,8 @@ def query(ctx: Context) -> Reply:
         body = {k: v for k, v in body.items() if k == "taskId"}
     else:
         body.pop("requestParams", None)
+        if "taskId" not in body and "taskId" in ctx.request.query:  # POST to the GET-style URL
+            body["taskId"] = ctx.request.query["taskId"]
     data = ctx.backend.query(
         _without_system(body), base_url=ctx.request.base_url, prefer=ctx.request.header("prefer"), notes=ctx.notes
     )

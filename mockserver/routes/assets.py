@@ -31,6 +31,10 @@ def cover(ctx: Context) -> Reply:
 
 
 ROUTES: list[Route] = [
-    Route("/__bgmock/results/<uuid:task_id>/<int:item>/<int:index>.<any(png, jpg):ext>", ("GET",), "result_image", result, kind="asset"),
-    Route("/__bgmock/covers/<string(maxlength=128):model_num>.png", ("GET",), "cover_image", cover, kind="asset"),
+    Route(
+        "/__bgmock/results/<uuid:task_id>/<int:item>/<int:index>.<any(png, jpg):ext>", ("GET",),
+        "result_image", result, kind="asset",
+    ),
+    # path, not string: a user catalog's modelNum may contain "/" (coverUrl quotes it as %2F).
+    Route("/__bgmock/covers/<path:model_num>.png", ("GET",), "cover_image", cover, kind="asset"),
 ]

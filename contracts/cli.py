@@ -1,0 +1,177 @@
+"""``bgmock contract`` and ``bgmock verify-provider`` (registered by name in mockserver/cli.py).
+
+Exit codes: 0 every obligation kept (every answer matches), 1 something broken (drift),
+2 a usage or setup error (bad flag, an adapter path that does not import, a fake that cannot
+be reached), always with a one-line message and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .settings import ALL_IDS, Settings, SettingsError
+
+_BOUNDS = (
+    # flag, setting, help
+    ("--call-bound", "call_bound_s", "C1-C8: seconds one submit call may take, retries included"),
+    (
+        "--transport-bound",
+        "transport_bound_s",
+        "C9: seconds each transport probe must end within (the fake's hang too)",
+    ),
+    ("--poll-bound", "poll_bound_s", "C10: seconds a wait on a never-ending task must give up within"),
+    ("--poll-min-interval", "poll_min_interval_s", "C11: least seconds between two polls of one task"),
+    ("--poll-slowdown", "poll_slowdown", "C11: after a 501 the next poll waits this many times the usual gap"),
+    ("--retry-min-gap", "retry_min_gap_s", "C7/C12: least seconds before a retry"),
+    ("--retry-growth", "retry_growth", "C7/C12: over 3+ attempts, the last wait is at least this many times the first"),
+    ("--shrink-budget", "shrink_budget_s", "seconds spent shrinking one failure to a minimal example"),
+)
+
+
+def _usage(message: str, command: str = "contract") -> int:
+    print(f"bgmock {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def _writable(path: str | None, flag: str) -> str | None:
+    """A report path whose folder exists, checked before a long run rather than after."""
+    if path is None:
+        return None
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        return f"{flag} {path}: folder {folder} does not exist"
+    return None
+
+
+# -- bgmock contract ---------------------------------------------------------------------------
+def contract_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--adapter",
+        required=True,
+        metavar="MODULE:FACTORY",
+        help="your adapter factory, e.g. myapp.bg_adapter:make_adapter (imported from the current folder)",
+    )
+    parser.add_argument("--examples", type=int, metavar="N", help="Hypothesis examples for C1-C8 (default 100)")
+    parser.add_argument(
+        "--only",
+        metavar="IDS",
+        help=f"check only these obligations, e.g. C1,C4 (default all: {ALL_IDS[0]}-{ALL_IDS[-1]})",
+    )
+    parser.add_argument("--seed", type=int, help="fix the search: same seed, same examples")
+    parser.add_argument(
+        "--derandomize", action="store_true", default=None, help="a fixed search, as in CI (default when CI is set)"
+    )
+    parser.add_argument("--report", metavar="FILE", help="write the verdicts as JSON")
+    parser.add_argument(
+        "--junit", metavar="FILE", help="write the verdicts as JUnit XML (one test case per obligation)"
+    )
+    parser.add_argument("--base-url", metavar="URL", help="use this running fake instead of starting one")
+    parser.add_argument("--app-key", metavar="KEY", help="with --base-url: the key pair the fake accepts")
+    parser.add_argument("--app-secret", metavar="SECRET", help="with --base-url: the secret of --app-key")
+    parser.add_argument("--admin-token", metavar="TOKEN", help="with --base-url: the fake's admin token, if it has one")
+    parser.add_argument(
+        "--max-attempts", type=int, metavar="N", help="C7/C12: attempts allowed for one call (default 6)"
+    )
+    for flag, name, text in _BOUNDS:
+        parser.add_argument(
+            flag, type=float, dest=name, metavar="S", help=f"{text} (default {getattr(Settings(), name)})"
+        )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines while the kit runs")
+
+
+def contract(args: argparse.Namespace) -> int:
+    from .adapter import AdapterLoadError, load_factory
+    from .fake import FakeError
+    from .report import Progress
+    from .runner import Run
+
+    values: dict[str, Any] = {
+        "examples": args.examples,
+        "only": args.only,
+        "seed": args.seed,
+        "derandomize": args.derandomize,
+        "max_attempts": args.max_attempts,
+    }
+    values.update({name: getattr(args, name) for _, name, _ in _BOUNDS})
+    try:
+        settings = Settings.make(**{k: v for k, v in values.items() if v is not None})
+    except SettingsError as exc:
+        return _usage(str(exc))
+    if (args.app_key is None) != (args.app_secret is None):
+        return _usage("--app-key and --app-secret go together")
+    if args.app_key is not None and args.base_url is None:
+        return _usage("--app-key needs --base-url (the kit makes its own key pair for the fake it starts)")
+    for path, flag in ((args.report, "--report"), (args.junit, "--junit")):
+        problem = _writable(path, flag)
+        if problem:
+            return _usage(problem)
+    try:
+        factory = load_factory(args.adapter)
+        result = Run(
+            factory,
+            settings,
+            base_url=args.base_url,
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            admin_token=args.admin_token,
+            progress=Progress(enabled=not args.quiet),
+        ).execute()
+    except AdapterLoadError as exc:
+        return _usage(str(exc))
+    except FakeError as exc:
+        return _usage(str(exc))
+    print(result.text())
+    if args.report:
+        result.write_json(args.report)
+    if args.junit:
+        result.write_junit(args.junit)
+    return 0 if result.ok else 1
+
+
+# -- bgmock verify-provider --------------------------------------------------------------------
+def provider_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-url", required=True, metavar="URL", help="the provider, e.g. https://api.aidc-ai.com or a fake"
+    )
+    parser.add_argument(
+        "--app-key", default="", metavar="KEY", help="your app key (calls are signed with v2 when given)"
+    )
+    parser.add_argument("--app-secret", default="", metavar="SECRET", help="the secret of --app-key")
+    parser.add_argument(
+        "--model-num", metavar="ID", help="scene for the one submit (default: the first the scene query returns)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for each answer (default 30)"
+    )
+    parser.add_argument("--report", metavar="FILE", help="write the steps and verdicts as JSON")
+
+
+def verify_provider(args: argparse.Namespace) -> int:
+    from .provider import verify_provider as verify
+
+    if bool(args.app_key) != bool(args.app_secret):
+        return _usage("--app-key and --app-secret go together", "verify-provider")
+    problem = _writable(args.report, "--report")
+    if problem:
+        return _usage(problem, "verify-provider")
+    try:
+        result = verify(args.base_url, args.app_key, args.app_secret, model_num=args.model_num, timeout=args.timeout)
+    except ValueError as exc:
+        return _usage(str(exc), "verify-provider")
+    print(result.text())
+    if args.report:
+        Path(args.report).write_text(
+            json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return result.exit_code
+
+
+COMMANDS = {"contract": (contract_args, contract), "verify-provider": (provider_args, verify_provider)}
+HELP = {
+    "contract": "check a client (through its adapter) against every obligation of the contract kit",
+    "verify-provider": "check a provider's answers (the real service or a fake) against the schemas",
+}

@@ -1,0 +1,152 @@
+"""The kit's handle on a fake, through its public HTTP surface only.
+
+Programming faults (``/__admin/faults``), reading the journal (``/__admin/requests``) and the
+settings (``/__admin/config``), and the kit's own signed API calls all go over HTTP with the
+standard library, so the kit works the same against a fake in this process, in another one,
+or on another port someone started with ``bgmock serve``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from mockserver.signing import signed_query
+
+SUBMIT = "/ai/image/background/generation/scenario"
+QUERY = "/ai/image/background/generation/query"
+SCENES = "/ai/image/background/generation/scene/query"
+
+
+class FakeError(Exception):
+    """The fake could not be reached or refused an admin call (a setup problem, not a verdict)."""
+
+
+class Fake:
+    """Admin and API calls to one running fake at ``base_url``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        app_key: str = "",
+        app_secret: str = "",
+        admin_token: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.admin_token = admin_token
+        self.timeout = timeout
+        self._mark = 0
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        url = self.base_url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        head = {"Content-Type": "application/json", **(headers or {})}
+        if self.admin_token and path.startswith("/__admin"):
+            head["X-Bgmock-Admin-Token"] = self.admin_token
+        request = urllib.request.Request(url, data=data, method=method, headers=head)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - loopback/base URL
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            if path.startswith("/__admin"):
+                raise FakeError(f"{method} {path}: HTTP {exc.code}: {raw[:200]!r}") from None
+        except (OSError, ValueError) as exc:
+            raise FakeError(f"cannot reach the fake at {self.base_url}: {exc}") from None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise FakeError(f"{method} {path}: the answer is not JSON: {raw[:200]!r}") from None
+
+    # -- admin --------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/__admin/health")
+
+    def config(self) -> dict[str, Any]:
+        return self._call("GET", "/__admin/config")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/__admin/faults")
+
+    def add_faults(self, rules: list[dict[str, Any]]) -> None:
+        if rules:
+            answer = self._call("POST", "/__admin/faults", rules)
+            if not isinstance(answer, dict) or "faults" not in answer:
+                raise FakeError(f"the fake refused the fault rules {rules}: {answer}")
+
+    def program(self, rules: list[dict[str, Any]]) -> None:
+        """Exactly these rules, nothing left over from before."""
+        self.clear_faults()
+        self.add_faults(rules)
+
+    def journal(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The newest ``limit`` API requests, oldest first."""
+        answer = self._call("GET", "/__admin/requests", query={"limit": str(limit)})
+        return list(reversed(answer.get("requests", [])))
+
+    def mark(self) -> int:
+        """Remember where the journal is now; ``since_mark`` returns what came after."""
+        entries = self.journal(limit=1)
+        self._mark = entries[-1]["id"] if entries else 0
+        return self._mark
+
+    def since_mark(self, limit: int = 500) -> list[dict[str, Any]]:
+        entries = [e for e in self.journal(limit) if e.get("id", 0) > self._mark]
+        if entries:
+            self._mark = entries[-1]["id"]
+        return entries
+
+    # -- the kit's own API calls (signed with v2 when a key pair is known) ----------------------
+    def api(
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        method: str = "POST",
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        params = dict(query or {})
+        route = path
+        if self.app_key:
+            params.update(signed_query(self.app_key, self.app_secret))
+            route = "/rest" + path
+        return self._call(method, route, body if method == "POST" else None, query=params)
+
+    def scene_ids(self, count: int = 20) -> list[str]:
+        """Scene IDs the fake accepts (its scene query), for generating valid requests."""
+        answer = self.api(SCENES, {"count": count})
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, list):
+            raise FakeError(f"the scene query did not answer a list of scenes: {str(answer)[:200]}")
+        return [scene["modelNum"] for scene in data if isinstance(scene, dict) and scene.get("modelNum")]
+
+    def create_task(self, item: dict[str, Any]) -> str:
+        """Submit one item as a well-behaved client would; the task ID."""
+        answer = self.api(SUBMIT, {"requestParams": [item]})
+        try:
+            return answer["data"]["result"]["taskId"]
+        except (KeyError, TypeError):
+            raise FakeError(f"the fake did not create a task: {str(answer)[:300]}") from None
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """A task's ``data`` from the result query."""
+        answer = self.api(QUERY, {"taskId": task_id})
+        if not isinstance(answer, dict) or not isinstance(answer.get("data"), dict):
+            raise FakeError(f"the result query failed: {str(answer)[:300]}")
+        return answer["data"]

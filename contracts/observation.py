@@ -1,0 +1,154 @@
+"""What the kit saw for one example or probe: what the client did, and what crossed the wire.
+
+The runner fills these in; the checks judge them. Journal entries are the fake's own records
+(``GET /__admin/requests``), so nothing here depends on the client's HTTP library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .fake import QUERY, SUBMIT
+from .scenarios import Scenario
+from .strategies import Request
+
+
+@dataclass
+class Outcome:
+    """How one adapter call ended.
+
+    kind: ``returned`` (``value``), ``rejected`` (``code``, ``message``), ``transport``
+    (``message``), ``task_failed`` (``message``), ``crashed`` (``message`` names the exception)
+    or ``hung`` (still running after the bound).
+    """
+
+    kind: str
+    value: Any = None
+    code: Any = None
+    message: str = ""
+    elapsed: float = 0.0
+
+    def describe(self) -> str:
+        took = f" after {self.elapsed:.2f} s"
+        if self.kind == "returned":
+            return f"returned {self.value!r}{took}"
+        if self.kind == "rejected":
+            return f"raised Rejected({self.code!r}, {self.message!r}){took}"
+        if self.kind == "transport":
+            return f"raised TransportError({self.message!r}){took}"
+        if self.kind == "task_failed":
+            return f"raised TaskFailed({self.message!r}){took}"
+        if self.kind == "crashed":
+            return f"crashed with {self.message}{took}"
+        return f"had not returned{took}"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "elapsed_s": round(self.elapsed, 3), "text": self.describe()}
+        if self.kind == "returned":
+            out["value"] = (
+                self.value if isinstance(self.value, (str, int, float, list, type(None))) else repr(self.value)
+            )
+        if self.kind == "rejected":
+            out["code"] = self.code if isinstance(self.code, (str, int)) else repr(self.code)
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+@dataclass
+class Observation:
+    """One example (C1-C8) or probe (C9-C12) with everything a check may need."""
+
+    phase: str  # "example", "transport" or "polling"
+    outcome: Outcome
+    entries: list[dict[str, Any]] = field(default_factory=list)  # the client's API requests, oldest first
+    request: Request | None = None  # what the caller asked for (examples and transport probes)
+    scenario: Scenario | None = None
+    probe: str | None = None  # the probe's name
+    task_id: str | None = None  # polling: the task the client waited for
+    expected: Any = None  # polling: the result URLs per item, or the failed task's message
+    rules: list[dict[str, Any]] = field(default_factory=list)  # what the fake was told
+
+    def example(self) -> dict[str, Any]:
+        """The input, for the report."""
+        out: dict[str, Any] = {}
+        if self.request is not None:
+            out["params"] = self.request.describe()
+        if self.scenario is not None:
+            out["scenario"] = self.scenario.describe()
+        if self.probe is not None:
+            out["probe"] = self.probe
+        if self.task_id is not None:
+            out["taskId"] = self.task_id
+        if self.rules:
+            out["faultRules"] = self.rules
+        return out
+
+
+def is_submit(entry: dict[str, Any]) -> bool:
+    return str(entry.get("path", "")).endswith(SUBMIT)
+
+
+def is_query(entry: dict[str, Any]) -> bool:
+    return str(entry.get("path", "")).endswith(QUERY)
+
+
+def reached_api(entry: dict[str, Any]) -> bool:
+    """Routed to an API endpoint and past the gateway (signature accepted or not checked)."""
+    return entry.get("endpoint") is not None and not entry.get("gateway")
+
+
+def valid(entry: dict[str, Any]) -> bool:
+    """Reached the API and met every rule of the request schemas."""
+    return reached_api(entry) and not entry.get("problems")
+
+
+def answer(entry: dict[str, Any]) -> str:
+    """What the fake answered, in words."""
+    injected = entry.get("injected") or {}
+    shape = f" in the {injected['shape']!r} shape" if injected.get("shape") else ""
+    if entry.get("transport"):
+        return f"transport fault {entry['transport']!r}"
+    if entry.get("gateway"):
+        return f"gateway error {entry['gateway']} (HTTP {entry.get('status')})"
+    code = entry.get("resCode")
+    if code == 200:
+        task = f", taskId {entry['taskId']}" if entry.get("taskId") else ""
+        return f"success (resCode 200{task}){shape}"
+    if code is not None:
+        return f"resCode {code}{shape}"
+    return f"HTTP {entry.get('status')}"
+
+
+def evidence(entries: list[dict[str, Any]], limit: int = 8) -> list[dict[str, Any]]:
+    """The requests and answers for the report (the first and last few when there are many)."""
+    chosen = entries if len(entries) <= limit else entries[: limit // 2] + entries[-(limit // 2) :]
+    out = []
+    for e in chosen:
+        item: dict[str, Any] = {"id": e.get("id"), "request": f"{e.get('method')} {e.get('path')}"}
+        for key in ("params", "problems", "signing", "contentType"):
+            if e.get(key):
+                item[key] = e[key]
+        item["answer"] = answer(e)
+        out.append(item)
+    if len(entries) > limit:
+        out.insert(limit // 2, {"omitted": len(entries) - limit})
+    return out
+
+
+def gaps(entries: list[dict[str, Any]]) -> list[float]:
+    """Seconds between consecutive requests, from the fake's monotonic arrival times."""
+    times = [float(e["t"]) for e in entries if isinstance(e.get("t"), (int, float))]
+    return [round(b - a, 4) for a, b in zip(times, times[1:], strict=False)]
+
+
+def code_of(value: Any) -> Any:
+    """A reported code as an int when it spells one ("501" and 501 are the same code)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return value

@@ -1,0 +1,37 @@
+"""Run the kit inside a user's own test suite.
+
+.. code-block:: python
+
+    # tests/test_contract.py
+    from contracts import pytest_contract
+    from myapp.bg_adapter import make_adapter
+
+    test_background_client_contract = pytest_contract(make_adapter, examples=50)
+
+The test fails with the kit's terminal report (every broken obligation with its minimal
+example) and passes when every obligation is kept or not applicable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .adapter import AdapterFactory
+
+
+def pytest_contract(factory: AdapterFactory, **options: Any) -> Callable[[], None]:
+    """A test function checking ``factory``'s client; ``options`` go to :func:`contracts.run`
+    (settings such as ``examples`` and ``only``, or ``base_url`` for a fake already running)."""
+
+    def test_contract() -> None:
+        import pytest
+
+        from .runner import run
+
+        result = run(factory, **options)
+        if not result.ok:
+            pytest.fail(result.text(), pytrace=False)
+
+    test_contract.__doc__ = f"bgmock contract kit against {getattr(factory, '__qualname__', factory)!s}"
+    return test_contract

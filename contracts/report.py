@@ -1,0 +1,213 @@
+"""The verdicts, and the three ways to show them: terminal (with progress while the kit runs),
+JSON (``--report``) and JUnit XML (``--junit``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .settings import Settings
+
+
+@dataclass
+class Verdict:
+    """One obligation's result: ``kept``, ``broken`` (with the evidence) or ``not applicable``."""
+
+    id: str
+    title: str
+    summary: str
+    status: str
+    detail: str
+    example: dict[str, Any] | None = None  # the minimal failing input and what the fake was told
+    requests: list[dict[str, Any]] | None = None  # what the client sent and what the fake answered
+    client: dict[str, Any] | None = None  # what the client did
+    judged: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "example": self.example,
+            "summary": self.summary,
+            "judged": self.judged,
+        }
+        if self.status == "broken":
+            out["requests"] = self.requests
+            out["client"] = self.client
+        return out
+
+
+@dataclass
+class Result:
+    verdicts: list[Verdict]
+    settings: Settings
+    elapsed: float
+    base_url: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(v.status == "broken" for v in self.verdicts)
+
+    @property
+    def broken(self) -> list[str]:
+        return [v.id for v in self.verdicts if v.status == "broken"]
+
+    def status(self, obligation_id: str) -> str:
+        return next(v.status for v in self.verdicts if v.id == obligation_id)
+
+    def verdict(self, obligation_id: str) -> Verdict:
+        return next(v for v in self.verdicts if v.id == obligation_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tool": "bgmock contract",
+            "ok": self.ok,
+            "elapsed_s": round(self.elapsed, 3),
+            "baseUrl": self.base_url,
+            "settings": self.settings.as_dict(),
+            "obligations": [v.as_dict() for v in self.verdicts],
+            "notes": self.notes,
+        }
+
+    def write_json(self, path: str | Path) -> None:
+        Path(path).write_text(
+            json.dumps(self.as_dict(), indent=2, ensure_ascii=False, default=repr) + "\n", encoding="utf-8"
+        )
+
+    def write_junit(self, path: str | Path) -> None:
+        Path(path).write_bytes(junit_xml(self))
+
+    def text(self) -> str:
+        return terminal(self)
+
+
+def junit_xml(result: Result) -> bytes:
+    """One test case per obligation: broken is a failure, not applicable is skipped."""
+    failures = sum(v.status == "broken" for v in result.verdicts)
+    skipped = sum(v.status == "not applicable" for v in result.verdicts)
+    suites = ET.Element("testsuites")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="bgmock.contract",
+        tests=str(len(result.verdicts)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{result.elapsed:.3f}",
+    )
+    for v in result.verdicts:
+        case = ET.SubElement(suite, "testcase", classname="bgmock.contract", name=f"{v.id} {v.title}", time="0")
+        if v.status == "broken":
+            failure = ET.SubElement(case, "failure", message=v.detail, type="ObligationBroken")
+            failure.text = _details(v)
+        elif v.status == "not applicable":
+            ET.SubElement(case, "skipped", message=v.detail)
+    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+
+
+def _details(v: Verdict) -> str:
+    lines = [f"{v.id} {v.title}: {v.detail}"]
+    if v.example:
+        lines.append("minimal example:")
+        lines += [f"  {k}: {json.dumps(val, ensure_ascii=False, default=repr)}" for k, val in v.example.items()]
+    if v.requests:
+        lines.append("requests the client sent, and the fake's answers:")
+        for r in v.requests:
+            if "omitted" in r:
+                lines.append(f"  ... {r['omitted']} more ...")
+                continue
+            extra = "".join(
+                f" {k}={json.dumps(r[k], ensure_ascii=False, default=repr)}"
+                for k in ("params", "problems", "signing")
+                if k in r
+            )
+            lines.append(f"  #{r['id']} {r['request']}{extra}")
+            lines.append(f"      -> {r['answer']}")
+    if v.client:
+        lines.append(f"the client: {v.client.get('text')}")
+    return "\n".join(lines)
+
+
+def terminal(result: Result) -> str:
+    """A table of verdicts, then the evidence for each broken obligation."""
+    counts = {s: sum(v.status == s for v in result.verdicts) for s in ("broken", "kept", "not applicable")}
+    head = (
+        f"bgmock contract: {len(result.verdicts)} obligation(s): {counts['kept']} kept, {counts['broken']} broken, "
+        f"{counts['not applicable']} not applicable ({result.elapsed:.1f} s, fake at {result.base_url})"
+    )
+    lines = [head, ""]
+    for v in result.verdicts:
+        status = "BROKEN" if v.status == "broken" else v.status
+        lines.append(f"  {v.id:<4} {v.title:<15} {status:<15} {_clip(v.detail, 110)}")
+    for v in result.verdicts:
+        if v.status == "broken":
+            lines += ["", "-" * 80, _details(v)]
+    if result.notes:
+        lines += ["", *[f"note: {n}" for n in result.notes]]
+    lines += ["", "result: " + ("every obligation kept" if result.ok else f"BROKEN: {', '.join(result.broken)}")]
+    return "\n".join(lines)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Progress:
+    """Progress on the terminal (stderr) while the kit runs: one line per phase, updated in
+    place on a TTY, every tenth of the way otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, *, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._name = ""
+        self._total = 0
+        self._began = 0.0
+        self._shown = -1
+
+    def _write(self, text: str, *, end: str = "\n") -> None:
+        if self.enabled:
+            self.stream.write(text + end)
+            self.stream.flush()
+
+    def start(self, base_url: str, settings: Settings) -> None:
+        self._write(
+            f"bgmock contract: checking {', '.join(settings.only)} against the fake at {base_url} "
+            f"({settings.examples} examples)"
+        )
+
+    def phase(self, name: str, total: int) -> None:
+        self._name, self._total, self._began, self._shown = name, total, time.perf_counter(), -1
+        if not self.tty:
+            self._write(f"  {name}: {total} to run")
+
+    def tick(self, done: int, note: str = "") -> None:
+        took = time.perf_counter() - self._began
+        line = f"  {self._name}: {done}/{self._total}{' ' + note if note else ''} ({took:.1f} s)"
+        if self.tty:
+            self._write("\r\033[K" + line, end="")
+            return
+        step = max(1, self._total // 10)
+        if done // step != self._shown or note.endswith("broken"):
+            self._shown = done // step
+            self._write(line)
+
+    def phase_done(self) -> None:
+        took = time.perf_counter() - self._began
+        if self.tty:
+            self._write("\r\033[K" + f"  {self._name}: done ({took:.1f} s)")
+        else:
+            self._write(f"  {self._name}: done ({took:.1f} s)")
+
+    def done(self, result: Result) -> None:
+        self._write(f"bgmock contract: finished in {result.elapsed:.1f} s")

@@ -1,0 +1,456 @@
+"""Run the obligations against one adapter over a live fake.
+
+Three phases, each feeding observations to the checks of ``checks.REGISTRY``:
+
+1. **examples** (C1-C8): a Hypothesis search over valid requests and server scenarios; a
+   failure is shrunk to a minimal example (within ``shrink_budget_s``), then the search runs
+   again without the obligations already broken, until nothing new breaks;
+2. **transport probes** (C9): one submit per transport fault, bounded by ``transport_bound_s``;
+3. **polling probes** (C10-C12, only when the adapter has ``wait``): a task that finishes, one
+   that fails, one that never ends, a 501 mid-polling, and error codes on the query.
+
+The kit starts its own fake (127.0.0.1, signatures on with a fresh key pair, tasks finishing
+on their ``polls_to_finish``-th poll, hangs bounded by the C9 bound) unless given a base URL.
+Every adapter call runs in a worker thread joined with a bound, so a client that hangs costs
+one bound, not the run.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, example, given
+from hypothesis import seed as hypothesis_seed
+from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import HypothesisException
+
+from mockserver.spec import load_spec
+
+from .adapter import (
+    AdapterFactory,
+    Rejected,
+    TaskFailed,
+    TransportError,
+    build_adapter,
+    close,
+    describe_exception,
+    has_wait,
+)
+from .checks import REGISTRY, Broken, Context, Skip, judge
+from .fake import Fake
+from .observation import Observation, Outcome, evidence
+from .report import Progress, Result, Verdict
+from .scenarios import KINDS_FOR, TRANSPORT_PROBES, Catalog, Scenario, catalogue, scenarios
+from .settings import Settings
+from .strategies import ItemSchema, Limits, Request, requests, simplest
+
+EXAMPLE_IDS = tuple(f"C{i}" for i in range(1, 9))
+POLLING_IDS = ("C10", "C11", "C12")
+
+
+class _ExampleFailed(Exception):
+    """Raised inside the Hypothesis test so that it shrinks; the verdicts are kept aside."""
+
+
+@dataclass
+class _Found:
+    """The latest (after shrinking: the smallest) failing observation of an obligation."""
+
+    observation: Observation
+    broken: Broken
+
+
+@dataclass
+class _Tally:
+    judged: int = 0
+    skip: str = ""
+    found: _Found | None = None
+
+
+@dataclass
+class Run:
+    """One kit run's state: the fake, the adapter, what each obligation has seen."""
+
+    factory: AdapterFactory
+    settings: Settings
+    base_url: str | None = None
+    app_key: str | None = None
+    app_secret: str | None = None
+    admin_token: str | None = None
+    progress: Progress = field(default_factory=Progress)
+    tallies: dict[str, _Tally] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    abandoned: int = 0
+    hung: set[tuple[str, bool]] = field(default_factory=set)  # (scenario kind, retryable) a call hung on
+
+    def execute(self) -> Result:
+        started = time.perf_counter()
+        live = None
+        if self.base_url is None:
+            from mockserver.live import LiveServer
+
+            self.app_key = self.app_key or "kit-" + secrets.token_hex(4)
+            self.app_secret = self.app_secret or secrets.token_urlsafe(24)
+            live = LiveServer(
+                {
+                    "app_keys": {self.app_key: self.app_secret},
+                    "progression": "polls",
+                    "polls_to_finish": self.settings.polls_to_finish,
+                    "hang_s": self.settings.transport_bound_s + 1,
+                    "dribble_s": 1,
+                    "journal_size": 5000,
+                    "log_requests": False,
+                }
+            )
+            self.base_url = live.url
+        try:
+            return self._execute(started)
+        finally:
+            if live is not None:
+                live.stop()
+
+    def _execute(self, started: float) -> Result:
+        assert self.base_url is not None
+        self.fake = Fake(
+            self.base_url, app_key=self.app_key or "", app_secret=self.app_secret or "", admin_token=self.admin_token
+        )
+        config = self.fake.config()
+        spec = load_spec()
+        self.catalog = Catalog.from_spec(spec.errors)
+        self.ctx = Context(
+            settings=self.settings,
+            catalog=self.catalog,
+            signatures=bool(config.get("app_keys")),
+            item_schema=spec.schema("submit-request-item.json"),
+            signing_validator=spec.validator("signing-params.json"),
+        )
+        self.item = ItemSchema.read(
+            spec.schema("submit-request-item.json"), spec.schema("submit-request-item.strict.json")
+        )
+        self.limits = Limits.from_config(config, self.fake.scene_ids())
+        self.fake.clear_faults()
+        self.adapter = build_adapter(self.factory, self.base_url, self.app_key or "", self.app_secret or "")
+        self.tallies = {oid: _Tally() for oid in self.settings.only}
+        self.progress.start(self.base_url, self.settings)
+        try:
+            if any(o in self.settings.only for o in EXAMPLE_IDS):
+                self._examples()
+            if "C9" in self.settings.only:
+                self._transport()
+            if any(o in self.settings.only for o in POLLING_IDS):
+                if has_wait(self.adapter):
+                    self._polling()
+                else:
+                    for oid in POLLING_IDS:
+                        if oid in self.tallies:
+                            self.tallies[oid].skip = "the adapter has no wait(task_id)"
+        finally:
+            close(self.adapter)
+            self.fake.clear_faults()
+        if self.abandoned:
+            self.notes.append(
+                f"{self.abandoned} adapter call(s) never returned and were abandoned; "
+                "requests they sent later may appear in later observations"
+            )
+        result = Result(self._verdicts(), self.settings, time.perf_counter() - started, self.base_url, self.notes)
+        self.progress.done(result)
+        return result
+
+    # -- calling the adapter ---------------------------------------------------------------------
+    def _call(self, fn: Callable[[], Any], bound: float) -> tuple[Outcome, threading.Thread]:
+        """Run one adapter call in a worker thread; ``hung`` when it outlives ``bound``."""
+        holder: dict[str, Any] = {}
+
+        def target() -> None:
+            begin = time.perf_counter()
+            try:
+                holder["outcome"] = Outcome("returned", value=fn())
+            except Rejected as exc:
+                holder["outcome"] = Outcome("rejected", code=exc.code, message=exc.message)
+            except TransportError as exc:
+                holder["outcome"] = Outcome("transport", message=exc.reason)
+            except TaskFailed as exc:
+                holder["outcome"] = Outcome("task_failed", message=exc.message)
+            except BaseException as exc:  # noqa: BLE001 - whatever the client throws is a verdict
+                holder["outcome"] = Outcome("crashed", message=describe_exception(exc))
+            holder["outcome"].elapsed = time.perf_counter() - begin
+
+        worker = threading.Thread(target=target, name="bgmock-contract-call", daemon=True)
+        begin = time.perf_counter()
+        worker.start()
+        worker.join(bound)
+        if worker.is_alive():
+            return Outcome("hung", elapsed=time.perf_counter() - begin), worker
+        return holder["outcome"], worker
+
+    def _settle(self, worker: threading.Thread, grace: float) -> None:
+        """Give a call that outlived its bound time to end after the fault was lifted."""
+        worker.join(grace)
+        if worker.is_alive():
+            self.abandoned += 1
+
+    # -- judging -----------------------------------------------------------------------------------
+    def _judge(self, obs: Observation, ids: tuple[str, ...] | list[str]) -> list[tuple[str, Broken]]:
+        broken = []
+        for oid in ids:
+            verdict = judge(oid, obs, self.ctx)
+            tally = self.tallies[oid]
+            if isinstance(verdict, Broken):
+                broken.append((oid, verdict))
+            elif isinstance(verdict, Skip):
+                tally.skip = str(verdict)
+            else:
+                tally.judged += 1
+        return broken
+
+    def _record(self, oid: str, obs: Observation, broken: Broken, *, replace: bool) -> None:
+        tally = self.tallies[oid]
+        tally.judged += 1
+        if tally.found is None or replace:
+            tally.found = _Found(obs, broken)
+
+    # -- phase 1: Hypothesis over requests and scenarios ------------------------------------------
+    def _examples(self) -> None:
+        active = [o for o in EXAMPLE_IDS if o in self.settings.only]
+        rounds = 0
+        while True:
+            remaining = [o for o in active if self.tallies[o].found is None]
+            if not remaining:
+                break
+            rounds += 1
+            new = self._search(remaining, rounds)
+            if not new:
+                break
+
+    def _search(self, remaining: list[str], round_no: int) -> set[str]:
+        kinds = sorted({k for o in remaining for k in KINDS_FOR[o]})
+        exclude = frozenset(self.hung)
+        options = catalogue(self.catalog, kinds, exclude)
+        if not options:
+            return set()
+        explicit = [(simplest(self.item, self.limits), s) for s in options]
+        if len(self.item.sizes) > 1:
+            other = {k: v for k, v in self.item.sizes[1].items()}
+            explicit.append((simplest(self.item, self.limits, **other), Scenario("success")))
+        cache: dict[tuple[Request, Scenario], list[tuple[str, Observation, Broken]]] = {}
+        found: dict[str, tuple[Observation, Broken]] = {}
+        deadline: list[float] = []
+        total = len(explicit) + self.settings.examples
+        self.progress.phase(f"C1-C8 examples (round {round_no}: {', '.join(remaining)})", total)
+
+        def test(request: Request, scenario: Scenario) -> None:
+            key = (request, scenario)
+            failures = cache.get(key)
+            if failures is None:
+                if deadline and time.monotonic() > deadline[0]:
+                    return  # shrink budget spent: stop exploring, keep the smallest failure so far
+                obs = self._example(request, scenario)
+                failures = [(oid, obs, b) for oid, b in self._judge(obs, remaining)]
+                cache[key] = failures
+                self.progress.tick(len(cache), "failing" if failures else "")
+            if failures:
+                for oid, obs, b in failures:
+                    found[oid] = (obs, b)
+                if not deadline:
+                    deadline.append(time.monotonic() + self.settings.shrink_budget_s)
+                raise _ExampleFailed(", ".join(oid for oid, _, _ in failures))
+
+        phases = [Phase.explicit, Phase.generate, Phase.shrink] if self.settings.examples else [Phase.explicit]
+        wrapped: Any = given(
+            request=requests(self.item, self.limits), scenario=scenarios(self.catalog, kinds, exclude)
+        )(test)
+        for req, scen in reversed(explicit):
+            wrapped = example(request=req, scenario=scen)(wrapped)
+        wrapped = hypothesis_settings(
+            max_examples=max(1, self.settings.examples),
+            derandomize=self.settings.derandomize,
+            database=None,
+            deadline=None,
+            phases=phases,
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+        )(wrapped)
+        if self.settings.seed is not None and not self.settings.derandomize:
+            wrapped = hypothesis_seed(self.settings.seed)(wrapped)
+        try:
+            wrapped()
+        except (_ExampleFailed, HypothesisException):
+            if not found:
+                raise
+        for oid, (obs, b) in found.items():
+            self._record(oid, obs, b, replace=True)
+        self.progress.phase_done()
+        return set(found)
+
+    def _example(self, request: Request, scenario: Scenario) -> Observation:
+        rules = scenario.rules()
+        self.fake.program(rules)
+        self.fake.mark()
+        params = request.params()
+        outcome, worker = self._call(lambda: self.adapter.submit(params), self.settings.call_bound_s)
+        if outcome.kind == "hung":
+            self.fake.clear_faults()  # a client retrying forever now gets a success and can stop
+            self._settle(worker, self.settings.transport_bound_s + 2)
+            self.hung.add((scenario.kind, scenario.code in self.catalog.retryable))
+        entries = self.fake.since_mark()
+        return Observation("example", outcome, entries, request, scenario, rules=rules)
+
+    # -- phase 2: transport probes ---------------------------------------------------------------
+    def _transport(self) -> None:
+        ids = [o for o in ("C9", "C1", "C3") if o in self.settings.only]
+        request = simplest(self.item, self.limits)
+        self.progress.phase("C9 transport probes", len(TRANSPORT_PROBES))
+        for n, kind in enumerate(TRANSPORT_PROBES, 1):
+            rules = [{"transport": kind}]
+            self.fake.program(rules)
+            self.fake.mark()
+            params = request.params()
+            outcome, worker = self._call(lambda p=params: self.adapter.submit(p), self.settings.transport_bound_s)
+            self.fake.clear_faults()
+            if outcome.kind == "hung":
+                self._settle(worker, self.settings.transport_bound_s + 2)
+            obs = Observation("transport", outcome, self.fake.since_mark(), request, probe=kind, rules=rules)
+            broken = self._judge(obs, ids)
+            for oid, b in broken:
+                self._record(oid, obs, b, replace=False)
+            self.progress.tick(n, f"{kind}: {'broken' if any(o == 'C9' for o, _ in broken) else 'ok'}")
+        self.progress.phase_done()
+
+    # -- phase 3: polling probes -------------------------------------------------------------------
+    def _polling_probes(self) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+        """(name, rules before the task is created, rules while the client polls)."""
+        retryable = sorted(self.catalog.retryable)
+        probes: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
+            ("finishes", [], []),
+            ("fails", [{"endpoint": "task", "outcome": "failed", "times": 1}], []),
+            ("stuck", [{"endpoint": "task", "outcome": "stuck", "times": 1}], []),
+        ]
+        if "C11" in self.settings.only and 501 in self.catalog.codes:
+            probes.append(("slow-501", [], [{"endpoint": "query", "resCode": 501, "everyN": 2, "times": 2}]))
+        if "C12" in self.settings.only:
+            if retryable:
+                probes.append(
+                    (
+                        f"query-{retryable[0]}-transient",
+                        [],
+                        [{"endpoint": "query", "resCode": retryable[0], "times": 2}],
+                    )
+                )
+                probes.append((f"query-{retryable[-1]}", [], [{"endpoint": "query", "resCode": retryable[-1]}]))
+            probes += [(f"query-{code}", [], [{"endpoint": "query", "resCode": code}]) for code in self.catalog.final]
+        return probes
+
+    def _polling(self) -> None:
+        ids = [o for o in (*POLLING_IDS, "C1", "C3") if o in self.settings.only]
+        probes = self._polling_probes()
+        request = simplest(
+            self.item, self.limits, imageNum=min(3, int(self.item.properties.get("imageNum", {}).get("maximum", 3)))
+        )
+        self.progress.phase("C10-C12 polling probes", len(probes))
+        for n, (name, before, during) in enumerate(probes, 1):
+            self.fake.program(before)
+            task_id = self.fake.create_task(request.params())
+            self.fake.program(during)
+            self.fake.mark()
+            outcome, worker = self._call(lambda t=task_id: self.adapter.wait(t), self.settings.poll_bound_s)
+            self.fake.clear_faults()
+            entries = self.fake.since_mark()
+            expected: Any = None
+            if outcome.kind == "hung":
+                self._post("/__admin/reset")  # forget the task: a client polling forever now gets an error
+                self._settle(worker, 5.0)
+            else:
+                data = self.fake.task_data(task_id)
+                if name == "fails":
+                    expected = data.get("taskMessage")
+                else:
+                    expected = [list(item.get("imageUrlList", [])) for item in data.get("taskResult", [])]
+            obs = Observation(
+                "polling",
+                outcome,
+                entries,
+                request,
+                probe=name,
+                task_id=task_id,
+                expected=expected,
+                rules=before + during,
+            )
+            if outcome.kind == "hung" and name != "stuck":
+                obs.expected = "(the task was forgotten after the client hung)"
+            broken = self._judge(obs, ids)
+            for oid, b in broken:
+                self._record(oid, obs, b, replace=False)
+            self.progress.tick(n, f"{name}: {'broken' if broken else 'ok'}")
+        self.progress.phase_done()
+
+    def _post(self, path: str) -> None:
+        self.fake._call("POST", path, {})
+
+    # -- verdicts ------------------------------------------------------------------------------------
+    def _verdicts(self) -> list[Verdict]:
+        out = []
+        for oid, entry in REGISTRY.items():
+            if oid not in self.tallies:
+                continue
+            tally = self.tallies[oid]
+            if tally.found is not None:
+                obs, b = tally.found.observation, tally.found.broken
+                out.append(
+                    Verdict(
+                        oid,
+                        entry.title,
+                        entry.summary,
+                        "broken",
+                        f"{b.title}: {b.reason}",
+                        example=obs.example(),
+                        requests=evidence(obs.entries),
+                        client=obs.outcome.as_dict(),
+                        judged=tally.judged,
+                    )
+                )
+            elif tally.judged:
+                out.append(
+                    Verdict(
+                        oid,
+                        entry.title,
+                        entry.summary,
+                        "kept",
+                        f"held on {tally.judged} observation(s)",
+                        judged=tally.judged,
+                    )
+                )
+            else:
+                out.append(
+                    Verdict(oid, entry.title, entry.summary, "not applicable", tally.skip or "no observation applied")
+                )
+        return out
+
+
+def run(
+    factory: AdapterFactory,
+    *,
+    base_url: str | None = None,
+    app_key: str | None = None,
+    app_secret: str | None = None,
+    admin_token: str | None = None,
+    progress: Progress | None = None,
+    **settings: Any,
+) -> Result:
+    """Check the client behind ``factory`` against every obligation; ``settings`` are
+    :class:`~contracts.settings.Settings` fields (``examples=50``, ``only="C1,C4"``, ...)."""
+    return Run(
+        factory,
+        Settings.make(**settings),
+        base_url=base_url,
+        app_key=app_key,
+        app_secret=app_secret,
+        admin_token=admin_token,
+        progress=progress or Progress(enabled=False),
+    ).execute()

@@ -1,0 +1,226 @@
+"""Serving the fake: a lean WSGI host for the dispatcher, and ``--workers N`` on granian.
+
+``app.create_app`` is the Flask host (handy to embed, and Flask's test client); for serving
+under load this module's ``WsgiApp`` does the same job without Flask's per-request
+machinery: environ -> ``Incoming`` -> ``Dispatcher.handle`` -> status, headers, body.  It
+also acts out transport faults, on the socket when the server exposes it (werkzeug,
+gunicorn) and as closely as the server allows when it does not (granian; see
+``docs/load-and-workers.md`` for what a client sees there).
+
+Why granian for ``--workers``: measured in ``bench/RESULTS.md``, it answers a trivial WSGI
+app about ten times faster than gunicorn's sync workers on this 2-core machine, so the
+fake's own work (validation, shared state) is what is left to pay for.
+
+Several processes share state through ``SqliteStore``: the parent prepares the store (a
+temporary file unless ``--state`` names one) and installs the start-up fault rules once;
+each worker builds its own Backend on the same file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import struct
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .backend import Backend
+from .config import Config, ConfigError
+from .dispatch import Dispatcher
+from .http import Incoming
+from .transport import html_page, malformed_body
+
+#: Environment variable through which the parent hands its settings to granian's workers.
+WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
+StartResponse = Callable[..., Any]
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+class Aborted(Exception):
+    """Raised inside a response body to make the server drop the connection (deliberately)."""
+
+
+class WsgiApp:
+    """A WSGI callable that hands every request to one dispatcher."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.backend = dispatcher.backend
+        self.config = dispatcher.backend.config
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        reply = self.dispatcher.handle(self.incoming(environ))
+        if reply.delay_ms:
+            time.sleep(reply.delay_ms / 1000)
+        if reply.transport:
+            return self.transport_fault(reply.transport, environ, start_response)
+        headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))]
+        headers += list(reply.headers.items())
+        start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
+        return [reply.body]
+
+    def incoming(self, environ: dict[str, Any]) -> Incoming:
+        """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
+        limit = self.config.max_body_bytes
+        stream = environ["wsgi.input"]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > 0:
+            body = stream.read(min(length, limit + 1))
+        elif environ.get("wsgi.input_terminated"):  # chunked upload: the server ends the stream
+            body = stream.read(limit + 1)
+        else:
+            body = b""
+        query: dict[str, str] = {}
+        for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+            query.setdefault(key, value)  # the first value wins, as Flask's request.args
+        headers = {
+            key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT')}"
+        path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace") or "/"
+        return Incoming(
+            method=environ.get("REQUEST_METHOD", "GET").upper(), path=path, query=query,
+            headers=headers, body=body, base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}",
+        )
+
+    # -- transport faults -------------------------------------------------------------------
+    def transport_fault(self, kind: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Misbehave like a network or a load balancer (each kind has a test with ``requests``)."""
+        if kind.startswith("http5"):
+            page = html_page(int(kind[4:]))
+            start_response(f"{kind[4:]} {_REASONS[int(kind[4:])]}", [
+                ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page))),
+            ])
+            return [page]
+        if kind == "malformed":
+            body = malformed_body()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        full = malformed_body(complete=True)
+        if kind == "dribble":
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(full)))])
+            return _dribble(full, self.config.dribble_s)
+        if kind == "timeout":
+            time.sleep(self.config.hang_s)
+        sock = _socket(environ)
+        if sock is not None and kind in ("reset", "empty", "timeout"):
+            _drop(sock, reset=kind != "empty")
+            start_response("502 Bad Gateway", [("Content-Length", "0"), ("Connection", "close")])
+            return [b""]
+        # truncated, or no socket to drop (granian): announce the whole body, send part, abort.
+        start_response("200 OK", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(full))), ("Connection", "close"),
+        ])
+        return _cut(full[: len(full) // 2] if kind == "truncated" else b"")
+
+
+def _socket(environ: dict[str, Any]) -> socket.socket | None:
+    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _drop(sock: socket.socket, *, reset: bool) -> None:
+    """Close the client's connection: a TCP reset (linger 0), or an orderly close with no answer."""
+    with contextlib.suppress(OSError):
+        if reset:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+def _dribble(body: bytes, seconds: float) -> Iterator[bytes]:
+    pause = seconds / max(len(body), 1)
+    for index in range(len(body)):
+        time.sleep(pause)
+        yield body[index : index + 1]
+
+
+def _cut(part: bytes) -> Iterator[bytes]:
+    """Send ``part``, then abort: the server drops the connection short of Content-Length."""
+    if part:
+        yield part
+        time.sleep(0.01)  # let the server flush what was sent before the abort
+    raise Aborted("bgmock: transport fault (deliberate)")
+
+
+class _QuietAborts(logging.Filter):
+    """Drop the server's error log for deliberate aborts (they are faults a test asked for)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, Aborted) and "bgmock: transport fault" not in record.getMessage()
+
+
+# -- granian workers -------------------------------------------------------------------------
+def worker_app() -> WsgiApp:
+    """Granian's factory, run in each worker: a Backend on the shared store the parent prepared."""
+    path = os.environ.get(WORKER_CONFIG_ENV)
+    if not path:
+        raise RuntimeError(f"{WORKER_CONFIG_ENV} is not set: start workers with `bgmock serve --workers N`")
+    config = Config.from_mapping(json.loads(Path(path).read_text(encoding="utf-8")))
+    logging.getLogger("_granian").addFilter(_QuietAborts())
+    backend = Backend(config, apply_startup_rules=False)
+    return WsgiApp(Dispatcher(backend))
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def serve_workers(config: Config, *, started: float | None = None, blocking_threads: int = 4) -> int:
+    """Run ``config.workers`` granian processes sharing one SQLite store; returns an exit code."""
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise ConfigError(
+            "--workers needs granian, the production server: pip install 'bgmock[workers]' (or pip install granian)"
+        ) from None
+    started = time.perf_counter() if started is None else started
+    with tempfile.TemporaryDirectory(prefix="bgmock-") as scratch:
+        kept = f"state kept in {config.state}" if config.state else "state shared in a temporary file"
+        state = config.state or str(Path(scratch) / "state.db")
+        port = config.port or _free_port(config.host)
+        config = config.replace(state=state, port=port)
+        Backend(config)  # prepares the file and installs the start-up rules, once for all workers
+        settings = Path(scratch) / "config.json"
+        settings.write_text(json.dumps(config.as_dict()), encoding="utf-8")
+        os.environ[WORKER_CONFIG_ENV] = str(settings)
+        server = Granian(
+            "mockserver.serving:worker_app", factory=True, address=config.host, port=port,
+            interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
+            log_level="warning", log_access=False, respawn_failed_workers=True,
+        )
+        print(
+            f"bgmock listening on http://{config.host}:{port} ({config.workers} granian workers, {kept};"
+            f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
+            flush=True,
+        )
+        try:
+            server.serve()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            os.environ.pop(WORKER_CONFIG_ENV, None)
+    return 0
+
+
+__all__ = ["Aborted", "WsgiApp", "serve_workers", "worker_app"]

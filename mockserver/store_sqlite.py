@@ -1,0 +1,416 @@
+"""The shared store: SQLite in WAL mode, so several worker processes see one fake.
+
+``bgmock serve --workers N`` runs N processes; a task submitted through one must be queryable
+through another, a ``times: 3`` rule must fire three times in total, the journal must hold
+every worker's requests and a rate limit must count all of them.  Each ``Store`` method is
+one SQLite transaction, so the answer is the same as ``MemoryStore``'s under one lock.
+
+Why SQLite: it ships with Python, needs no server, and WAL mode lets readers run while one
+writer commits.  Writers take a ``flock`` on a lock file beside the database before
+``BEGIN IMMEDIATE``: the kernel wakes a waiting writer the moment the lock is free, where
+SQLite's own busy handler would sleep whole milliseconds under contention.
+
+Everything stays bounded like ``MemoryStore``: tasks by count and age, the journal by count,
+rate-limit buckets by count.  ``--state PATH`` names the file, and state survives a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import mmap
+import os
+import sqlite3
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError
+from .faults import FaultRule
+from .ratelimit import Bucket, refill
+from .store import MAX_BUCKETS
+from .tasks import Task
+
+try:  # POSIX: a kernel lock that wakes waiters at once
+    import fcntl
+except ImportError:  # pragma: no cover - Windows falls back to SQLite's busy timeout
+    fcntl = None  # type: ignore[assignment]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clock (one INTEGER PRIMARY KEY CHECK (one = 1), origin REAL NOT NULL, offset REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL UNIQUE, created REAL NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rules (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, startup INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, last REAL NOT NULL) WITHOUT ROWID;
+"""
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _dumps(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a shallow dict (``dataclasses.asdict`` deep-copies: 10x slower)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+class _Header:
+    """A few numbers every process reads on every request, in a shared memory map.
+
+    The clock (``now()`` is read several times per request) and the fault rules' generation
+    (to reuse the parsed rules until one changes) would otherwise cost a query each.  Writers
+    hold the store's lock; readers use a sequence counter (odd while a write is under way).
+    Layout: u64 sequence, f64 clock origin, f64 clock offset, u64 rules generation.
+    """
+
+    SIZE = 32
+
+    def __init__(self, fd: int) -> None:
+        self.fresh = os.fstat(fd).st_size < self.SIZE
+        if self.fresh:
+            os.ftruncate(fd, self.SIZE)
+        self._map = mmap.mmap(fd, self.SIZE)
+
+    def clock(self) -> tuple[float, float]:
+        while True:
+            before, origin, offset = struct.unpack_from("<Qdd", self._map, 0)
+            if not before & 1 and struct.unpack_from("<Q", self._map, 0)[0] == before:
+                return origin, offset
+
+    def set_clock(self, origin: float, offset: float) -> None:
+        """Caller holds the store's lock."""
+        (seq,) = struct.unpack_from("<Q", self._map, 0)
+        struct.pack_into("<Q", self._map, 0, seq + 1)
+        struct.pack_into("<dd", self._map, 8, origin, offset)
+        struct.pack_into("<Q", self._map, 0, seq + 2)
+
+    def rules_generation(self) -> int:
+        return int(struct.unpack_from("<Q", self._map, 24)[0])
+
+    def bump_rules(self) -> None:
+        """Caller holds the store's lock (and has committed the change)."""
+        struct.pack_into("<Q", self._map, 24, self.rules_generation() + 1)
+
+
+class SqliteStore:
+    """A ``Store`` in one SQLite file, safe for many threads and many processes.
+
+    Files: ``PATH`` (SQLite, with its ``-wal`` and ``-shm``) and ``PATH.lock`` (the writers'
+    lock, holding the shared clock; the clock is also kept in ``PATH`` and restored from it).
+    """
+
+    #: Bounds are enforced on read at once and by deleting rows every this many inserts.
+    TRIM_EVERY = 64
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_tasks: int, task_ttl_s: float, journal_size: int
+    ) -> None:
+        self.path = Path(path)
+        self.max_tasks = max_tasks
+        self.task_ttl_s = task_ttl_s
+        self.journal_size = journal_size
+        self._local = threading.local()
+        self._thread_lock = threading.Lock()
+        self._pid = os.getpid()
+        self._lock_file: int | None = None
+        self._parsed: dict[str, FaultRule] = {}
+        self._rules_cache: tuple[int, list[FaultRule]] | None = None
+        self._bucket_takes = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._header = _Header(self._lock_fd())
+            self._conn().executescript(_SCHEMA)
+            with self._write() as conn:
+                found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if found is None:
+                    conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                elif found[0] != SCHEMA_VERSION:
+                    raise ConfigError(
+                        f"state {self.path}: written by another bgmock version (schema {found[0]},"
+                        f" this one reads {SCHEMA_VERSION}); delete it or pick another --state"
+                    )
+                conn.execute("INSERT OR IGNORE INTO clock VALUES (1, ?, 0.0)", (time.time(),))
+                if self._header.fresh:
+                    self._header.set_clock(*conn.execute("SELECT origin, offset FROM clock").fetchone())
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"state {self.path}: not a usable bgmock state file (SQLite): {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"state {self.path}: {exc.strerror or exc}") from None
+
+    # -- connections and locks ------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (connections are not shared between threads or a fork)."""
+        if os.getpid() != self._pid:  # forked: the parent's connections and lock are not ours
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._lock_file = None
+            self._thread_lock = threading.Lock()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # OFF: commits survive the process crashing (WAL), not the machine losing power; a
+            # fake's state is not worth an fsync per request (it costs 3x here).
+            conn.execute("PRAGMA synchronous=OFF")
+            self._local.conn = conn
+        return conn
+
+    def _lock_fd(self) -> int:
+        if self._lock_file is None:
+            self._lock_file = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return self._lock_file
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """The writers' lock: first in this process, then across processes (``flock``)."""
+        conn = self._conn()
+        with self._thread_lock:
+            fd = self._lock_fd() if fcntl is not None else None
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield conn
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _write(self, *, rules: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction; ``rules``: it changed fault rules (bump their generation)."""
+        with self._locked() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            if rules:  # after the commit: a reader that sees the new generation sees the change
+                self._header.bump_rules()
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- tasks ----------------------------------------------------------------------------
+    def put_task(self, task: Task, now: float) -> None:
+        """One autocommitted insert; every TRIM_EVERY-th also deletes what the bounds let go."""
+        data = _dumps(_fields(task))
+        with self._locked() as conn:
+            seq = conn.execute(
+                "INSERT OR REPLACE INTO tasks (task_id, created, data) VALUES (?, ?, ?)",
+                (task.task_id, task.created, data),
+            ).lastrowid
+            if seq and seq % self.TRIM_EVERY == 0:
+                with self._transaction(conn):
+                    evicted = conn.execute("DELETE FROM tasks WHERE seq <= ?", (seq - self.max_tasks,)).rowcount
+                    evicted += conn.execute("DELETE FROM tasks WHERE created < ?", (now - self.task_ttl_s,)).rowcount
+                    if evicted:
+                        self._bump(conn, "evicted", evicted)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    #: A task is visible while it is young enough and among the newest max_tasks (as in memory).
+    _VISIBLE = "created >= ? AND seq > (SELECT coalesce(max(seq), 0) FROM tasks) - ?"
+
+    def get_task(self, task_id: str, now: float, *, poll: bool = False) -> Task | None:
+        query = f"SELECT data FROM tasks WHERE task_id = ? AND {self._VISIBLE}"
+        args = (task_id, now - self.task_ttl_s, self.max_tasks)
+        if not poll:
+            row = self._conn().execute(query, args).fetchone()
+            return None if row is None else Task(**json.loads(row[0]))
+        with self._write() as conn:
+            row = conn.execute(query, args).fetchone()
+            if row is None:
+                return None
+            task = Task(**json.loads(row[0]))
+            task.polls += 1
+            conn.execute("UPDATE tasks SET data = ? WHERE task_id = ?", (_dumps(_fields(task)), task_id))
+            return task
+
+    def list_tasks(self, now: float, limit: int) -> list[Task]:
+        rows = self._conn().execute(
+            f"SELECT data FROM tasks WHERE {self._VISIBLE} ORDER BY seq DESC LIMIT ?",
+            (now - self.task_ttl_s, self.max_tasks, limit),
+        ).fetchall()
+        return [Task(**json.loads(row[0])) for row in rows]
+
+    # -- fault rules ----------------------------------------------------------------------
+    def _rule(self, data: str) -> FaultRule:
+        """A fresh FaultRule from its stored JSON (parsing memoized; the copy is the caller's)."""
+        parsed = self._parsed.get(data)
+        if parsed is None:
+            if len(self._parsed) > 1024:
+                self._parsed.clear()
+            parsed = self._parsed[data] = FaultRule(**json.loads(data))
+        return dataclasses.replace(parsed, match=dict(parsed.match))
+
+    def _rules(self, conn: sqlite3.Connection) -> list[FaultRule]:
+        return [self._rule(row[0]) for row in conn.execute("SELECT data FROM rules ORDER BY seq")]
+
+    def _current_rules(self) -> list[FaultRule]:
+        """The rules as last committed, re-read only when their generation moved (read-only use)."""
+        generation = self._header.rules_generation()
+        cached = self._rules_cache
+        if cached is None or cached[0] != generation:
+            cached = self._rules_cache = (generation, self._rules(self._conn()))
+        return cached[1]
+
+    def add_rule(self, rule: FaultRule) -> None:
+        with self._write(rules=True) as conn:
+            conn.execute("INSERT OR REPLACE INTO rules (id, data) VALUES (?, ?)", (rule.id, _dumps(_fields(rule))))
+
+    def install_startup_rules(self, rules: Sequence[FaultRule]) -> None:
+        """Replace the start-up rules of an earlier run (kept in the file) with this run's."""
+        with self._write(rules=True) as conn:
+            conn.execute("DELETE FROM rules WHERE startup = 1")
+            conn.executemany(
+                "INSERT OR REPLACE INTO rules (id, startup, data) VALUES (?, 1, ?)",
+                [(rule.id, _dumps(_fields(rule))) for rule in rules],
+            )
+
+    def list_rules(self) -> list[FaultRule]:
+        return [dataclasses.replace(rule, match=dict(rule.match)) for rule in self._current_rules()]
+
+    def delete_rules(self, rule_id: str | None = None) -> int:
+        with self._write(rules=True) as conn:
+            if rule_id is None:
+                return conn.execute("DELETE FROM rules").rowcount
+            return conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount
+
+    def fire_rule(
+        self, endpoint: str, candidates: Sequence[Mapping[str, Any]], draw: Callable[[], float]
+    ) -> FaultRule | None:
+        """The first rule (in creation order) that fires for this request, counters updated.
+
+        Matching is pure, so a read without a lock first rules out the common case (no rule
+        matches); only a request that some rule matches takes the write lock and re-reads.
+        """
+        if not any(rule.matches(endpoint, candidates) for rule in self._current_rules()):
+            return None
+        with self._write(rules=True) as conn:
+            for rule in self._rules(conn):
+                if not rule.matches(endpoint, candidates):
+                    continue
+                fired = rule.consider(draw())
+                if fired and rule.exhausted:
+                    conn.execute("DELETE FROM rules WHERE id = ?", (rule.id,))
+                else:
+                    conn.execute("UPDATE rules SET data = ? WHERE id = ?", (_dumps(_fields(rule)), rule.id))
+                if fired:
+                    return rule
+        return None
+
+    # -- journal --------------------------------------------------------------------------
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append; the entry's ``id`` is the store's sequence number, unique across workers."""
+        data = _dumps({k: v for k, v in entry.items() if k != "id"})
+        with self._locked() as conn:
+            seq = conn.execute("INSERT INTO journal (entry) VALUES (?)", (data,)).lastrowid
+            if seq and seq % self.TRIM_EVERY == 0:
+                conn.execute("DELETE FROM journal WHERE id <= ?", (seq - self.journal_size,))
+
+    def journal(self, limit: int | None = None) -> list[dict[str, Any]]:
+        rows = self._conn().execute(
+            "SELECT id, entry FROM journal ORDER BY id DESC LIMIT ?",
+            (self.journal_size if limit is None else min(limit, self.journal_size),),
+        ).fetchall()
+        return [{"id": row[0], **json.loads(row[1])} for row in rows]
+
+    # -- rate limits ----------------------------------------------------------------------
+    def take_tokens(self, buckets: Sequence[Bucket], now: float) -> int | None:
+        """Take one token from every bucket, or from none: the index of the first empty one."""
+        with self._write() as conn:
+            levels = []
+            for index, bucket in enumerate(buckets):
+                row = conn.execute("SELECT tokens, last FROM buckets WHERE key = ?", (bucket.key,)).fetchone()
+                tokens, last = row if row is not None else (bucket.burst, now)
+                tokens = refill(tokens, last, now, bucket.rate, bucket.burst)
+                if tokens < 1.0:
+                    return index
+                levels.append(tokens)
+            conn.executemany(
+                "INSERT OR REPLACE INTO buckets (key, tokens, last) VALUES (?, ?, ?)",
+                [(bucket.key, tokens - 1.0, now) for bucket, tokens in zip(buckets, levels, strict=True)],
+            )
+            self._bucket_takes += 1
+            if self._bucket_takes % 1000 == 0:  # bound: the least recently used buckets go (they were full)
+                conn.execute(
+                    "DELETE FROM buckets WHERE key IN (SELECT key FROM buckets ORDER BY last DESC LIMIT -1 OFFSET ?)",
+                    (MAX_BUCKETS,),
+                )
+            return None
+
+    # -- counters, clock, housekeeping ----------------------------------------------------
+    @staticmethod
+    def _bump(conn: sqlite3.Connection, name: str, by: int = 1) -> int:
+        row = conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
+            (name, by),
+        ).fetchone()
+        return int(row[0])
+
+    def next_id(self, name: str) -> int:
+        with self._write() as conn:
+            return self._bump(conn, f"id:{name}")
+
+    def clock_cell(self) -> SqliteStore:
+        return self
+
+    def clock_state(self) -> tuple[float, float]:
+        return self._header.clock()
+
+    def advance_clock(self, seconds: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE clock SET offset = offset + ?", (seconds,))
+            self._header.set_clock(*conn.execute("SELECT origin, offset FROM clock").fetchone())
+
+    def reset_clock(self, origin: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE clock SET origin = ?, offset = 0.0", (origin,))
+            self._header.set_clock(origin, 0.0)
+
+    def stats(self) -> dict[str, int]:
+        conn = self._conn()
+        count = lambda table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: E731
+        evicted = conn.execute("SELECT value FROM counters WHERE name = 'evicted'").fetchone()
+        return {
+            "tasks": min(count("tasks"), self.max_tasks), "evictedTasks": int(evicted[0]) if evicted else 0,
+            "rules": count("rules"), "journal": min(count("journal"), self.journal_size),
+        }
+
+    def clear(self) -> None:
+        """Forget tasks, rules, journal, buckets and counters (the clock is the Clock's to reset)."""
+        with self._write(rules=True) as conn:
+            for table in ("tasks", "rules", "journal", "buckets", "counters"):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    @classmethod
+    def for_config(cls, path: str | os.PathLike[str], config: Any) -> SqliteStore:
+        """A store sized by a Config's bounds."""
+        return cls(path, max_tasks=config.max_tasks, task_ttl_s=config.task_ttl_s, journal_size=config.journal_size)
