@@ -163,10 +163,14 @@ def images(limits: Limits) -> st.SearchStrategy[ImageSpec]:
     @st.composite
     def build(draw: st.DrawFn) -> ImageSpec:
         fmt = draw(st.sampled_from(IMAGE_FORMATS))
-        top = min(high, WEBP_MAX_SIDE) if fmt == "WEBP" else high
+        top = min(high, max(low, WEBP_MAX_SIDE)) if fmt == "WEBP" else high
         width = draw(_side(low, top))
         if fmt == "BMP":  # 8-bit BMP: one byte a pixel must stay under the byte cap
-            top = max(low, min(top, (limits.max_image_bytes - 4096) // width))
+            cap = (limits.max_image_bytes - 4096) // width
+            if cap < low:
+                fmt = "PNG"
+            else:
+                top = min(top, cap)
         height = draw(_side(low, top))
         return ImageSpec(fmt, width, height, draw(st.integers(0, 3)))
 
@@ -272,4 +276,32 @@ def simplest(item: ItemSchema, limits: Limits, **overrides: Any) -> Request:
         else:
             fields[name] = "x" * int(schema.get("minLength", 1))
     fields.update(overrides)
+    return Request(tuple((k, fields[k]) for k in item.properties if k in fields))
+
+
+#: A title mixing the two languages the reference allows, for the boundary example.
+_MIXED_TITLE = "Ceramic coffee mug 陶瓷咖啡杯，"
+
+
+def fullest(item: ItemSchema, limits: Limits) -> Request:
+    """The other end from ``simplest``: last size pair, every image source, every optional
+    field at its largest (integers at their maximum, the longest title, the largest image)."""
+    fields: dict[str, Any] = dict(item.sizes[-1]) if item.sizes else {}
+    top = limits.max_side - 1
+    for name, schema in item.properties.items():
+        if name in fields:
+            continue
+        if name == "imgBase64":
+            fields[name] = ImageSpec("JPEG", top, top)
+        elif name == "imageFileUrl":
+            fields[name] = "https://img.example.com/products/2024/large-product-photo.png"
+        elif name == "modelNum":
+            fields[name] = limits.model_nums[-1]
+        elif schema.get("type") == "integer":
+            fields[name] = int(schema.get("maximum", schema.get("minimum", 0)))
+        elif schema.get("type") == "boolean":
+            fields[name] = True
+        elif schema.get("type") == "string":
+            size = int(schema.get("maxLength", 64))
+            fields[name] = (_MIXED_TITLE * (size // len(_MIXED_TITLE) + 1))[:size]
     return Request(tuple((k, fields[k]) for k in item.properties if k in fields))

@@ -21,6 +21,7 @@ from .clock import Clock
 from .config import Config, ConfigError
 from .errors import ApiError, InvalidInput
 from .faults import TRANSPORT_FAULTS, FaultRule, parse_prefer
+from .fetch import ImageFetcher
 from .ids import Ids
 from .latency import Latency, LatencyModel
 from .ratelimit import RateLimiter, limits_from_config
@@ -76,14 +77,18 @@ class Backend:
         self.ids = Ids(self.config.seed)
         try:
             self.limiter = RateLimiter(limits_from_config(self.config.rate_limits))
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: rate_limits: {exc}") from None
+        try:
             self.latency = LatencyModel.from_config(self.config.latency)
         except ValueError as exc:
-            raise ConfigError(f"invalid configuration: {exc}") from None
+            raise ConfigError(f"invalid configuration: latency: {exc}") from None
         try:
             self.catalog = SceneCatalog.load(self.config.catalog or self.spec.fixture("scenes.json"))
         except CatalogError as exc:  # a user's file: say which line to fix, no traceback
             raise ConfigError(f"catalog: {exc}") from None
         self.submit_validator = SubmitValidator(self.spec, self.config)
+        self.fetcher = ImageFetcher.from_config(self.config)  # None unless fetch_images is on
         # Age bound = task_ttl_s: nothing in these caches is reachable once its task is forgotten.
         self.results = LruCache(
             max_items=self.config.image_cache_items, max_bytes=self.config.image_cache_bytes,
@@ -180,7 +185,7 @@ class Backend:
         problems: InvalidInput | None = None
         items: list[SubmitItem] = []
         try:
-            items = self.submit_validator.validate(body, self.resolve_local, self.scene_problem)
+            items = self.submit_validator.validate(body, self.resolve_image_url, self.scene_problem)
         except InvalidInput as exc:
             problems = exc
             notes["problems"] = exc.problems
@@ -365,6 +370,14 @@ class Backend:
         if scene is None:
             return None
         return self.results.get_or_make(("cover", model_num), lambda: render.render_cover(scene.as_dict()))
+
+    def resolve_image_url(self, url: str) -> bytes | None:
+        """The fake's own images in-process; any other URL is downloaded only under
+        ``fetch_images`` (fetch.py's fences apply), else left unchecked (None)."""
+        local = self.resolve_local(url)
+        if local is not None or self.fetcher is None:
+            return local
+        return self.fetcher.fetch(url)  # FetchRefused is a LookupError: a 700 naming the field
 
     def resolve_local(self, url: str) -> bytes | None:
         """Image bytes for a URL that points at this fake's own images (resolved in-process).

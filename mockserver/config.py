@@ -57,6 +57,10 @@ class Config:
     result_format: str = "PNG"
     public_url: str | None = None
     admin_token: str | None = None
+    fetch_images: bool = False
+    fetch_allow_hosts: tuple[str, ...] = ()
+    fetch_max_bytes: int = 4 * 1024 * 1024
+    fetch_timeout_s: float = 5
     log_requests: bool = True
     hang_s: float = 30
     dribble_s: float = 5
@@ -71,13 +75,15 @@ class Config:
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
         from .validation import schema_problems  # the API's wording for problems; imported late (it imports us)
 
-        problems = schema_problems(load_spec().validator("config.json"), merged)
+        problems = schema_problems(load_spec().validator("config.json"), _masked(merged))
         if problems:
             raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
         if "faults" in merged:
             merged["faults"] = tuple(merged["faults"])
         if "rate_limits" in merged:
             merged["rate_limits"] = tuple(merged["rate_limits"])
+        if "fetch_allow_hosts" in merged:
+            merged["fetch_allow_hosts"] = tuple(merged["fetch_allow_hosts"])
         if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
             raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
         return cls(**merged)
@@ -113,6 +119,7 @@ class Config:
         data["faults"] = [dict(rule) for rule in self.faults]
         data["app_keys"] = dict(self.app_keys)
         data["rate_limits"] = [dict(limit) for limit in self.rate_limits]
+        data["fetch_allow_hosts"] = list(self.fetch_allow_hosts)
         if isinstance(self.latency, Mapping):
             data["latency"] = dict(self.latency)
         return data
@@ -124,3 +131,14 @@ class Config:
         if data["admin_token"]:
             data["admin_token"] = "***"
         return data
+
+
+def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The settings with each secret replaced by as many stars: a problem message quotes what
+    it checked, and a rejected secret must never reach a terminal or a log."""
+    out = dict(values)
+    if isinstance(out.get("admin_token"), str):
+        out["admin_token"] = "*" * len(out["admin_token"])
+    if isinstance(out.get("app_keys"), Mapping):
+        out["app_keys"] = {k: "*" * len(v) if isinstance(v, str) else v for k, v in out["app_keys"].items()}
+    return out

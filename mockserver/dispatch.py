@@ -119,6 +119,9 @@ class Dispatcher:
         shape = ((ctx.notes.get("injected") or {}).get("shape")) if ctx is not None else None
         if shape and not reply.transport:
             reply = self._reshaped(reply, shape)
+        injected = ctx.notes.get("injected") if ctx is not None else None
+        if not reply.delay_ms and injected and injected.get("delayMs"):  # a delay with a success answer
+            reply.delay_ms = injected["delayMs"]
         if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(route), self.backend.ids.chance)

@@ -324,6 +324,8 @@ def describe(entry: Mapping[str, Any]) -> str:
         answer = f"transport fault {entry['transport']}"
     elif entry.get("resCode") is not None:
         answer = f"resCode {entry['resCode']}"
+    elif entry.get("gateway"):
+        answer = f"gateway error {entry['gateway']}"
     else:
         answer = f"HTTP {entry.get('status')}"
     query = "&".join(f"{k}={v}" for k, v in (entry.get("query") or {}).items() if k not in ("sign",))

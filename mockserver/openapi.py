@@ -231,7 +231,7 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
     def limit() -> list[dict[str, Any]]:
         return [{"name": "limit", "in": "query", "required": False, "schema": admin("limit")}]
 
-    return {
+    paths = {
         "/__admin/health": {"get": op("health", "Liveness and counters", admin("health"))},
         "/__admin/faults": {
             "get": op("listFaults", "The programmed fault rules with their counters", admin("faultList")),
@@ -260,6 +260,9 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         "/__admin/reset": {"post": op("reset", "Forget tasks, rules and the journal", admin("reset"))},
         "/__admin/config": {"get": op("config", "The settings in force, secrets masked", admin("config"))},
     }
+    paths["/__admin/faults/{ruleId}"]["delete"]["responses"]["404"] = _answer(
+        "A rule ID the route cannot hold (longer than 64 characters, or with a slash).", ref("gateway-error"))
+    return paths
 
 
 def build_document(

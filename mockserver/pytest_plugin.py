@@ -34,8 +34,6 @@ if TYPE_CHECKING:  # the fake loads on first use: every pytest run imports this 
 
 #: Settings a marker cannot change: the session's server is already bound, its store sized.
 SESSION_ONLY = ("host", "port", "journal_size", "max_tasks", "task_ttl_s")
-#: Marker keys that are not config keys.
-MARKER_EXTRAS = ("fault", "times", "signatures")
 #: Journal lines shown in a failure report (the offending calls are always all shown).
 REPORT_LAST = 20
 
@@ -193,6 +191,12 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 # -- per test -----------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every run of a test starts unprepared (a plugin that reruns failures reuses the item)."""
+    item.stash[_PREPARED] = []
+
+
 def _marker(item: pytest.Item) -> tuple[dict[str, Any], list[tuple[Any, int | None]]]:
     """The test's marker settings (class and module markers first, the closest wins) and faults."""
     settings: dict[str, Any] = {}

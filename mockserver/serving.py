@@ -51,10 +51,12 @@ class Aborted(Exception):
 class WsgiApp:
     """A WSGI callable that hands every request to one dispatcher."""
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher, *, worker: str | None = None) -> None:
         self.dispatcher = dispatcher
         self.backend = dispatcher.backend
         self.config = dispatcher.backend.config
+        # Which process answered (X-Bgmock-Worker), so a test or a person can see the spread.
+        self._worker_header = [("X-Bgmock-Worker", worker)] if worker else []
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         reply = self.dispatcher.handle(self.incoming(environ))
@@ -64,6 +66,7 @@ class WsgiApp:
             return self.transport_fault(reply.transport, environ, start_response)
         headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))]
         headers += list(reply.headers.items())
+        headers += self._worker_header
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
         return [reply.body]
 
@@ -176,7 +179,7 @@ def worker_app() -> WsgiApp:
     config = Config.from_mapping(json.loads(Path(path).read_text(encoding="utf-8")))
     logging.getLogger("_granian").addFilter(_QuietAborts())
     backend = Backend(config, apply_startup_rules=False)
-    return WsgiApp(Dispatcher(backend))
+    return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
 
 
 def _free_port(host: str) -> int:

@@ -256,3 +256,13 @@ def test_bad_handle_calls_say_what_is_wrong():
             fake.configure(task_duration=-1)
     with pytest.raises(ValueError, match="base URL"):
         mocked(base_urls=["http://bgmock.local/api"]).__enter__()
+
+
+def test_configure_lasts_until_restart_which_goes_back_to_the_base_settings():
+    with mocked(task_duration=2) as fake:
+        fake.configure(strict=True, signatures=True)
+        assert fake.config.strict and fake.signatures and fake.config.task_duration == 2
+        fake.inject(501)
+        fake.restart()
+        assert not fake.config.strict and not fake.signatures and fake.config.task_duration == 2
+        assert fake.faults() == []

@@ -13,6 +13,17 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+#: Plugins of this environment the project does not use: each of the three processes of an xdist
+#: run would import them (schemathesis alone takes seconds). A name that is not installed is ignored.
+UNUSED_PLUGINS = [arg for name in ("schemathesis", "benchmark", "anyio", "hypothesispytest", "pytest_httpserver")
+                  for arg in ("-p", f"no:{name}")]
+
+
+def run(pytester, *args):
+    """An in-process run of the temporary project, as a user would start it."""
+    return pytester.runpytest("-p", "no:cacheprovider", *UNUSED_PLUGINS, *args)
+
+
 # What every project's tests share: a valid submit and a tiny signing helper, as a user writes them.
 PRELUDE = '''
 import hashlib, hmac, time
@@ -104,7 +115,7 @@ def test_the_same_server_for_the_session(bgmock, bgmock_server):
 
 def test_fixtures_and_markers_work_in_a_users_project(pytester):
     pytester.makepyfile(test_user=FIXTURES_AND_MARKERS)
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = run(pytester)
     result.assert_outcomes(passed=20)
     result.stdout.fnmatch_lines(["bgmock: plugin defaults (manual clock, tasks finish at once, signatures off)"])
 
@@ -120,17 +131,22 @@ def test_client_sends_a_bad_size(request, name):
 
 def test_client_never_called(bgmock_responses):
     assert False, "the client was pointed elsewhere"
+
+@pytest.mark.bgmock(signatures=True)
+def test_client_forgot_to_sign(bgmock):
+    assert submit(bgmock, item=ITEM)["success"]
 ''')
-    result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(failed=3)
+    result = run(pytester)
+    result.assert_outcomes(failed=4)
     out = result.stdout.str()
     for mode in ("live fake at http://127.0.0.1:", "in-process fake at http://bgmock.local"):
         assert re.search(rf"-+ bgmock {re.escape(mode)}", out), out
-    assert out.count("1 call(s) broke the API's rules:") == 2
+    assert out.count("1 call(s) broke the API's rules:") == 3
     assert out.count("#2 POST /ai/image/background/generation/scenario -> resCode 700") >= 2
     assert "requestParams[0].width/height" in out and "imageNum" in out
     assert '"width": 801' in out, "the offending request itself is shown"
     assert "no API call reached the fake at http://bgmock.local" in out
+    assert "refused by the gateway (MissingParameter)" in out
 
 
 def test_ini_env_and_command_line_layer_in_that_order(pytester, monkeypatch):
@@ -146,7 +162,7 @@ def test_layers(bgmock, bgmock_responses):
 ''')
     monkeypatch.setenv("EXPECT_SEED", "1")
     monkeypatch.setenv("EXPECT_STRICT", "1")
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = run(pytester)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["bgmock: strict=True seed=1 task_duration=5.0 signatures=off"])
 
@@ -154,11 +170,11 @@ def test_layers(bgmock, bgmock_responses):
     monkeypatch.setenv("BGMOCK_STRICT", "false")
     monkeypatch.setenv("EXPECT_SEED", "2")
     monkeypatch.setenv("EXPECT_STRICT", "0")
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
 
     monkeypatch.setenv("EXPECT_SEED", "3")
     monkeypatch.setenv("EXPECT_STRICT", "1")
-    pytester.runpytest("-p", "no:cacheprovider", "--bgmock-seed", "3", "--bgmock-strict").assert_outcomes(passed=1)
+    run(pytester, "--bgmock-seed", "3", "--bgmock-strict").assert_outcomes(passed=1)
 
 
 def test_a_config_file_sets_the_session_up(pytester):
@@ -169,7 +185,7 @@ def test_file(bgmock):
     assert bgmock.config.task_duration == 7 and bgmock.config.seed == 11
     assert [rule["resCode"] for rule in bgmock.faults()] == [500]
 ''')
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +202,7 @@ def test_a_bad_session_setting_stops_the_run_with_a_message(pytester, monkeypatc
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     pytester.makepyfile(test_user="def test_x(bgmock):\n    pass\n")
-    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    result = run(pytester, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
     assert "Traceback" not in result.stderr.str()
@@ -215,7 +231,7 @@ def test_bad_times(bgmock):
 def test_fine(bgmock):
     pass
 ''')
-    result = pytester.runpytest("-p", "no:cacheprovider", "-q")
+    result = run(pytester, "-q")
     result.assert_outcomes(passed=1, errors=4)
     result.stdout.fnmatch_lines([
         "*@pytest.mark.bgmock: invalid configuration*colour*",
@@ -224,11 +240,6 @@ def test_fine(bgmock):
         "*@pytest.mark.bgmock: times must be a whole number from 1*",
     ])
 
-
-#: Plugins of this environment the project does not use: each of the three processes of an xdist
-#: run would import them (schemathesis alone takes seconds). A name that is not installed is ignored.
-UNUSED_PLUGINS = [arg for name in ("schemathesis", "benchmark", "anyio", "hypothesispytest", "pytest_httpserver")
-                  for arg in ("-p", f"no:{name}")]
 
 XDIST_TESTS = PRELUDE + '''
 @pytest.mark.parametrize("n", range(8))

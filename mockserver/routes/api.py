@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dispatch import Context, Route
 from ..http import Reply
-from ..validation import parse_body
+from ..validation import FormBody, parse_body
 
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
@@ -29,10 +29,10 @@ def submit(ctx: Context) -> Reply:
 
 
 def query(ctx: Context) -> Reply:
-    body = dict(ctx.request.query) if ctx.request.method == "GET" else _body(ctx)
     if ctx.request.method == "GET":
-        body = {k: v for k, v in body.items() if k == "taskId"}
+        body: dict[str, Any] = FormBody((k, v) for k, v in ctx.request.query.items() if k == "taskId")
     else:
+        body = _body(ctx)
         body.pop("requestParams", None)
         if "taskId" not in body and "taskId" in ctx.request.query:  # POST to the GET-style URL
             body["taskId"] = ctx.request.query["taskId"]
@@ -56,7 +56,7 @@ _SYSTEM = frozenset({"app_key", "timestamp", "sign", "sign_method", "sign_ver", 
 
 def _without_system(body: dict[str, Any]) -> dict[str, Any]:
     """Drop the IOP SDK's system parameters that sit beside API parameters in a form body."""
-    return {k: v for k, v in body.items() if k not in _SYSTEM}
+    return type(body)((k, v) for k, v in body.items() if k not in _SYSTEM)
 
 
 def _both(path: str, methods: tuple[str, ...], endpoint: str, handler: Any) -> list[Route]:

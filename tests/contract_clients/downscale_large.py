@@ -1,6 +1,7 @@
 """Downscales images wider or taller than 2048 pixels "to stay under the upload limit":
-large products arrive as other (smaller) images. Only large inputs show it; the kit shrinks
-the example to the smallest side that triggers it, 2049. Caught by C2."""
+large products arrive as other (smaller) images. Only large inputs show it: the search
+finds it when it draws one (and shrinks it to a side of 2049 or so), the boundary example
+(2999x2999) always does. Caught by C2 (and C1 when a side drops to 512 or less)."""
 
 import base64
 import io

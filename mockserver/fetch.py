@@ -1,0 +1,219 @@
+"""Opt-in download of ``imageFileUrl`` images, fenced against server-side request forgery.
+
+The fake never touches the network unless ``fetch_images`` is on. Then a URL is fetched only
+when every one of these holds, checked again on each redirect:
+
+- http or https, no user name or password in the URL;
+- its host is in ``fetch_allow_hosts`` (an exact name, or ``*.example.com`` for subdomains);
+- every address the host resolves to is public, unless the host is listed *exactly* (so
+  ``127.0.0.1`` or ``localhost`` must be named to be reached; a wildcard never reaches them);
+- the connection goes to the address that was checked (no second DNS lookup to rebind);
+- redirects stay on the same host (at most ``MAX_REDIRECTS``);
+- the body is at most ``fetch_max_bytes`` and the whole exchange takes at most
+  ``fetch_timeout_s`` (a server dribbling one byte at a time is cut off too).
+
+A refusal is a ``FetchRefused``, a ``LookupError`` whose text is the reason: validation turns
+it into the 700 answer naming ``imageFileUrl``. Secrets are not involved, so none is logged.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from .config import Config
+
+MAX_REDIRECTS = 3
+_CHUNK = 64 * 1024
+
+#: getaddrinfo's shape, injectable so tests can resolve a name to any address.
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+class FetchRefused(LookupError):
+    """The URL was not fetched, or its download failed; ``str(exc)`` says why, for resMessage."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (IPv4 and IPv6)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise FetchRefused(f"cannot resolve host {host[:100]}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """The settings of ``fetch_images``: who may be fetched, how much, how long."""
+
+    allow_hosts: tuple[str, ...]
+    max_bytes: int
+    timeout_s: float
+
+    @classmethod
+    def from_config(cls, config: Config) -> FetchPolicy:
+        hosts = tuple(h.lower().strip("[]") for h in config.fetch_allow_hosts)
+        return cls(hosts, config.fetch_max_bytes, config.fetch_timeout_s)
+
+    def listing(self, host: str) -> str | None:
+        """``exact``, ``wildcard`` or None: how the host is allow-listed."""
+        if host in self.allow_hosts:
+            return "exact"
+        for entry in self.allow_hosts:
+            if entry.startswith("*.") and host.endswith(entry[1:]) and len(host) > len(entry) - 1:
+                return "wildcard"
+        return None
+
+
+def is_public(address: str) -> bool:
+    """Whether an address is on the public internet (not loopback, private, link-local, ...)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class ImageFetcher:
+    """Downloads one URL under a ``FetchPolicy``; ``fetch`` returns the body or raises FetchRefused."""
+
+    def __init__(
+        self, policy: FetchPolicy, *, resolver: Resolver = system_resolver,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.clock = clock  # a network deadline: real elapsed time, not the fake's clock
+
+    @classmethod
+    def from_config(cls, config: Config) -> ImageFetcher | None:
+        """A fetcher when ``fetch_images`` is on, else None (the fake then never fetches)."""
+        return cls(FetchPolicy.from_config(config)) if config.fetch_images else None
+
+    def fetch(self, url: str) -> bytes:
+        deadline = self.clock() + self.policy.timeout_s
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            scheme, host, port, target = self._checked(current, first=url)
+            address = self._address(host, port)
+            status, location, body = self._get(scheme, host, address, port, target, deadline)
+            if status in (301, 302, 303, 307, 308):
+                if not location:
+                    raise FetchRefused(f"the image server answered HTTP {status} without a Location")
+                current = urljoin(current, location)
+                continue
+            if status != 200:
+                raise FetchRefused(f"the image server answered HTTP {status}")
+            return body
+        raise FetchRefused(f"more than {MAX_REDIRECTS} redirects")
+
+    def _checked(self, url: str, *, first: str) -> tuple[str, str, int, str]:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise FetchRefused("not a valid URL") from None
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        if scheme not in ("http", "https") or not host:
+            raise FetchRefused("only http and https URLs with a host are fetched")
+        if parts.username is not None or parts.password is not None:
+            raise FetchRefused("URLs with credentials are not fetched")
+        original = (urlsplit(first).hostname or "").lower()
+        if host != original:
+            raise FetchRefused(f"redirect to another host ({host[:100]}) refused")
+        if self.policy.listing(host) is None:
+            raise FetchRefused(f"host {host[:100]} is not in fetch_allow_hosts")
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        return scheme, host, port or (443 if scheme == "https" else 80), target
+
+    def _address(self, host: str, port: int) -> str:
+        """One resolved address, after checking all of them (a host is as safe as its worst)."""
+        addresses = self.resolver(host, port)
+        if not addresses:
+            raise FetchRefused(f"cannot resolve host {host[:100]}")
+        if self.policy.listing(host) != "exact":
+            for address in addresses:
+                if not is_public(address):
+                    raise FetchRefused(
+                        f"host {host[:100]} resolves to a non-public address "
+                        "(list the host exactly in fetch_allow_hosts to allow it)"
+                    )
+        return addresses[0]
+
+    def _get(
+        self, scheme: str, host: str, address: str, port: int, target: str, deadline: float
+    ) -> tuple[int, str | None, bytes]:
+        remaining = deadline - self.clock()
+        if remaining <= 0:
+            raise FetchRefused(f"download took longer than {self.policy.timeout_s:g} s")
+        conn = _PinnedConnection(scheme, host, address, port, timeout=remaining)
+        try:
+            conn.request("GET", target, headers={"Host": _host_header(host, port, scheme), "Accept": "image/*",
+                                                 "User-Agent": "bgmock-fetch", "Connection": "close"})
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                return response.status, response.getheader("Location"), b""
+            length = response.getheader("Content-Length")
+            if length and length.isdigit() and int(length) > self.policy.max_bytes:
+                raise FetchRefused(f"the image is larger than fetch_max_bytes ({self.policy.max_bytes} bytes)")
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                left = deadline - self.clock()
+                if left <= 0:
+                    raise FetchRefused(f"download took longer than {self.policy.timeout_s:g} s")
+                conn.set_timeout(left)
+                chunk = response.read1(_CHUNK) if response.status == 200 else b""
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.policy.max_bytes:
+                    raise FetchRefused(f"the image is larger than fetch_max_bytes ({self.policy.max_bytes} bytes)")
+                chunks.append(chunk)
+            return response.status, None, b"".join(chunks)
+        except FetchRefused:
+            raise
+        except TimeoutError:
+            raise FetchRefused(f"download took longer than {self.policy.timeout_s:g} s") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchRefused(f"download failed ({type(exc).__name__})") from None
+        finally:
+            conn.close()
+
+
+def _host_header(host: str, port: int, scheme: str) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return shown if port == default else f"{shown}:{port}"
+
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """An HTTP(S) connection to an address already checked, speaking to ``host`` by name."""
+
+    def __init__(self, scheme: str, host: str, address: str, port: int, *, timeout: float) -> None:
+        super().__init__(address, port, timeout=timeout)
+        self._scheme = scheme
+        self._name = host
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.host, self.port), self.timeout)
+        if self._scheme == "https":
+            context = ssl.create_default_context()
+            self.sock = context.wrap_socket(self.sock, server_hostname=self._name)
+
+    def set_timeout(self, seconds: float) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(max(seconds, 0.001))
+
+    def putrequest(self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> None:
+        # http.client would send the address as Host; the caller sends the name instead.
+        super().putrequest(method, url, skip_host=True, skip_accept_encoding=True)

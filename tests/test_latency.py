@@ -1,0 +1,139 @@
+"""Latency: fixed, uniform and lognormal (p50/p99), per endpoint and per fault rule.
+
+The dispatcher only decides a delay (``Reply.delay_ms``, drawn from the seeded random
+source); the transport acts it out.  So most tests read the decision and never sleep; one
+checks that the live server really waits.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from helpers import QUERY, SUBMIT, client, submit_item
+
+from mockserver.backend import Backend
+from mockserver.config import Config, ConfigError
+from mockserver.dispatch import Dispatcher
+from mockserver.http import Incoming
+from mockserver.latency import Latency, LatencyModel, parse_duration_ms, parse_latency_flag
+from mockserver.live import running
+
+BODY = b'{"requestParams":[{"imageFileUrl":"https://example.com/p.jpg","modelNum":"mod001","width":800,"height":800}]}'
+
+
+def _dispatcher(**settings) -> Dispatcher:
+    return Dispatcher(Backend(Config.from_mapping({"log_requests": False, "clock": "manual", **settings})))
+
+
+def _submit(d: Dispatcher, prefer: str | None = None):
+    headers = {"Content-Type": "application/json", **({"Prefer": prefer} if prefer else {})}
+    return d.handle(Incoming.build("POST", SUBMIT, headers=headers, body=BODY))
+
+
+@pytest.mark.parametrize(("text", "ms"), [("200ms", 200), ("1.5s", 1500), ("2", 2000), (".5s", 500), (250, 250)])
+def test_durations(text, ms):
+    assert parse_duration_ms(text) == ms
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5 minutes", "-1ms", "601s", "1..", "2s..1s", "lognormal", "lognormal:p50=1s",
+                                  "lognormal:p50=2s,p99=1s", "lognormal:p50=1s,p99=2s,p75=1s", "lognormal:p50=0ms,p99=1s"])
+def test_bad_spellings_say_what_is_expected(text):
+    with pytest.raises(ValueError, match="latency|duration"):
+        Latency.parse(text)
+
+
+def test_fixed_and_uniform():
+    assert Latency.parse("120ms").sample(0.99) == 120
+    uniform = Latency.parse("50ms..2s")
+    assert uniform.sample(0.0) == 50 and uniform.sample(0.5) == pytest.approx(1025)
+    assert all(50 <= uniform.sample(u / 100) <= 2000 for u in range(100))
+
+
+def test_lognormal_has_the_asked_percentiles():
+    """Inverse-CDF sampling: the draw at 0.5 is p50 and at 0.99 is p99, and the tail is long."""
+    tail = Latency.parse("lognormal:p50=120ms,p99=2s")
+    assert tail.sample(0.5) == pytest.approx(120)
+    assert tail.sample(0.99) == pytest.approx(2000)
+    draws = sorted(tail.sample((i + 0.5) / 10000) for i in range(10000))
+    assert draws[5000] == pytest.approx(120, rel=0.01) and draws[9900] == pytest.approx(2000, rel=0.02)
+    assert draws[-1] > 4000  # beyond p99: the long tail a retry budget must survive
+
+
+def test_lognormal_max_caps_the_tail():
+    assert Latency.parse("lognormal:p50=100ms,p99=1s,max=1.5s").sample(0.999999) == 1500
+
+
+def test_per_endpoint_latency_is_decided_by_the_dispatcher():
+    d = _dispatcher(latency={"query": "300ms", "submit": "20ms"})
+    assert _submit(d).delay_ms == 20
+    query = d.handle(Incoming.build("GET", QUERY, query={"taskId": "nope"}))
+    assert query.delay_ms == 300
+    assert d.handle(Incoming.build("GET", "/__admin/health")).delay_ms == 0  # admin is never slowed
+
+
+def test_any_applies_where_an_endpoint_has_none():
+    d = _dispatcher(latency={"any": "40ms", "query": "1ms"})
+    assert _submit(d).delay_ms == 40
+
+
+def test_same_seed_same_delays():
+    first = [_submit(_dispatcher(seed=5, latency="lognormal:p50=100ms,p99=1s")).delay_ms for _ in range(1)]
+    d1, d2 = (_dispatcher(seed=5, latency="10ms..900ms") for _ in range(2))
+    assert [_submit(d1).delay_ms for _ in range(20)] == [_submit(d2).delay_ms for _ in range(20)]
+    assert first
+
+
+def test_a_prefer_delay_wins_over_the_endpoint_latency():
+    d = _dispatcher(latency="1s")
+    assert _submit(d, prefer="delay=5").delay_ms == 5
+
+
+def test_fault_rule_latency_is_drawn_per_request():
+    c = client(seed=3)
+    added = c.post("/__admin/faults", json={"resCode": 500, "latency": "100ms..300ms"})
+    assert added.status_code == 201 and added.get_json()["latency"] == "100ms..300ms"
+    entries = []
+    for _ in range(5):
+        c.post(SUBMIT, json={"requestParams": [submit_item()]})
+        entries.append(c.get("/__admin/requests?limit=1").get_json()["requests"][0])
+    delays = [entry["delayMs"] for entry in entries]
+    assert all(100 <= delay <= 300 for delay in delays) and len(set(delays)) > 1
+    assert all(entry["resCode"] == 500 for entry in entries)
+
+
+def test_a_bad_rule_latency_is_a_700_naming_it():
+    answer = client().post("/__admin/faults", json={"resCode": 500, "latency": "eventually"}).get_json()
+    assert answer["resCode"] == 700 and "latency" in answer["resMessage"]
+
+
+def test_bad_config_latency_is_a_config_error():
+    with pytest.raises(ConfigError, match="latency"):
+        Backend(Config.from_mapping({"latency": "sometimes"}))
+    with pytest.raises(ConfigError, match="latency"):
+        Config.from_mapping({"latency": {"upload": "1s"}})
+
+
+def test_latency_flag():
+    assert parse_latency_flag("50ms..2s") == ("any", "50ms..2s")
+    assert parse_latency_flag("query=lognormal:p50=1s,p99=5s") == ("query", "lognormal:p50=1s,p99=5s")
+    assert parse_latency_flag("lognormal:p50=1s,p99=5s") == ("any", "lognormal:p50=1s,p99=5s")
+    with pytest.raises(ValueError):
+        parse_latency_flag("query=never")
+
+
+def test_model_without_latency_is_falsy():
+    assert not LatencyModel.from_config(None)
+
+
+def test_the_live_server_waits_before_answering():
+    with running(latency={"submit": "150ms"}) as fake:
+        started = time.perf_counter()
+        answer = requests.post(fake.url + SUBMIT, json={"requestParams": [submit_item()]}, timeout=5)
+        elapsed = time.perf_counter() - started
+        health_started = time.perf_counter()
+        requests.get(fake.url + "/__admin/health", timeout=5)
+        health_elapsed = time.perf_counter() - health_started
+    assert answer.json()["success"] is True
+    assert elapsed >= 0.15 and health_elapsed < 0.15
