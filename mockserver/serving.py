@@ -210,7 +210,7 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         server = Granian(
             "mockserver.serving:worker_app", factory=True, address=config.host, port=port,
             interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
-            log_level="warning", log_access=False, respawn_failed_workers=True,
+            log_level="critical", log_access=False, respawn_failed_workers=True,
         )
         print(
             f"bgmock listening on http://{config.host}:{port} ({config.workers} granian workers, {kept};"
