@@ -2,15 +2,27 @@
 
 Write ``make_adapter(base_url, app_key, app_secret)`` returning an object with
 ``submit(params) -> task ID`` (optionally ``wait(task_id)`` and ``close()``), then run
-``bgmock contract --adapter package.module:make_adapter`` or :func:`run` / :func:`pytest_contract`.
+``bgmock contract --adapter package.module:make_adapter``, :func:`run` or :func:`pytest_contract`.
+
+The adapter's exceptions load with no dependency beyond the standard library; the rest (which
+needs ``hypothesis``: ``pip install "bgmock[contract]"``) loads on first use.
 """
 
+from typing import Any
+
 from .adapter import Adapter, AdapterFactory, AdapterLoadError, Rejected, TaskFailed, TransportError
-from .checks import REGISTRY, Broken, Obligation
-from .pytest_entry import pytest_contract
-from .report import Result, Verdict
-from .runner import run
 from .settings import Settings, SettingsError
+
+#: name -> module that defines it (imported on first access, PEP 562)
+_LAZY = {
+    "run": "runner",
+    "pytest_contract": "pytest_entry",
+    "REGISTRY": "checks",
+    "Broken": "checks",
+    "Obligation": "checks",
+    "Result": "report",
+    "Verdict": "report",
+}
 
 __all__ = [
     "REGISTRY",
@@ -29,3 +41,11 @@ __all__ = [
     "pytest_contract",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'contracts' has no attribute {name!r}")

@@ -85,9 +85,13 @@ def contract_args(parser: argparse.ArgumentParser) -> None:
 
 def contract(args: argparse.Namespace) -> int:
     from .adapter import AdapterLoadError, load_factory
-    from .fake import FakeError
-    from .report import Progress
-    from .runner import Run
+
+    try:
+        from .fake import FakeError
+        from .report import Progress
+        from .runner import Run
+    except ImportError as exc:
+        return _usage(f"the contract kit needs its extra dependencies: pip install 'bgmock[contract]' ({exc})")
 
     values: dict[str, Any] = {
         "examples": args.examples,

@@ -66,7 +66,12 @@ class Fake:
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             if path.startswith("/__admin"):
-                raise FakeError(f"{method} {path}: HTTP {exc.code}: {raw[:200]!r}") from None
+                hint = (
+                    " (is it a bgmock fake? to check a real service, use bgmock verify-provider)"
+                    if exc.code == 404
+                    else ""
+                )
+                raise FakeError(f"{method} {path}: HTTP {exc.code}: {raw[:200]!r}{hint}") from None
         except (OSError, ValueError) as exc:
             raise FakeError(f"cannot reach the fake at {self.base_url}: {exc}") from None
         try:
@@ -80,6 +85,10 @@ class Fake:
 
     def config(self) -> dict[str, Any]:
         return self._call("GET", "/__admin/config")
+
+    def reset(self) -> None:
+        """Forget tasks, rules and the journal (``POST /__admin/reset``)."""
+        self._call("POST", "/__admin/reset", {})
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/__admin/faults")

@@ -42,8 +42,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None, *, backend: Bac
     app.extensions["bgmock"] = backend
 
     def view(path: str = "") -> Response:
-        limit = backend.config.max_body_bytes
-        body = request.stream.read(limit + 1) if request.content_length != 0 else b""
+        body = read_body(request.stream, request.content_length, backend.config.max_body_bytes)
         incoming = Incoming(
             method=request.method,
             path=request.path,
@@ -74,6 +73,23 @@ def create_app(config: Config | Mapping[str, Any] | None = None, *, backend: Bac
     app.register_error_handler(HTTPException, missed)
     app.register_error_handler(Exception, crashed)
     return app
+
+
+def read_body(stream: Any, length: int | None, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes (one more tells "too large"), read in pieces: a single
+    ``read(limit + 1)`` would allocate the whole cap (12 MiB) for every request, however small."""
+    if length == 0:
+        return b""
+    want = limit + 1 if length is None else min(length, limit + 1)
+    parts: list[bytes] = []
+    size = 0
+    while size < want:
+        part = stream.read(min(1 << 16, want - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def to_response(reply: Reply, config: Config) -> Response:

@@ -34,6 +34,7 @@ from .validation import SubmitItem, SubmitValidator, validate_params
 RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/(\d{1,2})/(\d{1,2})\.(png|jpg)$")
 #: Matched on the unquoted path: a user catalog's modelNum may hold any character (coverUrl quotes it).
 COVER_PATH = re.compile(r"^/__bgmock/covers/(.+)\.png$", re.DOTALL)
+_DIGITS = re.compile(r"^[0-9]{1,9}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -89,6 +90,7 @@ class Backend:
             raise ConfigError(f"catalog: {exc}") from None
         self.submit_validator = SubmitValidator(self.spec, self.config)
         self.fetcher = ImageFetcher.from_config(self.config)  # None unless fetch_images is on
+        self._max_delay_ms = int(self.spec.schema("fault-rule.json")["properties"]["delayMs"]["maximum"])
         # Age bound = task_ttl_s: nothing in these caches is reachable once its task is forgotten.
         self.results = LruCache(
             max_items=self.config.image_cache_items, max_bytes=self.config.image_cache_bytes,
@@ -132,9 +134,11 @@ class Backend:
     ) -> Injected | None:
         """The fault this request gets: ``Prefer`` first, then programmed rules in order."""
         wish = parse_prefer(prefer)
-        delay = int(wish["delay"]) if wish.get("delay", "").isdigit() else 0
+        # ASCII digits only, and few ("²".isdigit() is true; int() of 5000 digits raises), and a
+        # delay no longer than a fault rule's own maximum: a header must not hold a thread for days.
+        delay = min(int(wish["delay"]), self._max_delay_ms) if _DIGITS.match(wish.get("delay", "")) else 0
         code = wish.get("code", "")
-        if code.isdigit() and int(code) in self.spec.errors:
+        if _DIGITS.match(code) and int(code) in self.spec.errors:
             return Injected(error=ApiError(int(code)), delay_ms=delay)
         if wish.get("transport") in TRANSPORT_FAULTS:
             return Injected(transport=wish["transport"], delay_ms=delay)
@@ -440,7 +444,9 @@ class Backend:
         changed = [k for k in self.STORE_SETTINGS if getattr(config, k) != getattr(self.config, k)]
         if changed:
             raise ConfigError(f"{', '.join(changed)}: fixed while a fake runs (they size its store)")
-        fresh = Backend(config, spec=self.spec, clock=self.clock)  # raises ConfigError before any change
+        # Built on this store (no other store is opened), without touching it: reset() below
+        # installs the start-up rules. Raises ConfigError before anything here changes.
+        fresh = Backend(config, spec=self.spec, clock=self.clock, store=self.store, apply_startup_rules=False)
         kept = {"spec", "clock", "ids", "store"}
         vars(self).update({name: part for name, part in vars(fresh).items() if name not in kept})
         self.clock.mode = config.clock

@@ -162,14 +162,6 @@ def _cut(part: bytes) -> Iterator[bytes]:
     raise Aborted("bgmock: transport fault (deliberate)")
 
 
-class _QuietAborts(logging.Filter):
-    """Drop the server's error log for deliberate aborts (they are faults a test asked for)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, Aborted) and "bgmock: transport fault" not in record.getMessage()
-
-
 # -- granian workers -------------------------------------------------------------------------
 def worker_app() -> WsgiApp:
     """Granian's factory, run in each worker: a Backend on the shared store the parent prepared."""
@@ -177,7 +169,8 @@ def worker_app() -> WsgiApp:
     if not path:
         raise RuntimeError(f"{WORKER_CONFIG_ENV} is not set: start workers with `bgmock serve --workers N`")
     config = Config.from_mapping(json.loads(Path(path).read_text(encoding="utf-8")))
-    logging.getLogger("_granian").addFilter(_QuietAborts())
+    if config.log_requests:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(message)s", datefmt="%H:%M:%S")
     backend = Backend(config, apply_startup_rules=False)
     return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
 
@@ -210,6 +203,8 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         server = Granian(
             "mockserver.serving:worker_app", factory=True, address=config.host, port=port,
             interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
+            # critical: a deliberate abort (a transport fault) would otherwise print a traceback
+            # per fault; the fake logs its own errors and requests through the "bgmock" logger.
             log_level="critical", log_access=False, respawn_failed_workers=True,
         )
         print(

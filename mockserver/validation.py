@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ _EXTENSION = re.compile(r"\.([A-Za-z0-9]{2,5})$")
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
 _URLSAFE = str.maketrans("-_", "+/")
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_MAX_DIGITS = 32
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 #: Deepest JSON nesting the fake reads. Its own bodies nest 3 deep (body, requestParams, item);
@@ -91,7 +93,7 @@ def load_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) ->
     """
     text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except RecursionError:
         value, deep = None, True
     else:
@@ -100,6 +102,18 @@ def load_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) ->
     if deep:
         raise InvalidInput([f"{where}: JSON nested deeper than {max_depth} levels"])
     return value
+
+
+def _not_json(name: str) -> Any:
+    """NaN and Infinity: Python's parser takes them, JSON does not (and neither may the fake's answers)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return number
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -145,10 +159,9 @@ def coerce(instance: Any, schema: Mapping[str, Any]) -> Any:
         declared = _declared_scalar(props.get(key, {}))
         if not isinstance(value, str):
             continue
-        if declared == "integer" and _INT.match(value):
-            out[key] = int(value)
-        elif declared == "number" and _NUMBER.match(value):
-            number = float(value)
+        if declared == "integer" and _INT.match(value) and len(value) <= _MAX_DIGITS:
+            out[key] = int(value)  # (int() refuses past 4300 digits: longer stays a string)
+        elif declared == "number" and _NUMBER.match(value) and math.isfinite(number := float(value)):
             out[key] = int(number) if number.is_integer() else number
         elif declared == "boolean" and value.strip().lower() in ("true", "false"):
             out[key] = value.strip().lower() == "true"
@@ -382,7 +395,7 @@ class SubmitValidator:
             raise InvalidInput([f"{where}: {exc.reason}"]) from None
         if not fits:
             raise InvalidInput([
-                f"{where}: image is {info.width}x{info.height} pixels; "
+                f"{where}: image is {info.width}x{info.height} pixels, "  # not "; ": that separates problems
                 f"each side must be larger than {low} and smaller than {high}"
             ])
         return info

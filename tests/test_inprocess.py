@@ -266,3 +266,10 @@ def test_configure_lasts_until_restart_which_goes_back_to_the_base_settings():
         fake.restart()
         assert not fake.config.strict and not fake.signatures and fake.config.task_duration == 2
         assert fake.faults() == []
+
+
+def test_settings_that_size_the_store_cannot_change_on_a_running_fake():
+    with mocked() as fake:
+        with pytest.raises(mockserver.ConfigError, match="journal_size: fixed while a fake runs"):
+            fake.configure(journal_size=5)
+        assert fake.config.journal_size == 1000

@@ -6,6 +6,7 @@ instead of sleeping.  Exceeding a limit answers the documented 501 "rate limit e
 
 from __future__ import annotations
 
+import argparse
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +14,7 @@ import pytest
 from helpers import QUERY, SCENES, SUBMIT, client, submit_item
 
 from mockserver.backend import Backend
-from mockserver.cli import build_config, main
+from mockserver.cli import _serve_args, build_config, main
 from mockserver.config import Config, ConfigError
 from mockserver.dispatch import Dispatcher
 from mockserver.http import Incoming
@@ -138,10 +139,7 @@ def test_exact_under_concurrency(tmp_path, shared):
 
 def test_cli_flags_become_limits():
     args = ["--rate-limit", "20/s", "--global-rate-limit", "100/min@submit", "--burst", "40"]
-    from mockserver.cli import _serve_args  # the serve parser, without starting a server
-    import argparse
-
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser()  # the serve command's flags, without starting a server
     _serve_args(parser)
     config = build_config(parser.parse_args(args))
     assert [dict(limit) for limit in config.rate_limits] == [

@@ -34,6 +34,8 @@ pytest.importorskip("granian")
 
 ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": 800, "height": 800, "imageNum": 2}
 SETTINGS = {
+    "hang_s": 1,
+    "dribble_s": 0.3,
     "task_duration": 60,
     "journal_size": 5000,
     "rate_limits": [{"rate": "1/h", "burst": 30, "scope": "global", "endpoint": "scenes"}],
@@ -133,7 +135,8 @@ def test_advancing_the_clock_on_one_worker_moves_every_worker(workers):
 
 
 def test_a_times_3_rule_fires_three_times_in_total(workers):
-    rule, _ = workers.call("POST", "/__admin/faults", json={"resCode": 1001, "times": 3, "match": {"modelNum": "mod003"}})
+    only_mod003 = {"resCode": 1001, "times": 3, "match": {"modelNum": "mod003"}}
+    rule, _ = workers.call("POST", "/__admin/faults", json=only_mod003)
     assert rule.status_code == 201
     codes, answered_by = [], set()
     for _ in range(12):
@@ -193,16 +196,21 @@ def test_a_rate_limit_counts_every_workers_requests(workers):
     assert pids == workers.pids
 
 
-def test_state_survives_a_restart(state_dir, workers):
-    body, _ = _submit(workers)
-    task_id = body["data"]["result"]["taskId"]
-    workers.call("POST", "/__admin/faults", json={"resCode": 1002, "times": 2, "match": {"modelNum": "mod004"}})
-    first, _ = workers.call("POST", SUBMIT, json={"requestParams": [{**ITEM, "modelNum": "mod004"}]})
-    assert first.json()["resCode"] == 1002
-    clock = workers.call("GET", "/__admin/clock")[0].json()["now"]
-    workers.stop()
+def test_state_survives_a_restart(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(SETTINGS))
+    workers = Workers(tmp_path / "state.db", tmp_path / "config.json")
+    try:
+        workers.call("POST", "/__admin/clock", json={"advance": 30})
+        body, _ = _submit(workers)
+        task_id = body["data"]["result"]["taskId"]
+        workers.call("POST", "/__admin/faults", json={"resCode": 1002, "times": 2, "match": {"modelNum": "mod004"}})
+        first, _ = workers.call("POST", SUBMIT, json={"requestParams": [{**ITEM, "modelNum": "mod004"}]})
+        assert first.json()["resCode"] == 1002
+        clock = workers.call("GET", "/__admin/clock")[0].json()["now"]
+    finally:
+        workers.stop()
 
-    again = Workers(state_dir / "state.db", state_dir / "config.json")
+    again = Workers(tmp_path / "state.db", tmp_path / "config.json")
     try:
         answer = again.call("GET", QUERY, params={"taskId": task_id})[0].json()
         assert answer["success"] is True and answer["data"]["taskId"] == task_id
@@ -216,6 +224,32 @@ def test_state_survives_a_restart(state_dir, workers):
         assert any(e.get("taskId") == task_id for e in journal)
     finally:
         again.stop()
+
+
+# -- transport faults on granian (no socket access: see docs/load-and-workers.md) ----------------
+def _fault(workers: Workers, kind: str, timeout: float = 5) -> requests.Response:
+    headers = {"Prefer": f"transport={kind}", "Connection": "close"}
+    return requests.post(workers.url + SUBMIT, json={"requestParams": [ITEM]}, headers=headers, timeout=timeout)
+
+
+@pytest.mark.parametrize("kind", ["reset", "empty", "truncated"])
+def test_workers_break_the_connection_before_the_answer_is_whole(workers, kind):
+    """granian cannot reset a socket: the connection closes with the body short (or absent)."""
+    with pytest.raises((requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        _fault(workers, kind)
+
+
+def test_workers_act_out_the_answer_level_faults(workers):
+    malformed = _fault(workers, "malformed")
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        malformed.json()
+    page = _fault(workers, "http504")
+    assert page.status_code == 504 and page.headers["Content-Type"].startswith("text/html")
+    started = time.perf_counter()
+    assert _fault(workers, "dribble").json()["success"] is True
+    assert time.perf_counter() - started >= 0.25
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        _fault(workers, "timeout", timeout=0.3)
 
 
 # -- the store itself, in-process (fast) ------------------------------------------------------

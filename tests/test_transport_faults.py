@@ -13,10 +13,9 @@ import time
 
 import pytest
 import requests
+from helpers import SUBMIT, submit_item
 
 from mockserver.live import running
-
-from helpers import SUBMIT, submit_item
 
 HANG_S = 1.0
 DRIBBLE_S = 0.4

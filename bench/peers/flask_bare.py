@@ -1,6 +1,6 @@
-"""Baseline peer: bare Flask returning the reference's fixed sample submit answer (no checks).
+"""Baseline peer: bare Flask answering the reference's fixed sample submit JSON, no checks.
 
-Run: gunicorn -w 2 -b 127.0.0.1:PORT bench.peers.flask_bare:app
+Run by bench/bench_throughput.py as ``gunicorn -w 2 --chdir bench/peers flask_bare:app``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from flask import Flask, Response
 
 SAMPLE = json.dumps({
     "data": {"result": {"taskId": "1f7a4c1e-2d3b-4c5d-8e9f-0a1b2c3d4e5f"}},
-    "requestId": "2150416d17092030930656451e0b3b", "success": True, "resCode": 200,
-    "resMessage": "success", "code": "0", "request_id": "2150416d1709203093065", "_trace_id_": "2150416d17092030930656451e0b3b",
+    "requestId": "2150416d17092030930656451e0b3b", "success": True, "resCode": 200, "resMessage": "success",
+    "code": "0", "request_id": "2150416d1709203093065", "_trace_id_": "2150416d17092030930656451e0b3b",
 }).encode()
 
 app = Flask(__name__)

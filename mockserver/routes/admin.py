@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..dispatch import Context, Route
@@ -21,7 +22,7 @@ def _json_body(ctx: Context) -> Any:
 
 def _limit(ctx: Context, default: int) -> int:
     raw = ctx.request.query.get("limit", str(default))
-    if not raw.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", raw):  # ASCII ("²".isdigit() is true) and short enough for int()
         raise InvalidInput(["limit: must be a whole number"])
     return int(raw)
 
