@@ -95,9 +95,10 @@ def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
     if made.returncode != 0:  # `bgmock openapi` missing: a minimal document for the one endpoint
         doc.write_text(json.dumps({
             "openapi": "3.1.0", "info": {"title": "bgmock bench", "version": "1"},
-            "paths": {SUBMIT: {"post": {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-                                        "responses": {"200": {"description": "ok", "content": {
-                                            "application/json": {"example": sample}}}}}}},
+            "paths": {SUBMIT: {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"example": sample}}}},
+            }}},
         }))
     state = scratch / "gunicorn-state.db"
 
@@ -170,7 +171,8 @@ class Running:
         deadline = time.perf_counter() + limit_s
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.peer.name} exited: {self.proc.stderr.read().decode(errors='replace')[-800:]}")
+                why = self.proc.stderr.read().decode(errors="replace")[-800:]
+                raise RuntimeError(f"{self.peer.name} exited: {why}")
             try:
                 requests.post(self.url + SUBMIT, json=BODY, timeout=2)
                 return (time.perf_counter() - self.started) * 1000
@@ -216,7 +218,8 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 def wrk(url: str, seconds: float, connections: int, threads: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url + SUBMIT],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(LUA),
+         url + SUBMIT],
         capture_output=True, text=True, timeout=seconds + 60,
     ).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
@@ -288,7 +291,11 @@ def chart(path: Path, rows: list[tuple[str, list[float]]], title: str) -> None:
             draw.text((left, y + 8), "skipped", fill="gray", font=font)
             continue
         median = statistics.median(values)
-        colour = (46, 125, 50) if name.startswith("bgmock") else ((120, 120, 120) if name == BASELINE else (33, 102, 172))
+        colour = (33, 102, 172)
+        if name.startswith("bgmock"):
+            colour = (46, 125, 50)
+        elif name == BASELINE:
+            colour = (120, 120, 120)
         draw.rectangle((left, y + 6, left + median * scale, y + bar_h - 6), fill=colour)
         low, high = left + min(values) * scale, left + max(values) * scale
         mid = y + bar_h // 2
@@ -408,13 +415,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     targets = []
     if "bgmock-workers" in results and BASELINE in results:
-        targets.append(f"`bgmock serve --workers 2` vs bare Flask/gunicorn: **{_span(ratios['bgmock-workers'], '{:.2f}')}×** "
-                       f"(target ≥ 1.5×)")
+        ratio = _span(ratios["bgmock-workers"], "{:.2f}")
+        targets.append(f"`bgmock serve --workers 2` vs bare Flask/gunicorn: **{ratio}×** (target ≥ 1.5×)")
     for peer in ("prism", "pytest-httpserver", "wiremock", "wiremock-nojournal"):
         if "bgmock-workers" in results and results.get(peer):
             targets.append(f"`--workers 2` vs {peer}: {med('bgmock-workers') / med(peer):.2f}× (medians)")
     if "bgmock-default" in results and results.get("prism"):
-        targets.append(f"default `bgmock serve` vs Prism: **{med('bgmock-default') / med('prism'):.2f}×** (target ≥ 2×)")
+        versus = med("bgmock-default") / med("prism")
+        targets.append(f"default `bgmock serve` vs Prism: **{versus:.2f}×** (target ≥ 2×)")
     if ready.get("bgmock-default"):
         targets.append(f"default `bgmock serve` ready in **{_span(ready['bgmock-default'])} ms** (target ≤ 300 ms)")
     if args.chart and not args.no_write:

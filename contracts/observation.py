@@ -137,10 +137,21 @@ def evidence(entries: list[dict[str, Any]], limit: int = 8) -> list[dict[str, An
     return out
 
 
+def wait_between(before: dict[str, Any], after: dict[str, Any]) -> float:
+    """How long the client waited between the fake's answer to ``before`` and sending ``after``.
+
+    From the journal's monotonic ``t`` (when the fake had read the request) and ``elapsedMs``
+    (how long it took to answer): the fake's own work, large for a big image on a busy
+    machine, is not counted against the client.
+    """
+    done = float(before["t"]) + float(before.get("elapsedMs") or 0) / 1000
+    return round(max(0.0, float(after["t"]) - done), 4)
+
+
 def gaps(entries: list[dict[str, Any]]) -> list[float]:
-    """Seconds between consecutive requests, from the fake's monotonic arrival times."""
-    times = [float(e["t"]) for e in entries if isinstance(e.get("t"), (int, float))]
-    return [round(b - a, 4) for a, b in zip(times, times[1:], strict=False)]
+    """The client's wait before each request after the first (see ``wait_between``)."""
+    timed = [e for e in entries if isinstance(e.get("t"), (int, float))]
+    return [wait_between(a, b) for a, b in zip(timed, timed[1:], strict=False)]
 
 
 def code_of(value: Any) -> Any:

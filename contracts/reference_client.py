@@ -168,16 +168,17 @@ class BackgroundClient:
         WaitTimeout, ApiError (non-retryable, or retryable ones ``max_attempts`` times in a row)."""
         deadline = time.monotonic() + self.poll_timeout
         errors = 0
+        last: ApiError | None = None
         while True:
             try:
                 data = self.query(task_id)
             except ApiError as exc:
-                errors += 1
+                errors, last = errors + 1, exc
                 if exc.code not in self.retryable or errors >= self.max_attempts:
                     raise
                 pause = self._pause_after_error(errors)
             else:
-                errors = 0
+                errors, last = 0, None
                 status = data.get("taskStatus")
                 if status == "finished":
                     return [list(item.get("imageUrlList") or []) for item in data.get("taskResult") or []]
@@ -185,6 +186,8 @@ class BackgroundClient:
                     raise TaskFailedError(str(data.get("taskMessage", "failed")))
                 pause = self.poll_interval
             if time.monotonic() + pause > deadline:
+                if last is not None:  # out of time while retrying an error: that error is the news
+                    raise last
                 raise WaitTimeout(f"task {task_id} did not end within {self.poll_timeout} s")
             self.sleep(pause)
 
@@ -243,7 +246,7 @@ def make_fast_adapter(base_url: str, app_key: str, app_secret: str) -> Reference
             timeout=(0.5, 0.5),
             max_attempts=3,
             backoff_base=0.1,
-            poll_interval=0.06,
-            poll_timeout=0.6,
+            poll_interval=0.1,
+            poll_timeout=1.2,
         )
     )

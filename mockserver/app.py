@@ -7,10 +7,8 @@ faults on the real socket.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
-import struct
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -23,7 +21,7 @@ from .config import Config
 from .dispatch import Dispatcher
 from .errors import ApiError, GatewayError
 from .http import Incoming, Reply
-from .transport import html_page, malformed_body
+from .transport import drop_connection, html_page, malformed_body, read_body
 
 log = logging.getLogger("bgmock")
 
@@ -36,7 +34,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None, *, backend: Bac
         cfg = config if isinstance(config, Config) else Config.from_mapping(config or {})
         backend = Backend(cfg)
     dispatcher = Dispatcher(backend)
-    app = Flask("mockserver")
+    app = Flask("mockserver", static_folder=None)  # nothing is served from disk: no /static route
     app.config["BGMOCK_BACKEND"] = backend
     app.config["BGMOCK_DISPATCHER"] = dispatcher
     app.extensions["bgmock"] = backend
@@ -53,6 +51,10 @@ def create_app(config: Config | Mapping[str, Any] | None = None, *, backend: Bac
         )
         return to_response(dispatcher.handle(incoming), backend.config)
 
+    # No redirects from Flask's router ("//x" -> "/x" is a 308 with an HTML body, and routing
+    # redirects bypass error handlers): every path goes to the dispatcher as it came.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     app.add_url_rule("/", "bgmock", view, methods=ALL_METHODS)
     app.add_url_rule("/<path:path>", "bgmock_path", view, methods=ALL_METHODS)
 
@@ -73,23 +75,6 @@ def create_app(config: Config | Mapping[str, Any] | None = None, *, backend: Bac
     app.register_error_handler(HTTPException, missed)
     app.register_error_handler(Exception, crashed)
     return app
-
-
-def read_body(stream: Any, length: int | None, limit: int) -> bytes:
-    """At most ``limit + 1`` bytes (one more tells "too large"), read in pieces: a single
-    ``read(limit + 1)`` would allocate the whole cap (12 MiB) for every request, however small."""
-    if length == 0:
-        return b""
-    want = limit + 1 if length is None else min(length, limit + 1)
-    parts: list[bytes] = []
-    size = 0
-    while size < want:
-        part = stream.read(min(1 << 16, want - size))
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts)
 
 
 def to_response(reply: Reply, config: Config) -> Response:
@@ -139,36 +124,11 @@ def _transport_fault(reply: Reply, config: Config) -> Response:
     if kind == "timeout":
         time.sleep(config.hang_s)
     sock = _socket()
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            if kind in ("reset", "timeout"):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                _release(sock)
-            else:  # empty: an orderly close with no answer at all
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+    if sock is not None:  # reset and timeout: a TCP reset; empty: an orderly close with no answer
+        drop_connection(sock, reset=kind in ("reset", "timeout"))
     response = Response(b"", status=502)
     response.headers["Connection"] = "close"
     return response
-
-
-def _release(sock: socket.socket) -> None:
-    """Really close the connection now, so that SO_LINGER 0 sends a reset.
-
-    ``sock.close()`` alone does not: the server's rfile/wfile keep the descriptor open, and
-    it would later write its own answer on it. ``dup2`` puts a dead socket (its peer closed)
-    on the same descriptor number: that closes the connection at once, while the number stays
-    taken (no other connection can get it) and the server's later writes fail as a dropped
-    connection, which it ignores quietly.
-    """
-    import os
-
-    dead, peer = socket.socketpair()
-    peer.close()
-    try:
-        os.dup2(dead.fileno(), sock.fileno())
-    finally:
-        dead.close()
 
 
 def config_dribble_pause(config: Config, size: int) -> float:

@@ -75,7 +75,7 @@ class Backend:
         self.store: Store = store or open_store(self.config)
         # A shared store keeps the clock's origin and offset, so every worker reads one time.
         self.clock = clock or Clock(self.config.clock, cell=self.store.clock_cell())
-        self.ids = Ids(self.config.seed)
+        self.ids = Ids(self._id_seed())
         try:
             self.limiter = RateLimiter(limits_from_config(self.config.rate_limits))
         except ValueError as exc:
@@ -105,6 +105,17 @@ class Backend:
         self.magic_outcomes: dict[str, str] = dict(self.spec.task_outcomes)
         if apply_startup_rules:  # False in worker processes: the parent installed them once
             self._startup_rules()
+
+    def _id_seed(self) -> int | None:
+        """The configured seed; with a shared store, mixed with a per-start number from the store.
+
+        Processes sharing a store (workers, or one process restarted on a ``--state`` file)
+        must not replay each other's task IDs, which would overwrite tasks in the store.
+        """
+        seed = self.config.seed
+        if seed is None or self.store.clock_cell() is None:
+            return seed
+        return seed * 1_000_003 + self.store.next_id("ids")
 
     # -- faults ---------------------------------------------------------------------------
     def _startup_rules(self) -> None:
@@ -427,7 +438,7 @@ class Backend:
         self.results.clear()
         self.products.clear()
         self.clock.reset()
-        self.ids.reseed(self.config.seed)
+        self.ids.reseed(self._id_seed())
         self._startup_rules()  # the store's ID counters were cleared: start-up rules are rule-1, ... again
 
     #: Settings that size the store: a running fake keeps them (``reconfigure`` refuses a change).

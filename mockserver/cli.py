@@ -128,11 +128,15 @@ def _serve(args: argparse.Namespace) -> int:
         return serve_workers(config, started=started)
     from werkzeug.serving import make_server
 
-    from .app import create_app
+    from .backend import Backend
+    from .dispatch import Dispatcher
+    from .serving import WsgiApp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(config)
+    # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
+    # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
+    app = WsgiApp(Dispatcher(Backend(config)))
     server = make_server(config.host, config.port, app, threaded=True)
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"

@@ -75,7 +75,8 @@ class Config:
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
         from .validation import schema_problems  # the API's wording for problems; imported late (it imports us)
 
-        problems = schema_problems(load_spec().validator("config.json"), _masked(merged))
+        spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
+        problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
         if problems:
             raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
         if "faults" in merged:
@@ -134,11 +135,20 @@ class Config:
 
 
 def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The settings with each secret replaced by as many stars: a problem message quotes what
-    it checked, and a rejected secret must never reach a terminal or a log."""
+    """The settings with each secret replaced by a stand-in that is valid or invalid exactly as
+    the secret is (stars of the same length; a value of the same type): a problem message
+    quotes what it checked, and a rejected secret must never reach a terminal or a log."""
     out = dict(values)
-    if isinstance(out.get("admin_token"), str):
-        out["admin_token"] = "*" * len(out["admin_token"])
+    if "admin_token" in out:
+        out["admin_token"] = _stand_in(out["admin_token"])
     if isinstance(out.get("app_keys"), Mapping):
-        out["app_keys"] = {k: "*" * len(v) if isinstance(v, str) else v for k, v in out["app_keys"].items()}
+        out["app_keys"] = {k: _stand_in(v) for k, v in out["app_keys"].items()}
     return out
+
+
+def _stand_in(secret: Any) -> Any:
+    if secret is None or isinstance(secret, bool):
+        return secret
+    if isinstance(secret, str):
+        return "*" * len(secret)
+    return type(secret)() if isinstance(secret, (int, float, list, dict)) else []  # [] fits no secret

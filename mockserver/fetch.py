@@ -84,7 +84,10 @@ class ImageFetcher:
     """Downloads one URL under a ``FetchPolicy``; ``fetch`` returns the body or raises FetchRefused."""
 
     def __init__(
-        self, policy: FetchPolicy, *, resolver: Resolver = system_resolver,
+        self,
+        policy: FetchPolicy,
+        *,
+        resolver: Resolver = system_resolver,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy = policy
@@ -157,8 +160,16 @@ class ImageFetcher:
             raise FetchRefused(f"download took longer than {self.policy.timeout_s:g} s")
         conn = _PinnedConnection(scheme, host, address, port, timeout=remaining)
         try:
-            conn.request("GET", target, headers={"Host": _host_header(host, port, scheme), "Accept": "image/*",
-                                                 "User-Agent": "bgmock-fetch", "Connection": "close"})
+            conn.request(
+                "GET",
+                target,
+                headers={
+                    "Host": _host_header(host, port, scheme),
+                    "Accept": "image/*",
+                    "User-Agent": "bgmock-fetch",
+                    "Connection": "close",
+                },
+            )
             response = conn.getresponse()
             if response.status in (301, 302, 303, 307, 308):
                 return response.status, response.getheader("Location"), b""

@@ -37,7 +37,7 @@ def _component(ref: str, base: str) -> str:
     absolute = urljoin(base, ref)
     if not absolute.startswith(SCHEMA_BASE):
         raise ValueError(f"$ref {ref!r} in {base} points outside schemas/")
-    name, _, pointer = absolute[len(SCHEMA_BASE):].partition("#")
+    name, _, pointer = absolute[len(SCHEMA_BASE) :].partition("#")
     return COMPONENTS + name.removesuffix(".json") + pointer
 
 
@@ -96,23 +96,37 @@ def _api_operations(strict: bool) -> dict[str, dict[str, Any]]:
     error = ref("error-response")
     submit_body: dict[str, Any] = ref("submit-request")
     if strict:  # the strict envelope and the strict item, on top of the documented request
-        submit_body = {"allOf": [
-            ref("submit-request"), ref("submit-request.strict"),
-            {"properties": {"requestParams": {"anyOf": [
-                {"type": "string"}, {"type": "array", "items": ref("submit-request-item.strict")},
-            ]}}},
-        ]}
+        submit_body = {
+            "allOf": [
+                ref("submit-request"),
+                ref("submit-request.strict"),
+                {
+                    "properties": {
+                        "requestParams": {
+                            "anyOf": [
+                                {"type": "string"},
+                                {"type": "array", "items": ref("submit-request-item.strict")},
+                            ]
+                        }
+                    }
+                },
+            ]
+        }
     return {
         SUBMIT: {
             "post": {
                 "operationId": "submit",
                 "summary": "Submit an image background generation task",
-                "description": "JSON, or form-encoded as the IOP SDK sends it (requestParams as a JSON string). " + _ENVELOPE_NOTE,
+                "description": "JSON, or form-encoded as the IOP SDK sends it (requestParams as a JSON string). "
+                + _ENVELOPE_NOTE,
                 "requestBody": _json_body(
-                    submit_body, "requestParams: an array of items or a JSON-encoded string of one.",
+                    submit_body,
+                    "requestParams: an array of items or a JSON-encoded string of one.",
                     form={"allOf": [submit_body], "properties": {"requestParams": {"type": "string"}}},
                 ),
-                "responses": {"200": _answer("The task ID, or an error envelope.", ref("submit-response"), error, gateway)},
+                "responses": {
+                    "200": _answer("The task ID, or an error envelope.", ref("submit-response"), error, gateway)
+                },
             },
         },
         QUERY: {
@@ -120,18 +134,26 @@ def _api_operations(strict: bool) -> dict[str, dict[str, Any]]:
                 "operationId": "query",
                 "summary": "Query a task's result",
                 "description": _ENVELOPE_NOTE,
-                "parameters": [{
-                    "name": "taskId", "in": "query", "required": True,
-                    "schema": ref("query-request", "/properties/taskId"),
-                }],
-                "responses": {"200": _answer("The task's state, or an error envelope.", ref("query-response"), error, gateway)},
+                "parameters": [
+                    {
+                        "name": "taskId",
+                        "in": "query",
+                        "required": True,
+                        "schema": ref("query-request", "/properties/taskId"),
+                    }
+                ],
+                "responses": {
+                    "200": _answer("The task's state, or an error envelope.", ref("query-response"), error, gateway)
+                },
             },
             "post": {
                 "operationId": "queryPost",
                 "summary": "Query a task's result (taskId in the body)",
                 "description": _ENVELOPE_NOTE,
                 "requestBody": _json_body(ref("query-request"), "The task ID.", form=ref("query-request")),
-                "responses": {"200": _answer("The task's state, or an error envelope.", ref("query-response"), error, gateway)},
+                "responses": {
+                    "200": _answer("The task's state, or an error envelope.", ref("query-response"), error, gateway)
+                },
             },
         },
         SCENES: {
@@ -139,8 +161,14 @@ def _api_operations(strict: bool) -> dict[str, dict[str, Any]]:
                 "operationId": "sceneQuery",
                 "summary": "Recommend and query scenes (modelNum values for submit)",
                 "description": _ENVELOPE_NOTE,
-                "requestBody": _json_body(ref("scene-query-request"), "Every field is optional.", form=ref("scene-query-request")),
-                "responses": {"200": _answer("Matching scenes, or an error envelope.", ref("scene-query-response"), error, gateway)},
+                "requestBody": _json_body(
+                    ref("scene-query-request"), "Every field is optional.", form=ref("scene-query-request")
+                ),
+                "responses": {
+                    "200": _answer(
+                        "Matching scenes, or an error envelope.", ref("scene-query-response"), error, gateway
+                    )
+                },
             },
         },
     }
@@ -158,8 +186,12 @@ def _signed(operation: dict[str, Any], spec: Spec) -> dict[str, Any]:
     )
     system = spec.schema("signing-params.json")
     params = [
-        {"name": name, "in": "query", "required": name in system["required"],
-         "schema": ref("signing-params", f"/properties/{name}")}
+        {
+            "name": name,
+            "in": "query",
+            "required": name in system["required"],
+            "schema": ref("signing-params", f"/properties/{name}"),
+        }
         for name in system["properties"]
     ]
     signed["parameters"] = [*signed.get("parameters", []), *params]
@@ -167,7 +199,9 @@ def _signed(operation: dict[str, Any], spec: Spec) -> dict[str, Any]:
 
 
 def _asset_operations() -> dict[str, dict[str, Any]]:
-    missing = _answer("No such image: an unknown task, one not finished, or an index out of range.", ref("gateway-error"))
+    missing = _answer(
+        "No such image: an unknown task, one not finished, or an index out of range.", ref("gateway-error")
+    )
     return {
         "/__bgmock/results/{taskId}/{item}/{index}.{ext}": {
             "get": {
@@ -180,10 +214,13 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
                     {"name": "ext", "in": "path", "required": True, "schema": {"enum": ["png", "jpg"]}},
                 ],
                 "responses": {
-                    "200": {"description": "The image.", "content": {
-                        "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
-                        "image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}},
-                    }},
+                    "200": {
+                        "description": "The image.",
+                        "content": {
+                            "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
+                            "image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}},
+                        },
+                    },
                     "404": missing,
                 },
             },
@@ -192,14 +229,21 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "operationId": "sceneCover",
                 "summary": "A scene's cover image (drawn in memory)",
-                "parameters": [{
-                    "name": "modelNum", "in": "path", "required": True,
-                    "schema": ref("submit-request-item", "/properties/modelNum"),
-                }],
+                "parameters": [
+                    {
+                        "name": "modelNum",
+                        "in": "path",
+                        "required": True,
+                        "schema": ref("submit-request-item", "/properties/modelNum"),
+                    }
+                ],
                 "responses": {
-                    "200": {"description": "The cover.", "content": {
-                        "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
-                    }},
+                    "200": {
+                        "description": "The cover.",
+                        "content": {
+                            "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
+                        },
+                    },
                     "404": _answer("No such scene.", ref("gateway-error")),
                 },
             },
@@ -212,15 +256,22 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         error = ref("error-response")
         answers = (
             {"200": _answer("Done, or a business error (700 naming the field) for bad input.", {"anyOf": [ok, error]})}
-            if status == "200" else
-            {status: _answer("Done.", ok), "200": _answer("A business error (700 naming the field) for bad input.", error)}
+            if status == "200"
+            else {
+                status: _answer("Done.", ok),
+                "200": _answer("A business error (700 naming the field) for bad input.", error),
+            }
         )
         return {
-            "operationId": op_id, "summary": summary, "tags": ["admin"],
+            "operationId": op_id,
+            "summary": summary,
+            "tags": ["admin"],
             "security": [{"adminToken": []}],
             "responses": {
                 **answers,
-                "401": _answer("The fake runs with --admin-token and the header is missing or wrong.", ref("gateway-error")),
+                "401": _answer(
+                    "The fake runs with --admin-token and the header is missing or wrong.", ref("gateway-error")
+                ),
             },
             **extra,
         }
@@ -236,24 +287,41 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         "/__admin/faults": {
             "get": op("listFaults", "The programmed fault rules with their counters", admin("faultList")),
             "post": op(
-                "addFaults", "Add a fault rule, or a list of rules", admin("storedRules"), "201",
+                "addFaults",
+                "Add a fault rule, or a list of rules",
+                admin("storedRules"),
+                "201",
                 requestBody={"required": True, "content": {JSON: {"schema": admin("newRules")}}},
             ),
             "delete": op("deleteFaults", "Remove every fault rule", admin("removed")),
         },
         "/__admin/faults/{ruleId}": {
             "delete": op(
-                "deleteFault", "Remove one fault rule", admin("removed"),
-                parameters=[{"name": "ruleId", "in": "path", "required": True,
-                             "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/]+$"}}],
+                "deleteFault",
+                "Remove one fault rule",
+                admin("removed"),
+                parameters=[
+                    {
+                        "name": "ruleId",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/]+$"},
+                    }
+                ],
             ),
         },
-        "/__admin/requests": {"get": op("journal", "The request journal, newest first", admin("journal"), parameters=limit())},
-        "/__admin/tasks": {"get": op("tasks", "Tasks with their state, newest first", admin("tasks"), parameters=limit())},
+        "/__admin/requests": {
+            "get": op("journal", "The request journal, newest first", admin("journal"), parameters=limit())
+        },
+        "/__admin/tasks": {
+            "get": op("tasks", "Tasks with their state, newest first", admin("tasks"), parameters=limit())
+        },
         "/__admin/clock": {
             "get": op("clock", "The fake's clock", admin("clockState")),
             "post": op(
-                "advanceClock", "Move the fake's clock forward", admin("clockState"),
+                "advanceClock",
+                "Move the fake's clock forward",
+                admin("clockState"),
                 requestBody={"required": True, "content": {JSON: {"schema": admin("clockAdvance")}}},
             ),
         },
@@ -261,7 +329,8 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         "/__admin/config": {"get": op("config", "The settings in force, secrets masked", admin("config"))},
     }
     paths["/__admin/faults/{ruleId}"]["delete"]["responses"]["404"] = _answer(
-        "A rule ID the route cannot hold (longer than 64 characters, or with a slash).", ref("gateway-error"))
+        "A rule ID the route cannot hold (longer than 64 characters, or with a slash).", ref("gateway-error")
+    )
     return paths
 
 
@@ -270,8 +339,6 @@ def build_document(
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document; ``strict`` describes a fake started with ``--strict``."""
     spec = spec or load_spec()
-    from . import __name__ as package
-
     paths: dict[str, dict[str, Any]] = {}
     for path, operations in _api_operations(strict).items():
         paths[path] = operations
@@ -292,13 +359,16 @@ def build_document(
             "title": "bgmock: Aidge Image Background Generation API (offline fake)",
             "version": release,
             "description": (
-                f"Every public endpoint of the fake ({package}), generated by `bgmock openapi` from the "
+                "Every public endpoint of the fake, generated by `bgmock openapi` from the "
                 "JSON Schemas in schemas/ (components keep their file names). The vendor's endpoints "
                 "answer HTTP 200 for business and signature errors, as the real gateway does; unknown "
                 "paths answer 404 and wrong methods 405 with the gateway error shape. "
-                + ("This document describes a fake started with --strict." if strict else
-                   "Without --strict the fake also accepts the string spellings of numbers and booleans "
-                   "(\"800\", \"true\") that the vendor's samples send; the document gives the documented types.")
+                + (
+                    "This document describes a fake started with --strict."
+                    if strict
+                    else "Without --strict the fake also accepts the string spellings of numbers and booleans "
+                    '("800", "true") that the vendor\'s samples send; the document gives the documented types.'
+                )
             ),
         },
         "servers": [{"url": server, "description": "the fake"}],
@@ -307,9 +377,11 @@ def build_document(
             "schemas": components,
             "securitySchemes": {
                 "adminToken": {
-                    "type": "apiKey", "in": "header", "name": ADMIN_HEADER,
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": ADMIN_HEADER,
                     "description": "Required on /__admin only when the fake runs with --admin-token "
-                                   "(and it must, when bound beyond loopback).",
+                    "(and it must, when bound beyond loopback).",
                 },
             },
         },
@@ -319,7 +391,7 @@ def build_document(
 
 def _schemas_used(paths: dict[str, Any], spec: Spec) -> dict[str, Any]:
     """Every schema file the paths reference, transitively, embedded with rewritten refs."""
-    wanted = {r[len(COMPONENTS):].split("/", 1)[0] for r in _refs(paths)}
+    wanted = {r[len(COMPONENTS) :].split("/", 1)[0] for r in _refs(paths)}
     done: dict[str, Any] = {}
     while wanted:
         name = wanted.pop()
@@ -330,24 +402,19 @@ def _schemas_used(paths: dict[str, Any], spec: Spec) -> dict[str, Any]:
             raise ValueError(f"the document references schemas/{file}, which does not exist")
         embedded = _rewritten(spec.schema(file), SCHEMA_BASE + file)
         done[name] = embedded
-        wanted |= {r[len(COMPONENTS):].split("/", 1)[0] for r in _refs(embedded)} - done.keys()
+        wanted |= {r[len(COMPONENTS) :].split("/", 1)[0] for r in _refs(embedded)} - done.keys()
     return dict(sorted(done.items()))
-
-
-def operations(document: dict[str, Any]) -> set[tuple[str, str]]:
-    """(METHOD, werkzeug-style path) pairs of a document, for comparing with the route table."""
-    out = set()
-    for path, item in document["paths"].items():
-        for method in item:
-            out.add((method.upper(), path))
-    return out
 
 
 # -- bgmock openapi ---------------------------------------------------------------------------
 def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", help="write the document to FILE instead of standard output")
-    parser.add_argument("--server", metavar="URL", default="http://127.0.0.1:8080",
-                        help="the fake's base URL written into the document (default http://127.0.0.1:8080)")
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        default="http://127.0.0.1:8080",
+        help="the fake's base URL written into the document (default http://127.0.0.1:8080)",
+    )
     parser.add_argument("--strict", action="store_true", help="describe a fake started with --strict")
 
 
@@ -357,7 +424,10 @@ def run(args: argparse.Namespace) -> int:
     parts = urlsplit(args.server)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"--server {args.server!r}: expected an http or https URL")
-    text = json.dumps(build_document(server=args.server.rstrip("/"), strict=args.strict), indent=2, ensure_ascii=False) + "\n"
+    text = (
+        json.dumps(build_document(server=args.server.rstrip("/"), strict=args.strict), indent=2, ensure_ascii=False)
+        + "\n"
+    )
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text)
@@ -367,4 +437,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"openapi": (add_args, run)}
-HELP = {"openapi": "print an OpenAPI 3.1 document of the fake (from schemas/), for Swagger UI, Prism, Postman or Schemathesis"}
+HELP = {"openapi": "print an OpenAPI 3.1 document of the fake (from schemas/) for Swagger UI, Prism or Schemathesis"}

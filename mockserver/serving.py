@@ -18,12 +18,10 @@ each worker builds its own Backend on the same file.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import socket
-import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,11 +33,13 @@ from urllib.parse import parse_qsl
 from .backend import Backend
 from .config import Config, ConfigError
 from .dispatch import Dispatcher
-from .http import Incoming
-from .transport import html_page, malformed_body
+from .errors import ApiError
+from .http import Incoming, Reply
+from .transport import drop_connection, html_page, malformed_body, read_body
 
 #: Environment variable through which the parent hands its settings to granian's workers.
 WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
+log = logging.getLogger("bgmock")
 StartResponse = Callable[..., Any]
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
@@ -59,7 +59,11 @@ class WsgiApp:
         self._worker_header = [("X-Bgmock-Worker", worker)] if worker else []
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        reply = self.dispatcher.handle(self.incoming(environ))
+        try:
+            reply = self.dispatcher.handle(self.incoming(environ))
+        except Exception:  # the dispatcher has its own net; this one catches a broken request stream
+            log.exception("bgmock: internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            reply = Reply.json(self.dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock")))
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
         if reply.transport:
@@ -72,18 +76,13 @@ class WsgiApp:
 
     def incoming(self, environ: dict[str, Any]) -> Incoming:
         """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
-        limit = self.config.max_body_bytes
-        stream = environ["wsgi.input"]
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
+            length: int | None = int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
         except ValueError:
             length = 0
-        if length > 0:
-            body = stream.read(min(length, limit + 1))
-        elif environ.get("wsgi.input_terminated"):  # chunked upload: the server ends the stream
-            body = stream.read(limit + 1)
-        else:
-            body = b""
+        if length is None and not environ.get("wsgi.input_terminated"):
+            length = 0  # no length and no terminated stream (no chunked upload): no body
+        body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
         query: dict[str, str] = {}
         for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
             query.setdefault(key, value)  # the first value wins, as Flask's request.args
@@ -122,7 +121,7 @@ class WsgiApp:
             time.sleep(self.config.hang_s)
         sock = _socket(environ)
         if sock is not None and kind in ("reset", "empty", "timeout"):
-            _drop(sock, reset=kind != "empty")
+            drop_connection(sock, reset=kind != "empty")
             start_response("502 Bad Gateway", [("Content-Length", "0"), ("Connection", "close")])
             return [b""]
         # truncated, or no socket to drop (granian): announce the whole body, send part, abort.
@@ -135,16 +134,6 @@ class WsgiApp:
 def _socket(environ: dict[str, Any]) -> socket.socket | None:
     sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     return sock if isinstance(sock, socket.socket) else None
-
-
-def _drop(sock: socket.socket, *, reset: bool) -> None:
-    """Close the client's connection: a TCP reset (linger 0), or an orderly close with no answer."""
-    with contextlib.suppress(OSError):
-        if reset:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        else:
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
 
 
 def _dribble(body: bytes, seconds: float) -> Iterator[bytes]:

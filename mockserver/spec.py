@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 SCHEMA_BASE = "https://schemas.bgmock.invalid/"
 
@@ -56,9 +57,6 @@ class Spec:
             if path.name == "errors.json":
                 continue
             self.schemas[path.name] = json.loads(path.read_text(encoding="utf-8"))
-        self.registry: Registry = Registry().with_resources(
-            (schema["$id"], Resource.from_contents(schema)) for schema in self.schemas.values()
-        )
         catalog = json.loads((self.schema_dir / "errors.json").read_text(encoding="utf-8"))
         self.errors: dict[int, ErrorCode] = {
             entry["resCode"]: ErrorCode(
@@ -74,24 +72,38 @@ class Spec:
             key: value for key, value in catalog.get("taskOutcomes", {}).items()
             if not key.startswith("$")
         }
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Any] = {}
         self._fast: dict[str, Callable[[Any], bool]] = {}
 
     def schema(self, name: str) -> dict[str, Any]:
         """The raw schema document ``schemas/<name>``."""
         return self.schemas[name]
 
+    @cached_property
+    def registry(self) -> Registry:
+        from referencing import Registry, Resource
+
+        return Registry().with_resources(
+            (schema["$id"], Resource.from_contents(schema)) for schema in self.schemas.values()
+        )
+
     def validator(self, ref: str) -> Draft202012Validator:
-        """A compiled validator for ``name.json`` or ``name.json#/pointer``, built once."""
+        """A compiled validator for ``name.json`` or ``name.json#/pointer``, built once, on first use.
+
+        Built lazily (``_Lazy``): importing and compiling jsonschema is a fifth of the fake's
+        start-up, and valid input never needs it (``fast_check`` answers that).
+        """
         found = self._validators.get(ref)
         if found is None:
-            name, _, pointer = ref.partition("#")
-            schema: dict[str, Any] = {"$ref": SCHEMA_BASE + ref} if pointer else self.schemas[name]
-            found = Draft202012Validator(
-                schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
-            self._validators[ref] = found
-        return found
+            found = self._validators[ref] = _Lazy(lambda: self._build(ref))
+        return found  # type: ignore[no-any-return]
+
+    def _build(self, ref: str) -> Draft202012Validator:
+        from jsonschema import Draft202012Validator
+
+        name, _, pointer = ref.partition("#")
+        schema: dict[str, Any] = {"$ref": SCHEMA_BASE + ref} if pointer else self.schemas[name]
+        return Draft202012Validator(schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     def fast_check(self, ref: str) -> Callable[[Any], bool]:
         """A compiled yes/no check for ``ref``, to skip the full validator on valid input.
@@ -125,6 +137,19 @@ class Spec:
 
     def fixture(self, name: str) -> Path:
         return self.fixtures_dir / name
+
+
+class _Lazy:
+    """Stands for a jsonschema validator and builds it on the first attribute asked for."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._real: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._real is None:
+            self._real = self._build()
+        return getattr(self._real, name)
 
 
 @lru_cache(maxsize=4)

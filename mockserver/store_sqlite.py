@@ -104,6 +104,36 @@ class _Header:
         struct.pack_into("<Q", self._map, 24, self.rules_generation() + 1)
 
 
+class _WriterLock:
+    """``with store._locked() as conn``: a class, not a generator context manager, because it
+    is taken twice per request and a generator-based one costs as much as the insert it guards."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        conn = store._conn()  # first: after a fork it replaces the thread lock and the lock file
+        store._thread_lock.acquire()
+        if fcntl is not None:
+            try:
+                fcntl.flock(store._lock_fd(), fcntl.LOCK_EX)
+            except BaseException:
+                store._thread_lock.release()
+                raise
+        return conn
+
+    def __exit__(self, *exc: object) -> None:
+        store = self.store
+        try:
+            if fcntl is not None and store._lock_file is not None:
+                fcntl.flock(store._lock_file, fcntl.LOCK_UN)
+        finally:
+            store._thread_lock.release()
+
+
 class SqliteStore:
     """A ``Store`` in one SQLite file, safe for many threads and many processes.
 
@@ -128,6 +158,7 @@ class SqliteStore:
         self._parsed: dict[str, FaultRule] = {}
         self._rules_cache: tuple[int, list[FaultRule]] | None = None
         self._bucket_takes = 0
+        self._writer_lock = _WriterLock(self)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._header = _Header(self._lock_fd())
@@ -172,19 +203,9 @@ class SqliteStore:
             self._lock_file = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         return self._lock_file
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[sqlite3.Connection]:
+    def _locked(self) -> _WriterLock:
         """The writers' lock: first in this process, then across processes (``flock``)."""
-        conn = self._conn()
-        with self._thread_lock:
-            fd = self._lock_fd() if fcntl is not None else None
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield conn
-            finally:
-                if fd is not None:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+        return self._writer_lock
 
     @contextlib.contextmanager
     def _write(self, *, rules: bool = False) -> Iterator[sqlite3.Connection]:
@@ -219,7 +240,11 @@ class SqliteStore:
             if seq and seq % self.TRIM_EVERY == 0:
                 with self._transaction(conn):
                     evicted = conn.execute("DELETE FROM tasks WHERE seq <= ?", (seq - self.max_tasks,)).rowcount
-                    evicted += conn.execute("DELETE FROM tasks WHERE created < ?", (now - self.task_ttl_s,)).rowcount
+                    # Expired ones among the oldest (rowid order, no scan); reads skip the rest already.
+                    evicted += conn.execute(
+                        "DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks ORDER BY seq LIMIT ?) AND created < ?",
+                        (self.TRIM_EVERY * 4, now - self.task_ttl_s),
+                    ).rowcount
                     if evicted:
                         self._bump(conn, "evicted", evicted)
 
@@ -407,8 +432,10 @@ class SqliteStore:
     def clear(self) -> None:
         """Forget tasks, rules, journal, buckets and counters (the clock is the Clock's to reset)."""
         with self._write(rules=True) as conn:
-            for table in ("tasks", "rules", "journal", "buckets", "counters"):
+            for table in ("tasks", "rules", "journal", "buckets"):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            # Not the ID-stream counter: a process reseeding after a reset must not replay another's.
+            conn.execute("DELETE FROM counters WHERE name != 'id:ids'")
 
     @classmethod
     def for_config(cls, path: str | os.PathLike[str], config: Any) -> SqliteStore:

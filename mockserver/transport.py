@@ -1,6 +1,12 @@
-"""Bodies of transport faults, shared by the live server and the in-process mode."""
+"""Transport faults' bodies and socket tricks, shared by the WSGI hosts and the in-process mode."""
 
 from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+from typing import Any
 
 _PAGES = {
     502: "502 Bad Gateway",
@@ -26,3 +32,48 @@ def malformed_body(*, complete: bool = False) -> bytes:
         b'"request_id":"0","_trace_id_":"0"}'
     )
     return whole if complete else whole[:57]
+
+
+def read_body(stream: Any, length: int | None, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes (one more tells "too large"), read in pieces: a single
+    ``read(limit + 1)`` would allocate the whole cap (12 MiB) for every request, however small."""
+    if length == 0:
+        return b""
+    want = limit + 1 if length is None else min(length, limit + 1)
+    parts: list[bytes] = []
+    size = 0
+    while size < want:
+        part = stream.read(min(1 << 16, want - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def drop_connection(sock: socket.socket, *, reset: bool) -> None:
+    """Close the client's connection now: a TCP reset (``reset``), or an orderly close with no answer."""
+    with contextlib.suppress(OSError):
+        if reset:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            release_socket(sock)
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+def release_socket(sock: socket.socket) -> None:
+    """Really close the connection now, so that SO_LINGER 0 sends a reset.
+
+    ``sock.close()`` alone does not: the server's rfile/wfile keep the descriptor open, and
+    it would later write its own answer on it. ``dup2`` puts a dead socket (its peer closed)
+    on the same descriptor number: that closes the connection at once, while the number stays
+    taken (no other connection can get it) and the server's later writes fail as a dropped
+    connection, which it ignores quietly.
+    """
+    dead, peer = socket.socketpair()
+    peer.close()
+    try:
+        os.dup2(dead.fileno(), sock.fileno())
+    finally:
+        dead.close()

@@ -23,11 +23,31 @@ from mockserver.cli import main
 from mockserver.live import running
 
 FAST: dict[str, Any] = {
-    "examples": 10, "derandomize": True, "transport_bound_s": 1.0, "poll_bound_s": 1.5, "call_bound_s": 2.0,
-    "poll_min_interval_s": 0.05, "shrink_budget_s": 2.0, "max_attempts": 4,
+    "examples": 10,
+    "derandomize": True,
+    "transport_bound_s": 1.0,
+    "poll_bound_s": 2.5,
+    "call_bound_s": 2.0,
+    "poll_min_interval_s": 0.05,
+    "shrink_budget_s": 2.0,
+    "max_attempts": 4,
 }
-FAST_FLAGS = ["--derandomize", "--transport-bound", "1", "--poll-bound", "1.5", "--call-bound", "2",
-              "--poll-min-interval", "0.05", "--shrink-budget", "2", "--max-attempts", "4", "--quiet"]
+FAST_FLAGS = [
+    "--derandomize",
+    "--transport-bound",
+    "1",
+    "--poll-bound",
+    "2.5",
+    "--call-bound",
+    "2",
+    "--poll-min-interval",
+    "0.05",
+    "--shrink-budget",
+    "2",
+    "--max-attempts",
+    "4",
+    "--quiet",
+]
 
 #: client module -> (obligations checked, the ones it must break). The bug is in each docstring.
 BROKEN = {
@@ -98,7 +118,7 @@ def test_there_are_at_least_twelve_broken_clients_covering_every_obligation() ->
 
 
 def test_an_input_dependent_bug_is_shrunk_to_a_minimal_example() -> None:
-    result = run(_client("ascii_title"), **{**FAST, "only": "C2"})
+    result = run(_client("ascii_title"), **{**FAST, "only": "C2", "shrink_budget_s": 15.0})
     params = result.verdict("C2").example["params"]  # type: ignore[index]
     title = params["productTitle"]
     assert len(title) == 1 and not title.isascii(), params
@@ -106,7 +126,7 @@ def test_an_input_dependent_bug_is_shrunk_to_a_minimal_example() -> None:
 
 
 def test_a_dropped_field_is_shown_with_the_smallest_value_that_shows_it() -> None:
-    result = run(_client("default_image_num"), **{**FAST, "only": "C2"})
+    result = run(_client("default_image_num"), **{**FAST, "only": "C2", "shrink_budget_s": 15.0})
     params = result.verdict("C2").example["params"]  # type: ignore[index]
     assert params["imageNum"] == 2 and "productTitle" not in params, params  # the schema's minimum, nothing extra
 
@@ -123,21 +143,30 @@ def test_wait_obligations_are_not_applicable_without_wait() -> None:
 
     result = run(lambda *a: SubmitOnly(make_fast_adapter(*a)), **{**FAST, "only": "C4,C10,C11,C12", "examples": 2})
     assert {v.id: v.status for v in result.verdicts} == {
-        "C4": "kept", "C10": "not applicable", "C11": "not applicable", "C12": "not applicable"}
+        "C4": "kept",
+        "C10": "not applicable",
+        "C11": "not applicable",
+        "C12": "not applicable",
+    }
     assert "wait" in result.verdict("C10").detail
 
 
 def test_against_a_running_fake_with_its_key_pair() -> None:
     with running(app_keys={"team-key": "team-secret"}, progression="polls", hang_s=2) as fake:
-        result = run(make_fast_adapter, base_url=fake.url, app_key="team-key", app_secret="team-secret",
-                     **{**FAST, "only": "C1,C3,C4,C10", "examples": 3})
+        result = run(
+            make_fast_adapter,
+            base_url=fake.url,
+            app_key="team-key",
+            app_secret="team-secret",
+            **{**FAST, "only": "C1,C3,C4,C10", "examples": 3},
+        )
     assert result.ok and result.status("C3") == "kept", result.text()
 
 
 @pytest.mark.parametrize("module", ["requests_adapter", "urllib_adapter"])
 def test_the_documented_adapter_examples_keep_every_obligation(module: str) -> None:
     factory = importlib.import_module(f"examples.{module}").make_adapter
-    fast = functools.partial(factory, timeout=0.5, poll_interval=0.06, poll_timeout=0.6)
+    fast = functools.partial(factory, timeout=0.5, poll_interval=0.1, poll_timeout=1.2)
     result = run(fast, **FAST)
     assert result.ok, result.text()
 
@@ -153,8 +182,22 @@ def test_the_docs_show_the_example_files_verbatim(module: str) -> None:
 # -- the command line ------------------------------------------------------------------------------
 def test_cli_exit_1_with_json_and_junit_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report, junit = tmp_path / "r.json", tmp_path / "j.xml"
-    code = main(["contract", "--adapter", "contract_clients.wrong_signature:make_adapter", "--only", "C3,C4",
-                 "--examples", "2", "--report", str(report), "--junit", str(junit), *FAST_FLAGS])
+    code = main(
+        [
+            "contract",
+            "--adapter",
+            "contract_clients.wrong_signature:make_adapter",
+            "--only",
+            "C3,C4",
+            "--examples",
+            "2",
+            "--report",
+            str(report),
+            "--junit",
+            str(junit),
+            *FAST_FLAGS,
+        ]
+    )
     assert code == 1
     out = capsys.readouterr().out
     assert "C3" in out and "BROKEN" in out and "IncompleteSignature" in out
@@ -168,8 +211,18 @@ def test_cli_exit_1_with_json_and_junit_reports(tmp_path: Path, capsys: pytest.C
 
 def test_cli_exit_0_and_progress_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     flags = [f for f in FAST_FLAGS if f != "--quiet"]
-    code = main(["contract", "--adapter", "contracts.reference_client:make_fast_adapter", "--only", "C4,C9",
-                 "--examples", "2", *flags])
+    code = main(
+        [
+            "contract",
+            "--adapter",
+            "contracts.reference_client:make_fast_adapter",
+            "--only",
+            "C4,C9",
+            "--examples",
+            "2",
+            *flags,
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.out
     assert "C9 transport probes" in captured.err and "every obligation kept" in captured.out
@@ -186,8 +239,9 @@ def test_cli_exit_0_and_progress_on_stderr(capsys: pytest.CaptureFixture[str]) -
         ("raising_factory:make_adapter", "factory raised ValueError"),
     ],
 )
-def test_cli_exit_2_for_an_unusable_adapter(adapter: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exit_2_for_an_unusable_adapter(
+    adapter: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "broken_import.py").write_text("raise RuntimeError('boom')\n")
     (tmp_path / "no_submit.py").write_text("def make_adapter(url, key, secret):\n    return object()\n")
     (tmp_path / "raising_factory.py").write_text("def make_adapter(url, key, secret):\n    raise ValueError('no')\n")
@@ -228,8 +282,9 @@ def test_pytest_entry_passes_for_a_good_client_and_fails_with_the_report() -> No
 def test_verify_provider_against_the_fake(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with running(app_keys={"k": "s"}) as fake:
         report = tmp_path / "provider.json"
-        code = main(["verify-provider", "--base-url", fake.url, "--app-key", "k", "--app-secret", "s",
-                     "--report", str(report)])
+        code = main(
+            ["verify-provider", "--base-url", fake.url, "--app-key", "k", "--app-secret", "s", "--report", str(report)]
+        )
     assert code == 0, capsys.readouterr().out
     steps = json.loads(report.read_text(encoding="utf-8"))["steps"]
     assert [s["name"] for s in steps] == ["scene query", "submit", "result query", "invalid submit"]

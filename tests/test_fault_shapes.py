@@ -36,7 +36,12 @@ def test_extra_fields_shape_adds_undocumented_fields_and_still_validates() -> No
     c = client()
     _rule(c, {"shape": "extra-fields"})
     answer = submit(c, submit_item())
-    documented = set(SPEC.schema("submit-response.json")["properties"]) | {"requestId", "resMessage", "request_id", "_trace_id_"}
+    documented = set(SPEC.schema("submit-response.json")["properties"]) | {
+        "requestId",
+        "resMessage",
+        "request_id",
+        "_trace_id_",
+    }
     assert set(answer) - documented, "no field beyond the documented ones"
     assert set(answer["data"]) - {"result"} and set(answer["data"]["result"]) - {"taskId"}
     assert not list(SPEC.validator("submit-response.json").iter_errors(answer))

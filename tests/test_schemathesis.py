@@ -25,14 +25,16 @@ from typing import Any
 
 import pytest
 import requests
-import schemathesis
-from schemathesis.config import SchemathesisConfig
-from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, NegativeDataRejectionConfig
-from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from mockserver.live import LiveServer, running
-from mockserver.openapi import ADMIN_HEADER, build_document
-from mockserver.signing import signed_query
+schemathesis = pytest.importorskip("schemathesis", reason="Schemathesis 4 needs Python 3.11 or newer")
+
+from schemathesis.config import SchemathesisConfig  # noqa: E402
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, NegativeDataRejectionConfig  # noqa: E402
+from schemathesis.specs.openapi.checks import negative_data_rejection  # noqa: E402
+
+from mockserver.live import LiveServer, running  # noqa: E402
+from mockserver.openapi import ADMIN_HEADER, build_document  # noqa: E402
+from mockserver.signing import signed_query  # noqa: E402
 
 TOKEN = "schemathesis-admin-token"
 APP_KEY, APP_SECRET = "st-key", "st-secret"

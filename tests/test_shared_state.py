@@ -317,3 +317,14 @@ def test_a_file_that_is_not_a_state_file_is_a_clear_error(tmp_path):
     bad.write_text("hello, this is not SQLite" * 100)
     with pytest.raises(ConfigError, match="not a usable bgmock state file"):
         SqliteStore(bad, max_tasks=1, task_ttl_s=1, journal_size=1)
+
+
+def test_a_seed_does_not_make_workers_replay_each_others_task_ids(tmp_path):
+    """Same --seed in every worker (and after a restart on the same file): tasks never overwrite."""
+    config = Config(state=str(tmp_path / "s.db"), seed=7, log_requests=False, clock="manual")
+    one, two = Backend(config), Backend(config, apply_startup_rules=False)
+    ids = [b.submit({"requestParams": [ITEM]}) for b in (one, two, one, two)]
+    restarted = Backend(config)
+    ids.append(restarted.submit({"requestParams": [ITEM]}))
+    assert len(set(ids)) == 5
+    assert len(restarted.tasks()) == 5

@@ -5,6 +5,7 @@ Run as ``python bench/peers/httpserver_peer.py PORT``; stops on SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -15,17 +16,15 @@ from pytest_httpserver import HTTPServer
 
 
 def main() -> None:
-    server = HTTPServer(host="127.0.0.1", port=int(sys.argv[1]))
+    server = HTTPServer(host="127.0.0.1", port=int(sys.argv[1]), threaded=True)  # unthreaded: one client at a time
     server.expect_request("/ai/image/background/generation/scenario", method="POST").respond_with_json(
         json.loads(SAMPLE)
     )
     server.start()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()
 
 

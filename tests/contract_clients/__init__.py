@@ -15,8 +15,8 @@ FAST: dict[str, Any] = {
     "timeout": (0.5, 0.5),
     "max_attempts": 3,
     "backoff_base": 0.1,
-    "poll_interval": 0.06,
-    "poll_timeout": 0.6,
+    "poll_interval": 0.1,
+    "poll_timeout": 1.2,
 }
 
 

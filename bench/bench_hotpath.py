@@ -1,0 +1,169 @@
+"""The fake's own cost per submit, without a network: in-process mode and a 3 MiB image.
+
+    python bench/bench_hotpath.py                # appends a section to bench/RESULTS.md
+    python bench/bench_hotpath.py --no-write     # print only
+
+Three figures, each repeated (``--repeats`` batches; median and min–max of the batches):
+
+- one submit with full validation (URL input) through ``Dispatcher.handle`` (what both
+  transports call), through ``Backend.submit`` alone, and through the in-process mode
+  (``mocked()`` + ``requests.post``, what a test pays, including requests' own work);
+- a submit carrying a 3 MiB image as base64, against the floor of the same work done bare:
+  decoding that base64 and reading the image's header with Pillow, in a tight loop.
+  The ratio is the target's (≤ 1.5×).
+
+Timings are process CPU time per call (``time.process_time``), so other work on the machine
+does not inflate them, though it still evicts caches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from PIL import Image
+
+from mockserver.backend import Backend
+from mockserver.config import Config
+from mockserver.dispatch import Dispatcher
+from mockserver.http import Incoming
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMIT = "/ai/image/background/generation/scenario"
+URL_ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": "800", "height": "800",
+            "imageNum": "2"}
+
+
+def per_call_us(fn: Callable[[], object], calls: int, repeats: int) -> list[float]:
+    """CPU microseconds per call, one figure per batch of ``calls`` (after one warm-up batch)."""
+    for _ in range(max(1, calls // 10)):
+        fn()
+    out = []
+    for _ in range(repeats):
+        started = time.process_time()
+        for _ in range(calls):
+            fn()
+        out.append((time.process_time() - started) / calls * 1e6)
+    return out
+
+
+def three_mib_jpeg() -> bytes:
+    """A photo-like JPEG of about 3 MiB (noise does not compress), 2000×2000 pixels."""
+    rng = random.Random(7)
+    side = 2000
+    noise = Image.frombytes("RGB", (side, side), bytes(rng.getrandbits(8) for _ in range(side * side * 3)))
+    for quality in (92, 88, 84, 80, 75, 70):
+        out = io.BytesIO()
+        noise.save(out, "JPEG", quality=quality)
+        if out.tell() <= 3.1 * 2**20:
+            return out.getvalue()
+    return out.getvalue()
+
+
+def span(values: list[float], fmt: str = "{:.1f}") -> str:
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=2000, help="calls per batch (small submits)")
+    parser.add_argument("--image-calls", type=int, default=20, help="calls per batch (3 MiB image)")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()
+
+    config = Config(log_requests=False, clock="manual", task_duration=0)
+    dispatcher = Dispatcher(Backend(config))
+    body = json.dumps({"requestParams": json.dumps([URL_ITEM])}).encode()
+    request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=body)
+    assert dispatcher.handle(request).res_code == 200
+    handle_us = per_call_us(lambda: dispatcher.handle(request), args.calls, args.repeats)
+
+    backend = dispatcher.backend
+    params = {"requestParams": json.dumps([URL_ITEM])}
+    backend_us = per_call_us(lambda: backend.submit(params), args.calls, args.repeats)
+
+    inprocess_us: list[float] = []
+    inprocess_note = ""
+    try:
+        import requests
+
+        from mockserver.inprocess import DEFAULT_URL, mocked
+
+        with mocked(log_requests=False), requests.Session() as session:
+            def call() -> None:
+                session.post(DEFAULT_URL + SUBMIT, data=body, headers={"Content-Type": "application/json"})
+
+            assert session.post(DEFAULT_URL + SUBMIT, data=body, headers={"Content-Type": "application/json"}).ok
+            inprocess_us = per_call_us(call, max(100, args.calls // 4), args.repeats)
+    except ImportError as exc:
+        inprocess_note = f"in-process mode unavailable: {exc}"
+
+    image = three_mib_jpeg()
+    text = base64.b64encode(image).decode()
+    image_item = {**URL_ITEM, "imgBase64": text}
+    image_item.pop("imageFileUrl")
+    image_body = json.dumps({"requestParams": [image_item]}).encode()
+    image_request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=image_body)
+    image_backend = Backend(config.replace(product_cache_bytes=0))  # keep no copies around between calls
+    image_dispatcher = Dispatcher(image_backend)
+    answer = image_dispatcher.handle(image_request)
+    assert answer.res_code == 200, answer.body[:300]
+
+    def floor() -> None:
+        data = base64.b64decode(text, validate=True)
+        with Image.open(io.BytesIO(data)) as img:
+            img.size  # noqa: B018 - reading the header is the point
+
+    floor_us = per_call_us(floor, args.image_calls, args.repeats)
+    image_us = per_call_us(lambda: image_dispatcher.handle(image_request), args.image_calls, args.repeats)
+    ratios = [a / b for a, b in zip(image_us, floor_us, strict=True)]
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"## Hot path: one submit in-process, and a 3 MiB image — {stamp}",
+        "",
+        f"`python bench/bench_hotpath.py --repeats {args.repeats}`: CPU µs per call (`time.process_time`), "
+        f"median (min–max) of {args.repeats} batches of {args.calls} calls ({args.image_calls} for the image).",
+        "",
+        f"- Machine: `{platform.platform()}`, {os.cpu_count()} CPUs; Python {platform.python_version()}",
+        f"- Load average before: {' / '.join(f'{x:.2f}' for x in load_before)}; "
+        f"after: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        "",
+        "| what | µs per call |",
+        "|---|---|",
+        f"| `Dispatcher.handle`, submit, URL input, full validation + journal + task | {span(handle_us)} |",
+        f"| `Backend.submit` alone (validation + task) | {span(backend_us)} |",
+        f"| in-process mode: `requests.Session.post` under `mocked()` | "
+        f"{span(inprocess_us) if inprocess_us else inprocess_note} |",
+        f"| submit with a {len(image) / 2**20:.2f} MiB JPEG as base64 ({len(image_body) / 2**20:.2f} MiB body), "
+        f"`Dispatcher.handle` | {span(image_us, '{:.0f}')} |",
+        "| floor: `base64.b64decode` of that image + Pillow reading its header | " + span(floor_us, "{:.0f}") + " |",
+        f"| ratio image submit / floor (same batch) | **{span(ratios, '{:.2f}')}×** (target ≤ 1.5×) |",
+        "",
+        f"- One in-process submit: **{statistics.median(inprocess_us or handle_us) / 1000:.3f} ms** (target < 1 ms).",
+        "",
+    ]
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_write:
+        with args.results.open("a", encoding="utf-8") as out:
+            out.write("\n" + section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
