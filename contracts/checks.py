@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .observation import Observation, code_of, gaps, is_query, is_submit, reached_api, valid, wait_between
+from .observation import Observation, Pair, code_of, gaps, is_query, is_submit, measures, pairs, reached_api, valid
 from .scenarios import UNDOCUMENTED_CODE, Catalog
 from .settings import Settings
 from .strategies import ImageSpec
@@ -117,21 +117,31 @@ def _same_text(sent: Any, given: Any) -> bool:
     return sent == given
 
 
-def _retry_pace(title: str, runs: list[list[float]], settings: Settings) -> None:
+def _paced(title: str, chosen: list[Pair], rule: Callable[[list[float]], str | None]) -> None:
+    """Broken when ``rule`` (a reason, or None) fails on every measure of the waits."""
+    if not chosen:
+        return
+    found = [(name, waits, rule(waits)) for name, waits in measures(chosen)]
+    if all(reason for _, _, reason in found):
+        shown = "; ".join(f"{name}: {waits} s" for name, waits, _ in found)
+        raise Broken(f"{title}: {found[0][2]}", f"waits between attempts {shown}")
+
+
+def _retry_pace(title: str, runs: list[list[Pair]], settings: Settings) -> None:
     """Every wait at least ``retry_min_gap_s``; over 3+ attempts the wait grows."""
+
+    def short(waits: list[float]) -> str | None:
+        return "back-to-back retries" if any(g < settings.retry_min_gap_s for g in waits) else None
+
+    def flat(waits: list[float]) -> str | None:
+        if len(waits) >= 2 and waits[-1] + TIMING_TOLERANCE_S < settings.retry_growth * waits[0]:
+            return "the wait does not grow"
+        return None
+
     for run in runs:
-        short = [g for g in run if g < settings.retry_min_gap_s]
-        if short:
-            raise Broken(
-                f"{title}: back-to-back retries",
-                f"waits between attempts {run} s; each retry must wait at least {settings.retry_min_gap_s} s",
-            )
-        if len(run) >= 2 and run[-1] + TIMING_TOLERANCE_S < settings.retry_growth * run[0]:
-            raise Broken(
-                f"{title}: the wait does not grow",
-                f"waits between attempts {run} s; the last wait must be at least {settings.retry_growth}x the first "
-                "(exponential backoff; jitter allowed)",
-            )
+        _paced(title, run, short)
+    for run in runs:
+        _paced(title, run, flat)
 
 
 # -- C1-C8: over Hypothesis-generated requests -----------------------------------------------------
@@ -300,7 +310,7 @@ def retries(obs: Observation, ctx: Context) -> None:
         )
     if obs.outcome.kind == "hung":
         raise Broken("retries without end", f"{len(sent)} submits and no result after {obs.outcome.elapsed:.1f} s")
-    _retry_pace(f"resCode {scenario.code}", [gaps(sent)], settings)
+    _retry_pace(f"resCode {scenario.code}", [pairs(sent)], settings)
     created = [e["taskId"] for e in sent if e.get("taskId")]
     if created:
         if obs.outcome.kind != "returned" or obs.outcome.value != created[-1]:
@@ -429,25 +439,25 @@ def polling_pace(obs: Observation, ctx: Context) -> None:
     if len(polls) < 2:
         raise Skip("fewer than two polls")
     settings = ctx.settings
-    waits = gaps(polls)
-    fast = [g for g in waits if g < settings.poll_min_interval_s]
-    if fast:
-        raise Broken(
-            "polls too fast", f"waits between polls {waits} s; at least {settings.poll_min_interval_s} s expected"
-        )
+    chosen = pairs(polls)
+
+    def fast(waits: list[float]) -> str | None:
+        too_soon = any(g < settings.poll_min_interval_s for g in waits)
+        return f"polls too fast (at least {settings.poll_min_interval_s} s apart expected)" if too_soon else None
+
+    _paced(obs.probe or "polling", chosen, fast)
     if obs.probe == "slow-501":
-        after = [(polls[i].get("resCode"), waits[i]) for i in range(len(waits))]
-        usual = [g for code, g in after if code == 200]
-        slowed = [g for code, g in after if code == 501]
-        if usual and slowed:
+        codes = [before.get("resCode") for before, _ in chosen]
+
+        def hurried(waits: list[float]) -> str | None:
+            usual = [g for code, g in zip(codes, waits, strict=True) if code == 200]
+            slowed = [g for code, g in zip(codes, waits, strict=True) if code == 501]
             # Noise (a busy machine) only ever adds time: the shortest waits are the client's own pace.
-            base = min(usual)
-            if min(slowed) + TIMING_TOLERANCE_S < settings.poll_slowdown * base:
-                raise Broken(
-                    "501 does not slow polling",
-                    f"shortest usual wait {base:.3f} s, waits after a 501 {slowed} s; "
-                    f"at least {settings.poll_slowdown}x the usual wait expected",
-                )
+            if usual and slowed and min(slowed) + TIMING_TOLERANCE_S < settings.poll_slowdown * min(usual):
+                return f"a 501 does not slow polling (at least {settings.poll_slowdown}x the usual wait expected)"
+            return None
+
+        _paced(obs.probe or "polling", chosen, hurried)
 
 
 @obligation(
@@ -485,11 +495,11 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
         raise Broken(
             f"query {code}: retries without end", f"{len(polls)} queries and no result after {outcome.elapsed:.1f} s"
         )
-    runs: list[list[float]] = []
-    current: list[float] = []
-    for before, after in zip(polls, polls[1:], strict=False):
+    runs: list[list[Pair]] = []
+    current: list[Pair] = []
+    for before, after in pairs(polls):
         if before.get("resCode") == code:
-            current.append(wait_between(before, after))
+            current.append((before, after))
         elif current:
             runs.append(current)
             current = []

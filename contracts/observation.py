@@ -154,6 +154,39 @@ def gaps(entries: list[dict[str, Any]]) -> list[float]:
     return [wait_between(a, b) for a, b in zip(timed, timed[1:], strict=False)]
 
 
+Pair = tuple[dict[str, Any], dict[str, Any]]
+
+
+def pairs(entries: list[dict[str, Any]]) -> list[Pair]:
+    """Consecutive requests (that both carry the fake's arrival time)."""
+    timed = [e for e in entries if isinstance(e.get("t"), (int, float))]
+    return list(zip(timed, timed[1:], strict=False))
+
+
+def stamp_between(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """Seconds between the two requests by the client's own signing ``timestamp`` (milliseconds
+    since the epoch, taken as it signs, just before sending); None when one has none."""
+    stamps = [(e.get("signing") or {}).get("timestamp") for e in (before, after)]
+    if not all(isinstance(s, str) and s.isdigit() for s in stamps):
+        return None
+    return round((int(stamps[1]) - int(stamps[0])) / 1000, 4)
+
+
+def measures(chosen: list[Pair]) -> list[tuple[str, list[float]]]:
+    """The client's waits over these pairs, measured at the fake (always) and by the client's
+    signing timestamps (when every request is signed).
+
+    The fake's measure is exact about what arrived but, on a busy machine, a server thread
+    that starts late moves a request's time; the timestamps say when the client sent it but
+    only to the millisecond and only for signed calls. A pacing rule is broken only when it is
+    broken by every measure there is, so machine noise does not blame a good client."""
+    out = [("at the fake", [wait_between(a, b) for a, b in chosen])]
+    stamped = [stamp_between(a, b) for a, b in chosen]
+    if chosen and all(s is not None for s in stamped):
+        out.append(("by the client's timestamps", [s for s in stamped if s is not None]))
+    return out
+
+
 def code_of(value: Any) -> Any:
     """A reported code as an int when it spells one ("501" and 501 are the same code)."""
     if isinstance(value, bool):

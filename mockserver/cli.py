@@ -34,14 +34,19 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
     load = parser.add_argument_group("load, latency and workers (docs/load-and-workers.md)")
     load.add_argument("--rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
-                      help="token bucket per app_key, e.g. 20/s or 1200/min@submit; over it: 501 'rate limit exceed' (repeatable)")
+                      help="token bucket per app_key, e.g. 20/s or 1200/min@submit; "
+                           "over it: 501 'rate limit exceed' (repeatable)")
     load.add_argument("--global-rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
                       help="one token bucket for all clients (repeatable)")
-    load.add_argument("--burst", type=float, metavar="N", help="bucket size of the --rate-limit flags (default: one second of RATE)")
+    load.add_argument("--burst", type=float, metavar="N",
+                      help="bucket size of the --rate-limit flags (default: one second of RATE)")
     load.add_argument("--latency", action="append", default=[], metavar="[ENDPOINT=]SPEC",
-                      help="delay before answering: 200ms, 50ms..2s, or lognormal:p50=120ms,p99=2s (repeatable per endpoint)")
-    load.add_argument("--workers", type=int, metavar="N", help="run N processes of the production server (granian) sharing state")
-    load.add_argument("--state", metavar="PATH", help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
+                      help="delay before answering: 200ms, 50ms..2s, or lognormal:p50=120ms,p99=2s "
+                           "(repeatable per endpoint)")
+    load.add_argument("--workers", type=int, metavar="N",
+                      help="run N processes of the production server (granian) sharing state")
+    load.add_argument("--state", metavar="PATH",
+                      help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
 
 
 def build_config(args: argparse.Namespace) -> Config:

@@ -162,6 +162,9 @@ class SqliteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._header = _Header(self._lock_fd())
+            tables = {row[0] for row in self._conn().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "meta" not in tables:  # somebody else's database: never add tables to it
+                raise ConfigError(f"state {self.path}: an SQLite database of something else, not a bgmock state file")
             self._conn().executescript(_SCHEMA)
             with self._write() as conn:
                 found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()

@@ -328,3 +328,17 @@ def test_a_seed_does_not_make_workers_replay_each_others_task_ids(tmp_path):
     ids.append(restarted.submit({"requestParams": [ITEM]}))
     assert len(set(ids)) == 5
     assert len(restarted.tasks()) == 5
+
+
+def test_another_programs_database_is_left_alone(tmp_path):
+    import sqlite3
+
+    from mockserver.config import ConfigError
+
+    theirs = tmp_path / "app.sqlite"
+    with sqlite3.connect(theirs) as conn:
+        conn.execute("CREATE TABLE precious (x)")
+    with pytest.raises(ConfigError, match="something else"):
+        SqliteStore(theirs, max_tasks=1, task_ttl_s=1, journal_size=1)
+    with sqlite3.connect(theirs) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["precious"]
