@@ -339,11 +339,13 @@ class Run:
     def _polling_probes(self) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
         """(name, rules before the task is created, rules while the client polls)."""
         retryable = sorted(self.catalog.retryable)
-        probes: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
-            ("finishes", [], []),
-            ("fails", [{"endpoint": "task", "outcome": "failed", "times": 1}], []),
-            ("stuck", [{"endpoint": "task", "outcome": "stuck", "times": 1}], []),
-        ]
+        probes: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = []
+        if "C10" in self.settings.only or "C11" in self.settings.only:
+            probes += [
+                ("finishes", [], []),
+                ("fails", [{"endpoint": "task", "outcome": "failed", "times": 1}], []),
+                ("stuck", [{"endpoint": "task", "outcome": "stuck", "times": 1}], []),
+            ]
         if "C11" in self.settings.only and 501 in self.catalog.codes:
             probes.append(("slow-501", [], [{"endpoint": "query", "resCode": 501, "everyN": 2, "times": 2}]))
         if "C12" in self.settings.only:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 
 from .backend import Backend, TransportFault
 from .envelopes import Envelopes
@@ -100,7 +100,7 @@ class Dispatcher:
             route = self.by_endpoint[endpoint]
             ctx = Context(request, args, self.backend, self.envelopes, route)
             reply = self._checked(ctx)
-        except NotFound:
+        except (NotFound, RequestRedirect):  # a redirect (``//``, a trailing slash) is no route here
             reply = self._gateway(GatewayError("InvalidApiPath"))
         except MethodNotAllowed as exc:
             reply = self._gateway(GatewayError("MethodNotAllowed"))

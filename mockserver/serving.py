@@ -170,7 +170,7 @@ def _free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-def serve_workers(config: Config, *, started: float | None = None, blocking_threads: int = 4) -> int:
+def serve_workers(config: Config, *, started: float | None = None, blocking_threads: int | None = None) -> int:
     """Run ``config.workers`` granian processes sharing one SQLite store; returns an exit code."""
     try:
         from granian import Granian
@@ -189,6 +189,10 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         settings = Path(scratch) / "config.json"
         settings.write_text(json.dumps(config.as_dict()), encoding="utf-8")
         os.environ[WORKER_CONFIG_ENV] = str(settings)
+        if blocking_threads is None:
+            # Threads per worker = requests it serves at once. Few is fastest for quick answers
+            # (less GIL hand-over); a latency setting means many requests wait at once.
+            blocking_threads = 64 if config.latency else 8
         server = Granian(
             "mockserver.serving:worker_app", factory=True, address=config.host, port=port,
             interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,

@@ -72,7 +72,7 @@ BROKEN = {
     "first_url_only": ("C10,C11,C12", {"C10"}),
     "busy_poll": ("C10,C11,C12", {"C11", "C12"}),
     "hurry_after_error": ("C10,C11,C12", {"C11", "C12"}),
-    "query_errors_pending": ("C10,C12", {"C12"}),
+    "query_errors_pending": ("C12", {"C12"}),
 }
 
 
