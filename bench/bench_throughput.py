@@ -129,6 +129,8 @@ def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
              missing="" if jar and java else "no wiremock jar or no java", settle_s=2.0),
         Peer("bgmock-default", "`bgmock serve`: one process, threaded werkzeug, memory store, full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--port", str(p), "--quiet"]),
+        Peer("bgmock-granian1", "`bgmock serve --server granian`: one granian worker, memory store, full checks",
+             lambda p, _: [py, "-m", "mockserver.cli", "serve", "--server", "granian", "--port", str(p), "--quiet"]),
         Peer("bgmock-workers", "`bgmock serve --workers 2`: granian, shared SQLite state, full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(p), "--quiet"]),
         Peer("bgmock-gunicorn", "the same app and shared store on gunicorn's 2 sync workers (server choice)",
@@ -142,7 +144,7 @@ def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
             peer.missing = "gunicorn is not installed (pip install gunicorn)"
         if not peer.missing and peer.name == "pytest-httpserver" and not _has("pytest_httpserver"):
             peer.missing = "pytest-httpserver is not installed"
-        if not peer.missing and peer.name == "bgmock-workers" and not _has("granian"):
+        if not peer.missing and peer.name in ("bgmock-workers", "bgmock-granian1") and not _has("granian"):
             peer.missing = "granian is not installed (pip install -e '.[workers]')"
     return {peer.name: peer for peer in table}
 
@@ -160,10 +162,13 @@ class Running:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **peer.env}
+        # A file, not a pipe: a server that logs every request to stderr would fill an unread
+        # pipe and stall (pytest-httpserver did: 0 req/s).
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             peer.command(self.port, scratch), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True,
         )
         self.ready_ms = self._wait_ready()
 
@@ -171,7 +176,8 @@ class Running:
         deadline = time.perf_counter() + limit_s
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
-                why = self.proc.stderr.read().decode(errors="replace")[-800:]
+                self.log.seek(0)
+                why = self.log.read().decode(errors="replace")[-800:]
                 raise RuntimeError(f"{self.peer.name} exited: {why}")
             try:
                 requests.post(self.url + SUBMIT, json=BODY, timeout=2)
@@ -211,6 +217,7 @@ class Running:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
+        self.log.close()
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -303,7 +310,7 @@ def chart(path: Path, rows: list[tuple[str, list[float]]], title: str) -> None:
         draw.line((low, mid - 6, low, mid + 6), fill="black", width=2)
         draw.line((high, mid - 6, high, mid + 6), fill="black", width=2)
         draw.text((max(high, left + median * scale) + 8, y + 8), f"{median:,.0f}", fill="black", font=font)
-    draw.text((left, height - 30), "requests/s, median of rounds; whiskers: min–max", fill="gray", font=font)
+    draw.text((left, height - 30), "requests/s, median of rounds; whiskers: min-max", fill="gray", font=font)
     img.save(path)
 
 
@@ -370,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
             if BASELINE in this_round:
                 for name, rps in this_round.items():
                     ratios[name].append(rps / this_round[BASELINE])
-        for name in [n for n in ("bgmock-default", "prism", "wiremock") if n in runnable]:
+        for name in [n for n in ("bgmock-default", "bgmock-granian1", "prism", "wiremock") if n in runnable]:
             for _ in range(args.startup_repeats):
                 with contextlib.suppress(Exception):
                     server = Running(table[name], scratch)
@@ -420,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     for peer in ("prism", "pytest-httpserver", "wiremock", "wiremock-nojournal"):
         if "bgmock-workers" in results and results.get(peer):
             targets.append(f"`--workers 2` vs {peer}: {med('bgmock-workers') / med(peer):.2f}× (medians)")
+    if "bgmock-granian1" in results and results.get("prism"):
+        versus = med("bgmock-granian1") / med("prism")
+        targets.append(f"`bgmock serve --server granian` (one worker) vs Prism: **{versus:.2f}×**")
     if "bgmock-default" in results and results.get("prism"):
         versus = med("bgmock-default") / med("prism")
         targets.append(f"default `bgmock serve` vs Prism: **{versus:.2f}×** (target ≥ 2×)")

@@ -268,18 +268,33 @@ def errors(obs: Observation, ctx: Context) -> None:
             raise Skip("still retrying (see C7)")
         raise Broken("no report", f"resCode {code} was answered; the client {obs.outcome.describe()}")
     if not _outcome_is_code(obs, code):
-        raise Broken(_misreport(obs), f"the fake answered resCode {code}; the client {obs.outcome.describe()}")
+        raise Broken(_misreport(obs, code), f"the fake answered resCode {code}; the client {obs.outcome.describe()}")
 
 
-def _misreport(obs: Observation) -> str:
-    kind = obs.outcome.kind
-    return {
-        "returned": "returned a task ID for an error",
-        "rejected": "reported another code",
-        "transport": "reported a transport error",
-        "crashed": "crashed",
-        "task_failed": "raised TaskFailed",
-    }.get(kind, "wrong report")
+def _misreport(obs: Observation, code: int | None = None) -> str:
+    """What the client did instead of reporting ``code`` (or, without a code, a TransportError).
+
+    Stable words (no task ID, no message): the title names a kind of failure, and the report
+    lists each kind once with its minimal example."""
+    outcome = obs.outcome
+    expected = f"Rejected({code})" if code is not None else "TransportError"
+    if outcome.kind == "returned":
+        if outcome.value is None:
+            what = "None"
+        elif isinstance(outcome.value, str):
+            what = "a task ID"
+        else:
+            what = f"a {type(outcome.value).__name__}"
+        return f"returned {what} instead of raising {expected}"
+    if outcome.kind == "rejected":
+        return f"reported another code instead of {code}" if code is not None else "raised Rejected"
+    if outcome.kind == "transport":
+        return f"raised TransportError instead of {expected}" if code is not None else "raised TransportError"
+    if outcome.kind == "crashed":
+        return f"crashed on resCode {code}" if code is not None else "crashed"
+    if outcome.kind == "task_failed":
+        return f"raised TaskFailed instead of {expected}"
+    return "wrong report"
 
 
 @obligation("C6", "no retry", "the non-retryable codes are sent exactly once")
@@ -319,7 +334,10 @@ def retries(obs: Observation, ctx: Context) -> None:
                 f"attempt {len(sent)} succeeded with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
             )
     elif not _outcome_is_code(obs, scenario.code):  # type: ignore[arg-type]
-        raise Broken(_misreport(obs), f"resCode {scenario.code} on every attempt; the client {obs.outcome.describe()}")
+        raise Broken(
+            _misreport(obs, scenario.code),
+            f"resCode {scenario.code} on every attempt; the client {obs.outcome.describe()}",
+        )
 
 
 @obligation("C8", "tolerance", "extra fields, reordered keys, resCode as a string and unknown codes do not break it")
@@ -482,7 +500,7 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
             )
         if not _outcome_is_code(obs, code):
             raise Broken(
-                f"query {code}: {_misreport(obs)}",
+                f"query {code}: {_misreport(obs, code)}",
                 f"the query answered resCode {code}; the client {outcome.describe()}",
             )
         return
@@ -511,12 +529,12 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
             outcome.kind == "rejected" and not _outcome_is_code(obs, code)
         ):
             raise Broken(
-                f"query {code}: {_misreport(obs)}",
+                f"query {code}: {_misreport(obs, code)}",
                 f"{code} twice, then the task finished; the client {outcome.describe()}",
             )
     elif not _outcome_is_code(obs, code):
         raise Broken(
-            f"query {code}: {_misreport(obs)}", f"every query answered {code}; the client {outcome.describe()}"
+            f"query {code}: {_misreport(obs, code)}", f"every query answered {code}; the client {outcome.describe()}"
         )
 
 

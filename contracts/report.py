@@ -15,18 +15,58 @@ from .settings import Settings
 
 
 @dataclass
+class Failure:
+    """One way an obligation broke: its kind in a few words (``title``), the reason, the
+    minimal input that shows it, what crossed the wire and what the client did."""
+
+    title: str
+    detail: str  # "title: reason"
+    example: dict[str, Any] | None = None  # the minimal failing input and what the fake was told
+    requests: list[dict[str, Any]] | None = None  # what the client sent and what the fake answered
+    client: dict[str, Any] | None = None  # what the client did
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "detail": self.detail,
+            "example": self.example,
+            "requests": self.requests,
+            "client": self.client,
+        }
+
+
+@dataclass
 class Verdict:
-    """One obligation's result: ``kept``, ``broken`` (with the evidence) or ``not applicable``."""
+    """One obligation's result: ``kept``, ``broken`` (with the evidence of every failure found,
+    the first one also in ``detail``/``example``/``requests``/``client``) or ``not applicable``."""
 
     id: str
     title: str
     summary: str
     status: str
     detail: str
-    example: dict[str, Any] | None = None  # the minimal failing input and what the fake was told
-    requests: list[dict[str, Any]] | None = None  # what the client sent and what the fake answered
-    client: dict[str, Any] | None = None  # what the client did
+    example: dict[str, Any] | None = None  # the first failure's minimal failing input
+    requests: list[dict[str, Any]] | None = None  # the first failure's requests and answers
+    client: dict[str, Any] | None = None  # what the client did in the first failure
     judged: int = 0
+    failures: list[Failure] = field(default_factory=list)  # every distinct failure, first one first
+
+    @classmethod
+    def from_failures(cls, id: str, title: str, summary: str, failures: list[Failure], judged: int) -> Verdict:
+        """A broken verdict whose headline fields are its first failure's."""
+        first = failures[0]
+        return cls(
+            id,
+            title,
+            summary,
+            "broken",
+            first.detail,
+            example=first.example,
+            requests=first.requests,
+            client=first.client,
+            judged=judged,
+            failures=list(failures),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -41,6 +81,7 @@ class Verdict:
         if self.status == "broken":
             out["requests"] = self.requests
             out["client"] = self.client
+        out["failures"] = [f.as_dict() for f in self.failures]
         return out
 
 
@@ -90,7 +131,8 @@ class Result:
 
 
 def junit_xml(result: Result) -> bytes:
-    """One test case per obligation: broken is a failure, not applicable is skipped."""
+    """One test case per obligation: broken is a failure (its text lists every failure found),
+    not applicable is skipped."""
     failures = sum(v.status == "broken" for v in result.verdicts)
     skipped = sum(v.status == "not applicable" for v in result.verdicts)
     suites = ET.Element("testsuites")
@@ -107,21 +149,28 @@ def junit_xml(result: Result) -> bytes:
     for v in result.verdicts:
         case = ET.SubElement(suite, "testcase", classname="bgmock.contract", name=f"{v.id} {v.title}", time="0")
         if v.status == "broken":
-            failure = ET.SubElement(case, "failure", message=v.detail, type="ObligationBroken")
+            more = len(v.failures) - 1
+            message = v.detail + (f" (and {more} more failure{'s' * (more > 1)})" if more > 0 else "")
+            failure = ET.SubElement(case, "failure", message=message, type="ObligationBroken")
             failure.text = _details(v)
         elif v.status == "not applicable":
             ET.SubElement(case, "skipped", message=v.detail)
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
 
 
-def _details(v: Verdict) -> str:
-    lines = [f"{v.id} {v.title}: {v.detail}"]
-    if v.example:
+def _failures(v: Verdict) -> list[Failure]:
+    """A broken verdict's failures (one made from its headline fields when built without them)."""
+    return v.failures or [Failure(v.detail, v.detail, v.example, v.requests, v.client)]
+
+
+def _evidence(f: Failure) -> list[str]:
+    lines = []
+    if f.example:
         lines.append("minimal example:")
-        lines += [f"  {k}: {json.dumps(val, ensure_ascii=False, default=repr)}" for k, val in v.example.items()]
-    if v.requests:
+        lines += [f"  {k}: {json.dumps(val, ensure_ascii=False, default=repr)}" for k, val in f.example.items()]
+    if f.requests:
         lines.append("requests the client sent, and the fake's answers:")
-        for r in v.requests:
+        for r in f.requests:
             if "omitted" in r:
                 lines.append(f"  ... {r['omitted']} more ...")
                 continue
@@ -132,13 +181,24 @@ def _details(v: Verdict) -> str:
             )
             lines.append(f"  #{r['id']} {r['request']}{extra}")
             lines.append(f"      -> {r['answer']}")
-    if v.client:
-        lines.append(f"the client: {v.client.get('text')}")
+    if f.client:
+        lines.append(f"the client: {f.client.get('text')}")
+    return lines
+
+
+def _details(v: Verdict) -> str:
+    """Every failure of a broken obligation with its evidence (one block per failure)."""
+    failures = _failures(v)
+    if len(failures) == 1:
+        return "\n".join([f"{v.id} {v.title}: {failures[0].detail}", *_evidence(failures[0])])
+    lines = [f"{v.id} {v.title}: {len(failures)} failures"]
+    for n, f in enumerate(failures, 1):
+        lines += ["", f"[{n}/{len(failures)}] {f.detail}", *_evidence(f)]
     return "\n".join(lines)
 
 
 def terminal(result: Result) -> str:
-    """A table of verdicts, then the evidence for each broken obligation."""
+    """A table of verdicts, then the evidence for each broken obligation (every failure)."""
     counts = {s: sum(v.status == s for v in result.verdicts) for s in ("broken", "kept", "not applicable")}
     head = (
         f"bgmock contract: {len(result.verdicts)} obligation(s): {counts['kept']} kept, {counts['broken']} broken, "
@@ -147,7 +207,10 @@ def terminal(result: Result) -> str:
     lines = [head, ""]
     for v in result.verdicts:
         status = "BROKEN" if v.status == "broken" else v.status
-        lines.append(f"  {v.id:<4} {v.title:<15} {status:<15} {_clip(v.detail, 110)}")
+        detail = v.detail
+        if v.status == "broken" and len(v.failures) > 1:
+            detail = f"{len(v.failures)} failures: " + "; ".join(f.title for f in v.failures)
+        lines.append(f"  {v.id:<4} {v.title:<15} {status:<15} {_clip(detail, 110)}")
     for v in result.verdicts:
         if v.status == "broken":
             lines += ["", "-" * 80, _details(v)]

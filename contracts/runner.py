@@ -2,12 +2,16 @@
 
 Three phases, each feeding observations to the checks of ``checks.REGISTRY``:
 
-1. **examples** (C1-C8): a Hypothesis search over valid requests and server scenarios; a
-   failure is shrunk to a minimal example (within ``shrink_budget_s``), then the search runs
-   again without the obligations already broken, until nothing new breaks;
+1. **examples** (C1-C8): a Hypothesis search over valid requests and server scenarios; each
+   distinct failure (an obligation and the kind of failure, its ``Broken`` title) is shrunk to
+   a minimal example (within ``shrink_budget_s``), then the search runs again looking only for
+   failures not seen yet, until a round finds nothing new;
 2. **transport probes** (C9): one submit per transport fault, bounded by ``transport_bound_s``;
 3. **polling probes** (C10-C12, only when the adapter has ``wait``): a task that finishes, one
    that fails, one that never ends, a 501 mid-polling, and error codes on the query.
+
+Every distinct failure is kept and reported (not only the first of an obligation), so one bug
+does not hide another.
 
 The kit starts its own fake (127.0.0.1, signatures on with a fresh key pair, tasks finishing
 on their ``polls_to_finish``-th poll, hangs bounded by the C9 bound) unless given a base URL.
@@ -18,6 +22,7 @@ one bound, not the run.
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -44,22 +49,36 @@ from .adapter import (
 from .checks import REGISTRY, Broken, Context, Skip, judge
 from .fake import Fake
 from .observation import Observation, Outcome, evidence
-from .report import Progress, Result, Verdict
+from .report import Failure, Progress, Result, Verdict
 from .scenarios import KINDS_FOR, TRANSPORT_PROBES, Catalog, Scenario, catalogue, scenarios
 from .settings import Settings
 from .strategies import ItemSchema, Limits, Request, fullest, requests, simplest
 
+if sys.version_info >= (3, 11):
+    _Group = ExceptionGroup  # noqa: F821 - a builtin from 3.11
+else:  # pragma: no cover - Hypothesis depends on the backport there
+    from exceptiongroup import ExceptionGroup as _Group
+
 EXAMPLE_IDS = tuple(f"C{i}" for i in range(1, 9))
 POLLING_IDS = ("C10", "C11", "C12")
+#: The search stops after this many rounds even if each found something new (noted in the report).
+MAX_ROUNDS = 10
+
+#: A failure's identity: (obligation ID, the Broken's title). Titles name a kind of failure in
+#: stable words (no task IDs or timings), so the same bug on another input has the same key.
+Key = tuple[str, str]
 
 
 class _ExampleFailed(Exception):
-    """Raised inside the Hypothesis test so that it shrinks; the verdicts are kept aside."""
+    """Raised inside the Hypothesis test so that it shrinks; the verdicts are kept aside.
+
+    Each set of new failure keys gets its own subclass, so Hypothesis (which tells bugs apart
+    by exception type) shrinks each distinct failure on its own instead of only the first."""
 
 
 @dataclass
 class _Found:
-    """The latest (after shrinking: the smallest) failing observation of an obligation."""
+    """The latest (after shrinking: the smallest) failing observation of one failure."""
 
     observation: Observation
     broken: Broken
@@ -69,7 +88,11 @@ class _Found:
 class _Tally:
     judged: int = 0
     skip: str = ""
-    found: _Found | None = None
+    failures: dict[str, _Found] = field(default_factory=dict)  # Broken title -> evidence, first found first
+
+    @property
+    def found(self) -> _Found | None:
+        return next(iter(self.failures.values()), None)
 
 
 @dataclass
@@ -199,48 +222,61 @@ class Run:
         for oid in ids:
             verdict = judge(oid, obs, self.ctx)
             tally = self.tallies[oid]
+            if isinstance(verdict, Skip):
+                tally.skip = str(verdict)
+                continue
+            tally.judged += 1
             if isinstance(verdict, Broken):
                 broken.append((oid, verdict))
-            elif isinstance(verdict, Skip):
-                tally.skip = str(verdict)
-            else:
-                tally.judged += 1
         return broken
 
     def _record(self, oid: str, obs: Observation, broken: Broken, *, replace: bool) -> None:
-        tally = self.tallies[oid]
-        tally.judged += 1
-        if tally.found is None or replace:
-            tally.found = _Found(obs, broken)
+        """Keep this failure's evidence: the first seen of its kind, or (``replace``, while
+        shrinking) the latest, which Hypothesis's final replay makes the smallest."""
+        failures = self.tallies[oid].failures
+        if broken.title not in failures or replace:
+            failures[broken.title] = _Found(obs, broken)
+
+    def _known(self) -> set[Key]:
+        return {(oid, title) for oid, tally in self.tallies.items() for title in tally.failures}
 
     # -- phase 1: Hypothesis over requests and scenarios ------------------------------------------
     def _examples(self) -> None:
         active = [o for o in EXAMPLE_IDS if o in self.settings.only]
-        rounds = 0
-        while True:
-            remaining = [o for o in active if self.tallies[o].found is None]
-            if not remaining:
+        self._cache: dict[tuple[Request, Scenario], list[tuple[str, Observation, Broken]]] = {}
+        self._failure_types: dict[frozenset[Key], type[_ExampleFailed]] = {}
+        for round_no in range(1, MAX_ROUNDS + 1):
+            if not self._search(active, round_no):
                 break
-            rounds += 1
-            new = self._search(remaining, rounds)
-            if not new:
-                break
+        else:
+            self.notes.append(
+                f"the search stopped after {MAX_ROUNDS} rounds that each found a new failure; there may be more"
+            )
         self._boundaries(active)
 
     def _boundaries(self, active: list[str]) -> None:
         """A safety net after the search: the largest valid request (largest image, every
         optional field at its maximum), in case the random search never drew one. A failure
-        here is reported as it is (a boundary example is already minimal in its own way)."""
-        remaining = [o for o in active if self.tallies[o].found is None and "success" in KINDS_FOR[o]]
-        if not remaining:
+        not seen before is reported as it is (a boundary example is minimal in its own way)."""
+        judged = [o for o in active if "success" in KINDS_FOR[o]]
+        if not judged:
             return
         request = fullest(self.item, self.limits)
         obs = self._example(request, Scenario("success"))
-        for oid, b in self._judge(obs, remaining):
+        for oid, b in self._judge(obs, judged):
             self._record(oid, obs, b, replace=False)
 
-    def _search(self, remaining: list[str], round_no: int) -> set[str]:
-        kinds = sorted({k for o in remaining for k in KINDS_FOR[o]})
+    def _failure_type(self, keys: frozenset[Key]) -> type[_ExampleFailed]:
+        found = self._failure_types.get(keys)
+        if found is None:
+            found = type(f"_ExampleFailed{len(self._failure_types)}", (_ExampleFailed,), {})
+            self._failure_types[keys] = found
+        return found
+
+    def _search(self, active: list[str], round_no: int) -> set[Key]:
+        """One Hypothesis search over every active obligation, where only failures not known
+        before this round count (so it shrinks and reports new ones); the new keys."""
+        kinds = sorted({k for o in active for k in KINDS_FOR[o]})
         exclude = frozenset(self.hung)
         options = catalogue(self.catalog, kinds, exclude)
         if not options:
@@ -249,28 +285,37 @@ class Run:
         if len(self.item.sizes) > 1:
             other = {k: v for k, v in self.item.sizes[1].items()}
             explicit.append((simplest(self.item, self.limits, **other), Scenario("success")))
-        cache: dict[tuple[Request, Scenario], list[tuple[str, Observation, Broken]]] = {}
-        found: dict[str, tuple[Observation, Broken]] = {}
+        known = self._known()
+        cache = self._cache  # across rounds: an example the client already answered is not sent again
+        found: dict[Key, tuple[str, Observation, Broken]] = {}
         deadline: list[float] = []
+        ran = [0]
         total = len(explicit) + self.settings.examples
-        self.progress.phase(f"C1-C8 examples (round {round_no}: {', '.join(remaining)})", total)
+        looking = f"round {round_no}: {', '.join(active)}"
+        if known:
+            looking += f"; past {len(known)} known failure(s)"
+        self.progress.phase(f"C1-C8 examples ({looking})", total)
 
         def test(request: Request, scenario: Scenario) -> None:
             key = (request, scenario)
             failures = cache.get(key)
             if failures is None:
                 if deadline and time.monotonic() > deadline[0]:
-                    return  # shrink budget spent: stop exploring, keep the smallest failure so far
+                    return  # shrink budget spent: stop exploring, keep the smallest failures so far
                 obs = self._example(request, scenario)
-                failures = [(oid, obs, b) for oid, b in self._judge(obs, remaining)]
+                failures = [(oid, obs, b) for oid, b in self._judge(obs, active)]
                 cache[key] = failures
-                self.progress.tick(len(cache), "failing" if failures else "")
-            if failures:
-                for oid, obs, b in failures:
-                    found[oid] = (obs, b)
+                ran[0] += 1
+                fresh = any((oid, b.title) not in known for oid, _, b in failures)
+                self.progress.tick(ran[0], "new failure" if fresh else "known failure" if failures else "")
+            new = [(oid, obs, b) for oid, obs, b in failures if (oid, b.title) not in known]
+            if new:
+                for oid, obs, b in new:
+                    found[(oid, b.title)] = (oid, obs, b)
                 if not deadline:
                     deadline.append(time.monotonic() + self.settings.shrink_budget_s)
-                raise _ExampleFailed(", ".join(oid for oid, _, _ in failures))
+                keys = frozenset((oid, b.title) for oid, _, b in new)
+                raise self._failure_type(keys)(", ".join(f"{oid} {title}" for oid, title in sorted(keys)))
 
         phases = [Phase.explicit, Phase.generate, Phase.shrink] if self.settings.examples else [Phase.explicit]
         wrapped: Any = given(
@@ -285,7 +330,7 @@ class Run:
             deadline=None,
             phases=phases,
             suppress_health_check=list(HealthCheck),
-            report_multiple_bugs=False,
+            report_multiple_bugs=True,  # every distinct failure is shrunk, not only the first
             verbosity=Verbosity.quiet,
             print_blob=False,
         )(wrapped)
@@ -293,10 +338,10 @@ class Run:
             wrapped = hypothesis_seed(self.settings.seed)(wrapped)
         try:
             wrapped()
-        except (_ExampleFailed, HypothesisException):
+        except (_ExampleFailed, HypothesisException, _Group):
             if not found:
                 raise
-        for oid, (obs, b) in found.items():
+        for oid, obs, b in found.values():
             self._record(oid, obs, b, replace=True)
         self.progress.phase_done()
         return set(found)
@@ -408,21 +453,18 @@ class Run:
             if oid not in self.tallies:
                 continue
             tally = self.tallies[oid]
-            if tally.found is not None:
-                obs, b = tally.found.observation, tally.found.broken
-                out.append(
-                    Verdict(
-                        oid,
-                        entry.title,
-                        entry.summary,
-                        "broken",
-                        f"{b.title}: {b.reason}",
-                        example=obs.example(),
-                        requests=evidence(obs.entries),
-                        client=obs.outcome.as_dict(),
-                        judged=tally.judged,
+            if tally.failures:
+                failures = [
+                    Failure(
+                        f.broken.title,
+                        f"{f.broken.title}: {f.broken.reason}",
+                        example=f.observation.example(),
+                        requests=evidence(f.observation.entries),
+                        client=f.observation.outcome.as_dict(),
                     )
-                )
+                    for f in tally.failures.values()
+                ]
+                out.append(Verdict.from_failures(oid, entry.title, entry.summary, failures, tally.judged))
             elif tally.judged:
                 out.append(
                     Verdict(

@@ -20,7 +20,7 @@ from .cache import LruCache
 from .clock import Clock
 from .config import Config, ConfigError
 from .errors import ApiError, InvalidInput
-from .faults import TRANSPORT_FAULTS, FaultRule, parse_prefer
+from .faults import ANSWER_FAULTS, TRANSPORT_FAULTS, FaultRule, parse_prefer
 from .fetch import ImageFetcher
 from .ids import Ids
 from .latency import Latency, LatencyModel
@@ -147,18 +147,32 @@ class Backend:
         wish = parse_prefer(prefer)
         # ASCII digits only, and few ("²".isdigit() is true; int() of 5000 digits raises), and a
         # delay no longer than a fault rule's own maximum: a header must not hold a thread for days.
-        delay = min(int(wish["delay"]), self._max_delay_ms) if _DIGITS.match(wish.get("delay", "")) else 0
-        code = wish.get("code", "")
-        if _DIGITS.match(code) and int(code) in self.spec.errors:
-            return Injected(error=ApiError(int(code)), delay_ms=delay)
-        if wish.get("transport") in TRANSPORT_FAULTS:
-            return Injected(transport=wish["transport"], delay_ms=delay)
+        # A value the fake cannot act on is a mistake in the test, so it is refused, not ignored
+        # (a typo such as code=5001 would otherwise run the happy path unnoticed).
+        bad = []
+        if "delay" in wish and not _DIGITS.match(wish["delay"]):
+            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds")
+        delay = min(int(wish["delay"]), self._max_delay_ms) if not bad and "delay" in wish else 0
+        code = wish.get("code")
+        if code is not None and not (_DIGITS.match(code) and int(code) in self.spec.errors):
+            codes = ", ".join(str(c) for c in self.spec.documented_codes)
+            bad.append(f"Prefer: code={code[:16]} is not a documented resCode ({codes})")
+        transport = wish.get("transport")
+        if transport is not None and transport not in TRANSPORT_FAULTS:
+            bad.append(f"Prefer: transport={transport[:16]} is not one of {', '.join(TRANSPORT_FAULTS)}")
+        if bad:
+            raise InvalidInput(bad)
+        if code is not None:
+            return Injected(error=ApiError(int(code), INJECTED if int(code) == 700 else None), delay_ms=delay)
+        if transport is not None:
+            return Injected(transport=transport, delay_ms=delay)
         rule = self.store.fire_rule(endpoint, candidates, self.ids.chance)
         if rule is None:
             return Injected(delay_ms=delay) if delay else None
         error = None
         if rule.res_code is not None:
-            error = ApiError(rule.res_code, message=_rule_message(self.spec, rule))
+            detail = INJECTED if rule.res_code == 700 else None
+            error = ApiError(rule.res_code, detail, message=_rule_message(self.spec, rule))
         elif rule.undocumented_code is not None:
             error = ApiError(rule.undocumented_code, message=rule.res_message or "unknown error")
         delay_ms = rule.delay_ms
@@ -213,7 +227,7 @@ class Backend:
         for item in items:
             code = self.magic_errors.get(item.params["modelNum"])
             if code is not None:
-                raise ApiError(code)
+                raise ApiError(code, INJECTED if code == 700 else None)
         return self._create_task(items, app_key)
 
     def scene_problem(self, model_num: Any) -> str | None:
@@ -486,8 +500,18 @@ def open_store(config: Config) -> Store:
     return MemoryStore(max_tasks=config.max_tasks, task_ttl_s=config.task_ttl_s, journal_size=config.journal_size)
 
 
+#: The detail of a 700 that was asked for rather than earned (no field is at fault).
+INJECTED = "injected by bgmock (no field of this request is at fault)"
+
+
 def raise_injected(injected: Injected) -> None:
-    """Turn a fault decision into the exception the transport layer answers with."""
+    """Turn a fault decision into the exception the transport layer answers with.
+
+    Faults that carry the real answer (``ANSWER_FAULTS``) raise nothing: the request goes on
+    and the dispatcher hands its answer to the transport to cut short or send slowly.
+    """
+    if injected.transport in ANSWER_FAULTS:
+        return
     if injected.transport:
         raise TransportFault(injected.transport, injected.delay_ms)
     if injected.error is not None:

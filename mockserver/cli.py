@@ -45,6 +45,9 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "(repeatable per endpoint)")
     load.add_argument("--workers", type=int, metavar="N",
                       help="run N processes of the production server (granian) sharing state")
+    load.add_argument("--server", choices=["auto", "granian", "werkzeug"],
+                      help="auto (default): werkzeug for one process (exact TCP resets), granian for --workers; "
+                           "granian: also for one worker (faster)")
     load.add_argument("--state", metavar="PATH",
                       help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
 
@@ -56,7 +59,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "task_duration": args.task_duration, "progression": args.progression,
         "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
         "catalog": args.catalog, "admin_token": args.admin_token,
-        "workers": args.workers, "state": args.state,
+        "workers": args.workers, "state": args.state, "server": args.server,
     }
     if args.quiet:
         overrides["log_requests"] = False
@@ -127,7 +130,9 @@ def _serve(args: argparse.Namespace) -> int:
         if not config.admin_token:
             raise ConfigError(f"--host {config.host} exposes the fake beyond this machine: set --admin-token too")
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
-    if config.workers > 1:
+    if config.server == "werkzeug" and config.workers > 1:
+        raise ConfigError("--workers: werkzeug serves one process; use --server granian (or auto)")
+    if config.workers > 1 or config.server == "granian":
         from .serving import serve_workers
 
         return serve_workers(config, started=started)

@@ -66,6 +66,7 @@ class Config:
     dribble_s: float = 5
     state: str | None = None
     workers: int = 1
+    server: str = "auto"
     rate_limits: tuple[Mapping[str, Any], ...] = ()
     latency: str | Mapping[str, str] | None = None
 

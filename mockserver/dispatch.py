@@ -21,6 +21,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
 from .backend import Backend, TransportFault
+from .faults import ANSWER_FAULTS
 from .envelopes import Envelopes
 from .errors import ApiError, GatewayError, InvalidInput
 from .http import Incoming, Reply
@@ -112,14 +113,19 @@ class Dispatcher:
         except TransportFault as exc:
             reply = Reply(transport=exc.kind, delay_ms=exc.delay_ms, status=0)
         except ApiError as exc:
-            reply = Reply.json(self.envelopes.business_error(exc), delay_ms=exc.delay_ms)
+            # The vendor's API answers business errors with HTTP 200; our own admin API is a
+            # plain REST API, where a rejected rule must fail `curl -f` and raise_for_status().
+            status = 400 if route is not None and route.kind == "admin" else 200
+            reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", request.method, request.path)
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
-        shape = ((ctx.notes.get("injected") or {}).get("shape")) if ctx is not None else None
+        injected = ctx.notes.get("injected") if ctx is not None else None
+        if injected and injected.get("transport") in ANSWER_FAULTS and not reply.transport:
+            reply.transport = injected["transport"]  # the real answer, cut short or sent slowly
+        shape = (injected or {}).get("shape")
         if shape and not reply.transport:
             reply = self._reshaped(reply, shape)
-        injected = ctx.notes.get("injected") if ctx is not None else None
         if not reply.delay_ms and injected and injected.get("delayMs"):  # a delay with a success answer
             reply.delay_ms = injected["delayMs"]
         if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
@@ -209,7 +215,7 @@ class Dispatcher:
             "signature": notes.get("signature"),
             "signing": _summarize(notes.get("signing")),
             "gateway": notes.get("gateway"),
-            "status": reply.status,
+            "status": _wire_status(reply),
             "resCode": reply.res_code,
             "transport": reply.transport,
             "taskId": notes.get("taskId"),
@@ -278,3 +284,14 @@ def _summarize(value: Any, limit: int = 256, depth: int = 0) -> Any:
 
 
 __all__ = ["Context", "Dispatcher", "Incoming", "Reply", "Route"]
+
+
+def _wire_status(reply: Reply) -> int | None:
+    """The HTTP status the client saw: a load balancer's page has its own; a dropped
+    connection has none."""
+    kind = reply.transport or ""
+    if kind.startswith("http5") and kind[4:].isdigit():
+        return int(kind[4:])
+    if kind in ("reset", "empty", "timeout", "malformed"):
+        return None if kind != "malformed" else 200
+    return reply.status

@@ -16,6 +16,9 @@ from .spec import Spec
 from .validation import schema_problems
 
 TRANSPORT_FAULTS = ("reset", "empty", "malformed", "truncated", "dribble", "http502", "http503", "http504", "timeout")
+#: Transport faults that carry the real answer (cut short, or sent slowly): the request is
+#: handled as usual, so a task a dribbled submit names really exists.
+ANSWER_FAULTS = frozenset({"truncated", "dribble"})
 _PREFER_ITEM = re.compile(r"\s*([A-Za-z_-]+)\s*=\s*\"?([^\",;]*)\"?\s*")
 
 

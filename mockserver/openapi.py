@@ -254,14 +254,10 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
 def _admin_operations() -> dict[str, dict[str, Any]]:
     def op(op_id: str, summary: str, ok: dict[str, Any], status: str = "200", **extra: Any) -> dict[str, Any]:
         error = ref("error-response")
-        answers = (
-            {"200": _answer("Done, or a business error (700 naming the field) for bad input.", {"anyOf": [ok, error]})}
-            if status == "200"
-            else {
-                status: _answer("Done.", ok),
-                "200": _answer("A business error (700 naming the field) for bad input.", error),
-            }
-        )
+        answers = {
+            status: _answer("Done.", ok),
+            "400": _answer("Bad input: the 700 envelope naming the field (HTTP 400 on the admin API).", error),
+        }
         return {
             "operationId": op_id,
             "summary": summary,
@@ -329,7 +325,7 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         "/__admin/config": {"get": op("config", "The settings in force, secrets masked", admin("config"))},
     }
     paths["/__admin/faults/{ruleId}"]["delete"]["responses"]["404"] = _answer(
-        "A rule ID the route cannot hold (longer than 64 characters, or with a slash).", ref("gateway-error")
+        "No such rule (or an ID the route cannot hold): the gateway envelope InvalidApiPath.", ref("gateway-error")
     )
     return paths
 

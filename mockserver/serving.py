@@ -160,7 +160,9 @@ def worker_app() -> WsgiApp:
     config = Config.from_mapping(json.loads(Path(path).read_text(encoding="utf-8")))
     if config.log_requests:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(message)s", datefmt="%H:%M:%S")
-    backend = Backend(config, apply_startup_rules=False)
+    shared = config.workers > 1 or bool(config.state)
+    # One worker without --state keeps its state in memory; the parent installed nothing.
+    backend = Backend(config, apply_startup_rules=not shared)
     return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
 
 
@@ -181,11 +183,15 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         ) from None
     started = time.perf_counter() if started is None else started
     with tempfile.TemporaryDirectory(prefix="bgmock-") as scratch:
-        kept = f"state kept in {config.state}" if config.state else "state shared in a temporary file"
-        state = config.state or str(Path(scratch) / "state.db")
         port = config.port or _free_port(config.host)
-        config = config.replace(state=state, port=port)
-        Backend(config)  # prepares the file and installs the start-up rules, once for all workers
+        if config.workers > 1 or config.state:
+            kept = f"state kept in {config.state}" if config.state else "state shared in a temporary file"
+            config = config.replace(state=config.state or str(Path(scratch) / "state.db"), port=port)
+            Backend(config)  # prepares the file and installs the start-up rules, once for all workers
+        else:
+            kept = "state in memory"
+            config = config.replace(port=port)
+            Backend(config)  # only to stop here, with a message, on a bad setting (a catalog, say)
         settings = Path(scratch) / "config.json"
         settings.write_text(json.dumps(config.as_dict()), encoding="utf-8")
         os.environ[WORKER_CONFIG_ENV] = str(settings)
@@ -201,7 +207,7 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
             log_level="critical", log_access=False, respawn_failed_workers=True,
         )
         print(
-            f"bgmock listening on http://{config.host}:{port} ({config.workers} granian workers, {kept};"
+            f"bgmock listening on http://{config.host}:{port} ({config.workers} granian worker(s), {kept};"
             f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
             flush=True,
         )

@@ -10,8 +10,10 @@ writer commits.  Writers take a ``flock`` on a lock file beside the database bef
 ``BEGIN IMMEDIATE``: the kernel wakes a waiting writer the moment the lock is free, where
 SQLite's own busy handler would sleep whole milliseconds under contention.
 
-Everything stays bounded like ``MemoryStore``: tasks by count and age, the journal by count,
-rate-limit buckets by count.  ``--state PATH`` names the file, and state survives a restart.
+The journal is the exception: an append-only file beside the database, written without a lock
+(``_JournalLog``).  Everything stays bounded like ``MemoryStore``: tasks by count and age, the
+journal by count, rate-limit buckets by count.  ``--state PATH`` names the file, and state
+survives a restart.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL UNIQUE, created REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rules (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, startup INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, entry TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, last REAL NOT NULL) WITHOUT ROWID;
 """
 
@@ -72,10 +73,11 @@ class _Header:
     The clock (``now()`` is read several times per request) and the fault rules' generation
     (to reuse the parsed rules until one changes) would otherwise cost a query each.  Writers
     hold the store's lock; readers use a sequence counter (odd while a write is under way).
-    Layout: u64 sequence, f64 clock origin, f64 clock offset, u64 rules generation.
+    Layout: u64 sequence, f64 clock origin, f64 clock offset, u64 rules generation, u64 journal
+    epoch (moved when the journal file is replaced, so every writer reopens it).
     """
 
-    SIZE = 32
+    SIZE = 40
 
     def __init__(self, fd: int) -> None:
         self.fresh = os.fstat(fd).st_size < self.SIZE
@@ -102,6 +104,13 @@ class _Header:
     def bump_rules(self) -> None:
         """Caller holds the store's lock (and has committed the change)."""
         struct.pack_into("<Q", self._map, 24, self.rules_generation() + 1)
+
+    def journal_epoch(self) -> int:
+        return int(struct.unpack_from("<Q", self._map, 32)[0])
+
+    def bump_journal(self) -> None:
+        """Caller holds the store's lock (and has replaced the journal file)."""
+        struct.pack_into("<Q", self._map, 32, self.journal_epoch() + 1)
 
 
 class _WriterLock:
@@ -134,11 +143,128 @@ class _WriterLock:
             store._thread_lock.release()
 
 
+class _JournalLog:
+    """The request journal as an append-only file of JSON lines, written without any lock.
+
+    Measured (bench/RESULTS.md): taking the cross-process lock a second time per request, to
+    write the journal entry, cost ``--workers 2`` a quarter of its throughput; the work under
+    the lock was not the cost, waiting for it on a busy 2-core machine was.  Here each entry is
+    one ``write`` to a file opened with ``O_APPEND``, which the kernel places atomically at the
+    end, whatever other processes append at the same time.
+
+    ``PATH.journal`` holds the newest entries, ``PATH.journal.1`` the ones before; when the
+    current file outgrows ``rotate_bytes``, a writer renames it (under the store's lock) and the
+    others notice on their next write.  Each file starts with a line naming its generation; an
+    entry's ID is ``generation * 2**32 + its line number``, unique and increasing across workers.
+    A reader keeps at most ``journal_size`` entries, so the bound holds whatever the file sizes.
+    """
+
+    def __init__(self, path: str, journal_size: int, lock: Callable[[], Any], header: _Header) -> None:
+        self.path = path
+        self.previous = path + ".1"
+        self.journal_size = journal_size
+        # Two files of this size hold at least journal_size entries of up to 2 KiB (typical: 1).
+        self.rotate_bytes = max(1 << 20, journal_size * 2048)
+        self._lock = lock
+        self._header = header
+        self._fd: int | None = None
+        self._epoch = -1
+        self._writes = 0
+        self._pid = os.getpid()
+        if not os.path.exists(path):
+            with lock():
+                if not os.path.exists(path):
+                    self._start(1)
+
+    def _start(self, generation: int) -> None:
+        """Caller holds the lock: a fresh current file for ``generation``."""
+        tmp = f"{self.path}.new"
+        with open(tmp, "wb") as out:
+            out.write(_dumps({"generation": generation}).encode() + b"\n")
+        os.replace(tmp, self.path)
+        self._header.bump_journal()
+
+    def _open(self) -> int:
+        epoch = self._header.journal_epoch()
+        if self._fd is None or self._pid != os.getpid() or self._epoch != epoch:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._pid = os.getpid()
+            self._epoch = epoch  # read before opening: a replacement after it is seen next time
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return self._fd
+
+    def append(self, entry: dict[str, Any]) -> None:
+        line = _dumps(entry).encode("utf-8") + b"\n"
+        fd = self._open()
+        os.write(fd, line)
+        self._writes += 1
+        if self._writes % 32 == 0 and os.fstat(fd).st_size > self.rotate_bytes:
+            self._rotate(fd)
+
+    def _rotate(self, fd: int) -> None:
+        with self._lock():
+            try:
+                current = os.stat(self.path)
+            except FileNotFoundError:
+                current = None
+            mine = os.fstat(fd)
+            if current is not None and current.st_ino == mine.st_ino and current.st_size > self.rotate_bytes:
+                generation = self._generation(self.path) + 1
+                os.replace(self.path, self.previous)
+                self._start(generation)  # moves the epoch: every writer reopens
+
+    @staticmethod
+    def _generation(path: str) -> int:
+        try:
+            with open(path, "rb") as source:
+                return int(json.loads(source.readline())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def _entries(self, path: str) -> list[dict[str, Any]]:
+        try:
+            with open(path, "rb") as source:
+                data = source.read()
+        except OSError:
+            return []
+        lines = data.split(b"\n")
+        try:
+            generation = int(json.loads(lines[0])["generation"])
+        except (ValueError, KeyError, TypeError, IndexError):
+            return []
+        out = []
+        for number, line in enumerate(lines[1:-1], start=1):  # the last piece: empty or being written
+            try:
+                out.append({"id": (generation << 32) + number, **json.loads(line)})
+            except ValueError:
+                continue
+        return out
+
+    def newest(self, limit: int) -> list[dict[str, Any]]:
+        want = min(limit, self.journal_size)
+        entries = self._entries(self.path)
+        if len(entries) < want:
+            entries = self._entries(self.previous) + entries
+        return list(reversed(entries[-want:])) if want > 0 else []
+
+    def count(self) -> int:
+        return len(self.newest(self.journal_size))
+
+    def clear(self) -> None:
+        """Caller holds the store's lock: empty, in a new generation (IDs never repeat)."""
+        generation = max(self._generation(self.path), self._generation(self.previous)) + 1
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.previous)
+        self._start(generation)
+
+
 class SqliteStore:
     """A ``Store`` in one SQLite file, safe for many threads and many processes.
 
-    Files: ``PATH`` (SQLite, with its ``-wal`` and ``-shm``) and ``PATH.lock`` (the writers'
-    lock, holding the shared clock; the clock is also kept in ``PATH`` and restored from it).
+    Files: ``PATH`` (SQLite, with its ``-wal`` and ``-shm``), ``PATH.lock`` (the writers'
+    lock, holding the shared clock; the clock is also kept in ``PATH`` and restored from it)
+    and ``PATH.journal`` with ``PATH.journal.1`` (the request journal, see ``_JournalLog``).
     """
 
     #: Bounds are enforced on read at once and by deleting rows every this many inserts.
@@ -162,6 +288,7 @@ class SqliteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._header = _Header(self._lock_fd())
+            self._journal = _JournalLog(f"{self.path}.journal", journal_size, self._locked, self._header)
             tables = {row[0] for row in self._conn().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and "meta" not in tables:  # somebody else's database: never add tables to it
                 raise ConfigError(f"state {self.path}: an SQLite database of something else, not a bgmock state file")
@@ -355,19 +482,15 @@ class SqliteStore:
 
     # -- journal --------------------------------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
-        """Append; the entry's ``id`` is the store's sequence number, unique across workers."""
-        data = _dumps({k: v for k, v in entry.items() if k != "id"})
-        with self._locked() as conn:
-            seq = conn.execute("INSERT INTO journal (entry) VALUES (?)", (data,)).lastrowid
-            if seq and seq % self.TRIM_EVERY == 0:
-                conn.execute("DELETE FROM journal WHERE id <= ?", (seq - self.journal_size,))
+        """Append to the shared ring; the entry's ``id`` is its sequence number, unique across workers."""
+        if not self.journal_size:
+            return
+        self._journal.append({k: v for k, v in entry.items() if k != "id"})
 
     def journal(self, limit: int | None = None) -> list[dict[str, Any]]:
-        rows = self._conn().execute(
-            "SELECT id, entry FROM journal ORDER BY id DESC LIMIT ?",
-            (self.journal_size if limit is None else min(limit, self.journal_size),),
-        ).fetchall()
-        return [{"id": row[0], **json.loads(row[1])} for row in rows]
+        if not self.journal_size:
+            return []
+        return self._journal.newest(self.journal_size if limit is None else limit)
 
     # -- rate limits ----------------------------------------------------------------------
     def take_tokens(self, buckets: Sequence[Bucket], now: float) -> int | None:
@@ -429,14 +552,15 @@ class SqliteStore:
         evicted = conn.execute("SELECT value FROM counters WHERE name = 'evicted'").fetchone()
         return {
             "tasks": min(count("tasks"), self.max_tasks), "evictedTasks": int(evicted[0]) if evicted else 0,
-            "rules": count("rules"), "journal": min(count("journal"), self.journal_size),
+            "rules": count("rules"), "journal": self._journal.count() if self.journal_size else 0,
         }
 
     def clear(self) -> None:
         """Forget tasks, rules, journal, buckets and counters (the clock is the Clock's to reset)."""
         with self._write(rules=True) as conn:
-            for table in ("tasks", "rules", "journal", "buckets"):
+            for table in ("tasks", "rules", "buckets"):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            self._journal.clear()
             # Not the ID-stream counter: a process reseeding after a reset must not replay another's.
             conn.execute("DELETE FROM counters WHERE name != 'id:ids'")
 

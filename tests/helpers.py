@@ -215,3 +215,12 @@ def tasks(c: FlaskClient) -> list[dict[str, Any]]:
     response = c.get("/__admin/tasks")
     assert response.status_code == 200
     return response.get_json()["tasks"]
+
+
+def injected_message(code: int) -> str:
+    """The ``resMessage`` of an injected error: the catalog's message; an injected 700 adds
+    that no field is at fault (so it keeps the README's ``invalid input: <detail>`` form)."""
+    from mockserver.spec import load_spec
+
+    message = load_spec().errors[code].message
+    return f"{message}: injected by bgmock (no field of this request is at fault)" if code == 700 else message

@@ -19,7 +19,7 @@ from referencing import Registry, Resource
 
 from mockserver import cli
 from mockserver.app import create_app
-from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, client, submit_item
+from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, client, injected_message, submit_item
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = {entry["resCode"]: entry for entry in json.loads((ROOT / "schemas/errors.json").read_text())["codes"]}
@@ -51,7 +51,7 @@ def post(c, item: dict[str, Any] | None = None, headers: dict[str, str] | None =
 def assert_error(body: dict[str, Any], code: int) -> None:
     ERROR_RESPONSE.validate(body)
     assert body["resCode"] == code and body["success"] is False, body
-    assert body["resMessage"] == CATALOG[code]["message"], body["resMessage"]
+    assert body["resMessage"] == injected_message(code), body["resMessage"]
 
 
 def assert_ok(body: dict[str, Any]) -> None:
@@ -127,8 +127,17 @@ def test_an_injected_fault_wins_over_validation_and_the_journal_keeps_the_proble
     assert any("width" in p for p in entry["problems"])
 
 
-def test_an_undocumented_prefer_code_is_ignored():
-    assert_ok(post(client(), headers={"Prefer": "code=999"}))
+@pytest.mark.parametrize("prefer", ["code=999", "code=5001", "code=abc", "transport=bogus", "delay=soon"])
+def test_a_prefer_value_the_fake_cannot_act_on_is_refused(prefer: str):
+    """A typo must not run the happy path unnoticed: 700 naming the Prefer value, no task."""
+    c = client()
+    body = post(c, headers={"Prefer": prefer})
+    assert body["resCode"] == 700 and f"Prefer: {prefer}" in body["resMessage"], body
+    assert c.get("/__admin/tasks").get_json()["tasks"] == []
+
+
+def test_prefer_keys_the_fake_does_not_own_are_ignored():
+    assert_ok(post(client(), headers={"Prefer": "return=minimal, respond-async"}))
 
 
 # -- rule semantics -------------------------------------------------------------------------------
@@ -262,8 +271,9 @@ def test_delete_one_rule_and_all_rules():
     assert deleted.status_code == 200 and deleted.get_json()["removed"] == 1
     assert [r["id"] for r in c.get("/__admin/faults").get_json()["faults"]] == [two["id"]]
     assert_error(post(c), 500)
-    missing = c.delete(f"/__admin/faults/{one['id']}").get_json()
-    assert missing["resCode"] == 700 and one["id"] in missing["resMessage"]
+    missing = c.delete(f"/__admin/faults/{one['id']}")
+    assert missing.status_code == 404, missing.get_json()
+    assert missing.get_json()["code"] == "InvalidApiPath" and one["id"] in missing.get_json()["message"]
     add(c, {"resCode": 1000})
     assert c.delete("/__admin/faults").get_json()["removed"] == 2
     assert c.get("/__admin/faults").get_json()["faults"] == []

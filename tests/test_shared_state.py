@@ -342,3 +342,21 @@ def test_another_programs_database_is_left_alone(tmp_path):
         SqliteStore(theirs, max_tasks=1, task_ttl_s=1, journal_size=1)
     with sqlite3.connect(theirs) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["precious"]
+
+
+def test_the_journal_rotates_and_resets_for_every_writer(tmp_path):
+    """Two stores on one file stand for two workers: rotation and reset reach both writers."""
+    a = SqliteStore(tmp_path / "s.db", max_tasks=10, task_ttl_s=100, journal_size=50)
+    b = SqliteStore(tmp_path / "s.db", max_tasks=10, task_ttl_s=100, journal_size=50)
+    for store in (a, b):
+        store._journal.rotate_bytes = 2000  # rotate every few dozen entries, for the test
+    for n in range(300):
+        (a if n % 2 else b).record({"n": n, "pad": "x" * 40})
+    newest = a.journal()
+    assert [e["n"] for e in newest] == list(range(299, 249, -1))  # the newest 50, newest first
+    assert [e["id"] for e in newest] == sorted((e["id"] for e in newest), reverse=True)
+    assert b.journal(3) == newest[:3]
+    a.clear()
+    b.record({"n": "after"})
+    assert [e["n"] for e in a.journal()] == ["after"]
+    assert a.journal()[0]["id"] > newest[0]["id"]  # IDs never repeat, even across a reset

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from ..dispatch import Context, Route
-from ..errors import InvalidInput
+from ..errors import GatewayError, InvalidInput
 from ..http import Reply
 from ..validation import load_json
 
@@ -54,7 +54,7 @@ def add_faults(ctx: Context) -> Reply:
 def delete_faults(ctx: Context) -> Reply:
     removed = ctx.backend.delete_faults(ctx.args.get("rule_id"))
     if ctx.args.get("rule_id") and not removed:
-        raise InvalidInput([f"rule: no such rule {ctx.args['rule_id']}"])
+        raise GatewayError("InvalidApiPath", f"No such fault rule: {ctx.args['rule_id']}")
     return Reply.json({"removed": removed})
 
 
@@ -90,7 +90,10 @@ ROUTES: list[Route] = [
     Route("/__admin/faults", ("GET",), "admin_faults", list_faults, kind="admin"),
     Route("/__admin/faults", ("POST",), "admin_add_fault", add_faults, kind="admin"),
     Route("/__admin/faults", ("DELETE",), "admin_delete_faults", delete_faults, kind="admin"),
-    Route("/__admin/faults/<string(maxlength=64):rule_id>", ("DELETE",), "admin_delete_fault", delete_faults, kind="admin"),
+    Route(
+        "/__admin/faults/<string(maxlength=64):rule_id>", ("DELETE",), "admin_delete_fault", delete_faults,
+        kind="admin",
+    ),
     Route("/__admin/requests", ("GET",), "admin_requests", requests_, kind="admin"),
     Route("/__admin/tasks", ("GET",), "admin_tasks", tasks, kind="admin"),
     Route("/__admin/clock", ("GET", "POST"), "admin_clock", clock, kind="admin"),

@@ -51,7 +51,9 @@ def scenes(ctx: Context) -> Reply:
     return Reply.json(ctx.envelopes.success(data))
 
 
-_SYSTEM = frozenset({"app_key", "timestamp", "sign", "sign_method", "sign_ver", "partner_id", "access_token", "format", "simplify"})
+_SYSTEM = frozenset(
+    {"app_key", "timestamp", "sign", "sign_method", "sign_ver", "partner_id", "access_token", "format", "simplify"}
+)
 
 
 def _without_system(body: dict[str, Any]) -> dict[str, Any]:
