@@ -103,14 +103,14 @@ def _transport_fault(reply: Reply, config: Config) -> Response:
     if kind == "malformed":
         return Response(malformed_body(), status=200, content_type="application/json")
     if kind == "truncated":
-        full = malformed_body(complete=True)
+        full = reply.body or malformed_body(complete=True)  # the real answer, cut short or slow
         response = Response(full[: len(full) // 2], status=200, content_type="application/json")
         response.headers["Content-Length"] = str(len(full))
         response.headers["Connection"] = "close"
         response.direct_passthrough = True
         return response
     if kind == "dribble":
-        full = malformed_body(complete=True)
+        full = reply.body or malformed_body(complete=True)  # the real answer, cut short or slow
 
         def slowly() -> Iterator[bytes]:
             pause = config_dribble_pause(config, len(full))

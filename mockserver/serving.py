@@ -67,7 +67,7 @@ class WsgiApp:
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
         if reply.transport:
-            return self.transport_fault(reply.transport, environ, start_response)
+            return self.transport_fault(reply.transport, environ, start_response, reply.body)
         headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))]
         headers += list(reply.headers.items())
         headers += self._worker_header
@@ -101,7 +101,9 @@ class WsgiApp:
         )
 
     # -- transport faults -------------------------------------------------------------------
-    def transport_fault(self, kind: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def transport_fault(
+        self, kind: str, environ: dict[str, Any], start_response: StartResponse, answer: bytes = b""
+    ) -> Iterable[bytes]:
         """Misbehave like a network or a load balancer (each kind has a test with ``requests``)."""
         if kind.startswith("http5"):
             page = html_page(int(kind[4:]))
@@ -113,7 +115,7 @@ class WsgiApp:
             body = malformed_body()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
-        full = malformed_body(complete=True)
+        full = answer or malformed_body(complete=True)  # truncated/dribble carry the real answer
         if kind == "dribble":
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(full)))])
             return _dribble(full, self.config.dribble_s)
