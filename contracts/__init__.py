@@ -5,7 +5,8 @@ Write ``make_adapter(base_url, app_key, app_secret)`` returning an object with
 ``bgmock contract --adapter package.module:make_adapter``, :func:`run` or :func:`pytest_contract`.
 
 The adapter's exceptions load with no dependency beyond the standard library; the rest (which
-needs ``hypothesis``: ``pip install "bgmock[contract]"``) loads on first use.
+needs ``hypothesis``, and the reference client ``requests``: ``pip install hypothesis requests``,
+or from the bgmock checkout ``pip install -e ".[contract]"``) loads on first use.
 """
 
 from typing import Any
@@ -47,5 +48,13 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        from .deps import is_kit_package, missing
+
+        try:
+            module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        except ModuleNotFoundError as exc:
+            if is_kit_package(exc):
+                raise missing(exc, f"contracts.{name}") from None
+            raise
+        return getattr(module, name)
     raise AttributeError(f"module 'contracts' has no attribute {name!r}")

@@ -77,8 +77,16 @@ def load_factory(path: str) -> AdapterFactory:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == module_name or module_name.startswith(missing + "."):
+            raise AdapterLoadError(
+                f"--adapter {path!r}: no module named {missing!r} (run from your project's folder?)"
+            ) from None
+        from .deps import INSTALL_HINT, is_kit_package
+
+        hint = INSTALL_HINT if is_kit_package(exc) else "install the package that provides it"
         raise AdapterLoadError(
-            f"--adapter {path!r}: no module named {exc.name!r} (run from your project's folder?)"
+            f"--adapter {path!r}: importing {module_name} failed: no module named {missing!r} ({hint})"
         ) from None
     except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
         raise AdapterLoadError(

@@ -85,13 +85,16 @@ def contract_args(parser: argparse.ArgumentParser) -> None:
 
 def contract(args: argparse.Namespace) -> int:
     from .adapter import AdapterLoadError, load_factory
+    from .deps import INSTALL_HINT, is_kit_package
 
     try:
         from .fake import FakeError
         from .report import Progress
         from .runner import Run
-    except ImportError as exc:
-        return _usage(f"the contract kit needs its extra dependencies: pip install 'bgmock[contract]' ({exc})")
+    except ModuleNotFoundError as exc:
+        if not is_kit_package(exc):
+            raise
+        return _usage(f"the contract kit needs the package {exc.name!r}, which is not installed: {INSTALL_HINT}")
 
     values: dict[str, Any] = {
         "examples": args.examples,
@@ -151,10 +154,25 @@ def provider_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for each answer (default 30)"
     )
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=None,
+        metavar="S",
+        help="first wait between polls of the result query, growing to 5 s (default 1)",
+    )
+    parser.add_argument(
+        "--poll-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="give up polling the result query after this many seconds (default 120)",
+    )
     parser.add_argument("--report", metavar="FILE", help="write the steps and verdicts as JSON")
 
 
 def verify_provider(args: argparse.Namespace) -> int:
+    from .provider import POLL_INTERVAL_S, POLL_TIMEOUT_S
     from .provider import verify_provider as verify
 
     if bool(args.app_key) != bool(args.app_secret):
@@ -163,7 +181,15 @@ def verify_provider(args: argparse.Namespace) -> int:
     if problem:
         return _usage(problem, "verify-provider")
     try:
-        result = verify(args.base_url, args.app_key, args.app_secret, model_num=args.model_num, timeout=args.timeout)
+        result = verify(
+            args.base_url,
+            args.app_key,
+            args.app_secret,
+            model_num=args.model_num,
+            timeout=args.timeout,
+            poll_interval=POLL_INTERVAL_S if args.poll_interval is None else args.poll_interval,
+            poll_timeout=POLL_TIMEOUT_S if args.poll_timeout is None else args.poll_timeout,
+        )
     except ValueError as exc:
         return _usage(str(exc), "verify-provider")
     print(result.text())

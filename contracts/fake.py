@@ -25,6 +25,13 @@ class FakeError(Exception):
     """The fake could not be reached or refused an admin call (a setup problem, not a verdict)."""
 
 
+def gateway_error(answer: Any) -> str | None:
+    """The code of a gateway refusal (``{"code": "MissingParameter", ...}`` without ``resCode``)."""
+    if isinstance(answer, dict) and "resCode" not in answer and answer.get("code") not in (None, "0", 0):
+        return str(answer["code"])
+    return None
+
+
 class Fake:
     """Admin and API calls to one running fake at ``base_url``."""
 
@@ -43,6 +50,7 @@ class Fake:
         self.admin_token = admin_token
         self.timeout = timeout
         self._mark = 0
+        self._rules = True  # whether rules may be installed (unknown at first: a running fake may have some)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _call(
@@ -87,14 +95,20 @@ class Fake:
         return self._call("GET", "/__admin/config")
 
     def reset(self) -> None:
-        """Forget tasks, rules and the journal (``POST /__admin/reset``)."""
+        """Forget tasks, rules and the journal (``POST /__admin/reset``); start-up rules
+        (``faults`` in the fake's config) apply again."""
         self._call("POST", "/__admin/reset", {})
+        self._rules = True
 
     def clear_faults(self) -> None:
-        self._call("DELETE", "/__admin/faults")
+        """Remove every fault rule; a call saved when the kit installed none since the last."""
+        if self._rules:
+            self._call("DELETE", "/__admin/faults")
+            self._rules = False
 
     def add_faults(self, rules: list[dict[str, Any]]) -> None:
         if rules:
+            self._rules = True
             answer = self._call("POST", "/__admin/faults", rules)
             if not isinstance(answer, dict) or "faults" not in answer:
                 raise FakeError(f"the fake refused the fault rules {rules}: {answer}")
@@ -115,8 +129,16 @@ class Fake:
         self._mark = entries[-1]["id"] if entries else 0
         return self._mark
 
-    def since_mark(self, limit: int = 500) -> list[dict[str, Any]]:
-        entries = [e for e in self.journal(limit) if e.get("id", 0) > self._mark]
+    def since_mark(self, limit: int = 500, *, first: int = 24) -> list[dict[str, Any]]:
+        """The entries after the mark (at most ``limit``), moving the mark past them.
+
+        Asks for the newest ``first`` entries, and for ``limit`` only when those do not reach
+        back to the mark: most calls send a handful of requests, and the journal of a long run
+        is large (serializing hundreds of entries per example cost seconds on a loaded machine)."""
+        newest = self.journal(min(first, limit))
+        if len(newest) >= min(first, limit) and newest and newest[0].get("id", 0) > self._mark + 1:
+            newest = self.journal(limit)
+        entries = [e for e in newest if e.get("id", 0) > self._mark]
         if entries:
             self._mark = entries[-1]["id"]
         return entries
@@ -135,7 +157,24 @@ class Fake:
         if self.app_key:
             params.update(signed_query(self.app_key, self.app_secret))
             route = "/rest" + path
-        return self._call(method, route, body if method == "POST" else None, query=params)
+        answer = self._call(method, route, body if method == "POST" else None, query=params)
+        refused = gateway_error(answer)
+        if refused:
+            raise FakeError(self._refusal(refused, answer))
+        return answer
+
+    def _refusal(self, code: str, answer: dict[str, Any]) -> str:
+        """The gateway refused the kit's own signed call: a setup problem, said plainly."""
+        said = f"{code}: {answer.get('message', '')}".strip()
+        if not self.app_key:
+            return (
+                f"the fake at {self.base_url} requires signatures ({said}): pass one key pair it accepts "
+                "with --app-key and --app-secret (app_key=/app_secret= from Python)"
+            )
+        return (
+            f"the fake at {self.base_url} refused the key pair --app-key {self.app_key!r} ({said}): "
+            "pass a key pair it accepts with --app-key and --app-secret"
+        )
 
     def scene_ids(self, count: int = 20) -> list[str]:
         """Scene IDs the fake accepts (its scene query), for generating valid requests."""

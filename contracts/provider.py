@@ -2,9 +2,11 @@
 against the same schemas the fake is built from, to detect drift between the two.
 
 A small, safe, fixed set of calls: one scene query, one submit with a tiny valid image, the
-query of that task, and one invalid submit (which creates nothing). Every answer is validated
-against its response schema; nothing else is asserted, so a real service's values (IDs, URLs,
-scene names) never make it fail.
+result query of that task (polled, bounded, until it ends, so the finished answer with its
+``imageUrlList`` is checked too, and one result image fetched and decoded), and one invalid
+submit (which creates nothing). Every answer is validated against its response schema;
+nothing else about its values is asserted, so a real service's values (IDs, URLs, scene
+names) never make it fail.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,13 +26,23 @@ from PIL import Image, ImageDraw
 from mockserver.signing import signed_query
 from mockserver.spec import load_spec
 
-from .fake import QUERY, SCENES, SUBMIT
+from .fake import QUERY, SCENES, SUBMIT, gateway_error
+
+#: Polling the result query: the first wait, how it grows, and its cap (the official samples
+#: poll every 1-5 s). The overall bound is ``poll_timeout`` (``--poll-timeout``).
+POLL_INTERVAL_S = 1.0
+POLL_GROWTH = 1.5
+POLL_CAP_S = 5.0
+POLL_TIMEOUT_S = 120.0
+#: Task states after which polling stops.
+ENDED = ("finished", "failed")
 
 
 @dataclass
 class Step:
-    """One call and its verdict: ``ok``, ``drift`` (the answer breaks its schema) or ``error``
-    (no answer to judge: network failure, or the gateway refused the key pair)."""
+    """One call and its verdict: ``ok``, ``drift`` (the answer breaks its schema), ``error``
+    (no answer to judge: network failure, the gateway refused the key pair, a task that did not
+    end in time) or ``skipped`` (an earlier step gave nothing to call it with; that step says why)."""
 
     name: str
     request: str
@@ -37,6 +50,7 @@ class Step:
     schema: str = ""
     problems: list[str] = field(default_factory=list)
     answer: Any = None
+    notes: list[str] = field(default_factory=list)  # what was seen, when it is not a problem
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,8 +59,16 @@ class Step:
             "status": self.status,
             "schema": self.schema,
             "problems": self.problems,
+            "notes": self.notes,
             "answer": self.answer,
         }
+
+    def worse(self, status: str, problem: str) -> None:
+        """Add a problem; the status becomes the worse of the two (error > drift > ok)."""
+        self.problems.append(problem)
+        order = ("ok", "skipped", "drift", "error")
+        if order.index(status) > order.index(self.status):
+            self.status = status
 
 
 @dataclass
@@ -70,12 +92,14 @@ class ProviderResult:
 
     def text(self) -> str:
         lines = [f"bgmock verify-provider: {self.base_url}"]
+        labels = {"ok": "ok", "drift": "DRIFT", "error": "ERROR", "skipped": "SKIP"}
         for s in self.steps:
             lines.append(
-                f"  {s.status.upper() if s.status != 'ok' else 'ok':<6} {s.name:<14} {s.request}"
+                f"  {labels.get(s.status, s.status):<6} {s.name:<14} {s.request}"
                 + (f" (against {s.schema})" if s.schema else "")
             )
             lines += [f"         - {p}" for p in s.problems]
+            lines += [f"           {n}" for n in s.notes]
         verdict = {
             0: "every answer matches the schemas",
             1: "DRIFT: some answers break the schemas",
@@ -123,83 +147,226 @@ class Provider:
             return status, raw[:300].decode("utf-8", "replace")
 
 
-def verify_provider(
-    base_url: str, app_key: str = "", app_secret: str = "", *, model_num: str | None = None, timeout: float = 30.0
-) -> ProviderResult:
-    """Run the fixed calls and validate every answer."""
-    spec = load_spec()
-    provider = Provider(base_url, app_key, app_secret, timeout=timeout)
-    steps: list[Step] = []
+def _res_code(answer: Any) -> Any:
+    """``resCode`` as a number when it spells one ("200" and 200 are the same code)."""
+    code = answer.get("resCode") if isinstance(answer, dict) else None
+    if isinstance(code, str) and code.strip().isdigit():
+        return int(code.strip())
+    return code
 
-    def judge(name: str, request: str, api: str, body: dict[str, Any], schema: str) -> Step:
-        step = Step(name, request, schema=schema)
-        steps.append(step)
-        try:
-            status, answer = provider.call(api, body)
-        except OSError as exc:
-            step.status, step.problems = "error", [f"no answer: {exc}"]
-            return step
-        step.answer = _short(answer)
-        if isinstance(answer, dict) and "resCode" not in answer and answer.get("code") not in (None, "0"):
-            step.status = "error"
-            step.problems = [
-                f"the gateway refused the call: {answer.get('code')}: {answer.get('message')} "
-                "(check --app-key and --app-secret)"
-            ]
-            gateway = sorted(e.message for e in spec.validator("gateway-error.json").iter_errors(answer))
-            step.problems += [f"and the gateway answer breaks gateway-error.json: {p}" for p in gateway]
-            return step
+
+def _task_id(answer: Any) -> str | None:
+    """``data.result.taskId`` of a submit answer, however its resCode is spelled."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    result = data.get("result") if isinstance(data, dict) else None
+    task_id = result.get("taskId") if isinstance(result, dict) else None
+    return task_id if isinstance(task_id, str) and task_id else None
+
+
+class _Verifier:
+    """The fixed calls, each judged into a Step."""
+
+    def __init__(self, provider: Provider, poll_interval: float, poll_timeout: float) -> None:
+        self.provider = provider
+        self.spec = load_spec()
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
+        self.steps: list[Step] = []
+
+    def validate(self, step: Step, status: int, answer: Any, schema: str) -> None:
+        """Judge one answer into ``step`` (its problems added once each)."""
+        refused = gateway_error(answer)
+        if refused:
+            step.worse(
+                "error",
+                f"the gateway refused the call: {refused}: {answer.get('message')} (check --app-key and --app-secret)",
+            )
+            gateway = sorted(e.message for e in self.spec.validator("gateway-error.json").iter_errors(answer))
+            for p in gateway:
+                step.worse("error", f"and the gateway answer breaks gateway-error.json: {p}")
+            return
         if not isinstance(answer, dict):
-            step.status, step.problems = "drift", [f"HTTP {status}: the answer is not a JSON object: {answer!r}"[:300]]
-            return step
-        problems = sorted({_problem(e) for e in spec.validator(schema).iter_errors(answer)})
+            step.worse("drift", f"HTTP {status}: the answer is not a JSON object: {answer!r}"[:300])
+            return
+        problems = sorted({_problem(e) for e in self.spec.validator(schema).iter_errors(answer)})
+        spelled = answer.get("resCode")
+        if isinstance(spelled, str):
+            # One plain line instead of the schema's two ("not of type", "200 was expected").
+            problems = [p for p in problems if not p.startswith("resCode:")]
+            problems.insert(0, f"resCode: the string {spelled!r} where the schema documents a number")
         if status != 200:
             problems.insert(0, f"HTTP {status} (200 expected)")
-        if problems:
-            step.status, step.problems = "drift", problems
-        return step
+        for p in problems:
+            if p not in step.problems:
+                step.worse("drift", p)
 
-    scenes = judge("scene query", f"POST {SCENES} {{count: 3}}", SCENES, {"count": 3}, "scene-query-response.json")
-    scene = model_num
-    if scene is None and isinstance(scenes.answer, dict) and isinstance(scenes.answer.get("data"), list):
-        scene = next(
-            (s.get("modelNum") for s in scenes.answer["data"] if isinstance(s, dict) and s.get("modelNum")), None
+    def call(self, step: Step, api: str, body: dict[str, Any], schema: str) -> Any:
+        """One call judged into ``step``; the answer (None when there was none).
+
+        A documented error code where a success was expected (say 1001, rate limited) is not
+        drift: that answer is checked against error-response.json and the step cannot verify."""
+        try:
+            status, answer = self.provider.call(api, body)
+        except OSError as exc:
+            step.worse("error", f"no answer: {exc}")
+            return None
+        step.answer = _short(answer)
+        code = _res_code(answer)
+        if schema != "error-response.json" and isinstance(code, int) and code != 200 and code in self.spec.errors:
+            self.validate(step, status, answer, "error-response.json")
+            step.worse(
+                "error",
+                f"answered resCode {code} ({answer.get('resMessage')!r}) instead of a success: "
+                "its success answer could not be checked",
+            )
+            return answer
+        self.validate(step, status, answer, schema)
+        return answer
+
+    def judge(self, name: str, request: str, api: str, body: dict[str, Any], schema: str) -> tuple[Step, Any]:
+        step = Step(name, request, schema=schema)
+        self.steps.append(step)
+        return step, self.call(step, api, body, schema)
+
+    def poll(self, task_id: str, image_num: int) -> None:
+        """The result query, polled until the task ends (bounded by ``poll_timeout``); every
+        answer validated; then the finished answer's URLs counted and one image decoded."""
+        step = Step(
+            "result query", f"POST {QUERY} {{taskId: {task_id}}} until the task ends", schema="query-response.json"
         )
+        self.steps.append(step)
+        began = time.monotonic()
+        wait = self.poll_interval
+        seen: list[str] = []
+        answer: Any = None
+        polls = 0
+        while True:
+            polls += 1
+            try:
+                status, answer = self.provider.call(QUERY, {"taskId": task_id})
+            except OSError as exc:
+                step.worse("error", f"no answer to poll {polls}: {exc}")
+                return
+            step.answer = _short(answer)
+            code = _res_code(answer)
+            if isinstance(answer, dict) and code not in (None, 200) and not gateway_error(answer):
+                self.validate(step, status, answer, "error-response.json")
+                entry = self.spec.errors.get(code) if isinstance(code, int) else None
+                if entry is None or not entry.retryable:
+                    step.worse("error", f"poll {polls} answered resCode {code} ({answer.get('resMessage')!r})")
+                    return
+                seen.append(f"resCode {code}")
+            else:
+                self.validate(step, status, answer, "query-response.json")
+                if step.status == "error":
+                    return
+                data = answer.get("data") if isinstance(answer, dict) else None
+                task_status = data.get("taskStatus") if isinstance(data, dict) else None
+                if not seen or seen[-1] != str(task_status):
+                    seen.append(str(task_status))
+                if task_status in ENDED:
+                    break
+            took = time.monotonic() - began
+            if took + wait > self.poll_timeout:
+                step.worse(
+                    "error",
+                    f"the task did not end within --poll-timeout {self.poll_timeout:g} s ({polls} polls; "
+                    f"last {seen[-1] if seen else 'nothing'}): its finished answer was not checked",
+                )
+                return
+            time.sleep(wait)
+            wait = min(wait * POLL_GROWTH, max(POLL_CAP_S, self.poll_interval))
+        step.notes.append(f"{polls} poll(s) over {time.monotonic() - began:.1f} s: {' -> '.join(seen)}")
+        data = answer["data"]
+        if data.get("taskStatus") == "failed":
+            step.notes.append(f"the task failed ({data.get('taskMessage')!r}): no result image to check")
+            return
+        results = data.get("taskResult") if isinstance(data.get("taskResult"), list) else []
+        urls = [list(item.get("imageUrlList") or []) for item in results if isinstance(item, dict)]
+        if [len(u) for u in urls] != [image_num]:
+            step.worse(
+                "drift",
+                f"finished with {[len(u) for u in urls]} URL(s) per item; one item with imageNum {image_num} was asked",
+            )
+        first = next((u[0] for u in urls if u), None)
+        if first is None:
+            step.worse("drift", "finished without a result image URL")
+            return
+        step.request += "; GET its first result image"
+        self.fetch_image(step, first)
+
+    def fetch_image(self, step: Step, url: Any) -> None:
+        """GET one result image and decode it with Pillow."""
+        if not isinstance(url, str) or urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            step.worse("drift", f"result image URL {url!r} is not an http(s) URL")
+            return
+        try:
+            with urllib.request.urlopen(url, timeout=self.provider.timeout) as response:  # noqa: S310 - its URL
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            step.worse("drift", f"result image {url}: HTTP {exc.code}")
+            return
+        except OSError as exc:
+            step.worse("error", f"result image {url}: no answer: {exc}")
+            return
+        try:
+            with Image.open(io.BytesIO(raw)) as img:
+                img.load()
+                step.notes.append(f"result image {url}: {img.format} {img.width}x{img.height}, {len(raw)} bytes")
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for a broken image
+            step.worse("drift", f"result image {url}: does not decode as an image ({type(exc).__name__}: {exc})")
+
+
+def verify_provider(
+    base_url: str,
+    app_key: str = "",
+    app_secret: str = "",
+    *,
+    model_num: str | None = None,
+    timeout: float = 30.0,
+    poll_interval: float = POLL_INTERVAL_S,
+    poll_timeout: float = POLL_TIMEOUT_S,
+) -> ProviderResult:
+    """Run the fixed calls and validate every answer."""
+    for flag, value in (("--timeout", timeout), ("--poll-interval", poll_interval), ("--poll-timeout", poll_timeout)):
+        if not value > 0:  # also false for NaN
+            raise ValueError(f"{flag} {value}: must be more than 0 seconds")
+    spec = load_spec()
+    v = _Verifier(Provider(base_url, app_key, app_secret, timeout=timeout), poll_interval, poll_timeout)
+
+    scenes, answer = v.judge(
+        "scene query", f"POST {SCENES} {{count: 3}}", SCENES, {"count": 3}, "scene-query-response.json"
+    )
+    scene = model_num
+    if scene is None and isinstance(answer, dict) and isinstance(answer.get("data"), list):
+        scene = next((s.get("modelNum") for s in answer["data"] if isinstance(s, dict) and s.get("modelNum")), None)
     scene = scene or "mod001"
     low = int(spec.schema("config.json")["properties"]["image_min_side"]["default"]) + 1
     item = {"imgBase64": tiny_image(low), "modelNum": scene, "width": 800, "height": 800, "imageNum": 2}
-    submitted = judge(
+    submitted, answer = v.judge(
         "submit",
         f"POST {SUBMIT} ({low}x{low} PNG, modelNum {scene!r}, 800x800, 2 images)",
         SUBMIT,
         {"requestParams": json.dumps([item])},
         "submit-response.json",
     )
-    task_id = None
-    if submitted.status == "ok":
-        task_id = ((submitted.answer.get("data") or {}).get("result") or {}).get("taskId")
+    task_id = _task_id(answer) if submitted.status != "error" else None
     if task_id:
-        judge("result query", f"POST {QUERY} {{taskId: {task_id}}}", QUERY, {"taskId": task_id}, "query-response.json")
+        v.poll(task_id, item["imageNum"])
     else:
-        steps.append(
-            Step(
-                "result query",
-                f"POST {QUERY}",
-                status=submitted.status if submitted.status == "error" else "drift",
-                problems=["skipped: the submit returned no task ID"],
-            )
-        )
-    bad = dict(item, width=801, imgBase64=item["imgBase64"])
-    invalid = judge(
+        why = "the submit failed (see above)" if submitted.status == "error" else "the submit answered no task ID"
+        v.steps.append(Step("result query", f"POST {QUERY}", status="skipped", notes=[f"skipped: {why}"]))
+    bad = dict(item, width=801)
+    invalid, answer = v.judge(
         "invalid submit",
         f"POST {SUBMIT} (width 801: must answer resCode 700)",
         SUBMIT,
         {"requestParams": json.dumps([bad])},
         "error-response.json",
     )
-    if invalid.status == "ok" and invalid.answer.get("resCode") != 700:
-        invalid.status, invalid.problems = "drift", [f"resCode {invalid.answer.get('resCode')} (700 expected)"]
-    return ProviderResult(base_url, steps)
+    if invalid.status != "error" and isinstance(answer, dict) and _res_code(answer) != 700:
+        invalid.worse("drift", f"resCode {answer.get('resCode')!r} (700 expected)")
+    return ProviderResult(base_url, v.steps)
 
 
 def _problem(error: Any) -> str:

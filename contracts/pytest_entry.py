@@ -27,7 +27,14 @@ def pytest_contract(factory: AdapterFactory, **options: Any) -> Callable[[], Non
     def test_contract() -> None:
         import pytest
 
-        from .runner import run
+        from .deps import is_kit_package, missing
+
+        try:
+            from .runner import run
+        except ModuleNotFoundError as exc:
+            if not is_kit_package(exc):
+                raise
+            raise missing(exc, "pytest_contract") from None
 
         result = run(factory, **options)
         if not result.ok:

@@ -92,6 +92,7 @@ class Result:
     elapsed: float
     base_url: str
     notes: list[str] = field(default_factory=list)
+    client_elapsed: float = 0.0  # of ``elapsed``, the seconds spent in (or waiting for) the adapter's calls
 
     @property
     def ok(self) -> bool:
@@ -112,6 +113,7 @@ class Result:
             "tool": "bgmock contract",
             "ok": self.ok,
             "elapsed_s": round(self.elapsed, 3),
+            "client_s": round(self.client_elapsed, 3),
             "baseUrl": self.base_url,
             "settings": self.settings.as_dict(),
             "obligations": [v.as_dict() for v in self.verdicts],
@@ -202,7 +204,8 @@ def terminal(result: Result) -> str:
     counts = {s: sum(v.status == s for v in result.verdicts) for s in ("broken", "kept", "not applicable")}
     head = (
         f"bgmock contract: {len(result.verdicts)} obligation(s): {counts['kept']} kept, {counts['broken']} broken, "
-        f"{counts['not applicable']} not applicable ({result.elapsed:.1f} s, fake at {result.base_url})"
+        f"{counts['not applicable']} not applicable ({result.elapsed:.1f} s, {result.client_elapsed:.1f} s of it in "
+        f"the client's calls; fake at {result.base_url})"
     )
     lines = [head, ""]
     for v in result.verdicts:

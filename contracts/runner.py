@@ -47,7 +47,7 @@ from .adapter import (
     has_wait,
 )
 from .checks import REGISTRY, Broken, Context, Skip, judge
-from .fake import Fake
+from .fake import Fake, FakeError
 from .observation import Observation, Outcome, evidence
 from .report import Failure, Progress, Result, Verdict
 from .scenarios import KINDS_FOR, TRANSPORT_PROBES, Catalog, Scenario, catalogue, scenarios
@@ -110,6 +110,7 @@ class Run:
     notes: list[str] = field(default_factory=list)
     abandoned: int = 0
     hung: set[tuple[str, bool]] = field(default_factory=set)  # (scenario kind, retryable) a call hung on
+    client_s: float = 0.0  # seconds spent in (or waiting for) the adapter's calls
 
     def execute(self) -> Result:
         started = time.perf_counter()
@@ -142,6 +143,11 @@ class Run:
             self.base_url, app_key=self.app_key or "", app_secret=self.app_secret or "", admin_token=self.admin_token
         )
         config = self.fake.config()
+        if config.get("app_keys") and not self.app_key:
+            raise FakeError(
+                f"the fake at {self.base_url} requires signatures (it has app keys): pass one key pair it "
+                "accepts with --app-key and --app-secret (app_key=/app_secret= from Python)"
+            )
         spec = load_spec()
         self.catalog = Catalog.from_spec(spec.errors)
         self.ctx = Context(
@@ -179,7 +185,14 @@ class Run:
                 f"{self.abandoned} adapter call(s) never returned and were abandoned; "
                 "requests they sent later may appear in later observations"
             )
-        result = Result(self._verdicts(), self.settings, time.perf_counter() - started, self.base_url, self.notes)
+        result = Result(
+            self._verdicts(),
+            self.settings,
+            time.perf_counter() - started,
+            self.base_url,
+            self.notes,
+            client_elapsed=self.client_s,
+        )
         self.progress.done(result)
         return result
 
@@ -206,13 +219,16 @@ class Run:
         begin = time.perf_counter()
         worker.start()
         worker.join(bound)
+        self.client_s += time.perf_counter() - begin
         if worker.is_alive():
             return Outcome("hung", elapsed=time.perf_counter() - begin), worker
         return holder["outcome"], worker
 
     def _settle(self, worker: threading.Thread, grace: float) -> None:
         """Give a call that outlived its bound time to end after the fault was lifted."""
+        begin = time.perf_counter()
         worker.join(grace)
+        self.client_s += time.perf_counter() - begin
         if worker.is_alive():
             self.abandoned += 1
 

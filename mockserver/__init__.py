@@ -6,7 +6,8 @@ is the one path both transports use; ``mocked()`` and ``running()`` give a test 
 The names load on first use: the pytest plugin lives in this package, so every pytest run in
 an environment with bgmock imports it, and must not pay for Flask, jsonschema and Pillow
 unless a test uses the fake. ``mocked`` also needs ``responses`` and ``requests``, which a
-plain ``pip install bgmock`` does not bring (``pip install 'bgmock[test]'`` does).
+plain install does not bring (``pip install responses requests``, or from the bgmock checkout
+``pip install -e ".[test]"``).
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ class Config:
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (ValueError, tomllib.TOMLDecodeError) as exc:
-            kind = "TOML" if path.suffix == ".toml" else "JSON"
+            kind = "TOML" if path.suffix == ".toml" else "JSON (a name ending in .toml is read as TOML)"
             raise ConfigError(f"config file {path} is not valid {kind}: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path} must hold an object (a table) at the top level")

@@ -29,9 +29,16 @@ from http.client import RemoteDisconnected
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import requests
-import responses
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
+try:
+    import requests
+    import responses
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+except ModuleNotFoundError as _missing:  # optional packages; bgmock itself is not on PyPI
+    raise ModuleNotFoundError(
+        f"the in-process mode (mocked(), bgmock_responses) needs the package {_missing.name!r}: "
+        'pip install responses requests (or, from the bgmock checkout: pip install -e ".[test]")',
+        name=_missing.name,
+    ) from None
 
 from .app import config_dribble_pause
 from .backend import Backend

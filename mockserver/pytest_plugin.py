@@ -280,8 +280,8 @@ def _bgmock_inprocess(pytestconfig: pytest.Config) -> Iterator[Any]:
         from .inprocess import DEFAULT_URL, VENDOR_URLS, build
     except ImportError as exc:  # responses/requests are optional dependencies
         raise pytest.UsageError(
-            f"bgmock_responses needs the 'responses' and 'requests' packages ({exc}); "
-            "pip install 'bgmock[test]'"
+            f"bgmock_responses needs the 'responses' and 'requests' packages (missing: {exc.name or exc}): "
+            'pip install responses requests (or, from the bgmock checkout: pip install -e ".[test]")'
         ) from None
     found = session(pytestconfig)
     handle, interceptor = build(

@@ -9,22 +9,51 @@ once each below.  The production server (granian, ``--workers``) is covered in
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import requests
 from helpers import SUBMIT, submit_item
+from werkzeug.serving import make_server
 
+from mockserver.backend import Backend
+from mockserver.config import Config
+from mockserver.dispatch import Dispatcher
 from mockserver.live import running
+from mockserver.serving import WsgiApp
 
 HANG_S = 1.0
 DRIBBLE_S = 0.4
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with running(hang_s=HANG_S, dribble_s=DRIBBLE_S, clock="manual") as live:
-        yield live
+class _Lean:
+    """``bgmock serve``'s own host (serving.WsgiApp on werkzeug's threaded server), in a thread."""
+
+    def __init__(self, **settings) -> None:
+        config = Config.from_mapping({"log_requests": False, **settings})
+        self.server = make_server("127.0.0.1", 0, WsgiApp(Dispatcher(Backend(config))), threaded=True)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.socket.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module", params=["flask", "serve"])
+def fake(request):
+    """Both hosts that own their socket: create_app's Flask app and the one `bgmock serve` runs."""
+    settings = {"hang_s": HANG_S, "dribble_s": DRIBBLE_S, "clock": "manual"}
+    if request.param == "flask":
+        with running(**settings) as live:
+            yield live
+    else:
+        lean = _Lean(**settings)
+        yield lean
+        lean.stop()
 
 
 def _post(fake, prefer: str | None = None, timeout: float = 5.0) -> requests.Response:
