@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python bench/bench_contract.py               # 3 runs, appends a section to bench/RESULTS.md
+    python bench/bench_contract.py               # 3 runs; writes its section of bench/RESULTS.md
     python bench/bench_contract.py --repeats 1 --no-write
 
 Figures, each min–max over the repeats (median), measured in the same run:
@@ -14,7 +14,18 @@ Figures, each min–max over the repeats (median), measured in the same run:
   example and the fixed probes, no Hypothesis search): the floor set by the client's own
   deliberate waits (backoff, its timeouts on the hang and stuck probes), which no budget changes.
 * per phase of the whole run: the Hypothesis search (C1-C8), the transport probes (C9), the
-  polling probes (C10-C12), read from the kit's progress output.
+  polling probes (C10-C12), read from the kit's progress output;
+* of the whole run, the time inside the client's calls (``Result.client_elapsed``: its
+  requests, the fake's answers, its backoff, timeouts and polling) and the rest, the kit's own
+  work (programming the fake, reading its journal, generating requests, judging).
+
+With ``--baseline-tree DIR`` (another checkout, e.g. ``git archive <commit> | tar -x -C DIR``),
+each repeat also times a whole run of *that* tree's kit and reference client, in a subprocess,
+interleaved with this tree's runs: a before/after comparison on the same machine in the same
+minutes.
+
+A run that does not keep every obligation prints its report on stderr (a timing check that a
+loaded machine broke, say), and the section says so.
 
 Timings are figures for people, never assertions in tests.
 """
@@ -42,6 +53,7 @@ from contracts.reference_client import make_adapter  # noqa: E402
 from contracts.report import Progress  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
+SECTION = "## Contract kit, whole run on the reference client"
 PHASES = {
     "C1-C8 examples": "search C1-C8",
     "C9 transport probes": "C9 probes",
@@ -50,11 +62,14 @@ PHASES = {
 
 
 def one_run(**settings: object) -> tuple[float, dict[str, float], bool]:
-    """Seconds for one whole run, seconds per phase (from the progress lines), all kept?"""
+    """Seconds for one whole run, seconds per phase (from the progress lines) and in the
+    client's calls, all kept?"""
     out = io.StringIO()
     began = time.perf_counter()
     result = run(make_adapter, progress=Progress(out), **settings)
     took = time.perf_counter() - began
+    if not result.ok:
+        print(result.text(), file=sys.stderr, flush=True)
     phases: dict[str, float] = {}
     for line in out.getvalue().splitlines():
         match = re.match(r"\s+(.+?)(?: \(round \d+.*\))?: done \(([\d.]+) s\)", line)
@@ -62,7 +77,26 @@ def one_run(**settings: object) -> tuple[float, dict[str, float], bool]:
             for prefix, name in PHASES.items():
                 if match.group(1).startswith(prefix):
                     phases[name] = phases.get(name, 0.0) + float(match.group(2))
+    phases["client"] = result.client_elapsed
+    phases["kit"] = took - result.client_elapsed
     return took, phases, result.ok
+
+
+def tree_run(tree: Path) -> tuple[float, bool]:
+    """Seconds for one whole default run of another tree's kit (in a subprocess), all kept?"""
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]);"
+        "from contracts import run; from contracts.reference_client import make_adapter;"
+        "t = time.perf_counter(); r = run(make_adapter); print(time.perf_counter() - t, r.ok)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tree)], cwd=tree, capture_output=True, text=True, check=False
+    )
+    try:
+        took, ok = done.stdout.split()[-2:]
+        return float(took), ok == "True"
+    except ValueError:
+        raise SystemExit(f"the baseline tree's run failed: {done.stderr[-2000:]}") from None
 
 
 def span(values: list[float]) -> str:
@@ -88,11 +122,12 @@ def machine() -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-write", action="store_true", help="print only, do not append to bench/RESULTS.md")
+    parser.add_argument("--no-write", action="store_true", help="print only, do not write bench/RESULTS.md")
+    parser.add_argument("--baseline-tree", type=Path, metavar="DIR", help="also time another checkout's kit")
     args = parser.parse_args()
     info = machine()
-    whole, floor, kept = [], [], True
-    phases: dict[str, list[float]] = {name: [] for name in PHASES.values()}
+    whole, floor, before, kept, kept_before = [], [], [], True, True
+    phases: dict[str, list[float]] = {name: [] for name in (*PHASES.values(), "client", "kit")}
     for i in range(args.repeats):
         took, parts, ok = one_run()
         whole.append(took)
@@ -102,10 +137,18 @@ def main() -> int:
         base, _, ok = one_run(examples=0)
         floor.append(base)
         kept = kept and ok
-        print(f"run {i + 1}: whole {took:.1f} s, probes only {base:.1f} s, phases {parts}", flush=True)
+        if args.baseline_tree:
+            then, ok = tree_run(args.baseline_tree)
+            before.append(then)
+            kept_before = kept_before and ok
+        shown = {k: round(v, 1) for k, v in parts.items()}
+        print(f"run {i + 1}: whole {took:.1f} s, probes only {base:.1f} s, phases {shown}", flush=True)
+        if before:
+            print(f"        baseline tree: whole {before[-1]:.1f} s", flush=True)
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"## Contract kit, whole run on the reference client — {stamp}",
+        f"{SECTION} — {stamp}",
         "",
         f"`python bench/bench_contract.py --repeats {args.repeats}`: seconds, "
         f"min–max over {args.repeats} runs (median).",
@@ -114,22 +157,43 @@ def main() -> int:
         "probes and explicit examples: the client's own deliberate waits). Target: whole run under 60 s on 2 cores.",
         "",
         *info,
+        f"- Load average at the end: {load}",
         "",
         "| measure | seconds |",
         "|---|---|",
         f"| whole run (default budget) | {span(whole)} |",
         f"| baseline: probes only (`examples=0`) | {span(floor)} |",
-        *[f"| phase: {name} | {span(values)} |" for name, values in phases.items() if values],
+        *[f"| phase: {name} | {span(phases[name])} |" for name in PHASES.values() if phases[name]],
+        f"| whole run: inside the client's calls | {span(phases['client'])} |",
+        f"| whole run: the kit's own work (the rest) | {span(phases['kit'])} |",
+        *(
+            [f"| before/after: whole run of the kit in `{args.baseline_tree}`, interleaved | {span(before)} |"]
+            if before
+            else []
+        ),
         "",
-        f"Every obligation kept in every run: {'yes' if kept else 'NO'}.",
+        f"Every obligation kept in every run: {'yes' if kept else 'NO'}"
+        + (f" (baseline tree: {'yes' if kept_before else 'NO'})." if before else "."),
         "",
     ]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        with RESULTS.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+        write_section(text)
     return 0 if kept else 1
+
+
+def write_section(text: str) -> None:
+    """Replace this benchmark's section of bench/RESULTS.md (or append one): the file keeps
+    one current contract-kit figure, other benchmarks' sections untouched."""
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    start = old.find(SECTION)
+    if start < 0:
+        RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        return
+    end = old.find("\n## ", start + len(SECTION))
+    rest = old[end + 1 :] if end >= 0 else ""
+    RESULTS.write_text(old[:start] + text + ("\n" + rest if rest else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":

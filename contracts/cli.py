@@ -28,7 +28,7 @@ _BOUNDS = (
     ("--poll-slowdown", "poll_slowdown", "C11: after a 501 the next poll waits this many times the usual gap"),
     ("--retry-min-gap", "retry_min_gap_s", "C7/C12: least seconds before a retry"),
     ("--retry-growth", "retry_growth", "C7/C12: over 3+ attempts, the last wait is at least this many times the first"),
-    ("--shrink-budget", "shrink_budget_s", "seconds spent shrinking one failure to a minimal example"),
+    ("--shrink-budget", "shrink_budget_s", "per search round: seconds to find more failures and shrink them"),
 )
 
 

@@ -36,7 +36,7 @@ class Settings:
     poll_bound_s: float = 15.0  # C10: a wait on a task that never ends must give up within this
     poll_min_interval_s: float = 0.2  # C11: polls of one task at least this far apart
     poll_slowdown: float = 1.2  # C11: after a 501 the next poll waits this many times the usual gap
-    shrink_budget_s: float = 20.0  # time spent shrinking one failure to a minimal example
+    shrink_budget_s: float = 20.0  # per search round: time from its first new failure to find more and shrink them
     polls_to_finish: int = 3  # the kit's fake: a task finishes on its Nth poll
 
     def __post_init__(self) -> None:

@@ -18,20 +18,36 @@ Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Na
 
 
 def _serve_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
-    parser.add_argument("--config", metavar="FILE", help="JSON or TOML file of settings (keys of schemas/config.json); flags override it")
-    parser.add_argument("--strict", action="store_true", default=None, help="reject anything but the documented types, require imageNum, reject unknown fields")
-    parser.add_argument("--seed", type=int, help="seed of the random source: same seed, same task and request IDs")
-    parser.add_argument("--app-key", action="append", default=[], metavar="KEY:SECRET", help="accept this key pair and turn signature checks on (repeatable)")
-    parser.add_argument("--fault", action="append", default=[], metavar="CODE[:P]", help="answer CODE (a documented resCode or a transport fault) to submits with probability P (default 1); repeatable")
-    parser.add_argument("--task-duration", type=float, metavar="SECONDS", help="seconds from submit to finished (default 3; 0 finishes at once)")
-    parser.add_argument("--progression", choices=["time", "polls"], help="tasks advance on the clock (time) or after --polls-to-finish queries (polls)")
-    parser.add_argument("--polls-to-finish", type=int, metavar="N", help="with --progression polls: the Nth query of a task sees it finished")
-    parser.add_argument("--allow-any-scene", action="store_true", default=None, help="accept any modelNum, not only the scene catalog's")
-    parser.add_argument("--catalog", metavar="FILE", help="scene catalog JSON to use instead of the shipped fixtures/scenes.json")
-    parser.add_argument("--admin-token", metavar="TOKEN", help="require header X-Bgmock-Admin-Token on /__admin (required when binding beyond loopback)")
-    parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
+    add = parser.add_argument
+    add("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    add("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    add("--config", metavar="FILE",
+        help="JSON or TOML (.toml) file of settings: any key of schemas/config.json, including those "
+             "without a flag (journal_size, max_body_bytes, image_check, result_format, public_url, "
+             "hang_s, dribble_s, fetch_*); flags override it")
+    add("--strict", action="store_true", default=None,
+        help="reject anything but the documented types, require imageNum, reject unknown fields")
+    add("--seed", type=int, help="seed of the random source: same seed, same task and request IDs")
+    add("--app-key", action="append", default=[], metavar="KEY:SECRET",
+        help="accept this key pair and turn signature checks on (repeatable)")
+    add("--fault", action="append", default=[], metavar="CODE[:P]",
+        help="answer CODE (a documented resCode or a transport fault) to submits with probability P "
+             "(default 1); repeatable")
+    add("--task-duration", type=float, metavar="SECONDS",
+        help="seconds from submit to finished (default 3; 0 finishes at once)")
+    add("--progression", choices=["time", "polls"],
+        help="tasks advance on the clock (time) or after --polls-to-finish queries (polls)")
+    add("--polls-to-finish", type=int, metavar="N",
+        help="with --progression polls: the Nth query of a task sees it finished")
+    add("--clock", choices=["real", "manual"],
+        help="real (default): time passes, and POST /__admin/clock adds to it; manual: time stands still "
+             "except through POST /__admin/clock")
+    add("--allow-any-scene", action="store_true", default=None,
+        help="accept any modelNum, not only the scene catalog's")
+    add("--catalog", metavar="FILE", help="scene catalog JSON to use instead of the shipped fixtures/scenes.json")
+    add("--admin-token", metavar="TOKEN",
+        help="require header X-Bgmock-Admin-Token on /__admin (required when binding beyond loopback)")
+    add("--quiet", action="store_true", help="do not log one line per request")
     load = parser.add_argument_group("load, latency and workers (docs/load-and-workers.md)")
     load.add_argument("--rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
                       help="token bucket per app_key, e.g. 20/s or 1200/min@submit; "
@@ -58,7 +74,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "host": args.host, "port": args.port, "strict": args.strict, "seed": args.seed,
         "task_duration": args.task_duration, "progression": args.progression,
         "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
-        "catalog": args.catalog, "admin_token": args.admin_token,
+        "catalog": args.catalog, "admin_token": args.admin_token, "clock": args.clock,
         "workers": args.workers, "state": args.state, "server": args.server,
     }
     if args.quiet:
@@ -147,19 +163,36 @@ def _serve(args: argparse.Namespace) -> int:
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     app = WsgiApp(Dispatcher(Backend(config)))
-    server = make_server(config.host, config.port, app, threaded=True)
+    try:
+        server = make_server(config.host, config.port, app, threaded=True)
+    except SystemExit:  # werkzeug prints its own lines and exits 1 when the port is taken
+        raise ConfigError(f"--port {config.port}: cannot listen on {config.host}:{config.port} (in use?)") from None
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
     try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
         mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
         url = f"http://{config.host}:{port}"
-        print(f"bgmock listening on {url} ({mode}, {signing}; ready in {ready_ms:.0f} ms)", flush=True)
+        print(f"bgmock listening on {url} ({mode}, {signing}{_active(config)}; ready in {ready_ms:.0f} ms)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
     return 0
+
+
+def _active(config: Config) -> str:
+    """What changes answers, said at start-up so nobody debugs a fault they forgot they set."""
+    parts = []
+    if config.faults:
+        parts.append(f"{len(config.faults)} start-up fault rule(s)")
+    if config.rate_limits:
+        parts.append(f"{len(config.rate_limits)} rate limit(s)")
+    if config.latency:
+        parts.append("latency")
+    if config.clock == "manual":
+        parts.append("manual clock")
+    return "".join(f", {part}" for part in parts)
 
 
 COMMANDS: dict[str, Command] = {"serve": (_serve_args, _serve)}
@@ -184,7 +217,9 @@ def _register_optional() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _register_optional()
-    parser = argparse.ArgumentParser(prog="bgmock", description="Offline fake of the Aidge Image Background Generation API.")
+    parser = argparse.ArgumentParser(
+        prog="bgmock", description="Offline fake of the Aidge Image Background Generation API."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (add_args, _run) in COMMANDS.items():
         add_args(sub.add_parser(name, help=HELP.get(name), description=HELP.get(name)))

@@ -21,9 +21,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
 from .backend import Backend, TransportFault
-from .faults import ANSWER_FAULTS
 from .envelopes import Envelopes
 from .errors import ApiError, GatewayError, InvalidInput
+from .faults import ANSWER_FAULTS
 from .http import Incoming, Reply
 from .signing import verify
 
