@@ -40,13 +40,12 @@ except ModuleNotFoundError as _missing:  # optional packages; bgmock itself is n
         name=_missing.name,
     ) from None
 
-from .app import config_dribble_pause
 from .backend import Backend
 from .config import Config
 from .dispatch import Dispatcher
 from .handle import Handle, resolve
 from .http import Incoming, Reply
-from .transport import html_page, malformed_body
+from .transport import dribble_pause, html_page, malformed_body
 
 #: The fake's own base URL in this mode (``.local`` never resolves on the internet).
 DEFAULT_URL = "http://bgmock.local"
@@ -147,7 +146,7 @@ def act_out(reply: Reply, config: Config, prepared: requests.PreparedRequest) ->
         headers = {"Content-Type": json_type, "Content-Length": str(len(full)), "Connection": "close"}
         return 200, headers, full[: len(full) // 2]
     if kind == "dribble":  # the first byte comes after one pause; the whole body after dribble_s
-        pause = config_dribble_pause(config, len(full))
+        pause = dribble_pause(config.dribble_s, len(full))
         if timeout is not None and timeout < pause:
             _wait(pause, timeout, prepared)
         time.sleep(config.dribble_s)

@@ -35,7 +35,7 @@ from .config import Config, ConfigError
 from .dispatch import Dispatcher
 from .errors import ApiError
 from .http import Incoming, Reply
-from .transport import drop_connection, html_page, malformed_body, read_body
+from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
 
 #: Environment variable through which the parent hands its settings to granian's workers.
 WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
@@ -139,7 +139,7 @@ def _socket(environ: dict[str, Any]) -> socket.socket | None:
 
 
 def _dribble(body: bytes, seconds: float) -> Iterator[bytes]:
-    pause = seconds / max(len(body), 1)
+    pause = dribble_pause(seconds, len(body))
     for index in range(len(body)):
         time.sleep(pause)
         yield body[index : index + 1]

@@ -77,3 +77,8 @@ def release_socket(sock: socket.socket) -> None:
         os.dup2(dead.fileno(), sock.fileno())
     finally:
         dead.close()
+
+
+def dribble_pause(seconds: float, size: int) -> float:
+    """Seconds between bytes so that a body of ``size`` bytes takes ``seconds`` in all."""
+    return seconds / max(size, 1)
