@@ -98,8 +98,9 @@ def load_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) ->
     except RecursionError:
         value, deep = None, True
     else:
-        brackets = text.count("[") + text.count("{")
-        deep = brackets > max_depth and _deeper_than(value, max_depth)
+        # Walk the parsed containers (cheap: a base64 image is one leaf) rather than scanning
+        # every character of a multi-megabyte body for brackets.
+        deep = _deeper_than(value, max_depth)
     if deep:
         raise InvalidInput([f"{where}: JSON nested deeper than {max_depth} levels"])
     return value
