@@ -44,8 +44,11 @@ StartResponse = Callable[..., Any]
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
-class Aborted(Exception):
-    """Raised inside a response body to make the server drop the connection (deliberately)."""
+class Aborted(ConnectionAbortedError):
+    """Raised inside a response body to make the server drop the connection (deliberately).
+
+    A ConnectionError, so werkzeug treats it as a dropped connection (silently) rather than
+    logging an "Error on request" traceback for a fault that was asked for."""
 
 
 class WsgiApp:
@@ -181,7 +184,8 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         from granian.constants import Interfaces
     except ImportError:
         raise ConfigError(
-            "--workers needs granian, the production server: pip install 'bgmock[workers]' (or pip install granian)"
+            "--workers needs granian, the production server: pip install granian "
+            "(or, from the bgmock checkout, pip install -e \".[workers]\")"
         ) from None
     started = time.perf_counter() if started is None else started
     with tempfile.TemporaryDirectory(prefix="bgmock-") as scratch:
