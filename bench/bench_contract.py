@@ -33,12 +33,9 @@ Timings are figures for people, never assertions in tests.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import io
 import os
-import platform
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -47,6 +44,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import machine, min_max  # noqa: E402 - bench/common.py (this folder is on sys.path)
 
 from contracts import run  # noqa: E402
 from contracts.reference_client import make_adapter  # noqa: E402
@@ -99,33 +98,13 @@ def tree_run(tree: Path) -> tuple[float, bool]:
         raise SystemExit(f"the baseline tree's run failed: {done.stderr[-2000:]}") from None
 
 
-def span(values: list[float]) -> str:
-    return f"{min(values):.1f}–{max(values):.1f} (median {statistics.median(values):.1f})"
-
-
-def machine() -> list[str]:
-    try:
-        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        uname = platform.platform()
-    versions = ", ".join(
-        f"{p} {importlib.metadata.version(p)}" for p in ("hypothesis", "requests", "flask", "werkzeug")
-    )
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return [
-        f"- Machine: `{uname}`; {os.cpu_count()} CPU(s)",
-        f"- Python {platform.python_version()} ({platform.python_implementation()}); {versions}",
-        f"- Load average at start (1/5/15 min): {load}",
-    ]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only, do not write bench/RESULTS.md")
     parser.add_argument("--baseline-tree", type=Path, metavar="DIR", help="also time another checkout's kit")
     args = parser.parse_args()
-    info = machine()
+    info = machine(("hypothesis", "requests", "flask", "werkzeug"))
     whole, floor, before, kept, kept_before = [], [], [], True, True
     phases: dict[str, list[float]] = {name: [] for name in (*PHASES.values(), "client", "kit")}
     for i in range(args.repeats):
@@ -161,13 +140,13 @@ def main() -> int:
         "",
         "| measure | seconds |",
         "|---|---|",
-        f"| whole run (default budget) | {span(whole)} |",
-        f"| baseline: probes only (`examples=0`) | {span(floor)} |",
-        *[f"| phase: {name} | {span(phases[name])} |" for name in PHASES.values() if phases[name]],
-        f"| whole run: inside the client's calls | {span(phases['client'])} |",
-        f"| whole run: the kit's own work (the rest) | {span(phases['kit'])} |",
+        f"| whole run (default budget) | {min_max(whole)} |",
+        f"| baseline: probes only (`examples=0`) | {min_max(floor)} |",
+        *[f"| phase: {name} | {min_max(phases[name])} |" for name in PHASES.values() if phases[name]],
+        f"| whole run: inside the client's calls | {min_max(phases['client'])} |",
+        f"| whole run: the kit's own work (the rest) | {min_max(phases['kit'])} |",
         *(
-            [f"| before/after: whole run of the kit in `{args.baseline_tree}`, interleaved | {span(before)} |"]
+            [f"| before/after: whole run of the kit in `{args.baseline_tree}`, interleaved | {min_max(before)} |"]
             if before
             else []
         ),

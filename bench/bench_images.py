@@ -24,13 +24,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.metadata
 import io
 import json
 import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from common import machine, min_max  # noqa: E402 - bench/common.py (this folder is on sys.path)
 from PIL import Image, ImageDraw  # noqa: E402
 
 from mockserver.backend import Backend  # noqa: E402
@@ -120,23 +117,6 @@ def measure_http(width: int, height: int, fmt: str, products: list[str], repeats
     return rows
 
 
-def fmt_ms(values: list[float]) -> str:
-    return f"{min(values):.2f}–{max(values):.2f} (median {statistics.median(values):.2f})"
-
-
-def machine() -> list[str]:
-    try:
-        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        uname = platform.platform()
-    names = ("Pillow", "flask", "werkzeug", "jsonschema", "requests")
-    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in names)
-    return [
-        f"- Machine: `{uname}`; {os.cpu_count()} CPU(s) (`nproc`)",
-        f"- Python {platform.python_version()} ({platform.python_implementation()}); {versions}",
-    ]
-
-
 def header() -> str:
     return "\n".join([
         "# Benchmark results",
@@ -144,7 +124,7 @@ def header() -> str:
         "Figures written by the scripts in `bench/` (each appends its own dated section). Timings are",
         "for people comparing runs on one machine; no test asserts on them.",
         "",
-        *machine(),
+        *machine(("Pillow", "flask", "werkzeug", "jsonschema", "requests"), nproc_note=True, load=False),
         "",
     ])
 
@@ -167,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "of that task, `warm` = cache hit; HTTP columns go through a live server on loopback;",
         "`baseline` = Pillow encoding a flat canvas of the same size and format (same run).",
         "",
-        *machine(),
+        *machine(("Pillow", "flask", "werkzeug", "jsonschema", "requests"), nproc_note=True, load=False),
         "- Load average at start (1/5/15 min): {:.2f} / {:.2f} / {:.2f} — other work on the machine widens the"
         " ranges; compare medians against the baseline column of the same run.".format(*os.getloadavg()),
         "",
@@ -178,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for fmt, ext in FORMATS:
             rows = measure_in_process(width, height, fmt, ext, products, args.repeats)
             rows.update(measure_http(width, height, fmt, products, args.repeats))
-            cells = [fmt_ms(rows[k]) for k in ("cold #0", "cold #1", "warm", "HTTP cold", "HTTP warm", "baseline")]
+            cells = [min_max(rows[k], 2) for k in ("cold #0", "cold #1", "warm", "HTTP cold", "HTTP warm", "baseline")]
             lines.append(f"| {width}×{height} | {fmt} | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
     section = "\n".join(lines) + "\n"

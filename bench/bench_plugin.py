@@ -29,11 +29,8 @@ Timings are figures for people, never assertions in tests.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import logging
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -47,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 import responses  # noqa: E402
+from common import machine, min_max  # noqa: E402 - bench/common.py (this folder is on sys.path)
 
 from mockserver.backend import Backend  # noqa: E402
 from mockserver.dispatch import Dispatcher  # noqa: E402
@@ -189,24 +187,6 @@ SUBMIT_MODES = ("live", "in-process", "responses stub", "pytest-httpserver", "di
 ALL_MODES = (*SUBMIT_MODES, "per test (restart)")
 
 
-def fmt(values: list[float], digits: int = 0) -> str:
-    return f"{min(values):.{digits}f}–{max(values):.{digits}f} (median {statistics.median(values):.{digits}f})"
-
-
-def machine() -> list[str]:
-    try:
-        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        uname = platform.platform()
-    names = ("flask", "werkzeug", "jsonschema", "requests", "responses", "pytest", "pytest_httpserver")
-    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in names)
-    return [
-        f"- Machine: `{uname}`; {os.cpu_count()} CPU(s) (`nproc`)",
-        f"- Python {platform.python_version()} ({platform.python_implementation()}); {versions}",
-        "- Load average at start (1/5/15 min): {:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg()),
-    ]
-
-
 def chart(medians: dict[str, list[float]], path: Path) -> None:
     """A bar per mode (median µs per submit) with its min–max as a whisker, drawn with Pillow."""
     from PIL import Image, ImageDraw
@@ -246,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, (prelude, probe) in READY.items():
             ready[name].append(in_subprocess(prelude + "\n" + probe))
     for name, values in ready.items():
-        print(f"ready  {name:60} {fmt(values, 1)} ms", flush=True)
+        print(f"ready  {name:60} {min_max(values, 1)} ms", flush=True)
 
     modes = Modes()
     try:
@@ -261,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         modes.close()
     for mode, values in timings.items():
-        print(f"submit {mode:32} {fmt(values)} µs", flush=True)
+        print(f"submit {mode:32} {min_max(values, 0)} µs", flush=True)
 
     inproc = statistics.median(timings["in-process"])
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -280,19 +260,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.repeats} runs (median). Submit: one `requestParams` item with an `imageFileUrl`, JSON body, sent "
         "with a `requests.Session`; the stubs answer a fixed success body without validating anything.",
         "",
-        *machine(),
+        *machine(
+            ("flask", "werkzeug", "jsonschema", "requests", "responses", "pytest", "pytest_httpserver"),
+            nproc_note=True,
+        ),
         "",
         "| ready to answer (fresh process) | ms |",
         "|---|---|",
-        *(f"| {name} | {fmt(values, 1)} |" for name, values in ready.items()),
+        *(f"| {name} | {min_max(values, 1)} |" for name, values in ready.items()),
         "",
         f"| one submit ({args.submits} per run) | µs per submit | validates |",
         "|---|---|---|",
         *(
-            f"| {mode} | {fmt(timings[mode])} | {'yes' if mode in validating else 'no'} |"
+            f"| {mode} | {min_max(timings[mode], 0)} | {'yes' if mode in validating else 'no'} |"
             for mode in SUBMIT_MODES
         ),
-        f"| per test: `Handle.restart()` (reset, no marker) | {fmt(timings['per test (restart)'])} | |",
+        f"| per test: `Handle.restart()` (reset, no marker) | {min_max(timings['per test (restart)'], 0)} | |",
         "",
         f"In-process mode, one submit with full validation: median {inproc / 1000:.3f} ms, runs from "
         f"{min(timings['in-process']) / 1000:.3f} to {max(timings['in-process']) / 1000:.3f} ms. Issue 6 target, "

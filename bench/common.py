@@ -1,0 +1,35 @@
+"""What every bench script writes the same way: the machine line and min–max (median) cells.
+
+Run the scripts as ``python bench/<script>.py``; this folder is then on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import statistics
+import subprocess
+from collections.abc import Iterable
+
+
+def min_max(values: list[float], digits: int = 1) -> str:
+    """``lo–hi (median m)``, the cell format of bench/RESULTS.md."""
+    return f"{min(values):.{digits}f}–{max(values):.{digits}f} (median {statistics.median(values):.{digits}f})"
+
+
+def machine(packages: Iterable[str], *, nproc_note: bool = False, load: bool = True) -> list[str]:
+    """Markdown lines naming the machine, Python, the given packages' versions and the load."""
+    try:
+        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        uname = platform.platform()
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in packages)
+    lines = [
+        f"- Machine: `{uname}`; {os.cpu_count()} CPU(s){' (`nproc`)' if nproc_note else ''}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}); {versions}",
+    ]
+    if load:
+        average = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+        lines.append(f"- Load average at start (1/5/15 min): {average}")
+    return lines
