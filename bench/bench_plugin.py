@@ -282,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         f"under 1 ms: {verdict}. Of that, the fake's own work (dispatcher only) is "
         f"{statistics.median(timings['dispatcher only']):.0f} µs (median) and `requests` + `responses` alone (the "
         f"bare stub) {statistics.median(timings['responses stub']):.0f} µs: most of the cost is the two libraries'.",
-        "The live fake runs on werkzeug's threaded server, which closes the connection after each answer, so each "
-        "submit also pays a TCP connection and a thread; pytest-httpserver's server (one thread) closes it too.",
+        "The live fake runs on bgmock's threaded server, which keeps the session's connection open between "
+        "submits; pytest-httpserver's server (werkzeug, one thread) closes it after each answer.",
         "",
         f"![one submit per mode]({CHART.name})",
         "",

@@ -127,8 +127,10 @@ def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
              missing="" if jar and java else "no wiremock jar or no java", settle_s=2.0),
         Peer("wiremock-nojournal", "WireMock 3, --no-request-journal", wiremock(False),
              missing="" if jar and java else "no wiremock jar or no java", settle_s=2.0),
-        Peer("bgmock-default", "`bgmock serve`: one process, threaded werkzeug, memory store, full checks",
+        Peer("bgmock-default", "`bgmock serve`: one process, its threaded keep-alive server, memory store, full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--port", str(p), "--quiet"]),
+        Peer("bgmock-werkzeug", "`bgmock serve --server werkzeug`: the same on werkzeug (the default before)",
+             lambda p, _: [py, "-m", "mockserver.cli", "serve", "--server", "werkzeug", "--port", str(p), "--quiet"]),
         Peer("bgmock-granian1", "`bgmock serve --server granian`: one granian worker, memory store, full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--server", "granian", "--port", str(p), "--quiet"]),
         Peer("bgmock-workers", "`bgmock serve --workers 2`: granian, shared SQLite state, full checks",
@@ -433,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     if "bgmock-default" in results and results.get("prism"):
         versus = med("bgmock-default") / med("prism")
         targets.append(f"default `bgmock serve` vs Prism: **{versus:.2f}×** (target ≥ 2×)")
+    if "bgmock-default" in results and results.get("bgmock-werkzeug"):
+        versus = med("bgmock-default") / med("bgmock-werkzeug")
+        targets.append(f"default `bgmock serve` vs the same fake on werkzeug's server: {versus:.2f}× (medians)")
     if ready.get("bgmock-default"):
         targets.append(f"default `bgmock serve` ready in **{_span(ready['bgmock-default'])} ms** (target ≤ 300 ms)")
     if args.chart and not args.no_write:

@@ -212,7 +212,7 @@ def fidelity(obs: Observation, ctx: Context) -> None:
                 raise Broken(
                     "image source changed", f"the caller gave the image as base64; the fake used {note.get('source')}"
                 )
-            if note.get("sha256") != image.sha256:
+            if note.get("crc32") != image.crc32:
                 raise Broken(
                     "image bytes changed",
                     f"the caller gave {image!r}; the fake decoded {note.get('format')} {note.get('width')}x"

@@ -10,9 +10,9 @@ byte cap read from its ``/__admin/config``), URLs, and scene IDs from the fake's
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,8 +45,9 @@ class ImageSpec:
         return _b64(self.fmt, self.width, self.height, self.shade)
 
     @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    def crc32(self) -> str:
+        """The digest the fake's journal notes for an image (``images[].crc32``)."""
+        return f"{zlib.crc32(self.data):08x}"
 
     def __repr__(self) -> str:
         return f"<{self.fmt} {self.width}x{self.height}, {len(self.data)} bytes as base64>"

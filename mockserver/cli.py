@@ -61,9 +61,10 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "(repeatable per endpoint)")
     load.add_argument("--workers", type=int, metavar="N",
                       help="run N processes of the production server (granian) sharing state")
-    load.add_argument("--server", choices=["auto", "granian", "werkzeug"],
-                      help="auto (default): werkzeug for one process (exact TCP resets), granian for --workers; "
-                           "granian: also for one worker (faster)")
+    load.add_argument("--server", choices=["auto", "threaded", "granian", "werkzeug"],
+                      help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
+                           "resets), granian for --workers; granian: also for one worker; werkzeug: werkzeug's "
+                           "development server (closes every connection)")
     load.add_argument("--state", metavar="PATH",
                       help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
 
@@ -146,27 +147,26 @@ def _serve(args: argparse.Namespace) -> int:
         if not config.admin_token:
             raise ConfigError(f"--host {config.host} exposes the fake beyond this machine: set --admin-token too")
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
-    if config.server == "werkzeug" and config.workers > 1:
-        raise ConfigError("--workers: werkzeug serves one process; use --server granian (or auto)")
+    if config.server in ("threaded", "werkzeug") and config.workers > 1:
+        raise ConfigError(f"--workers: --server {config.server} serves one process; use --server granian (or auto)")
     if config.workers > 1 or config.server == "granian":
         from .serving import serve_workers
 
         return serve_workers(config, started=started)
-    from werkzeug.serving import make_server
-
     from .backend import Backend
     from .dispatch import Dispatcher
     from .serving import WsgiApp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     app = WsgiApp(Dispatcher(Backend(config)))
     try:
-        server = make_server(config.host, config.port, app, threaded=True)
-    except SystemExit:  # werkzeug prints its own lines and exits 1 when the port is taken
-        raise ConfigError(f"--port {config.port}: cannot listen on {config.host}:{config.port} (in use?)") from None
+        server = _make_server(config, app)
+    except OSError as exc:
+        raise ConfigError(
+            f"--port {config.port}: cannot listen on {config.host}:{config.port} ({exc.strerror or exc})"
+        ) from None
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
     try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
@@ -179,6 +179,22 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _make_server(config: Config, app: Any) -> Any:
+    """The one-process server: bgmock's threaded keep-alive server (mockserver/httpd.py), or
+    werkzeug's development server when asked for by name (it closes every connection)."""
+    if config.server == "werkzeug":
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        try:
+            return make_server(config.host, config.port, app, threaded=True)
+        except SystemExit:  # werkzeug prints its own lines and exits 1 when the port is taken
+            raise OSError(f"port {config.port} is in use") from None
+    from .httpd import make_server as make_threaded
+
+    return make_threaded(config.host, config.port, app, refusal=app.refusal)
 
 
 def _active(config: Config) -> str:

@@ -7,6 +7,7 @@ router; every failure becomes a documented envelope, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import itertools
 import json
@@ -14,7 +15,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -195,15 +195,20 @@ class Dispatcher:
     ) -> None:
         notes = ctx.notes if ctx else {}
         elapsed_ms = (time.perf_counter() - started) * 1000
+        query, headers = request.query, request.headers
+        if not (type(query) is dict and _SECRET_PARAMS.isdisjoint(query)):
+            query = {k: "***" if k in _SECRET_PARAMS else v for k, v in query.items()}
+        if not (type(headers) is dict and _SECRET_HEADERS.isdisjoint(headers)):
+            headers = {k: v for k, v in headers.items() if k not in _SECRET_HEADERS}
         entry = {
             "id": next(self._seq),
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "time": _utc_now_ms(),
             "clock": round(self.backend.clock.now(), 3),
             "method": request.method,
             "path": _summarize(request.path, 2048),
             "endpoint": route.endpoint if route else None,
-            "query": _summarize({k: "***" if k in _SECRET_PARAMS else v for k, v in request.query.items()}),
-            "headers": _summarize({k: v for k, v in request.headers.items() if k not in _SECRET_HEADERS}),
+            "query": _summarize(query),  # (a copy: the journal never shares the request's dicts)
+            "headers": _summarize(headers),
             "contentType": _summarize(request.header("content-type")),
             "bodyBytes": len(request.body),
             "body": _summarize(notes.get("body")),
@@ -256,14 +261,30 @@ _MAX_ITEMS = 32
 _MAX_DEPTH = 8
 
 
+def _utc_now_ms() -> str:
+    """``datetime.now(timezone.utc).isoformat(timespec="milliseconds")``, the date and time of
+    day formatted once a second (``_utc_second``) rather than once per request."""
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return f"{_utc_second(second)}.{nanos // 1_000_000:03d}+00:00"
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
 def _summarize(value: Any, limit: int = 256, depth: int = 0) -> Any:
     """Journal copy of parsed parameters, bounded whatever was sent: long strings (base64
     images) become a short note, containers keep their first entries, deep nesting is cut."""
     if isinstance(value, str):
         return value if len(value) <= limit else f"<{len(value)} chars>"
-    if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
+    if not isinstance(value, (dict, list)):
+        return value
+    if depth >= _MAX_DEPTH:
         return f"<nested deeper than {_MAX_DEPTH}>"
     if isinstance(value, dict):
+        if len(value) <= _MAX_ITEMS and _plain(value, limit):
+            return dict(value)  # nothing to shorten (the common case): a copy in one C call
         out: dict[str, Any] = {}
         for index, (key, item) in enumerate(value.items()):
             if index == _MAX_ITEMS:
@@ -275,12 +296,25 @@ def _summarize(value: Any, limit: int = 256, depth: int = 0) -> Any:
             plain = kind in _SCALARS or (kind is str and len(item) <= limit)
             out[name] = item if plain else _summarize(item, limit, depth + 1)
         return out
-    if isinstance(value, list):
-        items = [_summarize(item, limit, depth + 1) for item in value[:_MAX_ITEMS]]
-        if len(value) > _MAX_ITEMS:
-            items.append(f"<{len(value) - _MAX_ITEMS} more items>")
-        return items
-    return value
+    items = [_summarize(item, limit, depth + 1) for item in value[:_MAX_ITEMS]]
+    if len(value) > _MAX_ITEMS:
+        items.append(f"<{len(value) - _MAX_ITEMS} more items>")
+    return items
+
+
+def _plain(value: dict[Any, Any], limit: int) -> bool:
+    """Whether ``_summarize`` would keep every entry of ``value`` as it is: short string keys,
+    scalar or short string values."""
+    for key, item in value.items():
+        if type(key) is not str or len(key) > 64:
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > limit:
+                return False
+        elif kind not in _SCALARS:
+            return False
+    return True
 
 
 __all__ = ["Context", "Dispatcher", "Incoming", "Reply", "Route"]

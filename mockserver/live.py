@@ -10,19 +10,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
 from .app import create_app
 from .backend import Backend
 from .config import Config
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access-log line per request: inside a test run they would flood captured stderr
-    (the journal, ``GET /__admin/requests``, records every call). Errors are still logged."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+from .httpd import ThreadedServer, make_server
 
 
 class LiveServer:
@@ -32,11 +23,13 @@ class LiveServer:
         self, config: Config | Mapping[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         cfg = config if isinstance(config, Config) else Config.from_mapping(config or {})
+        # No log line per request: inside a test run they would flood captured stderr (the
+        # journal, ``GET /__admin/requests``, records every call). Errors are still logged.
         cfg = cfg.replace(log_requests=False) if cfg.log_requests else cfg
         self.backend = Backend(cfg)
         self.app = create_app(backend=self.backend)
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
-        self._server.daemon_threads = True
+        # The same server as ``bgmock serve`` (keep-alive, exact transport faults).
+        self._server: ThreadedServer = make_server(host, port, self.app, refusal=self.app.wsgi_app.refusal)
         self.host = host
         self.port = self._server.socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl
 from .backend import Backend
 from .config import Config, ConfigError
 from .dispatch import Dispatcher
-from .errors import ApiError
+from .errors import ApiError, GatewayError
 from .http import Incoming, Reply
 from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
 
@@ -77,6 +77,11 @@ class WsgiApp:
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
         return [reply.body]
 
+    def refusal(self, status: int, reason: str) -> bytes:
+        """The body for a request the HTTP server could not read: the gateway's JSON envelope."""
+        _, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", reason, status=status))
+        return json.dumps(body).encode()
+
     def incoming(self, environ: dict[str, Any]) -> Incoming:
         """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
         try:
@@ -87,7 +92,8 @@ class WsgiApp:
             length = 0  # no length and no terminated stream (no chunked upload): no body
         body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
         query: dict[str, str] = {}
-        for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        raw_query = environ.get("QUERY_STRING")
+        for key, value in parse_qsl(raw_query, keep_blank_values=True) if raw_query else ():
             query.setdefault(key, value)  # the first value wins, as Flask's request.args
         headers = {
             key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
@@ -97,7 +103,9 @@ class WsgiApp:
         if environ.get("CONTENT_LENGTH"):
             headers["content-length"] = environ["CONTENT_LENGTH"]
         host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT')}"
-        path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace") or "/"
+        path = environ.get("PATH_INFO") or "/"
+        if not path.isascii():  # WSGI hands the path as latin-1 code points of its UTF-8 bytes
+            path = path.encode("latin-1").decode("utf-8", "replace")
         return Incoming(
             method=environ.get("REQUEST_METHOD", "GET").upper(), path=path, query=query,
             headers=headers, body=body, base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}",
@@ -137,7 +145,7 @@ class WsgiApp:
 
 
 def _socket(environ: dict[str, Any]) -> socket.socket | None:
-    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+    sock = environ.get("bgmock.socket") or environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
     return sock if isinstance(sock, socket.socket) else None
 
 

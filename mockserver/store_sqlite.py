@@ -10,10 +10,11 @@ writer commits.  Writers take a ``flock`` on a lock file beside the database bef
 ``BEGIN IMMEDIATE``: the kernel wakes a waiting writer the moment the lock is free, where
 SQLite's own busy handler would sleep whole milliseconds under contention.
 
-The journal is the exception: an append-only file beside the database, written without a lock
-(``_JournalLog``).  Everything stays bounded like ``MemoryStore``: tasks by count and age, the
-journal by count, rate-limit buckets by count.  ``--state PATH`` names the file, and state
-survives a restart.
+Two exceptions take no cross-process lock, because they are written on every request: the
+journal, an append-only file beside the database (``_JournalLog``), and the tasks, one SQLite
+file per process (``store_shards.TaskShards``; ``max_tasks`` there counts per process).
+Everything stays bounded like ``MemoryStore``: tasks by count and age, the journal by count,
+rate-limit buckets by count.  ``--state PATH`` names the file, and state survives a restart.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from .config import ConfigError
 from .faults import FaultRule
 from .ratelimit import Bucket, refill
 from .store import MAX_BUCKETS
+from .store_shards import TaskShards, connect, disown, transaction
+from .store_shards import dumps as _dumps
+from .store_shards import fields as _fields
 from .tasks import Task
 
 try:  # POSIX: a kernel lock that wakes waiters at once
@@ -42,29 +46,16 @@ try:  # POSIX: a kernel lock that wakes waiters at once
 except ImportError:  # pragma: no cover - Windows falls back to SQLite's busy timeout
     fcntl = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 1
+#: 2: tasks moved out of this file into per-process shards (``store_shards``).
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS clock (one INTEGER PRIMARY KEY CHECK (one = 1), origin REAL NOT NULL, offset REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS tasks (
-    seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL UNIQUE, created REAL NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rules (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, startup INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, last REAL NOT NULL) WITHOUT ROWID;
 """
-
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
-
-
-def _fields(obj: Any) -> dict[str, Any]:
-    """A dataclass's fields as a shallow dict (``dataclasses.asdict`` deep-copies: 10x slower)."""
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
 class _Header:
@@ -263,12 +254,10 @@ class SqliteStore:
     """A ``Store`` in one SQLite file, safe for many threads and many processes.
 
     Files: ``PATH`` (SQLite, with its ``-wal`` and ``-shm``), ``PATH.lock`` (the writers'
-    lock, holding the shared clock; the clock is also kept in ``PATH`` and restored from it)
-    and ``PATH.journal`` with ``PATH.journal.1`` (the request journal, see ``_JournalLog``).
+    lock, holding the shared clock; the clock is also kept in ``PATH`` and restored from it),
+    ``PATH.journal`` with ``PATH.journal.1`` (the request journal, see ``_JournalLog``) and
+    ``PATH.tasks-K`` with ``PATH.tasks-K.lock`` (the tasks, see ``store_shards``).
     """
-
-    #: Bounds are enforced on read at once and by deleting rows every this many inserts.
-    TRIM_EVERY = 64
 
     def __init__(
         self, path: str | os.PathLike[str], *, max_tasks: int, task_ttl_s: float, journal_size: int
@@ -285,6 +274,7 @@ class SqliteStore:
         self._rules_cache: tuple[int, list[FaultRule]] | None = None
         self._bucket_takes = 0
         self._writer_lock = _WriterLock(self)
+        self._tasks = TaskShards(self.path, max_tasks=max_tasks, task_ttl_s=task_ttl_s)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._header = _Header(self._lock_fd())
@@ -292,16 +282,16 @@ class SqliteStore:
             tables = {row[0] for row in self._conn().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and "meta" not in tables:  # somebody else's database: never add tables to it
                 raise ConfigError(f"state {self.path}: an SQLite database of something else, not a bgmock state file")
+            # Before adding any table: another version's file is refused as it is.
+            found = self._conn().execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() if tables else None
+            if found is not None and found[0] != SCHEMA_VERSION:
+                raise ConfigError(
+                    f"state {self.path}: written by another bgmock version (schema {found[0]},"
+                    f" this one reads {SCHEMA_VERSION}); delete it or pick another --state"
+                )
             self._conn().executescript(_SCHEMA)
             with self._write() as conn:
-                found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-                if found is None:
-                    conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-                elif found[0] != SCHEMA_VERSION:
-                    raise ConfigError(
-                        f"state {self.path}: written by another bgmock version (schema {found[0]},"
-                        f" this one reads {SCHEMA_VERSION}); delete it or pick another --state"
-                    )
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 conn.execute("INSERT OR IGNORE INTO clock VALUES (1, ?, 0.0)", (time.time(),))
                 if self._header.fresh:
                     self._header.set_clock(*conn.execute("SELECT origin, offset FROM clock").fetchone())
@@ -315,17 +305,13 @@ class SqliteStore:
         """This thread's connection (connections are not shared between threads or a fork)."""
         if os.getpid() != self._pid:  # forked: the parent's connections and lock are not ours
             self._pid = os.getpid()
+            disown(self._local)
             self._local = threading.local()
             self._lock_file = None
             self._thread_lock = threading.Lock()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # OFF: commits survive the process crashing (WAL), not the machine losing power; a
-            # fake's state is not worth an fsync per request (it costs 3x here).
-            conn.execute("PRAGMA synchronous=OFF")
-            self._local.conn = conn
+            conn = self._local.conn = connect(self.path)
         return conn
 
     def _lock_fd(self) -> int:
@@ -341,78 +327,29 @@ class SqliteStore:
     def _write(self, *, rules: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction; ``rules``: it changed fault rules (bump their generation)."""
         with self._locked() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
             if rules:  # after the commit: a reader that sees the new generation sees the change
                 self._header.bump_rules()
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their threads end)."""
+        """Close this thread's connections (others close when their threads end) and give up
+        the task shard's slot, for another store (a restart) to take."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+        self._tasks.close()
 
-    # -- tasks ----------------------------------------------------------------------------
+    # -- tasks: per-process shards, no cross-process lock (store_shards) ---------------------
     def put_task(self, task: Task, now: float) -> None:
-        """One autocommitted insert; every TRIM_EVERY-th also deletes what the bounds let go."""
-        data = _dumps(_fields(task))
-        with self._locked() as conn:
-            seq = conn.execute(
-                "INSERT OR REPLACE INTO tasks (task_id, created, data) VALUES (?, ?, ?)",
-                (task.task_id, task.created, data),
-            ).lastrowid
-            if seq and seq % self.TRIM_EVERY == 0:
-                with self._transaction(conn):
-                    evicted = conn.execute("DELETE FROM tasks WHERE seq <= ?", (seq - self.max_tasks,)).rowcount
-                    # Expired ones among the oldest (rowid order, no scan); reads skip the rest already.
-                    evicted += conn.execute(
-                        "DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks ORDER BY seq LIMIT ?) AND created < ?",
-                        (self.TRIM_EVERY * 4, now - self.task_ttl_s),
-                    ).rowcount
-                    if evicted:
-                        self._bump(conn, "evicted", evicted)
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    #: A task is visible while it is young enough and among the newest max_tasks (as in memory).
-    _VISIBLE = "created >= ? AND seq > (SELECT coalesce(max(seq), 0) FROM tasks) - ?"
+        self._tasks.put(task, now)
 
     def get_task(self, task_id: str, now: float, *, poll: bool = False) -> Task | None:
-        query = f"SELECT data FROM tasks WHERE task_id = ? AND {self._VISIBLE}"
-        args = (task_id, now - self.task_ttl_s, self.max_tasks)
-        if not poll:
-            row = self._conn().execute(query, args).fetchone()
-            return None if row is None else Task(**json.loads(row[0]))
-        with self._write() as conn:
-            row = conn.execute(query, args).fetchone()
-            if row is None:
-                return None
-            task = Task(**json.loads(row[0]))
-            task.polls += 1
-            conn.execute("UPDATE tasks SET data = ? WHERE task_id = ?", (_dumps(_fields(task)), task_id))
-            return task
+        return self._tasks.get(task_id, now, poll=poll)
 
     def list_tasks(self, now: float, limit: int) -> list[Task]:
-        rows = self._conn().execute(
-            f"SELECT data FROM tasks WHERE {self._VISIBLE} ORDER BY seq DESC LIMIT ?",
-            (now - self.task_ttl_s, self.max_tasks, limit),
-        ).fetchall()
-        return [Task(**json.loads(row[0])) for row in rows]
+        return self._tasks.newest(now, limit)
 
     # -- fault rules ----------------------------------------------------------------------
     def _rule(self, data: str) -> FaultRule:
@@ -549,20 +486,20 @@ class SqliteStore:
     def stats(self) -> dict[str, int]:
         conn = self._conn()
         count = lambda table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: E731
-        evicted = conn.execute("SELECT value FROM counters WHERE name = 'evicted'").fetchone()
         return {
-            "tasks": min(count("tasks"), self.max_tasks), "evictedTasks": int(evicted[0]) if evicted else 0,
+            **self._tasks.stats(),
             "rules": count("rules"), "journal": self._journal.count() if self.journal_size else 0,
         }
 
     def clear(self) -> None:
         """Forget tasks, rules, journal, buckets and counters (the clock is the Clock's to reset)."""
         with self._write(rules=True) as conn:
-            for table in ("tasks", "rules", "buckets"):
+            for table in ("rules", "buckets"):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             self._journal.clear()
             # Not the ID-stream counter: a process reseeding after a reset must not replay another's.
             conn.execute("DELETE FROM counters WHERE name != 'id:ids'")
+        self._tasks.clear()
 
     @classmethod
     def for_config(cls, path: str | os.PathLike[str], config: Any) -> SqliteStore:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .config import Config
 from .errors import InvalidInput
-from .images import ImageInfo, ImageProblem, inspect_image
+from .images import ImageInfo, ImageProblem, check_structure, inspect_image
 from .spec import Spec
 
 if TYPE_CHECKING:
@@ -53,6 +53,25 @@ class SubmitItem:
     product: bytes | None  # the decoded image, to draw results with
 
 
+@dataclass(frozen=True)
+class SubmitParams:
+    """A submit's ``requestParams``, read once per request and shared by fault-rule matching and
+    validation, so the JSON-string form is parsed and each item coerced once, not once per use.
+
+    ``items`` are the array's first ``max_items + 1`` entries, coerced unless strict; entries that
+    are not objects stay in place (validation reports them by index). ``problems`` says why the
+    array could not be read at all (then ``items`` is empty).
+    """
+
+    items: list[Any]
+    problems: list[str] | None = None
+
+    @property
+    def candidates(self) -> list[dict[str, Any]]:
+        """The objects among the items: what a fault rule's ``match`` is compared with."""
+        return [item for item in self.items if isinstance(item, dict)]
+
+
 class FormBody(dict):
     """A form-decoded body: every value is a string by nature of the encoding, so even strict
     mode reads numbers and booleans from it (strict is about the types JSON can carry)."""
@@ -61,7 +80,7 @@ class FormBody(dict):
 def parse_body(content_type: str | None, body: bytes, *, strict: bool = False) -> dict[str, Any]:
     """Decode a JSON or form-encoded body into an object, or raise a 700 naming the problem."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if not body.strip():
+    if not body or body.isspace():  # (``body.strip()`` would copy a body with trailing whitespace)
         return {}
     looks_json = body.lstrip()[:1] == b"{"
     if media == FORM and not (looks_json and not strict):
@@ -94,7 +113,9 @@ def load_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) ->
     """
     text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
     try:
-        value = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        if text.startswith("\ufeff"):  # what json.loads says of a str with a BOM (bytes lose theirs above)
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except RecursionError:
         value, deep = None, True
     else:
@@ -118,15 +139,28 @@ def _finite(text: str) -> float:
     return number
 
 
+#: One decoder for every body: ``json.loads`` with options builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
+
+
 def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels (iterative: no recursion)."""
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
+    """Whether arrays and objects nest more than ``limit`` levels (iterative: no recursion).
+
+    Walked a level at a time: the containers of one level are collected without building a
+    (node, depth) pair per container, the cost that mattered on small bodies.
+    """
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        deeper = []
+        for node in level:
+            for child in node.values() if isinstance(node, dict) else node:
+                if isinstance(child, (dict, list)):
+                    deeper.append(child)
+        level = deeper
     return False
 
 
@@ -147,25 +181,48 @@ def json_type(value: Any) -> str:
     return "object"
 
 
-def coerce(instance: Any, schema: Mapping[str, Any]) -> Any:
+#: The declared types whose string spellings ``coerce`` reads.
+_COERCED = ("integer", "number", "boolean")
+
+
+def scalar_types(schema: Mapping[str, Any]) -> dict[str, str]:
+    """Property name -> the type ``coerce`` reads its string spellings as (integer, number, boolean).
+
+    Computed once per schema by callers on a hot path (``SubmitValidator``), instead of once per
+    property of every item.
+    """
+    out = {}
+    for name, prop in schema.get("properties", {}).items():
+        declared = _declared_scalar(prop)
+        if declared in _COERCED:
+            out[name] = declared
+    return out
+
+
+def coerce(instance: Any, schema: Mapping[str, Any], *, types: Mapping[str, str] | None = None) -> Any:
     """Turn the string spellings the vendor's samples send ("800", "true") into the schema's types.
 
     Only top-level properties with a single declared scalar type are touched; anything that
-    does not read cleanly is left alone for the schema to report.
+    does not read cleanly is left alone for the schema to report. Returns a new dict (the input
+    is not changed). ``types`` is ``scalar_types(schema)``, when the caller keeps it.
     """
     if not isinstance(instance, dict):
         return instance
-    props = schema.get("properties", {})
+    if types is None:
+        types = scalar_types(schema)
     out = dict(instance)
     for key, value in instance.items():
-        declared = _declared_scalar(props.get(key, {}))
-        if not isinstance(value, str):
+        declared = types.get(key)
+        if declared is None or not isinstance(value, str):
             continue
-        if declared == "integer" and _INT.match(value) and len(value) <= _MAX_DIGITS:
-            out[key] = int(value)  # (int() refuses past 4300 digits: longer stays a string)
-        elif declared == "number" and _NUMBER.match(value) and math.isfinite(number := float(value)):
-            out[key] = int(number) if number.is_integer() else number
-        elif declared == "boolean" and value.strip().lower() in ("true", "false"):
+        if declared == "integer":
+            # isdecimal() is the regex's \d+ without signs or spaces: the common spelling, unparsed
+            if len(value) <= _MAX_DIGITS and (value.isdecimal() or _INT.match(value)):
+                out[key] = int(value)  # (int() refuses past 4300 digits: longer stays a string)
+        elif declared == "number":
+            if _NUMBER.match(value) and math.isfinite(number := float(value)):
+                out[key] = int(number) if number.is_integer() else number
+        elif value.strip().lower() in ("true", "false"):  # boolean
             out[key] = value.strip().lower() == "true"
     return out
 
@@ -270,6 +327,7 @@ class SubmitValidator:
         self.spec = spec
         self.config = config
         self.item_schema = spec.schema("submit-request-item.json")
+        self.item_types = scalar_types(self.item_schema)
         self.items_validator = spec.validator("submit-request.json#/$defs/items")
         self.strict_item_validator = spec.validator("submit-request-item.strict.json")
         self.strict_envelope_validator = spec.validator("submit-request.strict.json")
@@ -296,29 +354,42 @@ class SubmitValidator:
             )
         return raw[: self.max_items + 1]
 
-    def items(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Coerced (unless strict) items, without schema checks: what fault rules match on."""
-        raw = self.request_params(body)
+    def read(self, body: Mapping[str, Any]) -> SubmitParams:
+        """``requestParams`` parsed and coerced (unless strict), without schema checks.
+
+        What fault rules match on (``candidates``) and what ``validate`` checks, so that a
+        request is read once however many parts of the fake look at it.
+        """
+        try:
+            raw = self.request_params(body)
+        except InvalidInput as exc:
+            return SubmitParams([], exc.problems)
         if self.config.strict:
-            return [item for item in raw if isinstance(item, dict)]
-        return [coerce(item, self.item_schema) for item in raw if isinstance(item, dict)]
+            return SubmitParams(raw)
+        types = self.item_types
+        return SubmitParams([coerce(item, self.item_schema, types=types) for item in raw])
 
     def validate(
         self,
         body: Mapping[str, Any],
         resolve_local: LocalResolver | None = None,
         scene_problem: Callable[[Any], str | None] | None = None,
+        *,
+        params: SubmitParams | None = None,
     ) -> list[SubmitItem]:
-        """Validated items, or InvalidInput listing every failing field."""
+        """Validated items, or InvalidInput listing every failing field.
+
+        ``params`` is ``read(body)`` when the caller already has it (it is read here otherwise).
+        """
         envelope = (
             schema_problems(self.strict_envelope_validator, body, fast=self.strict_envelope_fast)
             if self.config.strict else []
         )
-        try:
-            raw = self.request_params(body)
-        except InvalidInput as exc:
-            raise InvalidInput(envelope + exc.problems) from None
-        items = raw if self.config.strict else [coerce(item, self.item_schema) for item in raw]
+        if params is None:
+            params = self.read(body)
+        if params.problems is not None:
+            raise InvalidInput(envelope + params.problems)
+        items = params.items
         problems = envelope + schema_problems(self.items_validator, items, "requestParams", fast=self.items_fast)
         if self.config.strict:
             for index, item in enumerate(items):
@@ -393,11 +464,10 @@ class SubmitValidator:
             # a single pixel is decoded (a 100 kB PNG may claim 5000x5000).
             info = inspect_image(data, max_pixels=cfg.image_max_side**2 * 4, verify=False)
             fits = low < info.width < high and low < info.height < high
-            if fits:
-                inspect_image(
-                    data, max_pixels=cfg.image_max_side**2 * 4,
-                    verify="structure" if cfg.image_check == "structure" else True,
-                )
+            if fits and cfg.image_check == "structure":
+                check_structure(data, info.format)  # what inspect_image(verify="structure") adds to the header read
+            elif fits:
+                inspect_image(data, max_pixels=cfg.image_max_side**2 * 4, verify=True)
         except ImageProblem as exc:
             raise InvalidInput([f"{where}: {exc.reason}"]) from None
         if not fits:

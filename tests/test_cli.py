@@ -275,7 +275,7 @@ def test_non_loopback_host_without_admin_token_refuses(capsys):
 
 
 class _FakeServer:
-    """Stands in for werkzeug's server so the test never binds beyond loopback."""
+    """Stands in for the HTTP server so the test never binds beyond loopback."""
 
     calls: list[tuple[Any, ...]] = []
 
@@ -291,10 +291,10 @@ class _FakeServer:
 
 
 def test_non_loopback_host_with_admin_token_warns(capsys, monkeypatch):
-    import werkzeug.serving
+    import mockserver.httpd
 
     _FakeServer.calls.clear()
-    monkeypatch.setattr(werkzeug.serving, "make_server", _FakeServer)
+    monkeypatch.setattr(mockserver.httpd, "make_server", _FakeServer)
     code, out, err = run_main(capsys, "serve", "--host", "0.0.0.0", "--admin-token", "long-enough-token", "--quiet")
     assert code == 0
     assert _FakeServer.calls == [("0.0.0.0", 8080)]

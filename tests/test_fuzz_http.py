@@ -317,7 +317,7 @@ def test_the_fake_keeps_serving_after_the_test_client_fuzz(fuzzed: FlaskClient) 
 
 # -- over a real socket --------------------------------------------------------------------------
 
-SOCKET_CASES = 150  # per host: Flask and WsgiApp
+SOCKET_CASES = 150  # per server: bgmock's threaded one and werkzeug's
 socket_paths = paths.map(lambda p: quote(p, safe="/%?=&-._~:@!$'()*+,;"))
 socket_methods = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=10) | st.sampled_from(
     ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND"]
@@ -331,12 +331,13 @@ class _Served:
         self.host, self.port = host, port
 
 
-@pytest.fixture(scope="module", params=["flask", "wsgi"])
+@pytest.fixture(scope="module", params=["threaded", "werkzeug"])
 def live(request: pytest.FixtureRequest) -> Iterator[_Served]:
-    """The fake behind both of its hosts: Flask (create_app, running()) and the lean WsgiApp
-    that ``bgmock serve`` runs."""
+    """The fake behind both servers that can run it in one process: bgmock's own threaded
+    server (``bgmock serve``, ``running()``, the pytest plugin) and werkzeug's
+    (``--server werkzeug``)."""
     settings_ = {"max_body_bytes": 1_048_576, "task_duration": 0, "log_requests": False}
-    if request.param == "flask":
+    if request.param == "threaded":
         with running(**settings_) as fake:
             yield _Served(fake.host, fake.port)
         return

@@ -33,7 +33,7 @@ ADMIN = "X-Bgmock-Admin-Token"
 
 
 class _NoServer:
-    """Stands in for werkzeug's server: ``bgmock serve`` announces itself and stops at once."""
+    """Stands in for the HTTP server: ``bgmock serve`` announces itself and stops at once."""
 
     def __init__(self, host: str, port: int, app: Any, **_: Any) -> None:
         import socket
@@ -56,7 +56,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         bound.append(host)
         return _NoServer(host, port, app)
 
-    monkeypatch.setattr("werkzeug.serving.make_server", fake)
+    monkeypatch.setattr("mockserver.httpd.make_server", fake)
     return bound
 
 

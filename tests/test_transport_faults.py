@@ -17,6 +17,7 @@ import requests
 from helpers import SUBMIT, submit_item
 from werkzeug.serving import make_server
 
+from mockserver import httpd
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
@@ -28,12 +29,17 @@ DRIBBLE_S = 0.4
 
 
 class _Lean:
-    """``bgmock serve``'s own host (serving.WsgiApp on werkzeug's threaded server), in a thread."""
+    """``bgmock serve``'s host (serving.WsgiApp) on its default server, or on werkzeug's
+    (``--server werkzeug``), in a thread."""
 
-    def __init__(self, **settings) -> None:
+    def __init__(self, server: str = "threaded", **settings) -> None:
         config = Config.from_mapping({"log_requests": False, **settings})
-        self.server = make_server("127.0.0.1", 0, WsgiApp(Dispatcher(Backend(config))), threaded=True)
-        self.server.daemon_threads = True
+        app = WsgiApp(Dispatcher(Backend(config)))
+        if server == "werkzeug":
+            self.server = make_server("127.0.0.1", 0, app, threaded=True)
+            self.server.daemon_threads = True
+        else:
+            self.server = httpd.make_server("127.0.0.1", 0, app, refusal=app.refusal)
         self.url = f"http://127.0.0.1:{self.server.socket.getsockname()[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -43,15 +49,16 @@ class _Lean:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module", params=["flask", "serve"])
+@pytest.fixture(scope="module", params=["flask", "serve", "werkzeug"])
 def fake(request):
-    """Both hosts that own their socket: create_app's Flask app and the one `bgmock serve` runs."""
+    """Every host that owns its socket: create_app's Flask app (``running()``, the pytest
+    plugin) and ``bgmock serve``'s WsgiApp, on bgmock's server, and on werkzeug's."""
     settings = {"hang_s": HANG_S, "dribble_s": DRIBBLE_S, "clock": "manual"}
     if request.param == "flask":
         with running(**settings) as live:
             yield live
     else:
-        lean = _Lean(**settings)
+        lean = _Lean("werkzeug" if request.param == "werkzeug" else "threaded", **settings)
         yield lean
         lean.stop()
 

@@ -1,0 +1,478 @@
+"""The default server: a small threaded HTTP/1.1 server with keep-alive, for one process.
+
+Why not werkzeug's development server, which ``bgmock serve`` ran before: it closes the
+connection after every answer, so each request pays a TCP handshake and a new thread, and it
+topped out near a thousand submits a second here, about Prism's rate (bench/RESULTS.md).  This
+server keeps connections open (a thread per connection, as a developer's client or a test
+run opens few), parses the request line and headers itself, and hands a WSGI environ to
+``serving.WsgiApp`` (or to ``create_app``'s Flask app), so the fake's one host stays the one
+place where answers and transport faults are made.
+
+What it does that a user relies on:
+- it owns the socket (``environ["bgmock.socket"]``), so ``reset`` is a real TCP RST and
+  ``empty`` a close with no answer;
+- a request it cannot read (a malformed request line or header, an unsupported HTTP version or
+  transfer coding, both ``Content-Length`` and ``Transfer-Encoding``) gets a JSON envelope with
+  a 4xx/5xx status, never an HTML page, and the connection is closed;
+- bounds: request line and each header line 8 KiB, 100 headers, ``max_connections`` open at
+  once (more get a 503 envelope), an idle or stalled connection is closed after
+  ``idle_timeout`` seconds; the body's own cap is the application's (``max_body_bytes``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import socketserver
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+log = logging.getLogger("bgmock")
+WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+MAX_LINE = 8192
+MAX_HEADERS = 100
+#: Unread request body up to this size is drained to keep the connection; more closes it.
+DRAIN_LIMIT = 1 << 16
+#: Closing with unread request bytes: read and discard up to this much, for up to this long.
+LINGER_BYTES = 64 << 20
+LINGER_S = 2.0
+_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+class BadRequest(Exception):
+    """A request this server cannot read; answered with ``status`` and the connection closed."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class _Body:
+    """``wsgi.input`` for a ``Content-Length`` body: never reads past it (the next request
+    on the connection starts there), and a stalled client reads as the end of the body."""
+
+    def __init__(self, rfile: Any, length: int) -> None:
+        self.rfile = rfile
+        self.remaining = length
+        self.broken = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        try:
+            data = self.rfile.read(size)
+        except OSError:  # a timeout or a reset: what arrived is the body
+            data = b""
+        if not data:
+            self.broken, self.remaining = True, 0
+        self.remaining -= len(data)
+        return data
+
+    def unread(self) -> bool:
+        """Whether the client may still be sending this body."""
+        return self.remaining > 0 and not self.broken
+
+    def readline(self, size: int = -1) -> bytes:  # WSGI asks for it; the fake never reads lines
+        return self.read(size if size and size > 0 else MAX_LINE)
+
+    def finish(self) -> bool:
+        """Drain a small unread rest; whether the connection can carry another request."""
+        if self.broken:
+            return False
+        if self.remaining > DRAIN_LIMIT:
+            return False
+        while self.remaining > 0 and self.read(self.remaining):
+            pass
+        return not self.broken
+
+
+class _ChunkedBody(_Body):
+    """``wsgi.input`` for ``Transfer-Encoding: chunked`` (``wsgi.input_terminated``)."""
+
+    def __init__(self, rfile: Any) -> None:
+        super().__init__(rfile, 0)
+        self.done = False
+        self.consumed = 0
+
+    def read(self, size: int = -1) -> bytes:
+        parts: list[bytes] = []
+        wanted = size if size is not None and size >= 0 else sys.maxsize
+        try:
+            while wanted > 0 and not self.done:
+                if self.remaining == 0 and not self._next_chunk():
+                    break
+                part = self.rfile.read(min(wanted, self.remaining))
+                if not part:
+                    raise OSError("body ended inside a chunk")
+                parts.append(part)
+                self.remaining -= len(part)
+                wanted -= len(part)
+                if self.remaining == 0 and self.rfile.read(2) not in (b"\r\n", b"\n"):
+                    raise OSError("a chunk is not followed by CRLF")
+        except (OSError, ValueError):
+            self.broken, self.done = True, True
+        data = b"".join(parts)
+        self.consumed += len(data)
+        return data
+
+    def _next_chunk(self) -> bool:
+        line = self.rfile.readline(MAX_LINE + 1)
+        if len(line) > MAX_LINE or not line.endswith(b"\n"):
+            raise ValueError("chunk size line too long or cut")
+        self.remaining = int(line.split(b";", 1)[0].strip(), 16)  # ValueError: not hex
+        if self.remaining < 0:
+            raise ValueError("negative chunk size")
+        if self.remaining == 0:  # the last chunk: skip trailers up to the blank line
+            for _ in range(MAX_HEADERS + 1):
+                if self.rfile.readline(MAX_LINE + 1) in (b"\r\n", b"\n", b""):
+                    break
+            else:
+                raise ValueError("too many trailer lines")
+            self.done = True
+            return False
+        return True
+
+    def unread(self) -> bool:
+        return not self.done and not self.broken
+
+    def finish(self) -> bool:
+        if self.broken:
+            return False
+        while not self.done and self.consumed <= DRAIN_LIMIT:
+            if not self.read(DRAIN_LIMIT):
+                break
+        return self.done and not self.broken
+
+
+class _Date:
+    """The Date header, formatted once a second (formatting it per request is measurable)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = b""
+
+    def header(self) -> bytes:
+        now = int(time.time())
+        if now != self._second:
+            self._value = f"Date: {formatdate(now, usegmt=True)}\r\n".encode("ascii")
+            self._second = now
+        return self._value
+
+
+class Handler(socketserver.StreamRequestHandler):
+    """One connection: read requests, answer them, until either side closes it."""
+
+    server: ThreadedServer
+    disable_nagle_algorithm = True  # small answers go out at once
+
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout  # StreamRequestHandler applies it to the socket
+        super().setup()
+
+    def handle(self) -> None:
+        while not self.server.closing:
+            try:
+                keep = self._one_request()
+            except OSError:  # the client went away, a deliberate drop, or a timeout: quietly
+                return
+            except Exception:  # a bug here must not print a traceback per connection and vanish
+                log.exception("bgmock: internal error in the HTTP server")
+                return
+            if not keep:
+                return
+
+    def _one_request(self) -> bool:
+        line = self.rfile.readline(MAX_LINE + 1)
+        while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
+            line = self.rfile.readline(MAX_LINE + 1)
+        if not line:
+            return False
+        try:
+            environ = self._environ(line)
+        except BadRequest as exc:
+            self._refuse(exc.status, exc.reason)
+            self._linger()
+            return False
+        body: _Body = environ["wsgi.input"]
+        if environ.pop("bgmock.expect_continue", False):
+            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if self._answer(environ) and body.finish():
+            return True
+        if body.unread():
+            self._linger()
+        return False
+
+    def _linger(self) -> None:
+        """Close without losing the answer: a close with unread request bytes makes the kernel
+        send a reset, which can reach the client before it has read the answer (an oversized
+        body, say).  So stop writing, read and discard for a bounded while, then close."""
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_S)
+            deadline, total = time.monotonic() + LINGER_S, 0
+            while total < LINGER_BYTES and time.monotonic() < deadline:
+                data = self.connection.recv(1 << 16)
+                if not data:
+                    break
+                total += len(data)
+
+    # -- reading ------------------------------------------------------------------------------
+    def _environ(self, line: bytes) -> dict[str, Any]:
+        if len(line) > MAX_LINE:
+            raise BadRequest(414, "request line longer than 8192 bytes")
+        parts = line.rstrip(b"\r\n").split(b" ")
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            raise BadRequest(400, "malformed request line")
+        method, target, version = parts
+        if not _TOKEN.issuperset(method):
+            raise BadRequest(400, "malformed request method")
+        if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+            if version.startswith(b"HTTP/") and version[5:6].isdigit():
+                raise BadRequest(505, "HTTP version not supported (1.0 and 1.1 are)")
+            raise BadRequest(400, "malformed request line")
+        headers = self._headers()
+        return self._build(method.decode("ascii"), target.decode("latin-1"), version.decode("ascii"), headers)
+
+    def _headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = []
+        while True:
+            line = self.rfile.readline(MAX_LINE + 1)
+            if len(line) > MAX_LINE:
+                raise BadRequest(431, "a header line is longer than 8192 bytes")
+            if line in (b"\r\n", b"\n"):
+                return headers
+            if not line.endswith(b"\n"):
+                raise BadRequest(400, "the headers end before a blank line")
+            if len(headers) == MAX_HEADERS:
+                raise BadRequest(431, f"more than {MAX_HEADERS} headers")
+            name, colon, value = line.partition(b":")
+            # No whitespace before the colon, no folded lines: both are request-smuggling tools.
+            if not colon or not name or not _TOKEN.issuperset(name):
+                raise BadRequest(400, "malformed header line")
+            headers.append((name.decode("ascii").lower(), value.strip(b" \t\r\n").decode("latin-1")))
+
+    def _build(self, method: str, target: str, version: str, headers: list[tuple[str, str]]) -> dict[str, Any]:
+        if target.startswith(("http://", "https://")):  # absolute form (a proxy-style client)
+            split = urlsplit(target)
+            path, query = split.path or "/", split.query
+        elif target.startswith("/"):
+            path, _, query = target.partition("?")
+        elif target == "*" and method == "OPTIONS":
+            path, query = "*", ""
+        else:
+            raise BadRequest(400, "malformed request target")
+        host, port = self.server.server_address[:2]
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method, "SCRIPT_NAME": "", "QUERY_STRING": query,
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "RAW_URI": target,
+            "SERVER_NAME": str(host), "SERVER_PORT": str(port), "SERVER_PROTOCOL": version,
+            "REMOTE_ADDR": self.client_address[0], "REMOTE_PORT": str(self.client_address[1]),
+            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "bgmock.socket": self.connection,
+        }
+        for name, value in headers:
+            key = "CONTENT_TYPE" if name == "content-type" else (
+                "CONTENT_LENGTH" if name == "content-length" else "HTTP_" + name.upper().replace("-", "_"))
+            if key in environ:
+                if key == "CONTENT_LENGTH" and environ[key] != value:
+                    raise BadRequest(400, "conflicting Content-Length headers")
+                if key != "CONTENT_LENGTH":
+                    environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
+            else:
+                environ[key] = value
+        environ["wsgi.input"] = self._body(environ)
+        connection = environ.get("HTTP_CONNECTION", "").lower()
+        environ["bgmock.keep_alive"] = "close" not in connection and (
+            version == "HTTP/1.1" or "keep-alive" in connection)
+        return environ
+
+    def _body(self, environ: dict[str, Any]) -> _Body:
+        coding = environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if coding:
+            if "CONTENT_LENGTH" in environ:
+                raise BadRequest(400, "both Content-Length and Transfer-Encoding")
+            if coding != "chunked" or environ["SERVER_PROTOCOL"] != "HTTP/1.1":
+                raise BadRequest(501, f"Transfer-Encoding {coding[:40]!r} is not supported (chunked is)")
+            environ["wsgi.input_terminated"] = True
+            body: _Body = _ChunkedBody(self.rfile)
+        else:
+            raw = environ.get("CONTENT_LENGTH", "")
+            if raw and not (raw.isascii() and raw.isdigit()):
+                raise BadRequest(400, "malformed Content-Length")
+            body = _Body(self.rfile, int(raw) if raw else 0)
+        if environ.get("HTTP_EXPECT", "").lower() == "100-continue" and environ["SERVER_PROTOCOL"] == "HTTP/1.1":
+            environ["bgmock.expect_continue"] = True
+        return body
+
+    # -- answering ----------------------------------------------------------------------------
+    def _answer(self, environ: dict[str, Any]) -> bool:
+        """Run the app and send its answer; whether the connection can be kept."""
+        state: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+            if exc_info and state.get("sent"):
+                raise exc_info[1].with_traceback(exc_info[2])
+            state["status"], state["headers"] = status, headers
+            return write
+
+        def write(data: bytes) -> None:  # the legacy WSGI write(); nothing of ours uses it
+            self._send(environ, state, data)
+
+        result = self.server.app(environ, start_response)
+        try:
+            for chunk in result:
+                if chunk:
+                    self._send(environ, state, chunk)
+            if not state.get("sent"):
+                self._send(environ, state, b"")
+        except ConnectionError:  # a deliberate abort (a truncated answer): drop the connection
+            return False
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return bool(state.get("keep"))
+
+    def _send(self, environ: dict[str, Any], state: dict[str, Any], data: bytes) -> None:
+        if not state.get("sent"):
+            if "status" not in state:
+                raise RuntimeError("the application wrote before start_response")
+            state["sent"] = True
+            code = int(state["status"][:3])
+            names = {name.lower() for name, _ in state["headers"]}
+            keep = environ["bgmock.keep_alive"] and ("content-length" in names or code in _NO_BODY_STATUS)
+            keep = keep and not environ["wsgi.input"].broken  # out of step with the client: say so
+            keep = keep and not any(n.lower() == "connection" and "close" in v.lower() for n, v in state["headers"])
+            head = [f"{environ['SERVER_PROTOCOL']} {state['status']}\r\n".encode("latin-1")]
+            head += [f"{name}: {value}\r\n".encode("latin-1") for name, value in state["headers"]]
+            if "date" not in names:
+                head.append(self.server.date.header())
+            if not keep and "connection" not in names:
+                head.append(b"Connection: close\r\n")
+            elif keep and environ["SERVER_PROTOCOL"] == "HTTP/1.0":
+                head.append(b"Connection: keep-alive\r\n")
+            state["keep"] = keep
+            head.append(b"\r\n")
+            if environ["REQUEST_METHOD"] == "HEAD":
+                data = b""
+            self.connection.sendall(b"".join(head) + data)
+        elif data and environ["REQUEST_METHOD"] != "HEAD":
+            self.connection.sendall(data)
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Answer a request that could not be read with the fake's JSON envelope, and close."""
+        body = self.server.refusal(status, reason)
+        head = (
+            f"HTTP/1.1 {status} {_PHRASES.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+        ).encode("ascii")
+        with contextlib.suppress(OSError):
+            self.connection.sendall(head + self.server.date.header() + b"\r\n" + body)
+
+
+_PHRASES = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large",
+            501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"}
+
+
+class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """A thread per connection, connections kept open between requests.
+
+    ``refusal(status, reason) -> bytes`` makes the body of an answer to a request that could
+    not be read (the fake passes its gateway envelope); ``serve_forever``/``shutdown`` as in
+    ``socketserver``; ``server_close`` also ends the open connections, so no thread outlives it.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self, host: str, port: int, app: WsgiCallable, *, refusal: Callable[[int, str], bytes] | None = None,
+        max_connections: int = 256, idle_timeout: float = 15.0,
+    ) -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.app = app
+        self.refusal = refusal or _plain_refusal
+        self.idle_timeout = idle_timeout
+        self.date = _Date()
+        self.closing = False
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__((host, port), Handler)
+
+    @property
+    def port(self) -> int:
+        return int(self.socket.getsockname()[1])
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            body = self.refusal(503, "too many open connections to the fake")
+            with contextlib.suppress(OSError):
+                request.settimeout(0.5)
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode("ascii") + body
+                )
+            self.shutdown_request(request)
+            return
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request: Any) -> None:
+        with self._open_lock:
+            if request in self._open:
+                self._open.discard(request)
+                self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """socketserver prints a traceback for anything ``handle`` raised; ours logs it once."""
+        log.exception("bgmock: error on a connection from %s", client_address)
+
+    def server_close(self) -> None:
+        self.closing = True
+        super().server_close()
+        with self._open_lock:
+            connections = list(self._open)
+        for conn in connections:  # wake the threads blocked reading an idle connection
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+def _plain_refusal(status: int, reason: str) -> bytes:
+    import json
+
+    return json.dumps({"code": str(status), "message": reason}).encode()
+
+
+def make_server(
+    host: str, port: int, app: WsgiCallable, *, refusal: Callable[[int, str], bytes] | None = None,
+    **options: Any,
+) -> ThreadedServer:
+    """A bound, not yet serving, server (call ``serve_forever``); raises OSError if the port is taken."""
+    return ThreadedServer(host, port, app, refusal=refusal, **options)
+
+
+__all__ = ["BadRequest", "ThreadedServer", "make_server"]

@@ -1,0 +1,381 @@
+"""The shared store's task table, split into one SQLite file per process: no cross-process lock.
+
+Every submit stores a task.  In one shared table each insert had to take the writers' lock of
+``store_sqlite``, and with ``--workers 2`` the workers spent three quarters of their time waiting
+for it.  Here each process writes only its own shard, under a thread lock, and reads everybody's:
+
+- **Slots.**  The first task write claims a slot: a non-blocking exclusive ``flock`` on
+  ``PATH.tasks-K.lock`` for K = 0, 1, 2... (the first one free).  ``flock`` belongs to an open
+  file description, so two stores in one process get two slots, and a dead process's slot is
+  free again: a restarted or respawned worker reuses 0..N-1, and the number of shard files stays
+  at the peak number of processes that ran at once.  The slot is claimed lazily, and again after
+  a fork, so a parent that prepared the store never hands its slot to the workers it forks.
+- **Shards.**  ``PATH.tasks-K`` is an SQLite file in WAL mode (``synchronous=OFF``, as the main
+  file) with the tasks, a ``polls`` table and an ``evicted`` counter.  It is built complete under
+  a temporary name and renamed, so a reader never opens a half-made shard.
+- **Reads** look in this process's shard first, then in the others, found by listing the folder
+  (again whenever the folder changed, and on a miss): a task submitted through one worker is
+  queryable through another as soon as the submit has answered.
+- **Polls** never write another process's shard: a poll adds one to the poller's own row for the
+  task, and a task's ``polls`` is the sum over all shards, read after that increment.
+- **Bounds** are per shard: ``max_tasks`` is the number of tasks *each process* keeps (the newest
+  ones it stored), so N workers keep up to N x ``max_tasks``; ``task_ttl_s`` is unchanged.
+  ``stats`` adds the shards up.  ``clear`` empties every shard: the one write into other
+  processes' files, rare (an admin reset), which relies on SQLite's busy timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import heapq
+import itertools
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .tasks import Task
+
+try:  # POSIX: slots are flocks; a dead process's slot frees itself
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: every store shares slot 0 (SQLite's locking then serializes)
+    fcntl = None  # type: ignore[assignment]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL UNIQUE, created REAL NOT NULL, stamp REAL NOT NULL,
+    data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS polls (task_id TEXT PRIMARY KEY, created REAL NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS polls_by_age ON polls (created);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+#: A task is visible while it is young enough and among its shard's newest max_tasks.
+_VISIBLE = "created >= ? AND seq > (SELECT coalesce(max(seq), 0) FROM tasks) - ?"
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+#: Connections a forked child inherited, kept from the garbage collector: closing one in the
+#: child could checkpoint and delete the WAL that the parent is still using.
+_INHERITED: list[Any] = []
+
+
+def disown(connections: Any) -> None:
+    """After a fork: never use ``connections`` (the parent's) again, and never close them."""
+    _INHERITED.append(connections)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as every row of the store keeps its object."""
+    return _ENCODER.encode(value)
+
+
+def fields(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a shallow dict (``dataclasses.asdict`` deep-copies: 10x slower)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
+    """A connection as every file of the store wants it: autocommit, WAL, no fsync.
+
+    ``create=False`` opens only an existing file: a shard deleted under a reader must not come
+    back as an empty database in the wrong journal mode.
+    """
+    if create:
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    else:
+        uri = Path(path).absolute().as_uri() + "?mode=rw"
+        conn = sqlite3.connect(uri, timeout=30, isolation_level=None, uri=True)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # OFF: commits survive the process crashing (WAL), not the machine losing power; a fake's
+    # state is not worth an fsync per request (it costs 3x here).
+    conn.execute("PRAGMA synchronous=OFF")
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class TaskShards:
+    """The tasks of a ``SqliteStore`` at ``path``: this process's shard plus everybody else's."""
+
+    #: Rows beyond the bounds are deleted every this many writes (reads enforce them at once).
+    TRIM_EVERY = 64
+
+    def __init__(self, path: Path, *, max_tasks: int, task_ttl_s: float) -> None:
+        self.path = path
+        self.max_tasks = max_tasks
+        self.task_ttl_s = task_ttl_s
+        self._folder = str(path.parent)
+        self._name = re.compile(re.escape(path.name) + r"\.tasks-(\d+)")
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # this store's writes to its own shard, and claiming it
+        self._local = threading.local()  # per thread: {slot: connection}
+        self._slot: int | None = None
+        self._slot_fd: int | None = None
+        self._known: list[int] = []  # shard slots found in the folder, ascending
+        self._listed: int | None = None  # the folder's mtime when they were listed
+        self._polls_written = 0
+
+    # -- files, slots, connections --------------------------------------------------------
+    def shard_path(self, slot: int) -> str:
+        return f"{self.path}.tasks-{slot}"
+
+    @property
+    def slot(self) -> int | None:
+        """This store's shard, or None before its first task write (and after a fork)."""
+        self._check_fork()
+        return self._slot
+
+    def _check_fork(self) -> None:
+        """After a fork the parent's connections, lock and slot are not this process's."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            disown(self._local)
+            self._local = threading.local()
+            self._lock = threading.Lock()
+            if self._slot_fd is not None:
+                os.close(self._slot_fd)  # the parent's copy keeps its lock; this one claims its own
+            self._slot = self._slot_fd = None
+
+    def _db(self, slot: int) -> sqlite3.Connection:
+        """This thread's connection to shard ``slot`` (connections stay in their thread)."""
+        conns: dict[int, sqlite3.Connection] | None = getattr(self._local, "conns", None)
+        if conns is None:
+            conns = self._local.conns = {}
+        conn = conns.get(slot)
+        if conn is None:
+            conn = conns[slot] = connect(self.shard_path(slot), create=False)
+        return conn
+
+    def _own(self) -> sqlite3.Connection:
+        """This thread's connection to this store's shard, claiming a slot first if needed.
+
+        Caller holds ``self._lock``.
+        """
+        if self._slot is None:
+            self._claim()
+        assert self._slot is not None
+        return self._db(self._slot)
+
+    def _claim(self) -> None:
+        """Take the first free slot and make sure its shard exists, complete."""
+        for slot in itertools.count():
+            if fcntl is None:  # pragma: no cover - no flock: one shard for everybody
+                fd = None
+                break
+            fd = os.open(f"{self.shard_path(slot)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                os.close(fd)
+        try:
+            shard = self.shard_path(slot)
+            if not os.path.exists(shard):
+                # Built aside and renamed: a reader listing the folder never meets a shard without tables.
+                aside = f"{shard}.new"
+                for leftover in (aside, f"{aside}-wal", f"{aside}-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(leftover)
+                made = connect(aside)
+                made.executescript(_SCHEMA)
+                made.close()  # the last connection: the WAL is folded in and removed
+                os.replace(aside, shard)
+            else:  # a shard of an earlier run, kept as it is (tables added if this version has more)
+                self._db(slot).executescript(_SCHEMA)
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+            raise
+        self._slot, self._slot_fd = slot, fd
+        if slot not in self._known:
+            self._known = sorted([*self._known, slot])
+
+    def _slots(self, *, refresh: bool = False) -> list[int]:
+        """The shards in the folder, this store's first; listed again when the folder changed.
+
+        A change within the filesystem's timestamp granularity can leave the mtime as it was,
+        so a listing made while the mtime was recent is not trusted the next time.
+        """
+        folder = self._folder
+        try:
+            mtime = os.stat(folder).st_mtime_ns
+        except OSError:
+            mtime = None
+        if refresh or mtime is None or mtime != self._listed or time.time_ns() - mtime < 2_000_000_000:
+            found = set()
+            with contextlib.suppress(OSError):
+                for name in os.listdir(folder):
+                    match = self._name.fullmatch(name)
+                    if match:
+                        found.add(int(match[1]))
+            self._known, self._listed = sorted(found), mtime
+        own = self._slot
+        if own is None:
+            return self._known
+        return [own, *(slot for slot in self._known if slot != own)]
+
+    def close(self) -> None:
+        """Close this thread's connections and give the slot up (a later write claims one again)."""
+        self._check_fork()
+        for conn in getattr(self._local, "conns", {}).values():
+            conn.close()
+        self._local.conns = {}
+        with self._lock:
+            if self._slot_fd is not None:
+                os.close(self._slot_fd)  # closing the file releases its flock
+            self._slot = self._slot_fd = None
+
+    # -- the Store's task methods ---------------------------------------------------------
+    def put(self, task: Task, now: float) -> None:
+        """One autocommitted insert into this store's shard; every TRIM_EVERY-th also trims it."""
+        data = dumps(fields(task))
+        self._check_fork()
+        with self._lock:
+            conn = self._own()
+            seq = conn.execute(
+                "INSERT OR REPLACE INTO tasks (task_id, created, stamp, data) VALUES (?, ?, ?, ?)",
+                (task.task_id, task.created, time.time(), data),
+            ).lastrowid
+            if seq and seq % self.TRIM_EVERY == 0:
+                self._trim_tasks(conn, seq, now)
+
+    def _trim_tasks(self, conn: sqlite3.Connection, seq: int, now: float) -> None:
+        with transaction(conn):
+            evicted = conn.execute("DELETE FROM tasks WHERE seq <= ?", (seq - self.max_tasks,)).rowcount
+            # Expired ones among the oldest (rowid order, no scan); reads skip the rest already.
+            evicted += conn.execute(
+                "DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks ORDER BY seq LIMIT ?) AND created < ?",
+                (self.TRIM_EVERY * 4, now - self.task_ttl_s),
+            ).rowcount
+            if evicted:
+                conn.execute(
+                    "INSERT INTO counters VALUES ('evicted', ?) ON CONFLICT (name) DO UPDATE SET value = value + ?",
+                    (evicted, evicted),
+                )
+
+    def get(self, task_id: str, now: float, *, poll: bool = False) -> Task | None:
+        """The task if some shard holds it visibly; ``poll`` counts one more poll (in this shard).
+
+        Its ``polls`` is the sum over all shards, read after this poll's own increment.
+        """
+        self._check_fork()
+        found = self._find(task_id, now)
+        if found is None:
+            return None
+        slots, data = found
+        task = Task(**json.loads(data))
+        own = self._count_poll(task_id, task.created, now) if poll else 0
+        others = [slot for slot in slots if slot != self._slot] if poll else slots
+        task.polls += own + self._polls([task_id], others).get(task_id, 0)
+        return task
+
+    def _find(self, task_id: str, now: float) -> tuple[list[int], str] | None:
+        """(the shards there are, the task's JSON) if a shard holds it visibly."""
+        query = f"SELECT data FROM tasks WHERE task_id = ? AND {_VISIBLE}"
+        args = (task_id, now - self.task_ttl_s, self.max_tasks)
+        tried: set[int] = set()
+        for refresh in (False, True):  # a miss lists the folder again: the task's shard may be new
+            slots = self._slots(refresh=refresh)
+            for slot in slots:
+                if slot in tried:
+                    continue
+                tried.add(slot)
+                row = self._read(slot, query, args)
+                if row:
+                    return slots, str(row[0][0])
+        return None
+
+    def _read(self, slot: int, query: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Rows from one shard; a shard that vanished since the listing holds nothing."""
+        try:
+            return self._db(slot).execute(query, args).fetchall()
+        except sqlite3.OperationalError:
+            if os.path.exists(self.shard_path(slot)):
+                raise
+            return []
+
+    def _count_poll(self, task_id: str, created: float, now: float) -> int:
+        """One more poll of the task in this store's shard: the shard's count for it now."""
+        with self._lock:
+            conn = self._own()
+            (count,) = conn.execute(
+                "INSERT INTO polls VALUES (?, ?, 1) ON CONFLICT (task_id) DO UPDATE SET n = n + 1 RETURNING n",
+                (task_id, created),
+            ).fetchall()[0]
+            self._polls_written += 1
+            if self._polls_written % self.TRIM_EVERY == 0:
+                # Poll rows live as long as a task can: the TTL, and as many as all shards hold.
+                with transaction(conn):
+                    conn.execute("DELETE FROM polls WHERE created < ?", (now - self.task_ttl_s,))
+                    conn.execute(
+                        "DELETE FROM polls WHERE task_id IN"
+                        " (SELECT task_id FROM polls ORDER BY created DESC LIMIT -1 OFFSET ?)",
+                        (self.max_tasks * max(1, len(self._known)),),
+                    )
+        return int(count)
+
+    def _polls(self, task_ids: list[str], slots: Iterable[int]) -> dict[str, int]:
+        """Polls per task, summed over ``slots``."""
+        totals: dict[str, int] = {}
+        if len(task_ids) == 1:
+            query, wanted = "SELECT task_id, n FROM polls WHERE task_id = ?", (task_ids[0],)
+        else:
+            query = "SELECT task_id, n FROM polls WHERE task_id IN (SELECT value FROM json_each(?))"
+            wanted = (json.dumps(task_ids),)
+        for slot in slots if task_ids else ():
+            for task_id, n in self._read(slot, query, wanted):
+                totals[task_id] = totals.get(task_id, 0) + int(n)
+        return totals
+
+    def newest(self, now: float, limit: int) -> list[Task]:
+        """The newest visible tasks of all shards, newest first (by when they were stored)."""
+        self._check_fork()
+        query = f"SELECT stamp, data FROM tasks WHERE {_VISIBLE} ORDER BY seq DESC LIMIT ?"
+        args = (now - self.task_ttl_s, self.max_tasks, limit)
+        slots = self._slots()
+        per_shard = [self._read(slot, query, args) for slot in slots]
+        newest = list(itertools.islice(heapq.merge(*per_shard, key=lambda row: row[0], reverse=True), limit))
+        tasks = [Task(**json.loads(data)) for _, data in newest]
+        polls = self._polls([task.task_id for task in tasks], slots)
+        for task in tasks:
+            task.polls += polls.get(task.task_id, 0)
+        return tasks
+
+    def stats(self) -> dict[str, int]:
+        """``tasks`` and ``evictedTasks``, added up over the shards."""
+        self._check_fork()
+        kept = evicted = 0
+        for slot in self._slots():
+            count = self._read(slot, "SELECT count(*) FROM tasks", ())
+            gone = self._read(slot, "SELECT value FROM counters WHERE name = 'evicted'", ())
+            kept += min(int(count[0][0]), self.max_tasks) if count else 0
+            evicted += int(gone[0][0]) if gone else 0
+        return {"tasks": kept, "evictedTasks": evicted}
+
+    def clear(self) -> None:
+        """Forget every shard's tasks, polls and eviction count (other processes' shards too)."""
+        self._check_fork()
+        for slot in self._slots(refresh=True):
+            with self._lock if slot == self._slot else contextlib.nullcontext():
+                conn = self._db(slot)
+                with transaction(conn):
+                    for table in ("tasks", "polls", "counters"):
+                        conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+
+__all__ = ["TaskShards", "connect", "disown", "dumps", "fields", "transaction"]

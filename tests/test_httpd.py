@@ -1,0 +1,253 @@
+"""bgmock's own threaded HTTP/1.1 server (mockserver/httpd.py), over real sockets.
+
+It is what ``bgmock serve``, ``running()`` and the pytest plugin listen with, so these are the
+promises a client relies on: connections are kept open, whatever a client sends it gets an
+answer it can parse (the gateway's JSON envelope, never an HTML page or a traceback), and the
+bounds hold (line and header sizes, open connections, idle connections).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from helpers import MISSING, SUBMIT, submit_item
+
+from mockserver import httpd
+from mockserver.backend import Backend
+from mockserver.config import Config
+from mockserver.dispatch import Dispatcher
+from mockserver.serving import WsgiApp
+from mockserver.spec import load_spec
+
+GATEWAY = load_spec().validator("gateway-error.json")
+BODY = json.dumps({"requestParams": [submit_item(imageFileUrl="https://example.com/p.jpg", imgBase64=MISSING)]})
+
+
+class _Server:
+    def __init__(self, **options: object) -> None:
+        app = WsgiApp(Dispatcher(Backend(Config(log_requests=False, task_duration=0))))
+        self.server = httpd.make_server("127.0.0.1", 0, app, refusal=app.refusal, **options)
+        self.port = self.server.port
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def raw(self, data: bytes, *, timeout: float = 5.0) -> bytes:
+        """Send bytes on a fresh connection; everything the server sends until it closes."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(data)
+            chunks = []
+            while True:
+                try:
+                    part = sock.recv(65536)
+                except (ConnectionResetError, TimeoutError):
+                    break
+                if not part:
+                    break
+                chunks.append(part)
+        return b"".join(chunks)
+
+
+@pytest.fixture
+def srv() -> Iterator[_Server]:
+    server = _Server()
+    yield server
+    server.stop()
+
+
+def _post(host_port: str) -> bytes:
+    return (
+        f"POST {SUBMIT} HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BODY)}\r\n\r\n{BODY}"
+    ).encode()
+
+
+def _answers(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    """Split a byte stream into (status, headers, body) answers, by Content-Length."""
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", len(rest)))
+        out.append((int(lines[0].split()[1]), headers, rest[:length]))
+        data = rest[length:]
+    return out
+
+
+def _refusal(data: bytes, status: int) -> dict[str, object]:
+    (got, headers, body), = _answers(data)
+    assert got == status
+    assert headers["content-type"] == "application/json" and headers["connection"] == "close"
+    envelope = json.loads(body)
+    GATEWAY.validate(envelope)
+    assert envelope["code"] == "BadHttpRequest"
+    return envelope
+
+
+def test_one_connection_carries_many_requests(srv: _Server) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+    try:
+        for _ in range(3):
+            conn.request("POST", SUBMIT, BODY, {"Content-Type": "application/json"})
+            answer = conn.getresponse()
+            assert answer.status == 200 and json.loads(answer.read())["resCode"] == 200
+            assert answer.getheader("Connection") is None and not answer.will_close
+        first = conn.sock
+        conn.request("GET", "/__admin/health")
+        assert conn.getresponse().read() and conn.sock is first  # the same socket all along
+    finally:
+        conn.close()
+
+
+def test_pipelined_requests_are_answered_in_order(srv: _Server) -> None:
+    data = srv.raw(_post("x") + b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    (s1, _, b1), (s2, h2, b2) = _answers(data)
+    assert s1 == 200 and json.loads(b1)["resCode"] == 200
+    assert s2 == 200 and h2["connection"] == "close" and "tasks" in json.loads(b2)
+
+
+def test_http10_closes_unless_asked_to_keep_alive(srv: _Server) -> None:
+    request = f"POST {SUBMIT} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {len(BODY)}\r\n"
+    (status, headers, body), = _answers(srv.raw((request + "\r\n" + BODY).encode()))
+    assert status == 200 and headers["connection"] == "close" and json.loads(body)["resCode"] == 200
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+        sock.sendall((request + "Connection: keep-alive\r\n\r\n" + BODY).encode())
+        head = sock.recv(65536)
+        assert b"Connection: keep-alive" in head
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"NONSENSE\r\n\r\n", 400),
+        (b"GET /a b HTTP/1.1\r\n\r\n", 400),
+        (b"G@T / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"GET / SPDY/3\r\n\r\n", 400),
+        (b"GET nowhere HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nNoColonHere\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),  # whitespace before the colon: a smuggling tool
+        (b"GET / HTTP/1.1\r\n folded: line\r\n\r\n", 400),
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n", 431),
+        (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+    ],
+    ids=lambda value: str(value) if isinstance(value, int) else value[:24].decode("latin-1"),
+)
+def test_unreadable_requests_get_a_json_envelope_and_a_close(srv: _Server, request_bytes: bytes, status: int) -> None:
+    envelope = _refusal(srv.raw(request_bytes), status)
+    assert envelope["message"]  # says what was wrong
+
+
+def test_the_server_keeps_serving_after_garbage(srv: _Server) -> None:
+    for garbage in (b"\x00\xff\r\n\r\n", b"GET / HTTP/1.1\r\n", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"):
+        srv.raw(garbage, timeout=0.5)
+    assert requests.post(f"http://127.0.0.1:{srv.port}{SUBMIT}", data=BODY,
+                         headers={"Content-Type": "application/json"}, timeout=5).json()["resCode"] == 200
+
+
+def test_a_chunked_upload_is_read_whole(srv: _Server) -> None:
+    def pieces() -> Iterator[bytes]:  # a generator body: requests sends it chunked
+        for start in range(0, len(BODY), 7):
+            yield BODY[start : start + 7].encode()
+
+    answer = requests.post(f"http://127.0.0.1:{srv.port}{SUBMIT}", data=pieces(),
+                           headers={"Content-Type": "application/json"}, timeout=5)
+    assert answer.json()["resCode"] == 200
+
+
+def test_a_broken_chunked_upload_is_an_invalid_body_not_a_hang(srv: _Server) -> None:
+    data = srv.raw(
+        f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\n{\"req\r\nzz\r\n".encode()
+    )
+    (status, headers, body), = _answers(data)
+    assert status == 200 and json.loads(body)["resCode"] == 700 and headers["connection"] == "close"
+
+
+def test_expect_100_continue_is_honoured(srv: _Server) -> None:
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+        sock.sendall(
+            f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+            f"Content-Length: {len(BODY)}\r\n\r\n".encode()
+        )
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(BODY.encode())
+        assert b'"resCode":200' in sock.recv(65536)
+
+
+def test_head_gets_headers_only(srv: _Server) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+    try:
+        conn.request("HEAD", "/__admin/health")
+        answer = conn.getresponse()
+        assert answer.read() == b""
+        conn.request("GET", "/__admin/health")  # the connection is still in step
+        assert json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
+def test_absolute_form_targets_are_understood(srv: _Server) -> None:
+    (status, _, body), = _answers(srv.raw(
+        f"POST http://example.com{SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        f"Content-Length: {len(BODY)}\r\n\r\n{BODY}".encode()
+    ))
+    assert status == 200 and json.loads(body)["resCode"] == 200
+
+
+def test_idle_connections_are_closed() -> None:
+    srv = _Server(idle_timeout=0.2)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(b"GET /__admin/health HTTP/1.1\r\n")  # starts a request, never ends it
+            assert sock.recv(1024) == b""  # closed by the server, not left hanging
+    finally:
+        srv.stop()
+
+
+def test_connections_beyond_the_cap_get_a_503_envelope() -> None:
+    srv = _Server(max_connections=1)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as first:
+            first.sendall(_post("x"))
+            assert b'"resCode":200' in first.recv(65536)  # the one slot is taken by a kept connection
+            envelope = _refusal(srv.raw(_post("x")), 503)
+            assert "too many open connections" in str(envelope["message"])
+        deadline = time.monotonic() + 5  # the slot frees when the first connection closes
+        while time.monotonic() < deadline:
+            data = srv.raw(b"GET /__admin/health HTTP/1.1\r\nConnection: close\r\n\r\n")
+            if data.startswith(b"HTTP/1.1 200"):
+                break
+            time.sleep(0.02)
+        assert data.startswith(b"HTTP/1.1 200")
+    finally:
+        srv.stop()
+
+
+def test_closing_the_server_ends_kept_connections() -> None:
+    srv = _Server()
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        sock.sendall(_post("x"))
+        assert b'"resCode":200' in sock.recv(65536)
+        srv.stop()
+        assert sock.recv(1024) == b""  # the server's thread let go of the connection
+    finally:
+        sock.close()
