@@ -259,8 +259,9 @@ class Backend:
             if item.image is not None:
                 params["_image"] = {"format": item.image.format, "width": item.image.width, "height": item.image.height}
             recorded.append(params)
-            if item.product is not None:
+            if item.product is not None:  # before the task: whoever sees the task finds its product
                 self.products.put((task_id, index), item.product)
+                self.store.put_product(task_id, index, item.product)
         cfg = self.config
         task = Task(
             task_id=task_id, created=now, items=recorded, sources=[i.source for i in items],
@@ -390,12 +391,22 @@ class Backend:
                 width=int(params["width"]), height=int(params["height"]),
                 scene=scene.as_dict() if scene else {"modelNum": params["modelNum"], "name": "", "sceneName": ""},
                 # Seeded per item too: two equal items of one task still get distinct pictures.
-                index=index, seed=f"{task_id}/{item}", product=self.products.get((task_id, item)),
+                index=index, seed=f"{task_id}/{item}", product=self._product(task_id, item),
                 need_layout=bool(params.get("needLayout", False)),
                 title=params.get("productTitle") or None, fmt=fmt, decoded=self.decoded,
             )
 
         return self.results.get_or_make((task_id, item, index, fmt), draw)
+
+    def _product(self, task_id: str, item: int) -> bytes | None:
+        """The item's submitted photo: this process's cache, else the store (with several workers,
+        another one may have taken the submit); None draws the placeholder product."""
+        found = self.products.get((task_id, item))
+        if found is None:
+            found = self.store.get_product(task_id, item)
+            if found is not None:  # the task's other images are drawn from it too
+                self.products.put((task_id, item), found)
+        return found
 
     def cover(self, model_num: str) -> bytes | None:
         scene = self.catalog.get(model_num)

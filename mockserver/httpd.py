@@ -16,12 +16,15 @@ What it does that a user relies on:
   a 4xx/5xx status, never an HTML page, and the connection is closed;
 - bounds: request line and each header line 8 KiB, 100 headers, ``max_connections`` open at
   once (more get a 503 envelope), an idle or stalled connection is closed after
-  ``idle_timeout`` seconds; the body's own cap is the application's (``max_body_bytes``).
+  ``idle_timeout`` seconds, a request's line and headers must arrive within ``head_timeout``
+  and its body within ``body_timeout`` however steadily a slow client trickles them (the
+  slowloris defence); the body's own cap is the application's (``max_body_bytes``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import socket
 import socketserver
@@ -154,6 +157,39 @@ class _ChunkedBody(_Body):
         return self.done and not self.broken
 
 
+class _Deadline(io.RawIOBase):
+    """The connection as the request reader's raw stream: each read waits at most the idle
+    timeout, and none goes past the deadline of the request's current part (head or body)."""
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        super().__init__()
+        self.sock = sock
+        self.idle = idle
+        self.deadline: float | None = None
+        self.timeout = idle
+
+    def start(self, seconds: float | None) -> None:
+        """A new deadline, ``seconds`` from now (None: only the idle timeout)."""
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        if seconds is None and self.timeout != self.idle:
+            self.timeout = self.idle
+            self.sock.settimeout(self.idle)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the client took too long to send its request")
+            wanted = min(self.idle, left)
+            if abs(wanted - self.timeout) > 0.05:  # settimeout costs two syscalls: not per read
+                self.timeout = wanted
+                self.sock.settimeout(wanted)
+        return self.sock.recv_into(buffer)
+
+
 class _Date:
     """The Date header, formatted once a second (formatting it per request is measurable)."""
 
@@ -178,6 +214,9 @@ class Handler(socketserver.StreamRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.idle_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
+        self.rfile.close()  # read through the deadline instead (the socket stays open)
+        self.clock = _Deadline(self.connection, self.server.idle_timeout)
+        self.rfile = io.BufferedReader(self.clock, 1 << 16)
 
     def handle(self) -> None:
         while not self.server.closing:
@@ -192,6 +231,9 @@ class Handler(socketserver.StreamRequestHandler):
                 return
 
     def _one_request(self) -> bool:
+        # Slow clients: the line and headers must arrive within head_timeout, the body within
+        # body_timeout, whatever the pace (a byte every few seconds resets no timer).
+        self.clock.start(self.server.head_timeout)
         line = self.rfile.readline(MAX_LINE + 1)
         while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
             line = self.rfile.readline(MAX_LINE + 1)
@@ -204,9 +246,12 @@ class Handler(socketserver.StreamRequestHandler):
             self._linger()
             return False
         body: _Body = environ["wsgi.input"]
+        self.clock.start(self.server.body_timeout)
         if environ.pop("bgmock.expect_continue", False):
             self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if self._answer(environ) and body.finish():
+        answered = self._answer(environ)
+        self.clock.start(None)
+        if answered and body.finish():
             return True
         if body.unread():
             self._linger()
@@ -399,12 +444,15 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def __init__(
         self, host: str, port: int, app: WsgiCallable, *, refusal: Callable[[int, str], bytes] | None = None,
-        max_connections: int = 256, idle_timeout: float = 15.0,
+        max_connections: int = 256, idle_timeout: float = 15.0, head_timeout: float = 20.0,
+        body_timeout: float = 120.0,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.app = app
         self.refusal = refusal or _plain_refusal
         self.idle_timeout = idle_timeout
+        self.head_timeout = head_timeout
+        self.body_timeout = body_timeout
         self.date = _Date()
         self.closing = False
         self._slots = threading.BoundedSemaphore(max_connections)

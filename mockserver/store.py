@@ -2,7 +2,8 @@
 (SQLite for several worker processes, Redis for several machines) implements.
 
 Every method is one atomic step, so a store shared between processes only needs one lock or
-one transaction per call. Everything is bounded: tasks by count and age, the journal by count.
+one transaction per call. Everything is bounded: tasks by count and age, the journal by count,
+a shared store's product photos by bytes.
 """
 
 from __future__ import annotations
@@ -23,11 +24,17 @@ MAX_BUCKETS = 10_000
 
 
 class Store(Protocol):
-    """The state operations a backend needs; each is atomic."""
+    """The state operations a backend needs; each is atomic.
+
+    ``put_product``/``get_product`` hold submitted product photos for the processes that did not
+    take the submit but may draw its result images; a store of one process keeps none.
+    """
 
     def put_task(self, task: Task, now: float) -> None: ...
     def get_task(self, task_id: str, now: float, *, poll: bool = False) -> Task | None: ...
     def list_tasks(self, now: float, limit: int) -> list[Task]: ...
+    def put_product(self, task_id: str, index: int, data: bytes) -> None: ...
+    def get_product(self, task_id: str, index: int) -> bytes | None: ...
     def add_rule(self, rule: FaultRule) -> None: ...
     def list_rules(self) -> list[FaultRule]: ...
     def delete_rules(self, rule_id: str | None = None) -> int: ...
@@ -86,6 +93,13 @@ class MemoryStore:
             self._expire(now)
             newest = list(reversed(self._tasks.values()))[:limit]
             return [copy.copy(task) for task in newest]
+
+    def put_product(self, task_id: str, index: int, data: bytes) -> None:
+        """Nothing to share: in one process the backend's own product cache is the only reader."""
+
+    def get_product(self, task_id: str, index: int) -> bytes | None:
+        """Never more than the backend's own product cache holds (see ``put_product``)."""
+        return None
 
     def add_rule(self, rule: FaultRule) -> None:
         with self._lock:

@@ -11,10 +11,11 @@ writer commits.  Writers take a ``flock`` on a lock file beside the database bef
 SQLite's own busy handler would sleep whole milliseconds under contention.
 
 Two exceptions take no cross-process lock, because they are written on every request: the
-journal, an append-only file beside the database (``_JournalLog``), and the tasks, one SQLite
-file per process (``store_shards.TaskShards``; ``max_tasks`` there counts per process).
-Everything stays bounded like ``MemoryStore``: tasks by count and age, the journal by count,
-rate-limit buckets by count.  ``--state PATH`` names the file, and state survives a restart.
+journal, an append-only file beside the database (``_JournalLog``), and the tasks with their
+product photos, one SQLite file per process (``store_shards.TaskShards``; ``max_tasks`` and
+``product_bytes`` there count per process).  Everything stays bounded like ``MemoryStore``:
+tasks by count and age, the journal by count, rate-limit buckets by count, products by bytes.
+``--state PATH`` names the file, and state survives a restart.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError
+from .config import Config, ConfigError
 from .faults import FaultRule
 from .ratelimit import Bucket, refill
 from .store import MAX_BUCKETS
-from .store_shards import TaskShards, connect, disown, transaction
+from .store_shards import TaskShards, bump, connect, disown, transaction
 from .store_shards import dumps as _dumps
 from .store_shards import fields as _fields
 from .tasks import Task
@@ -256,11 +257,17 @@ class SqliteStore:
     Files: ``PATH`` (SQLite, with its ``-wal`` and ``-shm``), ``PATH.lock`` (the writers'
     lock, holding the shared clock; the clock is also kept in ``PATH`` and restored from it),
     ``PATH.journal`` with ``PATH.journal.1`` (the request journal, see ``_JournalLog``) and
-    ``PATH.tasks-K`` with ``PATH.tasks-K.lock`` (the tasks, see ``store_shards``).
+    ``PATH.tasks-K`` with ``PATH.tasks-K.lock`` (the tasks and products, see ``store_shards``).
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, max_tasks: int, task_ttl_s: float, journal_size: int
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_tasks: int,
+        task_ttl_s: float,
+        journal_size: int,
+        product_bytes: int = Config.product_cache_bytes,
     ) -> None:
         self.path = Path(path)
         self.max_tasks = max_tasks
@@ -274,7 +281,7 @@ class SqliteStore:
         self._rules_cache: tuple[int, list[FaultRule]] | None = None
         self._bucket_takes = 0
         self._writer_lock = _WriterLock(self)
-        self._tasks = TaskShards(self.path, max_tasks=max_tasks, task_ttl_s=task_ttl_s)
+        self._tasks = TaskShards(self.path, max_tasks=max_tasks, task_ttl_s=task_ttl_s, product_bytes=product_bytes)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._header = _Header(self._lock_fd())
@@ -341,7 +348,7 @@ class SqliteStore:
             self._local.conn = None
         self._tasks.close()
 
-    # -- tasks: per-process shards, no cross-process lock (store_shards) ---------------------
+    # -- tasks and products: per-process shards, no cross-process lock (store_shards) -------
     def put_task(self, task: Task, now: float) -> None:
         self._tasks.put(task, now)
 
@@ -350,6 +357,12 @@ class SqliteStore:
 
     def list_tasks(self, now: float, limit: int) -> list[Task]:
         return self._tasks.newest(now, limit)
+
+    def put_product(self, task_id: str, index: int, data: bytes) -> None:
+        self._tasks.put_product(task_id, index, data)
+
+    def get_product(self, task_id: str, index: int) -> bytes | None:
+        return self._tasks.get_product(task_id, index)
 
     # -- fault rules ----------------------------------------------------------------------
     def _rule(self, data: str) -> FaultRule:
@@ -454,18 +467,9 @@ class SqliteStore:
             return None
 
     # -- counters, clock, housekeeping ----------------------------------------------------
-    @staticmethod
-    def _bump(conn: sqlite3.Connection, name: str, by: int = 1) -> int:
-        row = conn.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
-            (name, by),
-        ).fetchone()
-        return int(row[0])
-
     def next_id(self, name: str) -> int:
         with self._write() as conn:
-            return self._bump(conn, f"id:{name}")
+            return bump(conn, f"id:{name}")
 
     def clock_cell(self) -> SqliteStore:
         return self
@@ -492,7 +496,7 @@ class SqliteStore:
         }
 
     def clear(self) -> None:
-        """Forget tasks, rules, journal, buckets and counters (the clock is the Clock's to reset)."""
+        """Forget tasks, products, rules, journal, buckets and counters (the clock is the Clock's to reset)."""
         with self._write(rules=True) as conn:
             for table in ("rules", "buckets"):
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
@@ -504,4 +508,7 @@ class SqliteStore:
     @classmethod
     def for_config(cls, path: str | os.PathLike[str], config: Any) -> SqliteStore:
         """A store sized by a Config's bounds."""
-        return cls(path, max_tasks=config.max_tasks, task_ttl_s=config.task_ttl_s, journal_size=config.journal_size)
+        return cls(
+            path, max_tasks=config.max_tasks, task_ttl_s=config.task_ttl_s, journal_size=config.journal_size,
+            product_bytes=config.product_cache_bytes,
+        )

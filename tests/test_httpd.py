@@ -251,3 +251,49 @@ def test_closing_the_server_ends_kept_connections() -> None:
         assert sock.recv(1024) == b""  # the server's thread let go of the connection
     finally:
         sock.close()
+
+
+def test_a_client_trickling_its_headers_is_cut_off() -> None:
+    """A slowloris: each byte comes well within the idle timeout, the head never ends."""
+    srv = _Server(idle_timeout=5.0, head_timeout=0.3)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(b"GET /__admin/health HTTP/1.1\r\n")
+            closed = False
+            for _ in range(40):
+                try:
+                    sock.sendall(b"X")
+                except OSError:
+                    closed = True
+                    break
+                sock.settimeout(0.05)
+                try:
+                    if sock.recv(1024) == b"":
+                        closed = True
+                        break
+                except TimeoutError:
+                    pass
+            assert closed  # within 40 x 0.05 s, far less than the 5 s idle timeout
+    finally:
+        srv.stop()
+
+
+def test_a_body_trickled_past_its_deadline_is_an_invalid_body() -> None:
+    srv = _Server(idle_timeout=5.0, body_timeout=0.3)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(
+                f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY[:10].encode()
+            )
+            time.sleep(0.6)  # the rest would come too late
+            data = b""
+            while not data.endswith(b"}"):
+                part = sock.recv(65536)
+                if not part:
+                    break
+                data += part
+        (status, headers, body), = _answers(data)
+        assert status == 200 and json.loads(body)["resCode"] == 700 and headers["connection"] == "close"
+    finally:
+        srv.stop()
