@@ -194,7 +194,7 @@ def _make_server(config: Config, app: Any) -> Any:
             raise OSError(f"port {config.port} is in use") from None
     from .httpd import make_server as make_threaded
 
-    return make_threaded(config.host, config.port, app, refusal=app.refusal)
+    return make_threaded(config.host, config.port, app, refusal=app.refusal, max_body=config.max_body_bytes)
 
 
 def _active(config: Config) -> str:
@@ -212,7 +212,7 @@ def _active(config: Config) -> str:
 
 
 COMMANDS: dict[str, Command] = {"serve": (_serve_args, _serve)}
-HELP = {"serve": "run the fake on 127.0.0.1:8080 (see --help for each setting)"}
+HELP = {"serve": "run the fake on 127.0.0.1:8080 (bgmock serve --help lists every setting)"}
 
 
 def _register_optional() -> None:

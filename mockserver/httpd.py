@@ -46,6 +46,7 @@ DRAIN_LIMIT = 1 << 16
 #: Closing with unread request bytes: read and discard up to this much, for up to this long.
 LINGER_BYTES = 64 << 20
 LINGER_S = 2.0
+_HEX = frozenset(b"0123456789abcdefABCDEF")
 _TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _NO_BODY_STATUS = frozenset({204, 304})
 
@@ -60,101 +61,100 @@ class BadRequest(Exception):
 
 
 class _Body:
-    """``wsgi.input`` for a ``Content-Length`` body: never reads past it (the next request
-    on the connection starts there), and a stalled client reads as the end of the body."""
+    """A ``Content-Length`` body, read by the server before the application runs: never past
+    its length (the next request on the connection starts there).  ``problem`` says why a
+    body could not be read whole (the client closed or stalled early, bad chunk framing)."""
 
     def __init__(self, rfile: Any, length: int) -> None:
         self.rfile = rfile
+        self.length = length
         self.remaining = length
-        self.broken = False
+        self.problem = ""
 
-    def read(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
+    def read(self, size: int) -> bytes:
+        size = min(size, self.remaining)
+        if size <= 0:
             return b""
-        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
         try:
             data = self.rfile.read(size)
-        except OSError:  # a timeout or a reset: what arrived is the body
+        except OSError:  # a timeout (the deadline) or a reset
             data = b""
-        if not data:
-            self.broken, self.remaining = True, 0
         self.remaining -= len(data)
+        if len(data) < size:
+            self.problem = f"the body ended before its Content-Length ({self.length} bytes) was sent"
+            self.remaining = 0
         return data
 
     def unread(self) -> bool:
-        """Whether the client may still be sending this body."""
-        return self.remaining > 0 and not self.broken
-
-    def readline(self, size: int = -1) -> bytes:  # WSGI asks for it; the fake never reads lines
-        return self.read(size if size and size > 0 else MAX_LINE)
+        """Whether the client may still be sending this body (it was longer than the cap)."""
+        return self.remaining > 0 and not self.problem
 
     def finish(self) -> bool:
         """Drain a small unread rest; whether the connection can carry another request."""
-        if self.broken:
-            return False
-        if self.remaining > DRAIN_LIMIT:
+        if self.problem or self.remaining > DRAIN_LIMIT:
             return False
         while self.remaining > 0 and self.read(self.remaining):
             pass
-        return not self.broken
+        return not self.problem
 
 
 class _ChunkedBody(_Body):
-    """``wsgi.input`` for ``Transfer-Encoding: chunked`` (``wsgi.input_terminated``)."""
+    """A ``Transfer-Encoding: chunked`` body, decoded."""
 
     def __init__(self, rfile: Any) -> None:
         super().__init__(rfile, 0)
         self.done = False
         self.consumed = 0
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int) -> bytes:
         parts: list[bytes] = []
-        wanted = size if size is not None and size >= 0 else sys.maxsize
+        wanted = size
         try:
             while wanted > 0 and not self.done:
                 if self.remaining == 0 and not self._next_chunk():
                     break
                 part = self.rfile.read(min(wanted, self.remaining))
                 if not part:
-                    raise OSError("body ended inside a chunk")
+                    raise OSError("the chunked body ended inside a chunk")
                 parts.append(part)
                 self.remaining -= len(part)
                 wanted -= len(part)
                 if self.remaining == 0 and self.rfile.read(2) not in (b"\r\n", b"\n"):
-                    raise OSError("a chunk is not followed by CRLF")
-        except (OSError, ValueError):
-            self.broken, self.done = True, True
+                    raise ValueError("malformed chunked body: a chunk is not followed by CRLF")
+        except ValueError as exc:
+            self.problem, self.done = str(exc), True
+        except OSError:
+            self.problem, self.done = "the chunked body ended before its last chunk", True
         data = b"".join(parts)
         self.consumed += len(data)
         return data
 
     def _next_chunk(self) -> bool:
         line = self.rfile.readline(MAX_LINE + 1)
-        if len(line) > MAX_LINE or not line.endswith(b"\n"):
-            raise ValueError("chunk size line too long or cut")
-        self.remaining = int(line.split(b";", 1)[0].strip(), 16)  # ValueError: not hex
-        if self.remaining < 0:
-            raise ValueError("negative chunk size")
+        if not line:
+            raise OSError("ended")
+        size = line.split(b";", 1)[0].strip()
+        if len(line) > MAX_LINE or not line.endswith(b"\n") or not size or not _HEX.issuperset(size):
+            raise ValueError("malformed chunked body: a chunk size is not a hexadecimal number")
+        self.remaining = int(size, 16)
         if self.remaining == 0:  # the last chunk: skip trailers up to the blank line
             for _ in range(MAX_HEADERS + 1):
                 if self.rfile.readline(MAX_LINE + 1) in (b"\r\n", b"\n", b""):
                     break
             else:
-                raise ValueError("too many trailer lines")
+                raise ValueError("malformed chunked body: too many trailer lines")
             self.done = True
             return False
         return True
 
     def unread(self) -> bool:
-        return not self.done and not self.broken
+        return not self.done and not self.problem
 
     def finish(self) -> bool:
-        if self.broken:
-            return False
-        while not self.done and self.consumed <= DRAIN_LIMIT:
+        while not self.problem and not self.done and self.consumed <= DRAIN_LIMIT:
             if not self.read(DRAIN_LIMIT):
                 break
-        return self.done and not self.broken
+        return self.done and not self.problem
 
 
 class _Deadline(io.RawIOBase):
@@ -245,13 +245,23 @@ class Handler(socketserver.StreamRequestHandler):
             self._refuse(exc.status, exc.reason)
             self._linger()
             return False
-        body: _Body = environ["wsgi.input"]
+        body: _Body = environ.pop("bgmock.body")
         self.clock.start(self.server.body_timeout)
         if environ.pop("bgmock.expect_continue", False):
             self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        # The whole body (up to one byte over the cap) before the application runs: a body cut
+        # short or badly framed is the HTTP layer's error, not a request with half a body.
+        data = body.read(self.server.max_body + 1)
+        if body.problem:
+            self._refuse(400, body.problem)
+            self._linger()
+            return False
+        environ["wsgi.input"] = io.BytesIO(data)
+        if body.unread():  # longer than the cap: the rest is never read, so this answer closes
+            environ["bgmock.keep_alive"] = False
         answered = self._answer(environ)
         self.clock.start(None)
-        if answered and body.finish():
+        if answered and environ["bgmock.keep_alive"] and body.finish():
             return True
         if body.unread():
             self._linger()
@@ -336,7 +346,7 @@ class Handler(socketserver.StreamRequestHandler):
                     environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
             else:
                 environ[key] = value
-        environ["wsgi.input"] = self._body(environ)
+        environ["bgmock.body"] = self._body(environ)
         connection = environ.get("HTTP_CONNECTION", "").lower()
         environ["bgmock.keep_alive"] = "close" not in connection and (
             version == "HTTP/1.1" or "keep-alive" in connection)
@@ -397,7 +407,6 @@ class Handler(socketserver.StreamRequestHandler):
             code = int(state["status"][:3])
             names = {name.lower() for name, _ in state["headers"]}
             keep = environ["bgmock.keep_alive"] and ("content-length" in names or code in _NO_BODY_STATUS)
-            keep = keep and not environ["wsgi.input"].broken  # out of step with the client: say so
             keep = keep and not any(n.lower() == "connection" and "close" in v.lower() for n, v in state["headers"])
             head = [f"{environ['SERVER_PROTOCOL']} {state['status']}\r\n".encode("latin-1")]
             head += [f"{name}: {value}\r\n".encode("latin-1") for name, value in state["headers"]]
@@ -445,7 +454,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def __init__(
         self, host: str, port: int, app: WsgiCallable, *, refusal: Callable[[int, str], bytes] | None = None,
         max_connections: int = 256, idle_timeout: float = 15.0, head_timeout: float = 20.0,
-        body_timeout: float = 120.0,
+        body_timeout: float = 120.0, max_body: int = 12 << 20,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.app = app
@@ -453,6 +462,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.idle_timeout = idle_timeout
         self.head_timeout = head_timeout
         self.body_timeout = body_timeout
+        self.max_body = max_body
         self.date = _Date()
         self.closing = False
         self._slots = threading.BoundedSemaphore(max_connections)

@@ -29,7 +29,9 @@ class LiveServer:
         self.backend = Backend(cfg)
         self.app = create_app(backend=self.backend)
         # The same server as ``bgmock serve`` (keep-alive, exact transport faults).
-        self._server: ThreadedServer = make_server(host, port, self.app, refusal=self.app.wsgi_app.refusal)
+        self._server: ThreadedServer = make_server(
+            host, port, self.app, refusal=self.app.wsgi_app.refusal, max_body=cfg.max_body_bytes
+        )
         self.host = host
         self.port = self._server.socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"

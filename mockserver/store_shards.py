@@ -4,7 +4,7 @@ Every submit stores a task.  In one shared table each insert had to take the wri
 ``store_sqlite``, and with ``--workers 2`` the workers spent three quarters of their time waiting
 for it.  Here each process writes only its own shard, under a thread lock, and reads everybody's:
 
-- **Slots.**  The first task write claims a slot: a non-blocking exclusive ``flock`` on
+- **Slots.**  The first write (a task, a poll's count or a product) claims a slot: a non-blocking exclusive ``flock`` on
   ``PATH.tasks-K.lock`` for K = 0, 1, 2... (the first one free).  ``flock`` belongs to an open
   file description, so two stores in one process get two slots, and a dead process's slot is
   free again: a restarted or respawned worker reuses 0..N-1, and the number of shard files stays
@@ -174,7 +174,7 @@ class TaskShards:
 
     @property
     def slot(self) -> int | None:
-        """This store's shard, or None before its first task write (and after a fork)."""
+        """This store's shard, or None before its first write (and after a fork)."""
         self._check_fork()
         return self._slot
 

@@ -32,7 +32,9 @@ BODY = json.dumps({"requestParams": [submit_item(imageFileUrl="https://example.c
 
 class _Server:
     def __init__(self, **options: object) -> None:
-        app = WsgiApp(Dispatcher(Backend(Config(log_requests=False, task_duration=0))))
+        config = Config(log_requests=False, task_duration=0)
+        config = config.replace(max_body_bytes=options["max_body"]) if "max_body" in options else config
+        app = WsgiApp(Dispatcher(Backend(config)))
         self.server = httpd.make_server("127.0.0.1", 0, app, refusal=app.refusal, **options)
         self.port = self.server.port
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -172,13 +174,48 @@ def test_a_chunked_upload_is_read_whole(srv: _Server) -> None:
     assert answer.json()["resCode"] == 200
 
 
-def test_a_broken_chunked_upload_is_an_invalid_body_not_a_hang(srv: _Server) -> None:
+@pytest.mark.parametrize(
+    "chunks",
+    ["5\r\n{\"req\r\nzz\r\n", "ZZ\r\nabc\r\n0\r\n\r\n", "-5\r\nabcde\r\n0\r\n\r\n", "5\r\nabcdeXX0\r\n\r\n"],
+    ids=["cut", "not-hex", "negative", "no-crlf"],
+)
+def test_a_badly_framed_chunked_upload_is_refused_not_run(srv: _Server, chunks: str) -> None:
     data = srv.raw(
         f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "5\r\n{\"req\r\nzz\r\n".encode()
+        f"{chunks}".encode(), timeout=2,
     )
-    (status, headers, body), = _answers(data)
-    assert status == 200 and json.loads(body)["resCode"] == 700 and headers["connection"] == "close"
+    assert "chunked body" in str(_refusal(data, 400)["message"])
+    assert srv.server.app.backend.store.stats()["tasks"] == 0  # nothing was run with half a body
+
+
+def test_a_body_shorter_than_its_length_is_refused_not_run(srv: _Server) -> None:
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+        sock.sendall(
+            f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(BODY) + 500}\r\n\r\n{BODY}".encode()
+        )
+        sock.shutdown(socket.SHUT_WR)  # the client is done, 500 bytes short
+        data = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert "Content-Length" in str(_refusal(data, 400)["message"])
+    assert srv.server.app.backend.store.stats()["tasks"] == 0
+
+
+def test_an_oversized_body_is_answered_and_the_connection_says_it_closes() -> None:
+    srv = _Server(max_body=2000)
+    try:
+        big = json.dumps({"requestParams": "A" * 5000})
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(
+                f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {len(big)}\r\n\r\n"
+                f"{big}".encode()
+            )
+            data = b"".join(iter(lambda: sock.recv(65536), b""))
+        (status, headers, body), = _answers(data)
+        assert status == 200 and headers["connection"] == "close"  # announced, not a silent drop
+        answer = json.loads(body)
+        assert answer["resCode"] == 700 and "larger than the 2000 bytes" in answer["resMessage"]
+    finally:
+        srv.stop()
 
 
 def test_expect_100_continue_is_honoured(srv: _Server) -> None:
@@ -278,7 +315,7 @@ def test_a_client_trickling_its_headers_is_cut_off() -> None:
         srv.stop()
 
 
-def test_a_body_trickled_past_its_deadline_is_an_invalid_body() -> None:
+def test_a_body_trickled_past_its_deadline_is_refused() -> None:
     srv = _Server(idle_timeout=5.0, body_timeout=0.3)
     try:
         with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
@@ -287,13 +324,7 @@ def test_a_body_trickled_past_its_deadline_is_an_invalid_body() -> None:
                 f"Content-Length: {len(BODY)}\r\n\r\n".encode() + BODY[:10].encode()
             )
             time.sleep(0.6)  # the rest would come too late
-            data = b""
-            while not data.endswith(b"}"):
-                part = sock.recv(65536)
-                if not part:
-                    break
-                data += part
-        (status, headers, body), = _answers(data)
-        assert status == 200 and json.loads(body)["resCode"] == 700 and headers["connection"] == "close"
+            data = b"".join(iter(lambda: sock.recv(65536), b""))
+        assert "Content-Length" in str(_refusal(data, 400)["message"])
     finally:
         srv.stop()
