@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import socket
 import socketserver
@@ -520,8 +521,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 
 def _plain_refusal(status: int, reason: str) -> bytes:
-    import json
-
+    """The body of a refusal when no application envelope was given (a bare server)."""
     return json.dumps({"code": str(status), "message": reason}).encode()
 
 
