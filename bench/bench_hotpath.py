@@ -35,6 +35,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from common import publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
 from PIL import Image
 
 from mockserver.backend import Backend
@@ -174,11 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         f"- One in-process submit: **{statistics.median(inprocess_us or handle_us) / 1000:.3f} ms** (target < 1 ms).",
         "",
     ]
-    section = "\n".join(lines)
-    print(section)
-    if not args.no_write:
-        with args.results.open("a", encoding="utf-8") as out:
-            out.write("\n" + section)
+    publish("\n".join(lines), args.results, write=not args.no_write)
     return 0
 
 

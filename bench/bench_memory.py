@@ -28,6 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_throughput import BENCH, SUBMIT, Running, peers  # noqa: E402 - the same servers
+from common import publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
 
 NAMES = {"default": "bgmock-default", "workers": "bgmock-workers", "wiremock": "wiremock",
          "wiremock-nojournal": "wiremock-nojournal", "prism": "prism"}
@@ -127,11 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = samples[:: max(1, len(samples) // 12)]
     lines.append("- RSS over time (s → MB): " + ", ".join(f"{t:.0f}→{r:.0f}" for t, r in shown))
     lines.append("")
-    section = "\n".join(lines)
-    print(section)
-    if not args.no_write:
-        with args.results.open("a", encoding="utf-8") as fh:
-            fh.write("\n" + section)
+    publish("\n".join(lines), args.results, write=not args.no_write)
     return 0
 
 

@@ -39,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
+from common import publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -445,11 +446,7 @@ def main(argv: list[str] | None = None) -> int:
               f"Submit throughput, wrk -c{args.connections}, {stamp}")
         lines += ["", f"![throughput]({args.chart.name})"]
     lines += ["", *[f"- {t}" for t in targets], ""]
-    section = "\n".join(lines)
-    print(section)
-    if not args.no_write:
-        with args.results.open("a", encoding="utf-8") as out:
-            out.write("\n" + section)
+    publish("\n".join(lines), args.results, write=not args.no_write)
     return 0
 
 

@@ -11,6 +11,7 @@ import platform
 import statistics
 import subprocess
 from collections.abc import Iterable
+from pathlib import Path
 
 
 def min_max(values: list[float], digits: int = 1) -> str:
@@ -33,3 +34,11 @@ def machine(packages: Iterable[str], *, nproc_note: bool = False, load: bool = T
         average = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
         lines.append(f"- Load average at start (1/5/15 min): {average}")
     return lines
+
+
+def publish(section: str, results: Path, *, write: bool = True) -> None:
+    """Print a dated section and, unless ``write`` is off (``--no-write``), append it to results."""
+    print(section)
+    if write:
+        with results.open("a", encoding="utf-8") as out:
+            out.write("\n" + section)
