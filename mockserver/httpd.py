@@ -42,8 +42,6 @@ WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 MAX_LINE = 8192
 MAX_HEADERS = 100
-#: Unread request body up to this size is drained to keep the connection; more closes it.
-DRAIN_LIMIT = 1 << 16
 #: Closing with unread request bytes: read and discard up to this much, for up to this long.
 LINGER_BYTES = 64 << 20
 LINGER_S = 2.0
@@ -89,14 +87,6 @@ class _Body:
     def unread(self) -> bool:
         """Whether the client may still be sending this body (it was longer than the cap)."""
         return self.remaining > 0 and not self.problem
-
-    def finish(self) -> bool:
-        """Drain a small unread rest; whether the connection can carry another request."""
-        if self.problem or self.remaining > DRAIN_LIMIT:
-            return False
-        while self.remaining > 0 and self.read(self.remaining):
-            pass
-        return not self.problem
 
 
 class _ChunkedBody(_Body):
@@ -150,12 +140,6 @@ class _ChunkedBody(_Body):
 
     def unread(self) -> bool:
         return not self.done and not self.problem
-
-    def finish(self) -> bool:
-        while not self.problem and not self.done and self.consumed <= DRAIN_LIMIT:
-            if not self.read(DRAIN_LIMIT):
-                break
-        return self.done and not self.problem
 
 
 class _Deadline(io.RawIOBase):
@@ -262,7 +246,7 @@ class Handler(socketserver.StreamRequestHandler):
             environ["bgmock.keep_alive"] = False
         answered = self._answer(environ)
         self.clock.start(None)
-        if answered and environ["bgmock.keep_alive"] and body.finish():
+        if answered and environ["bgmock.keep_alive"]:  # the body was read whole before the answer
             return True
         if body.unread():
             self._linger()
