@@ -80,7 +80,7 @@ class WsgiApp:
     def refusal(self, status: int, reason: str) -> bytes:
         """The body for a request the HTTP server could not read: the gateway's JSON envelope."""
         _, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", reason, status=status))
-        return json.dumps(body).encode()
+        return Reply.json(body).body  # encoded as every other answer is
 
     def incoming(self, environ: dict[str, Any]) -> Incoming:
         """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
