@@ -1,4 +1,4 @@
-"""The shared store's tasks and product photos, in one SQLite file per process: no cross-process lock.
+"""The shared store's tasks and product photos, one shard per process: no cross-process lock.
 
 Every submit stores a task.  In one shared table each insert had to take the writers' lock of
 ``store_sqlite``, and with ``--workers 2`` the workers spent three quarters of their time waiting
@@ -10,12 +10,15 @@ for it.  Here each process writes only its own shard, under a thread lock, and r
   free again: a restarted or respawned worker reuses 0..N-1, and the number of shard files stays
   at the peak number of processes that ran at once.  The slot is claimed lazily, and again after
   a fork, so a parent that prepared the store never hands its slot to the workers it forks.
-- **Shards.**  ``PATH.tasks-K`` is an SQLite file in WAL mode (``synchronous=OFF``, as the main
-  file) with the tasks, a ``polls`` table and an ``evicted`` counter.  It is built complete under
-  a temporary name and renamed, so a reader never opens a half-made shard.
-- **Reads** look in this process's shard first, then in the others, found by listing the folder
-  (again whenever the folder changed, and on a miss): a task submitted through one worker is
+- **Tasks** go to the slot's append-only log, ``PATH.tasks-K.log-G`` (``task_log``): one
+  ``write`` per submit, where an SQLite insert cost a quarter of a submit's CPU.  Every process
+  keeps the newest ``max_tasks`` of every log in memory and reads what was appended since it
+  last looked (a ``pread``) before it answers a read, so a task submitted through one worker is
   queryable through another as soon as the submit has answered.
+- **Shards.**  ``PATH.tasks-K`` is an SQLite file in WAL mode (``synchronous=OFF``, as the main
+  file) with a ``polls`` table, the product rows and their byte counter.  It is built complete
+  under a temporary name and renamed, so a reader never opens a half-made shard; the folder's
+  shards name the slots there are.
 - **Polls** never write another process's shard: a poll adds one to the poller's own row for the
   task, and a task's ``polls`` is the sum over all shards, read after that increment.
 - **Products.**  A submitted product photo is drawn into the task's result images, which any
@@ -24,15 +27,16 @@ for it.  Here each process writes only its own shard, under a thread lock, and r
   ``products`` table; readers find the row like a task's, then read the file.  Not a BLOB in
   the shard: SQLite writes a 3 MiB photo twice (WAL, then checkpoint) page by page, 3.5 ms of
   CPU where one file write takes 0.7 ms.  Bounded per shard by bytes, the newest ones up to
-  ``product_bytes`` (the ``product_cache_bytes`` setting), and gone with their task when it is
-  trimmed.  The byte total is a counter in the shard, changed in the transaction that adds or
-  deletes rows, so it stays exact whoever deleted them (another process's ``clear``).  A file is
-  unlinked after its row is deleted; files without a row (a process died in between) are swept
-  when the slot is claimed again.
-- **Bounds** are per shard: ``max_tasks`` is the number of tasks *each process* keeps (the newest
-  ones it stored), so N workers keep up to N x ``max_tasks``; ``task_ttl_s`` is unchanged.
-  ``stats`` adds the shards up.  ``clear`` empties every shard: the one write into other
-  processes' files, rare (an admin reset), which relies on SQLite's busy timeout.
+  ``product_bytes`` (the ``product_cache_bytes`` setting), and dropped when their task is evicted
+  (every ``TRIM_EVERY`` submits).  The byte total is a counter in the shard, changed in the
+  transaction that adds or deletes rows, so it stays exact whoever deleted them (another
+  process's ``clear``).  A file is unlinked after its row is deleted; files without a row (a
+  process died in between) are swept when the slot is claimed again.
+- **Bounds** are per slot: ``max_tasks`` is the number of tasks *each process* keeps (the newest
+  ones it stored), so N workers keep up to N x ``max_tasks``; ``task_ttl_s`` hides older ones
+  from every read.  ``stats`` adds the slots up.  ``clear`` moves the logs' shared epoch (older
+  lines are gone for everybody) and empties every shard: the one write into other processes'
+  files, rare (an admin reset), which relies on SQLite's busy timeout.
 """
 
 from __future__ import annotations
@@ -52,17 +56,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .task_log import Epoch, LogReader, LogWriter
 from .tasks import Task
 
 try:  # POSIX: slots are flocks; a dead process's slot frees itself
     import fcntl
-except ImportError:  # pragma: no cover - Windows: every store shares slot 0 (SQLite's locking then serializes)
+except ImportError:  # pragma: no cover - Windows: every store shares slot 0, so one process per state file
     fcntl = None  # type: ignore[assignment]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL UNIQUE, created REAL NOT NULL, stamp REAL NOT NULL,
-    data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS polls (task_id TEXT PRIMARY KEY, created REAL NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS polls_by_age ON polls (created);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -73,8 +75,6 @@ CREATE TABLE IF NOT EXISTS products (
 #: The counter holding the bytes of a shard's ``products`` (kept with the rows, in one transaction).
 _PRODUCT_BYTES = "productBytes"
 
-#: A task is visible while it is young enough and among its shard's newest max_tasks.
-_VISIBLE = "created >= ? AND seq > (SELECT coalesce(max(seq), 0) FROM tasks) - ?"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 #: Connections a forked child inherited, kept from the garbage collector: closing one in the
 #: child could checkpoint and delete the WAL that the parent is still using.
@@ -144,8 +144,10 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
 class TaskShards:
     """The tasks and products of a ``SqliteStore`` at ``path``: this process's shard plus everybody else's."""
 
-    #: Rows beyond the bounds are deleted every this many writes (reads enforce them at once).
+    #: Poll rows beyond the bounds, and the products of evicted tasks, are deleted every this many writes.
     TRIM_EVERY = 64
+    #: A task log starts a new file after this many lines (or ``max_tasks``, if more): see ``task_log``.
+    ROTATE_LINES = 256
 
     def __init__(self, path: Path, *, max_tasks: int, task_ttl_s: float, product_bytes: int) -> None:
         self.path = path
@@ -162,6 +164,12 @@ class TaskShards:
         self._known: list[int] = []  # shard slots found in the folder, ascending
         self._listed: int | None = None  # the folder's mtime when they were listed
         self._polls_written = 0
+        self._epoch: Epoch | None = None  # opened on first use (the folder may not exist yet)
+        self._seen_epoch = -1
+        self._readers: dict[int, LogReader] = {}  # per slot: its log as this process has read it
+        self._writer: LogWriter | None = None  # this store's own log, once it holds a slot
+        self._puts = 0
+        self._has_products = False  # this shard may hold product rows (else trimming skips SQLite)
 
     # -- files, slots, connections --------------------------------------------------------
     def shard_path(self, slot: int) -> str:
@@ -188,6 +196,15 @@ class TaskShards:
             if self._slot_fd is not None:
                 os.close(self._slot_fd)  # the parent's copy keeps its lock; this one claims its own
             self._slot = self._slot_fd = None
+            self._forget_logs()
+
+    def _forget_logs(self) -> None:
+        """Close the logs' files and forget what was read (read again on the next use)."""
+        for reader in self._readers.values():
+            reader.close()
+        if self._writer is not None:
+            self._writer.close()
+        self._readers, self._writer = {}, None
 
     def _db(self, slot: int) -> sqlite3.Connection:
         """This thread's connection to shard ``slot`` (connections stay in their thread)."""
@@ -236,7 +253,11 @@ class TaskShards:
             else:  # a shard of an earlier run, kept as it is (tables added if this version has more)
                 self._db(slot).executescript(_SCHEMA)
             self._sweep_products(slot)
+            self._has_products = bool(self._db(slot).execute("SELECT 1 FROM products LIMIT 1").fetchall())
+            self._slot = slot
+            self._writer = LogWriter(self._reader(slot, self._epoch_now()), rotate_lines=self.ROTATE_LINES)
         except BaseException:
+            self._slot = None
             if fd is not None:
                 os.close(fd)
             raise
@@ -284,44 +305,69 @@ class TaskShards:
             conn.close()
         self._local.conns = {}
         with self._lock:
+            self._forget_logs()
             if self._slot_fd is not None:
                 os.close(self._slot_fd)  # closing the file releases its flock
             self._slot = self._slot_fd = None
 
-    # -- the Store's task methods ---------------------------------------------------------
+    # -- the Store's task methods: append-only logs (task_log) ---------------------------
+    def _epoch_now(self) -> int:
+        """The current epoch; after a reset, every reader forgets the tasks before it.
+
+        Caller holds ``self._lock``."""
+        if self._epoch is None:
+            self._epoch = Epoch(f"{self.path}.tasks.epoch")
+        epoch = self._epoch.current()
+        if epoch != self._seen_epoch:
+            self._seen_epoch = epoch
+            for reader in self._readers.values():
+                reader.forget_before(epoch)
+        return epoch
+
+    def _reader(self, slot: int, epoch: int) -> LogReader:
+        """This process's reader of slot ``slot``'s log (caller holds ``self._lock``)."""
+        reader = self._readers.get(slot)
+        if reader is None:
+            reader = self._readers[slot] = LogReader(f"{self.shard_path(slot)}.log", self.max_tasks)
+            reader.forget_before(epoch)
+        return reader
+
+    def _caught_up(self, slots: Iterable[int], epoch: int) -> list[LogReader]:
+        """The readers of ``slots``, each up to date (this store's own always is)."""
+        readers = []
+        for slot in slots:
+            reader = self._reader(slot, epoch)
+            if slot != self._slot:
+                reader.catch_up()
+            readers.append(reader)
+        return readers
+
     def put(self, task: Task, now: float) -> None:
-        """One autocommitted insert into this store's shard; every TRIM_EVERY-th also trims it."""
+        """One line appended to this store's log; every TRIM_EVERY-th also drops the products
+        of the tasks the bound pushed out."""
         data = dumps(fields(task))
         self._check_fork()
         with self._lock:
-            conn = self._own()
-            seq = conn.execute(
-                "INSERT OR REPLACE INTO tasks (task_id, created, stamp, data) VALUES (?, ?, ?, ?)",
-                (task.task_id, task.created, time.time(), data),
-            ).lastrowid
-            if seq and seq % self.TRIM_EVERY == 0:
-                self._trim_tasks(conn, seq, now)
+            if self._slot is None:
+                self._claim()
+            assert self._writer is not None
+            self._writer.append(task.task_id, (self._epoch_now(), task.created, time.time(), data))
+            self._puts += 1
+            if self._puts % self.TRIM_EVERY == 0:
+                self._trim_products()
 
-    def _trim_tasks(self, conn: sqlite3.Connection, seq: int, now: float) -> None:
-        """Delete the tasks beyond the bounds, and their products (caller holds ``self._lock``)."""
-        assert self._slot is not None
+    def _trim_products(self) -> None:
+        """Delete the products of the tasks this store's bound evicted (caller holds ``self._lock``)."""
+        assert self._writer is not None and self._slot is not None
+        evicted = self._writer.reader.evicted
+        if not evicted:
+            return
+        ids, evicted[:] = json.dumps(evicted), []
+        if not self._has_products:
+            return
+        conn = self._own()
         with transaction(conn):
-            gone = conn.execute(
-                "DELETE FROM tasks WHERE seq <= ? RETURNING task_id", (seq - self.max_tasks,)
-            ).fetchall()
-            # Expired ones among the oldest (rowid order, no scan); reads skip the rest already.
-            gone += conn.execute(
-                "DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks ORDER BY seq LIMIT ?) AND created < ?"
-                " RETURNING task_id",
-                (self.TRIM_EVERY * 4, now - self.task_ttl_s),
-            ).fetchall()
-            dropped: list[str] = []
-            if gone:
-                bump(conn, "evicted", len(gone))
-                # Exactly the trimmed tasks' products: a task being submitted right now stored its
-                # product before its task row, and must keep it.
-                ids = json.dumps([row[0] for row in gone])
-                dropped = self._delete_products(conn, "task_id IN (SELECT value FROM json_each(?))", (ids,))
+            dropped = self._delete_products(conn, "task_id IN (SELECT value FROM json_each(?))", (ids,))
         self._unlink_products(self._slot, dropped)
 
     def get(self, task_id: str, now: float, *, poll: bool = False) -> Task | None:
@@ -341,11 +387,17 @@ class TaskShards:
         return task
 
     def _find(self, task_id: str, now: float) -> tuple[list[int], str] | None:
-        """(the shards there are, the task's JSON) if a shard holds it visibly."""
-        found = self._first(
-            f"SELECT data FROM tasks WHERE task_id = ? AND {_VISIBLE}", (task_id, now - self.task_ttl_s, self.max_tasks)
-        )
-        return None if found is None else (found[0], str(found[2][0]))
+        """(the shards there are, the task's JSON) if a log holds it visibly."""
+        oldest = now - self.task_ttl_s
+        with self._lock:
+            epoch = self._epoch_now()
+            for refresh in (False, True):  # a miss lists the folder again: the task's shard may be new
+                slots = self._slots(refresh=refresh)
+                for reader in self._caught_up(slots, epoch):
+                    entry = reader.tasks.get(task_id)
+                    if entry is not None and entry[1] >= oldest:
+                        return slots, entry[3]
+        return None
 
     def _first(self, query: str, args: tuple[Any, ...]) -> tuple[list[int], int, tuple[Any, ...]] | None:
         """(the shards there are, the shard, its first row): the first shard, own first, where
@@ -408,11 +460,17 @@ class TaskShards:
     def newest(self, now: float, limit: int) -> list[Task]:
         """The newest visible tasks of all shards, newest first (by when they were stored)."""
         self._check_fork()
-        query = f"SELECT stamp, data FROM tasks WHERE {_VISIBLE} ORDER BY seq DESC LIMIT ?"
-        args = (now - self.task_ttl_s, self.max_tasks, limit)
-        slots = self._slots()
-        per_shard = [self._read(slot, query, args) for slot in slots]
-        newest = list(itertools.islice(heapq.merge(*per_shard, key=lambda row: row[0], reverse=True), limit))
+        oldest = now - self.task_ttl_s
+        with self._lock:
+            slots = self._slots()
+            per_log = [
+                list(itertools.islice(
+                    ((stamp, data) for _, created, stamp, data in reversed(reader.tasks.values()) if created >= oldest),
+                    limit,
+                ))
+                for reader in self._caught_up(slots, self._epoch_now())
+            ]
+        newest = list(itertools.islice(heapq.merge(*per_log, key=lambda row: row[0], reverse=True), limit))
         tasks = [Task(**json.loads(data)) for _, data in newest]
         polls = self._polls([task.task_id for task in tasks], slots)
         for task in tasks:
@@ -431,6 +489,7 @@ class TaskShards:
             conn = self._own()
             slot = self._slot
             assert slot is not None
+            self._has_products = True
             name = product_name(task_id, index)
             path = os.path.join(self.product_folder(slot), name)
             with open(f"{path}.new", "wb") as out:  # whole before its row: who finds the row reads it all
@@ -488,26 +547,31 @@ class TaskShards:
             return None
 
     def stats(self) -> dict[str, int]:
-        """``tasks`` and ``evictedTasks``, added up over the shards."""
+        """``tasks`` (kept) and ``evictedTasks`` (stored since the last reset, minus kept), over all logs."""
         self._check_fork()
         kept = evicted = 0
-        for slot in self._slots():
-            count = self._read(slot, "SELECT count(*) FROM tasks", ())
-            gone = self._read(slot, "SELECT value FROM counters WHERE name = 'evicted'", ())
-            kept += min(int(count[0][0]), self.max_tasks) if count else 0
-            evicted += int(gone[0][0]) if gone else 0
+        with self._lock:
+            epoch = self._epoch_now()
+            for reader in self._caught_up(self._slots(), epoch):
+                kept += len(reader.tasks)
+                evicted += max(0, reader.stored(epoch) - len(reader.tasks))
         return {"tasks": kept, "evictedTasks": evicted}
 
     def clear(self) -> None:
-        """Forget every shard's tasks, polls, products and counters (other processes' shards too)."""
+        """Forget every log's tasks (a new epoch) and every shard's polls, products and counters."""
         self._check_fork()
+        with self._lock:
+            self._epoch_now()
+            assert self._epoch is not None
+            self._epoch.bump()
+            self._epoch_now()
         for slot in self._slots(refresh=True):
             with self._lock if slot == self._slot else contextlib.nullcontext():
                 conn = self._db(slot)
                 conn.executescript(_SCHEMA)  # an earlier version's shard gets the tables it lacks, as on claiming
                 with transaction(conn):
                     dropped = self._delete_products(conn, "1", ())
-                    for table in ("tasks", "polls", "counters"):
+                    for table in ("polls", "counters"):
                         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
                 self._unlink_products(slot, dropped)
 

@@ -12,8 +12,8 @@ SQLite's own busy handler would sleep whole milliseconds under contention.
 
 Two exceptions take no cross-process lock, because they are written on every request: the
 journal, an append-only file beside the database (``_JournalLog``), and the tasks with their
-product photos, one SQLite file per process (``store_shards.TaskShards``; ``max_tasks`` and
-``product_bytes`` there count per process).  Everything stays bounded like ``MemoryStore``:
+product photos, an append-only log and an SQLite file per process (``store_shards.TaskShards``;
+``max_tasks`` and ``product_bytes`` there count per process).  Everything stays bounded like ``MemoryStore``:
 tasks by count and age, the journal by count, rate-limit buckets by count, products by bytes.
 ``--state PATH`` names the file, and state survives a restart.
 """
@@ -47,8 +47,9 @@ try:  # POSIX: a kernel lock that wakes waiters at once
 except ImportError:  # pragma: no cover - Windows falls back to SQLite's busy timeout
     fcntl = None  # type: ignore[assignment]
 
-#: 2: tasks moved out of this file into per-process shards (``store_shards``).
-SCHEMA_VERSION = 2
+#: 2: tasks moved out of this file into per-process shards (``store_shards``);
+#: 3: the tasks moved again, into per-process logs (``task_log``).
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -257,7 +258,8 @@ class SqliteStore:
     Files: ``PATH`` (SQLite, with its ``-wal`` and ``-shm``), ``PATH.lock`` (the writers'
     lock, holding the shared clock; the clock is also kept in ``PATH`` and restored from it),
     ``PATH.journal`` with ``PATH.journal.1`` (the request journal, see ``_JournalLog``) and
-    ``PATH.tasks-K`` with ``PATH.tasks-K.lock`` (the tasks and products, see ``store_shards``).
+    ``PATH.tasks-K`` with ``PATH.tasks-K.lock``, ``PATH.tasks-K.log-G`` and ``PATH.tasks.epoch``
+    (the tasks, their polls and products, see ``store_shards``).
     """
 
     def __init__(

@@ -1,0 +1,145 @@
+"""The task logs (``task_log``): one append-only file per process, read by every process.
+
+Two ``SqliteStore`` objects on one path stand for two workers (each claims its own slot); the
+files are looked at directly where the promise is about them (bounded disk, torn lines).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from mockserver.store_shards import TaskShards
+from mockserver.store_sqlite import SqliteStore
+from mockserver.task_log import Epoch, LogReader, LogWriter
+from mockserver.tasks import Task
+
+
+def store(path: Path, max_tasks: int = 5) -> SqliteStore:
+    return SqliteStore(path, max_tasks=max_tasks, task_ttl_s=1000, journal_size=10)
+
+
+def put(owner: SqliteStore, *names: str) -> None:
+    for name in names:
+        owner.put_task(Task(name, 0.0, [], []), 0.0)
+
+
+def listed(reader: SqliteStore) -> list[str]:
+    return [t.task_id for t in reader.list_tasks(0.0, 1000)]
+
+
+def counts(reader: SqliteStore) -> dict[str, int]:
+    stats = reader.stats()
+    return {"tasks": stats["tasks"], "evicted": stats["evictedTasks"]}
+
+
+def log_files(folder: Path, slot: int = 0) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if re.fullmatch(rf"s\.db\.tasks-{slot}\.log-\d+", p.name))
+
+
+@pytest.fixture
+def small_files(monkeypatch):
+    """A new log file every 5 lines (the bound is 5 tasks), so a few puts rotate several times."""
+    monkeypatch.setattr(TaskShards, "ROTATE_LINES", 5)
+
+
+def test_a_reader_follows_the_writer_through_many_new_files_and_disk_stays_bounded(tmp_path, small_files):
+    a, b = store(tmp_path / "s.db"), store(tmp_path / "s.db")
+    for n in range(23):
+        put(a, f"t{n}")
+        if n % 3 == 0:  # b reads now and then: sometimes within a file, sometimes just after a new one
+            assert listed(b)[0] == f"t{n}"
+    assert listed(b) == [f"t{n}" for n in range(22, 17, -1)]
+    assert b.get_task("t17", 0.0) is None and b.get_task("t18", 0.0) is not None
+    assert log_files(tmp_path) == ["s.db.tasks-0.log-4", "s.db.tasks-0.log-5"]  # the newest two files only
+
+
+def test_a_reader_that_fell_generations_behind_still_sees_the_newest_tasks(tmp_path, small_files):
+    a, b = store(tmp_path / "s.db"), store(tmp_path / "s.db")
+    put(a, "first")
+    assert listed(b) == ["first"]  # b follows file 1 and holds it open
+    put(a, *(f"t{n}" for n in range(30)))  # six new files; the one b follows is deleted
+    assert listed(b) == [f"t{n}" for n in range(29, 24, -1)]
+    assert counts(b) == {"tasks": 5, "evicted": 26}
+
+
+def test_a_late_reader_starts_from_the_two_newest_files(tmp_path, small_files):
+    a = store(tmp_path / "s.db")
+    put(a, *(f"t{n}" for n in range(12)))
+    late = store(tmp_path / "s.db")
+    assert listed(late) == [f"t{n}" for n in range(11, 6, -1)]
+    assert counts(late) == counts(a) == {"tasks": 5, "evicted": 7}
+
+
+def test_a_restart_continues_the_log_where_it_ended(tmp_path, small_files):
+    first = store(tmp_path / "s.db")
+    put(first, *(f"t{n}" for n in range(7)))
+    first.close()
+    again = store(tmp_path / "s.db")
+    put(again, "new")
+    assert again._tasks.slot == 0
+    assert listed(again) == ["new", "t6", "t5", "t4", "t3"]
+    assert counts(again) == {"tasks": 5, "evicted": 3}  # the count of stored tasks went on too
+
+
+def test_a_line_a_crash_cut_short_costs_only_itself(tmp_path):
+    first = store(tmp_path / "s.db")
+    put(first, "kept")
+    first.close()
+    (log,) = log_files(tmp_path)
+    with open(tmp_path / log, "ab") as out:
+        out.write(b"0\t2\t0.0\t0.0\thalf\t80\t{\"task_id\": \"ha")  # what a process killed mid-write leaves
+    reader = store(tmp_path / "s.db")
+    again = store(tmp_path / "s.db")
+    put(again, "next")  # the new owner ends the cut line first
+    assert listed(reader) == ["next", "kept"]
+    assert reader.get_task("half", 0.0) is None
+
+
+def test_a_reset_forgets_every_log_for_readers_that_come_later_too(tmp_path, small_files):
+    a, b = store(tmp_path / "s.db"), store(tmp_path / "s.db")
+    put(a, "a1", "a2")
+    put(b, "b1")
+    b.clear()
+    assert listed(a) == listed(b) == [] and counts(a) == {"tasks": 0, "evicted": 0}
+    later = store(tmp_path / "s.db")  # a restart: the lines are still on disk, of an older epoch
+    assert listed(later) == [] and later.get_task("a1", 0.0) is None
+    put(a, "a3")
+    assert listed(later) == ["a3"] and counts(b) == {"tasks": 1, "evicted": 0}
+
+
+def test_lines_written_in_an_older_epoch_are_skipped(tmp_path):
+    """A submit racing a reset: its line carries the epoch it read before the reset."""
+    base = str(tmp_path / "x.log")
+    epoch = Epoch(str(tmp_path / "x.epoch"))
+    writer = LogWriter(LogReader(base, keep=10), rotate_lines=100)
+    writer.append("before", (epoch.current(), 0.0, 0.0, "{}"))
+    late = epoch.current()
+    epoch.bump()
+    writer.append("racing", (late, 0.0, 0.0, "{}"))
+    writer.append("after", (epoch.current(), 0.0, 0.0, "{}"))
+    reader = LogReader(base, keep=10)
+    reader.forget_before(epoch.current())
+    reader.catch_up()
+    assert list(reader.tasks) == ["after"] and reader.stored(epoch.current()) == 1
+
+
+def test_a_long_line_is_read_whole(tmp_path):
+    base = str(tmp_path / "x.log")
+    writer = LogWriter(LogReader(base, keep=10), rotate_lines=100)
+    data = '{"pad": "' + "x" * (3 << 20) + '"}'  # longer than one read of the log
+    writer.append("big", (0, 0.0, 0.0, data))
+    writer.append("small", (0, 0.0, 0.0, "{}"))
+    reader = LogReader(base, keep=10)
+    reader.catch_up()
+    assert list(reader.tasks) == ["big", "small"] and reader.tasks["big"][3] == data
+
+
+def test_a_task_id_that_would_break_a_line_is_refused(tmp_path):
+    writer = LogWriter(LogReader(str(tmp_path / "x.log"), keep=10), rotate_lines=100)
+    with pytest.raises(ValueError, match="tab or a newline"):
+        writer.append("a\tb", (0, 0.0, 0.0, "{}"))
+    assert os.path.getsize(tmp_path / "x.log-1") == 0
