@@ -134,7 +134,7 @@ def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--server", "werkzeug", "--port", str(p), "--quiet"]),
         Peer("bgmock-granian1", "`bgmock serve --server granian`: one granian worker, memory store, full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--server", "granian", "--port", str(p), "--quiet"]),
-        Peer("bgmock-workers", "`bgmock serve --workers 2`: granian, shared state (SQLite + per-process task logs), full checks",
+        Peer("bgmock-workers", "`bgmock serve --workers 2`: granian, shared state (SQLite, task logs), full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(p), "--quiet"]),
         Peer("bgmock-gunicorn", "the same app and shared store on gunicorn's 2 sync workers (server choice)",
              lambda p, _: [*gunicorn, "-b", f"127.0.0.1:{p}", "bgmock_gunicorn:app()"],

@@ -220,6 +220,10 @@ class LogWriter:
         if cut:  # a line a crash left unfinished: end it, so the next one starts clean (it is skipped)
             os.write(self._fd, b"\n")
             reader.catch_up()
+        for old in reader.generations():  # left by a process that died between starting a file and deleting one
+            if old < generation - 1:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(reader.file(old))
 
     def append(self, task_id: str, entry: Entry) -> None:
         if "\t" in task_id or "\n" in task_id:

@@ -85,6 +85,17 @@ def test_a_restart_continues_the_log_where_it_ended(tmp_path, small_files):
     assert counts(again) == {"tasks": 5, "evicted": 3}  # the count of stored tasks went on too
 
 
+def test_files_a_crash_left_behind_are_deleted_when_the_slot_is_taken_again(tmp_path, small_files):
+    first = store(tmp_path / "s.db")
+    put(first, *(f"t{n}" for n in range(12)))
+    first.close()
+    (tmp_path / "s.db.tasks-0.log-1").write_bytes(b"")  # as if a rotation had died before deleting it
+    again = store(tmp_path / "s.db")
+    put(again, "new")
+    assert log_files(tmp_path) == ["s.db.tasks-0.log-2", "s.db.tasks-0.log-3"]
+    assert listed(again) == ["new", "t11", "t10", "t9", "t8"]
+
+
 def test_a_line_a_crash_cut_short_costs_only_itself(tmp_path):
     first = store(tmp_path / "s.db")
     put(first, "kept")
