@@ -161,6 +161,10 @@ class _JournalLog:
         self._lock = lock
         self._header = header
         self._fd: int | None = None
+        # Held while the file is (re)opened and written: a thread reopening after a rotation
+        # must not close the descriptor another thread is writing to (its number could be
+        # reused by a socket, and the journal line would go to a client).
+        self._fd_lock = threading.Lock()
         self._epoch = -1
         self._writes = 0
         self._pid = os.getpid()
@@ -178,31 +182,35 @@ class _JournalLog:
         self._header.bump_journal()
 
     def _open(self) -> int:
+        """The current file, opened again if it was replaced (caller holds ``self._fd_lock``)."""
         epoch = self._header.journal_epoch()
-        if self._fd is None or self._pid != os.getpid() or self._epoch != epoch:
-            if self._fd is not None and self._pid == os.getpid():
+        if self._fd is None or self._epoch != epoch:
+            if self._fd is not None:
                 os.close(self._fd)
-            self._pid = os.getpid()
             self._epoch = epoch  # read before opening: a replacement after it is seen next time
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return self._fd
 
     def append(self, entry: dict[str, Any]) -> None:
         line = _dumps(entry).encode("utf-8") + b"\n"
-        fd = self._open()
-        os.write(fd, line)
-        self._writes += 1
-        if self._writes % 32 == 0 and os.fstat(fd).st_size > self.rotate_bytes:
-            self._rotate(fd)
+        if self._pid != os.getpid():  # forked: the parent's descriptor and lock stay the parent's
+            self._pid, self._fd, self._fd_lock = os.getpid(), None, threading.Lock()
+        with self._fd_lock:
+            fd = self._open()
+            os.write(fd, line)
+            self._writes += 1
+            written = os.fstat(fd) if self._writes % 32 == 0 else None
+        if written is not None and written.st_size > self.rotate_bytes:
+            self._rotate(written.st_ino)
 
-    def _rotate(self, fd: int) -> None:
+    def _rotate(self, inode: int) -> None:
+        """Replace the current file if it is still the full one this process wrote to."""
         with self._lock():
             try:
                 current = os.stat(self.path)
             except FileNotFoundError:
                 current = None
-            mine = os.fstat(fd)
-            if current is not None and current.st_ino == mine.st_ino and current.st_size > self.rotate_bytes:
+            if current is not None and current.st_ino == inode and current.st_size > self.rotate_bytes:
                 generation = self._generation(self.path) + 1
                 os.replace(self.path, self.previous)
                 self._start(generation)  # moves the epoch: every writer reopens

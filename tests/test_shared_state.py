@@ -360,3 +360,32 @@ def test_the_journal_rotates_and_resets_for_every_writer(tmp_path):
     b.record({"n": "after"})
     assert [e["n"] for e in a.journal()] == ["after"]
     assert a.journal()[0]["id"] > newest[0]["id"]  # IDs never repeat, even across a reset
+
+
+def test_threads_writing_the_journal_across_rotations_lose_no_line(tmp_path):
+    """A thread reopening the journal after a rotation once closed the file another thread was
+    writing to: EBADF, or its line written into whatever reused the descriptor (a client's socket)."""
+    store = SqliteStore(tmp_path / "s.db", max_tasks=10, task_ttl_s=100, journal_size=100_000)
+    store._journal.rotate_bytes = 8_000  # a rotation every ~80 entries
+    errors: list[BaseException] = []
+
+    def write(thread: int) -> None:
+        try:
+            for n in range(1500):
+                store.record({"thread": thread, "n": n, "pad": "x" * 60})
+        except OSError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    kept = store.journal()  # the two newest files: every line in them whole, none missing in between
+    assert len(kept) > 50 and all(set(e) == {"id", "thread", "n", "pad"} for e in kept)
+    last = {}
+    for entry in reversed(kept):  # oldest first: each thread's numbers run on without a gap
+        t = entry["thread"]
+        assert entry["n"] == last.get(t, entry["n"] - 1) + 1
+        last[t] = entry["n"]
