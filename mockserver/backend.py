@@ -500,7 +500,7 @@ class Backend:
             "scenes": len(self.catalog),
             "signatures": bool(self.config.app_keys),
             "strict": self.config.strict,
-            **self.store.stats(),
+            **self.store.stats(self.clock.now()),
             "imageCache": len(self.results),
             "imageCacheStats": self.results.stats(),
             "productCacheStats": self.products.stats(),

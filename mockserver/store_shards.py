@@ -46,6 +46,7 @@ import dataclasses
 import heapq
 import itertools
 import json
+import math
 import os
 import re
 import sqlite3
@@ -112,6 +113,15 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
     # state is not worth an fsync per request (it costs 3x here).
     conn.execute("PRAGMA synchronous=OFF")
     return conn
+
+
+def _task(data: str) -> Task | None:
+    """A task from its log line's JSON; None for a line damaged on disk (it reads as no task)."""
+    try:
+        values = json.loads(data)
+        return Task(**values) if isinstance(values, dict) else None
+    except (ValueError, TypeError):
+        return None
 
 
 def product_name(task_id: str, index: int) -> str:
@@ -380,7 +390,9 @@ class TaskShards:
         if found is None:
             return None
         slots, data = found
-        task = Task(**json.loads(data))
+        task = _task(data)
+        if task is None:
+            return None
         own = self._count_poll(task_id, task.created, now) if poll else 0
         others = [slot for slot in slots if slot != self._slot] if poll else slots
         task.polls += own + self._polls([task_id], others).get(task_id, 0)
@@ -471,7 +483,7 @@ class TaskShards:
                 for reader in self._caught_up(slots, self._epoch_now())
             ]
         newest = list(itertools.islice(heapq.merge(*per_log, key=lambda row: row[0], reverse=True), limit))
-        tasks = [Task(**json.loads(data)) for _, data in newest]
+        tasks = [task for task in map(_task, (data for _, data in newest)) if task is not None]
         polls = self._polls([task.task_id for task in tasks], slots)
         for task in tasks:
             task.polls += polls.get(task.task_id, 0)
@@ -546,15 +558,18 @@ class TaskShards:
         except FileNotFoundError:  # dropped since the row was read
             return None
 
-    def stats(self) -> dict[str, int]:
-        """``tasks`` (kept) and ``evictedTasks`` (stored since the last reset, minus kept), over all logs."""
+    def stats(self, now: float | None = None) -> dict[str, int]:
+        """``tasks`` (kept, and with ``now`` not past their age) and ``evictedTasks`` (stored
+        since the last reset, minus those), over all logs."""
         self._check_fork()
+        oldest = -math.inf if now is None else now - self.task_ttl_s
         kept = evicted = 0
         with self._lock:
             epoch = self._epoch_now()
             for reader in self._caught_up(self._slots(), epoch):
-                kept += len(reader.tasks)
-                evicted += max(0, reader.stored(epoch) - len(reader.tasks))
+                young = sum(1 for entry in reader.tasks.values() if entry[1] >= oldest)
+                kept += young
+                evicted += max(0, reader.stored(epoch) - young)
         return {"tasks": kept, "evictedTasks": evicted}
 
     def clear(self) -> None:

@@ -497,11 +497,11 @@ class SqliteStore:
             conn.execute("UPDATE clock SET origin = ?, offset = 0.0", (origin,))
             self._header.set_clock(origin, 0.0)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self, now: float | None = None) -> dict[str, int]:
         conn = self._conn()
         count = lambda table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: E731
         return {
-            **self._tasks.stats(),
+            **self._tasks.stats(now),
             "rules": count("rules"), "journal": self._journal.count() if self.journal_size else 0,
         }
 

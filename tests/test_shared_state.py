@@ -270,6 +270,14 @@ def test_stores_bound_tasks_by_count_and_age(store):
     assert store.stats()["tasks"] <= 5
 
 
+def test_stores_count_no_task_past_its_age(store):
+    for i in range(4):
+        store.put_task(Task(f"t{i}", float(i * 50), [], []), float(i * 50))
+    counts = store.stats(160.0)  # t0 (0 s) and t1 (50 s) are past task_ttl_s (100 s)
+    assert (counts["tasks"], counts["evictedTasks"]) == (2, 2)
+    assert len(store.list_tasks(160.0, 10)) == 2
+
+
 def test_stores_bound_the_journal(store):
     for i in range(5):
         store.record({"n": i})

@@ -110,6 +110,17 @@ def test_a_line_a_crash_cut_short_costs_only_itself(tmp_path):
     assert reader.get_task("half", 0.0) is None
 
 
+def test_a_line_whose_json_is_damaged_reads_as_no_task(tmp_path):
+    a = store(tmp_path / "s.db")
+    put(a, "good")
+    (log,) = log_files(tmp_path)
+    with open(tmp_path / log, "ab") as out:  # framed right (tabs, length), but not a task inside
+        out.write(b"0\t2\t0.0\t0.0\tbad\t5\t{nope\n0\t3\t0.0\t0.0\tlist\t2\t[]\n")
+    reader = store(tmp_path / "s.db")
+    assert listed(reader) == ["good"]
+    assert reader.get_task("bad", 0.0) is None and reader.get_task("list", 0.0) is None
+
+
 def test_a_reset_forgets_every_log_for_readers_that_come_later_too(tmp_path, small_files):
     a, b = store(tmp_path / "s.db"), store(tmp_path / "s.db")
     put(a, "a1", "a2")
