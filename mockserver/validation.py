@@ -117,13 +117,12 @@ def load_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) ->
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
         value = _DECODER.decode(text)
     except RecursionError:
-        value, deep = None, True
-    else:
-        # Walk the parsed containers (cheap: a base64 image is one leaf) rather than scanning
-        # every character of a multi-megabyte body for brackets.
-        deep = _deeper_than(value, max_depth)
-    if deep:
-        raise InvalidInput([f"{where}: JSON nested deeper than {max_depth} levels"])
+        raise InvalidInput([f"{where}: JSON nested deeper than {max_depth} levels"]) from None
+    # Walk the parsed containers (cheap: a base64 image is one leaf) rather than scanning
+    # every character of a multi-megabyte body for brackets.
+    problem = _unfit(value, max_depth)
+    if problem:
+        raise InvalidInput([f"{where}: {problem}"])
     return value
 
 
@@ -143,24 +142,51 @@ def _finite(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels (iterative: no recursion).
+def _unfit(value: Any, limit: int) -> str | None:
+    """What the parser let through that the fake cannot keep: arrays and objects nested more
+    than ``limit`` levels, or a lone surrogate (``"\\ud800"`` is JSON, but no Unicode text: it
+    could not be written to the journal, a log or an answer).
 
-    Walked a level at a time: the containers of one level are collected without building a
-    (node, depth) pair per container, the cost that mattered on small bodies.
+    Iterative, a level at a time: the containers of one level are collected without building a
+    (node, depth) pair per container, the cost that mattered on small bodies.  A string costs a
+    look only when it is not ASCII (``isascii`` is a flag: a base64 image costs nothing).
     """
     level = [value] if isinstance(value, (dict, list)) else []
     depth = 0
+    if isinstance(value, str) and _lone_surrogate(value):
+        return _SURROGATE
     while level:
         depth += 1
         if depth > limit:
-            return True
+            return f"JSON nested deeper than {limit} levels"
         deeper = []
         for node in level:
-            for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(node, dict):
+                for key in node:
+                    if not key.isascii() and _lone_surrogate(key):
+                        return _SURROGATE
+                children: Iterable[Any] = node.values()
+            else:
+                children = node
+            for child in children:
                 if isinstance(child, (dict, list)):
                     deeper.append(child)
+                elif isinstance(child, str) and not child.isascii() and _lone_surrogate(child):
+                    return _SURROGATE
         level = deeper
+    return None
+
+
+_SURROGATE = "JSON text holds a lone surrogate (an unpaired \\ud800-\\udfff), which is not Unicode"
+
+
+def _lone_surrogate(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 

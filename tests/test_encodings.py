@@ -114,6 +114,11 @@ UNREADABLE = [
     ("text/html", b"<html></html>", "Content-Type"),
     ("multipart/form-data; boundary=x", b"--x--\r\n", "Content-Type"),
     ("application/xml", b"<requestParams/>", "Content-Type"),
+    # A lone surrogate is JSON but not Unicode: the fake could neither record nor answer it.
+    ("application/json", b'{"requestParams": [{"imageFileUrl": "https://e.com/p\\ud800.jpg"}]}', "lone surrogate"),
+    ("application/json", b'{"requestParams": "[{\\"modelNum\\": \\"\\\\udfff\\"}]"}', "lone surrogate"),
+    ("application/json", b'{"requestParams": [], "\\udc00": 1}', "lone surrogate"),
+    ("application/json", b'{"requestParams": [{"x": "\xed\xa0\x80"}]}', "lone surrogate"),  # raw, UTF-8-encoded
     (FORM, b"\xff\xfe=\xfd", "UTF-8"),
     (FORM, b"requestParams=%5B%7B", "requestParams"),
     (FORM, b"foo=bar", "requestParams: is required"),
@@ -123,6 +128,15 @@ UNREADABLE = [
 @pytest.mark.parametrize(("content_type", "body", "mentions"), UNREADABLE)
 def test_unreadable_bodies_answer_a_700_envelope(c: Any, content_type: str, body: bytes, mentions: str) -> None:
     assert_700_envelope(c.post(SUBMIT, data=body, content_type=content_type), mentions=mentions)
+
+
+def test_a_lone_surrogate_in_an_extra_field_is_refused_with_a_state_file_too(tmp_path: Any) -> None:
+    """With --state the task goes to a log and the journal to a file: both once failed with a 500."""
+    c = client(state=str(tmp_path / "s.db"))
+    lone = json.dumps({"requestParams": [submit_item(extra="\udfff")]})  # json.dumps writes it as \\udfff
+    assert_700_envelope(c.post(SUBMIT, data=lone, content_type="application/json"), mentions="lone surrogate")
+    paired = json.dumps({"requestParams": [submit_item(extra="\U0001f600")]})  # written as a surrogate pair: fine
+    SUCCESS.validate(c.post(SUBMIT, data=paired, content_type="application/json").get_json())
 
 
 def test_an_oversized_body_answers_a_700_envelope() -> None:
