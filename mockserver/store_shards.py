@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .config import ConfigError
 from .task_log import Epoch, LogReader, LogWriter
 from .tasks import Task
 
@@ -321,6 +322,32 @@ class TaskShards:
             self._slot = self._slot_fd = None
 
     # -- the Store's task methods: append-only logs (task_log) ---------------------------
+    def check(self) -> None:
+        """At start-up, before any worker runs: every file of the tasks is usable, or a
+        ``ConfigError`` names the one that is not (not a 500 on every request later).  And the
+        epoch is at least the newest one in any log: an epoch file that was deleted or emptied
+        must not bring back what a reset forgot."""
+        path = f"{self.path}.tasks.epoch"
+        try:
+            self._epoch = Epoch(path)
+            if self._epoch.current() >= Epoch.LIMIT:
+                raise ConfigError(f"state {path}: damaged (epoch {self._epoch.current()}); delete it")
+            newest = 0
+            for slot in self._slots(refresh=True):
+                path = self.shard_path(slot)
+                os.close(os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600))
+                self._read(slot, "SELECT count(*) FROM polls", ())
+                log = LogReader(f"{path}.log", 1)
+                for generation in log.generations():
+                    path = log.file(generation)
+                    os.close(os.open(path, os.O_RDONLY))
+                newest = max(newest, log.last_epoch())
+            self._epoch.raise_to(newest)
+        except OSError as exc:
+            raise ConfigError(f"state {exc.filename or path}: {exc.strerror or exc}; fix or delete it") from None
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"state {path}: not a usable task shard (SQLite: {exc}); delete it") from None
+
     def _epoch_now(self) -> int:
         """The current epoch; after a reset, every reader forgets the tasks before it.
 

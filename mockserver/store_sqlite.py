@@ -312,6 +312,7 @@ class SqliteStore:
                 conn.execute("INSERT OR IGNORE INTO clock VALUES (1, ?, 0.0)", (time.time(),))
                 if self._header.fresh:
                     self._header.set_clock(*conn.execute("SELECT origin, offset FROM clock").fetchone())
+            self._tasks.check()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"state {self.path}: not a usable bgmock state file (SQLite): {exc}") from None
         except OSError as exc:

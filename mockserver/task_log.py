@@ -54,16 +54,26 @@ class Epoch:
             os.ftruncate(self._fd, self.SIZE)  # zeros: epoch 0
         self._map = mmap.mmap(self._fd, self.SIZE)
 
+    #: An epoch this high was not counted by resets (one a second would take 10^11 years): the file is damaged.
+    LIMIT = 1 << 62
+
     def current(self) -> int:
         return int(struct.unpack_from("<Q", self._map, 0)[0])
 
     def bump(self) -> int:
         """Move to a new epoch: every task written before is forgotten by every reader."""
+        return self.raise_to(None)
+
+    def raise_to(self, at_least: int | None) -> int:
+        """Move to ``at_least`` if the epoch is below it (None: one more than now); the epoch after."""
         if fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
-            epoch = self.current() + 1
-            struct.pack_into("<Q", self._map, 0, epoch)
+            epoch = self.current()
+            wanted = epoch + 1 if at_least is None else at_least
+            if wanted > epoch:
+                struct.pack_into("<Q", self._map, 0, wanted)
+                epoch = wanted
         finally:
             if fcntl is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -185,6 +195,23 @@ class LogReader:
         self.tasks = OrderedDict((k, v) for k, v in self.tasks.items() if v[0] >= epoch)
         if self.last[0] < epoch:
             self.last = (epoch, 0)
+
+    def last_epoch(self) -> int:
+        """The epoch of the newest whole line on disk (0: none), read from the end of the newest file.
+
+        Epochs only grow along a log, so this is the highest it holds.
+        """
+        found = self.generations()
+        if not found:
+            return 0
+        with open(self.file(found[-1]), "rb") as source:
+            size = source.seek(0, os.SEEK_END)
+            source.seek(max(0, size - _CHUNK))
+            tail = source.read()
+        for line in reversed(tail.split(b"\n")[1 if size > _CHUNK else 0 : -1]):  # whole lines only
+            with contextlib.suppress(ValueError):
+                return int(line.split(b"\t", 1)[0])
+        return 0
 
     def stored(self, epoch: int) -> int:
         """How many tasks the slot stored in ``epoch`` (kept or evicted)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mockserver.config import ConfigError
 from mockserver.store_shards import TaskShards
 from mockserver.store_sqlite import SqliteStore
 from mockserver.task_log import Epoch, LogReader, LogWriter
@@ -165,3 +166,34 @@ def test_a_task_id_that_would_break_a_line_is_refused(tmp_path):
     with pytest.raises(ValueError, match="tab or a newline"):
         writer.append("a\tb", (0, 0.0, 0.0, "{}"))
     assert os.path.getsize(tmp_path / "x.log-1") == 0
+
+
+def test_a_lost_epoch_file_does_not_bring_back_what_a_reset_forgot(tmp_path):
+    first = store(tmp_path / "s.db")
+    put(first, "before")
+    first.clear()
+    put(first, "after")
+    first.close()
+    (tmp_path / "s.db.tasks.epoch").unlink()  # or emptied: it comes back as epoch 0
+    again = store(tmp_path / "s.db")
+    assert listed(again) == ["after"]
+    again.clear()  # and a reset still forgets everything
+    assert listed(again) == [] and listed(store(tmp_path / "s.db")) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "names"),
+    [
+        (lambda d: (d / "s.db.tasks.epoch").write_bytes(b"\xff" * 8), "s.db.tasks.epoch: damaged"),
+        (lambda d: (d / "s.db.tasks-0").write_bytes(b"not SQLite " * 200), "s.db.tasks-0: not a usable task shard"),
+        (lambda d: ((d / "s.db.tasks-0.lock").unlink(), (d / "s.db.tasks-0.lock").mkdir()), "s.db.tasks-0.lock"),
+    ],
+    ids=["epoch", "shard", "lock"],
+)
+def test_a_damaged_task_file_stops_the_start_with_its_name(tmp_path, damage, names):
+    first = store(tmp_path / "s.db")
+    put(first, "t")
+    first.close()
+    damage(tmp_path)
+    with pytest.raises(ConfigError, match=re.escape(names)):
+        store(tmp_path / "s.db")
