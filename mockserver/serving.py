@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -179,10 +180,20 @@ def worker_app() -> WsgiApp:
     return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+def _port_to_serve(host: str, port: int) -> int:
+    """``port`` if nobody listens on it (a free one for 0), else a ``ConfigError``.
+
+    granian binds with ``SO_REUSEPORT``: a second fake started on a busy port would not fail,
+    it would quietly take half of the first one's traffic.  A probe without that option fails
+    as the one-process server does.
+    """
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT is no listener
+            probe.bind((host, port))
+            return int(probe.getsockname()[1])
+    except OSError as exc:
+        raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
 def serve_workers(config: Config, *, started: float | None = None, blocking_threads: int | None = None) -> int:
@@ -197,7 +208,7 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         ) from None
     started = time.perf_counter() if started is None else started
     with tempfile.TemporaryDirectory(prefix="bgmock-") as scratch:
-        port = config.port or _free_port(config.host)
+        port = _port_to_serve(config.host, config.port)
         if config.workers > 1 or config.state:
             kept = f"state kept in {config.state}" if config.state else "state shared in a temporary file"
             config = config.replace(state=config.state or str(Path(scratch) / "state.db"), port=port)
@@ -229,6 +240,15 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
             server.serve()
         except KeyboardInterrupt:
             pass
+        except SystemExit as exc:  # granian gave up; its own message is below log_level
+            if exc.code in (0, None):
+                return 0
+            print(
+                f"bgmock: granian stopped (exit {exc.code}): a worker died again within 5.5 s of being"
+                " respawned (granian's crash-loop guard); the fake is no longer listening",
+                file=sys.stderr, flush=True,
+            )
+            return exc.code if isinstance(exc.code, int) else 1
         finally:
             os.environ.pop(WORKER_CONFIG_ENV, None)
     return 0

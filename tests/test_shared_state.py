@@ -8,6 +8,7 @@ tests run in-process (two backends on one file stand for two workers) to stay fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -397,3 +398,33 @@ def test_threads_writing_the_journal_across_rotations_lose_no_line(tmp_path):
         t = entry["thread"]
         assert entry["n"] == last.get(t, entry["n"] - 1) + 1
         last[t] = entry["n"]
+
+
+def test_a_second_fake_on_a_busy_port_is_refused_not_sharing_it(workers, tmp_path):
+    """granian listens with SO_REUSEPORT: without a check, the second one took half the traffic."""
+    second = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(workers.port),
+         "--state", str(tmp_path / "other.db"), "--quiet"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert second.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{workers.port}" in second.stderr
+
+
+def test_workers_that_keep_dying_stop_the_fake_with_a_message(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(SETTINGS))
+    server = Workers(tmp_path / "s.db", tmp_path / "config.json")
+    try:
+        first = int(next(iter(server.pids)))
+        os.kill(first, signal.SIGKILL)
+        deadline, respawned = time.monotonic() + 20, None
+        while respawned is None and time.monotonic() < deadline:  # the replacement's first answer
+            with contextlib.suppress(requests.ConnectionError):
+                pid = server.call("GET", "/__admin/health")[1]
+                respawned = int(pid) if pid and pid not in server.pids else None
+        assert respawned is not None
+        os.kill(respawned, signal.SIGKILL)  # within granian's 5.5 s: it gives up
+        assert server.proc.wait(timeout=30) == 1
+        assert "crash-loop guard" in server.proc.stdout.read().decode()
+    finally:
+        server.stop()
