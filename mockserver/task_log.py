@@ -47,15 +47,14 @@ class Epoch:
     """The shared clear counter: a tiny memory-mapped file every process of a store reads."""
 
     SIZE = 8
+    #: An epoch this high was not counted by resets (one a second would take 10^11 years): the file is damaged.
+    LIMIT = 1 << 62
 
     def __init__(self, path: str) -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         if os.fstat(self._fd).st_size < self.SIZE:
             os.ftruncate(self._fd, self.SIZE)  # zeros: epoch 0
         self._map = mmap.mmap(self._fd, self.SIZE)
-
-    #: An epoch this high was not counted by resets (one a second would take 10^11 years): the file is damaged.
-    LIMIT = 1 << 62
 
     def current(self) -> int:
         return int(struct.unpack_from("<Q", self._map, 0)[0])
