@@ -18,9 +18,11 @@ each worker builds its own Backend on the same file.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -40,6 +42,8 @@ from .transport import dribble_pause, drop_connection, html_page, malformed_body
 
 #: Environment variable through which the parent hands its settings to granian's workers.
 WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
+#: The main process's pid, for workers to die with it (``_die_with_parent``).
+WORKER_PARENT_ENV = "BGMOCK_WORKER_PARENT"
 log = logging.getLogger("bgmock")
 StartResponse = Callable[..., Any]
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
@@ -172,12 +176,31 @@ def worker_app() -> WsgiApp:
     if not path:
         raise RuntimeError(f"{WORKER_CONFIG_ENV} is not set: start workers with `bgmock serve --workers N`")
     config = Config.from_mapping(json.loads(Path(path).read_text(encoding="utf-8")))
+    _die_with_parent()
     if config.log_requests:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(message)s", datefmt="%H:%M:%S")
     shared = config.workers > 1 or bool(config.state)
     # One worker without --state keeps its state in memory; the parent installed nothing.
     backend = Backend(config, apply_startup_rules=not shared)
     return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
+
+
+def _die_with_parent() -> None:
+    """Linux: a SIGTERM for this worker when bgmock's main process dies, however it dies.
+
+    granian's workers outlive a ``kill -9`` of the main process and go on serving, orphans on
+    the port that a restarted fake then meets.  ``PR_SET_PDEATHSIG`` fires when the thread that
+    started the worker ends; granian starts and respawns workers from its main thread.
+    """
+    parent = os.environ.get(WORKER_PARENT_ENV, "")
+    if not sys.platform.startswith("linux") or not parent.isdigit():
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # the main process died before the request above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _port_to_serve(host: str, port: int) -> int:
@@ -220,6 +243,7 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         settings = Path(scratch) / "config.json"
         settings.write_text(json.dumps(config.as_dict()), encoding="utf-8")
         os.environ[WORKER_CONFIG_ENV] = str(settings)
+        os.environ[WORKER_PARENT_ENV] = str(os.getpid())
         if blocking_threads is None:
             # Threads per worker = requests it serves at once. Few is fastest for quick answers
             # (less GIL hand-over); a latency setting means many requests wait at once.
@@ -251,6 +275,7 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
             return exc.code if isinstance(exc.code, int) else 1
         finally:
             os.environ.pop(WORKER_CONFIG_ENV, None)
+            os.environ.pop(WORKER_PARENT_ENV, None)
     return 0
 
 

@@ -428,3 +428,27 @@ def test_workers_that_keep_dying_stop_the_fake_with_a_message(tmp_path):
         assert "crash-loop guard" in server.proc.stdout.read().decode()
     finally:
         server.stop()
+
+
+def _running(pid: str) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_a_killed_main_process(tmp_path):
+    """Orphaned workers went on serving the port, and met the next fake started on it."""
+    (tmp_path / "config.json").write_text(json.dumps(SETTINGS))
+    server = Workers(tmp_path / "s.db", tmp_path / "config.json")
+    try:
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(map(_running, server.pids)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_running, server.pids))
+    finally:
+        for pid in filter(_running, server.pids):
+            os.kill(int(pid), signal.SIGKILL)
