@@ -18,7 +18,7 @@ for it.  Here each process writes only its own shard, under a thread lock, and r
 - **Shards.**  ``PATH.tasks-K`` is an SQLite file in WAL mode (``synchronous=OFF``, as the main
   file) with a ``polls`` table, the product rows and their byte counter.  It is built complete
   under a temporary name and renamed, so a reader never opens a half-made shard; the folder's
-  shards name the slots there are.
+  shards and logs name the slots there are.
 - **Polls** never write another process's shard: a poll adds one to the poller's own row for the
   task, and a task's ``polls`` is the sum over all shards, read after that increment.
 - **Products.**  A submitted product photo is drawn into the task's result images, which any
@@ -31,7 +31,8 @@ for it.  Here each process writes only its own shard, under a thread lock, and r
   (every ``TRIM_EVERY`` submits).  The byte total is a counter in the shard, changed in the
   transaction that adds or deletes rows, so it stays exact whoever deleted them (another
   process's ``clear``).  A file is unlinked after its row is deleted; files without a row (a
-  process died in between) are swept when the slot is claimed again.
+  process died in between) are swept when the slot is claimed again, and by a reset if no
+  process holds the slot then.
 - **Bounds** are per slot: ``max_tasks`` is the number of tasks *each process* keeps (the newest
   ones it stored), so N workers keep up to N x ``max_tasks``; ``task_ttl_s`` hides older ones
   from every read.  ``stats`` adds the slots up.  ``clear`` moves the logs' shared epoch (older
@@ -166,7 +167,8 @@ class TaskShards:
         self.task_ttl_s = task_ttl_s
         self.product_bytes = product_bytes
         self._folder = str(path.parent)
-        self._name = re.compile(re.escape(path.name) + r"\.tasks-(\d+)")
+        # A slot is there if its shard or a file of its log is (a log outlives a deleted shard).
+        self._name = re.compile(re.escape(path.name) + r"\.tasks-(\d+)(?:\.log-\d+)?")
         self._pid = os.getpid()
         self._lock = threading.Lock()  # this store's writes to its own shard, and claiming it
         self._local = threading.local()  # per thread: {slot: connection}
@@ -608,6 +610,8 @@ class TaskShards:
             self._epoch.bump()
             self._epoch_now()
         for slot in self._slots(refresh=True):
+            if not os.path.exists(self.shard_path(slot)):
+                continue  # a log whose shard was deleted: its tasks went with the epoch
             with self._lock if slot == self._slot else contextlib.nullcontext():
                 conn = self._db(slot)
                 conn.executescript(_SCHEMA)  # an earlier version's shard gets the tables it lacks, as on claiming
@@ -616,6 +620,28 @@ class TaskShards:
                     for table in ("polls", "counters"):
                         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
                 self._unlink_products(slot, dropped)
+                if slot == self._slot:  # under this store's lock: no photo of its own is half written
+                    self._sweep_products(slot)
+                else:
+                    self._sweep_if_idle(slot)
+
+    def _sweep_if_idle(self, slot: int) -> None:
+        """Sweep the product files no row names (a half-written one that a killed process left)
+        from another slot if no process holds it, its lock taken for the sweep; never from a live
+        process's slot, whose next photo may be half written right now."""
+        if fcntl is None:
+            return
+        try:
+            fd = os.open(f"{self.shard_path(slot)}.lock", os.O_RDWR)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._sweep_products(slot)
+        except BlockingIOError:
+            pass  # a live process holds the slot
+        finally:
+            os.close(fd)  # closing the file releases the flock
 
 
 __all__ = ["TaskShards", "bump", "connect", "disown", "dumps", "fields", "transaction"]

@@ -197,3 +197,28 @@ def test_a_damaged_task_file_stops_the_start_with_its_name(tmp_path, damage, nam
     damage(tmp_path)
     with pytest.raises(ConfigError, match=re.escape(names)):
         store(tmp_path / "s.db")
+
+
+def test_a_log_whose_shard_was_deleted_is_still_read_and_reset(tmp_path):
+    a, b = store(tmp_path / "s.db"), store(tmp_path / "s.db")
+    put(a, "a1")
+    put(b, "b1")
+    a.close()
+    for leftover in tmp_path.glob("s.db.tasks-0*"):
+        if ".log-" not in leftover.name and leftover.is_file():
+            leftover.unlink()  # the shard (polls, product rows) gone; the log kept
+    late = store(tmp_path / "s.db")
+    assert listed(late) == ["b1", "a1"]
+    late.clear()
+    assert listed(late) == [] and counts(late) == {"tasks": 0, "evicted": 0}
+
+
+def test_a_reset_sweeps_half_written_photos_from_idle_slots_only(tmp_path):
+    a, b, c = store(tmp_path / "s.db"), store(tmp_path / "s.db"), store(tmp_path / "s.db")
+    for owner, name in ((a, "a"), (b, "b"), (c, "c")):
+        owner.put_product(name, 0, b"photo")
+        (tmp_path / f"s.db.tasks-{owner._tasks.slot}.products" / f"{name}.1.new").write_bytes(b"")
+    a.close()  # slot 0 idle: what a killed worker leaves
+    b.clear()
+    left = sorted(p.name for p in tmp_path.glob("s.db.tasks-*.products/*"))
+    assert left == ["c.1.new"]  # b swept its own and idle slot 0; c is alive and may be writing
