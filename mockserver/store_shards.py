@@ -329,11 +329,11 @@ class TaskShards:
         ``ConfigError`` names the one that is not (not a 500 on every request later).  And the
         epoch is at least the newest one in any log: an epoch file that was deleted or emptied
         must not bring back what a reset forgot."""
-        path = f"{self.path}.tasks.epoch"
+        path = self._epoch_path
         try:
-            self._epoch = Epoch(path)
-            if self._epoch.current() >= Epoch.LIMIT:
-                raise ConfigError(f"state {path}: damaged (epoch {self._epoch.current()}); delete it")
+            shared = self._shared_epoch()
+            if shared.current() >= Epoch.LIMIT:
+                raise ConfigError(f"state {path}: damaged (epoch {shared.current()}); delete it")
             newest = 0
             for slot in self._slots(refresh=True):
                 path = self.shard_path(slot)
@@ -344,19 +344,27 @@ class TaskShards:
                     path = log.file(generation)
                     os.close(os.open(path, os.O_RDONLY))
                 newest = max(newest, log.last_epoch())
-            self._epoch.raise_to(newest)
+            shared.raise_to(newest)
         except OSError as exc:
             raise ConfigError(f"state {exc.filename or path}: {exc.strerror or exc}; fix or delete it") from None
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"state {path}: not a usable task shard (SQLite: {exc}); delete it") from None
 
+    @property
+    def _epoch_path(self) -> str:
+        return f"{self.path}.tasks.epoch"
+
+    def _shared_epoch(self) -> Epoch:
+        """The epoch file, opened on first use (the folder may not exist before)."""
+        if self._epoch is None:
+            self._epoch = Epoch(self._epoch_path)
+        return self._epoch
+
     def _epoch_now(self) -> int:
         """The current epoch; after a reset, every reader forgets the tasks before it.
 
         Caller holds ``self._lock``."""
-        if self._epoch is None:
-            self._epoch = Epoch(f"{self.path}.tasks.epoch")
-        epoch = self._epoch.current()
+        epoch = self._shared_epoch().current()
         if epoch != self._seen_epoch:
             self._seen_epoch = epoch
             for reader in self._readers.values():
@@ -605,10 +613,8 @@ class TaskShards:
         """Forget every log's tasks (a new epoch) and every shard's polls, products and counters."""
         self._check_fork()
         with self._lock:
-            self._epoch_now()
-            assert self._epoch is not None
-            self._epoch.bump()
-            self._epoch_now()
+            self._shared_epoch().bump()
+            self._epoch_now()  # this process's readers forget at once
         for slot in self._slots(refresh=True):
             if not os.path.exists(self.shard_path(slot)):
                 continue  # a log whose shard was deleted: its tasks went with the epoch
