@@ -494,21 +494,41 @@ class Backend:
         self.reset()
 
     def health(self) -> dict[str, Any]:
+        """Liveness and sizes; ``status`` is ``down`` (HTTP 503) while a shared store's engine is."""
+        engine = getattr(self.store, "engine", None)  # "redis" for the Redis store
+        try:
+            now = self.clock.now()
+            stats = self.store.stats(now)
+        except getattr(self.store, "unavailable", ()) as exc:
+            return {"status": "down", engine or "store": "down", "error": str(exc)}
         return {
             "status": "ok",
-            "clock": round(self.clock.now(), 3),
+            **({engine: "up"} if engine else {}),
+            "clock": round(now, 3),
             "scenes": len(self.catalog),
             "signatures": bool(self.config.app_keys),
             "strict": self.config.strict,
-            **self.store.stats(self.clock.now()),
+            **stats,
             "imageCache": len(self.results),
             "imageCacheStats": self.results.stats(),
             "productCacheStats": self.products.stats(),
         }
 
 
+#: ``state`` values read as a Redis URL (anything else is an SQLite file).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 def open_store(config: Config) -> Store:
-    """Memory for one process; the SQLite file ``config.state`` when state is shared or kept."""
+    """Memory for one process; Redis for a ``redis://`` state; else the SQLite file ``config.state``."""
+    if config.state and config.state.startswith(REDIS_SCHEMES):
+        from .store_redis import open_redis_store
+
+        return open_redis_store(
+            config.state, prefix=config.state_prefix, max_tasks=config.max_tasks, task_ttl_s=config.task_ttl_s,
+            journal_size=config.journal_size, product_bytes=config.product_cache_bytes,
+            timeout_s=config.state_timeout_s,
+        )
     if config.state:
         from .store_sqlite import SqliteStore
 

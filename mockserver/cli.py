@@ -65,8 +65,12 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                       help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
                            "resets), granian for --workers; granian: also for one worker; werkzeug: werkzeug's "
                            "development server (closes every connection)")
-    load.add_argument("--state", metavar="PATH",
-                      help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
+    load.add_argument("--state", metavar="URL|PATH",
+                      help="redis://HOST:PORT/DB (or rediss://, unix://): every fake on that Redis and prefix is "
+                           "one fake; or an SQLite file for tasks, rules, journal and buckets: shared by workers, "
+                           "kept across restarts")
+    load.add_argument("--state-prefix", metavar="PREFIX",
+                      help="with a Redis --state: the prefix of this fake's keys (default bgmock:)")
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -77,6 +81,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
         "catalog": args.catalog, "admin_token": args.admin_token, "clock": args.clock,
         "workers": args.workers, "state": args.state, "server": args.server,
+        "state_prefix": args.state_prefix,
     }
     if args.quiet:
         overrides["log_requests"] = False

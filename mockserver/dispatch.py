@@ -90,6 +90,9 @@ class Dispatcher:
             strict_slashes=False,
         )
         self._seq = itertools.count(1)
+        # What a shared store raises when its engine is down or slow (redis-py's connection and
+        # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
+        self._store_down: tuple[type[BaseException], ...] = getattr(backend.store, "unavailable", ())
         self._routes_seen: dict[tuple[str, str], str] = {}
 
     def handle(self, request: Incoming) -> Reply:
@@ -117,6 +120,9 @@ class Dispatcher:
             # plain REST API, where a rejected rule must fail `curl -f` and raise_for_status().
             status = 400 if route is not None and route.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
+        except self._store_down as exc:
+            log.warning("bgmock: state store unavailable on %s %s: %s", request.method, request.path, exc)
+            reply = Reply.json(self.envelopes.business_error(ApiError(500)))
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", request.method, request.path)
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
