@@ -65,10 +65,11 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                       help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
                            "resets), granian for --workers; granian: also for one worker; werkzeug: werkzeug's "
                            "development server (closes every connection)")
-    load.add_argument("--state", metavar="URL|PATH",
-                      help="redis://HOST:PORT/DB (or rediss://, unix://): every fake on that Redis and prefix is "
-                           "one fake; or an SQLite file for tasks, rules, journal and buckets: shared by workers, "
-                           "kept across restarts")
+    load.add_argument("--state", metavar="URL|DIR",
+                      help="redis://[:PASSWORD@]HOST:PORT/DB (or rediss://, unix://PATH): every fake on that Redis "
+                           "and prefix is one fake; or a directory: a private redis-server keeps tasks, rules, "
+                           "journal and buckets there across restarts (--workers N alone: a private Redis, kept "
+                           "nowhere)")
     load.add_argument("--state-prefix", metavar="PREFIX",
                       help="with a Redis --state: the prefix of this fake's keys (default bgmock:)")
 
@@ -154,10 +155,18 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
     if config.server in ("threaded", "werkzeug") and config.workers > 1:
         raise ConfigError(f"--workers: --server {config.server} serves one process; use --server granian (or auto)")
-    if config.workers > 1 or config.server == "granian":
-        from .serving import serve_workers
+    from .storage.private_redis import serving_state
 
-        return serve_workers(config, started=started)
+    with serving_state(config) as (config, state):
+        if config.workers > 1 or config.server == "granian":
+            from .serving import serve_workers
+
+            return serve_workers(config, state, started=started)
+        return _serve_one(config, state, started)
+
+
+def _serve_one(config: Config, state: str, started: float) -> int:
+    """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .backend import Backend
     from .dispatch import Dispatcher
     from .serving import WsgiApp
@@ -177,7 +186,11 @@ def _serve(args: argparse.Namespace) -> int:
     try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
         mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
         url = f"http://{config.host}:{port}"
-        print(f"bgmock listening on {url} ({mode}, {signing}{_active(config)}; ready in {ready_ms:.0f} ms)", flush=True)
+        print(
+            f"bgmock listening on {url} ({mode}, {signing}{_active(config)}"
+            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms)",
+            flush=True,
+        )
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -92,7 +92,7 @@ class Dispatcher:
         self._seq = itertools.count(1)
         # What a shared store raises when its engine is down or slow (redis-py's connection and
         # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
-        self._store_down: tuple[type[BaseException], ...] = getattr(backend.store, "unavailable", ())
+        self._store_down = backend.store.unavailable
         self._routes_seen: dict[tuple[str, str], str] = {}
 
     def handle(self, request: Incoming) -> Reply:

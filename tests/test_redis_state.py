@@ -27,7 +27,7 @@ from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 from mockserver.backend import Backend
 from mockserver.config import Config, ConfigError
-from mockserver.store_redis import open_redis_store
+from mockserver.storage import open_storage
 from mockserver.tasks import Task
 
 ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": 800, "height": 800, "imageNum": 2}
@@ -44,49 +44,49 @@ def prefix(url) -> Iterator[str]:
 
 
 def _store(url: str, prefix: str, **bounds):
-    values = {"max_tasks": 5, "task_ttl_s": 100, "journal_size": 3, "product_bytes": 1000, **bounds}
-    return open_redis_store(url, prefix=prefix, **values)
+    values = {"max_tasks": 5, "task_ttl_s": 100, "journal_size": 3, "product_cache_bytes": 1000, **bounds}
+    return open_storage(Config(state=url, state_prefix=prefix, **values))
 
 
 # -- the store, in-process ------------------------------------------------------------------
 def test_tasks_are_bounded_by_count_and_by_age_on_the_fakes_clock(url, prefix):
     store = _store(url, prefix)
     for i in range(8):
-        store.put_task(Task(f"t{i}", float(i), [], []), float(i))
-    assert [t.task_id for t in store.list_tasks(8.0, 10)] == ["t7", "t6", "t5", "t4", "t3"]
-    assert store.get_task("t2", 8.0) is None and store.get_task("t3", 8.0) is not None
-    assert store.get_task("t3", 103.5) is None  # older than task_ttl_s on the fake's clock
+        store.tasks.put(Task(f"t{i}", float(i), [], []), float(i))
+    assert [t.task_id for t in store.tasks.newest(8.0, 10)] == ["t7", "t6", "t5", "t4", "t3"]
+    assert store.tasks.get("t2", 8.0) is None and store.tasks.get("t3", 8.0) is not None
+    assert store.tasks.get("t3", 103.5) is None  # older than task_ttl_s on the fake's clock
     counts = store.stats(160.0)
     assert (counts["tasks"], counts["evictedTasks"]) == (0, 8)
 
 
 def test_polls_count_once_each_and_unknown_tasks_are_not_created(url, prefix):
     store = _store(url, prefix)
-    store.put_task(Task("t", 0.0, [{"a": 1}], ["url"]), 0.0)
-    store.get_task("t", 1.0, poll=True)
-    task = store.get_task("t", 1.0, poll=True)
+    store.tasks.put(Task("t", 0.0, [{"a": 1}], ["url"]), 0.0)
+    store.tasks.get("t", 1.0, poll=True)
+    task = store.tasks.get("t", 1.0, poll=True)
     assert (task.polls, task.items, task.sources) == (2, [{"a": 1}], ["url"])
-    assert store.get_task("nope", 1.0, poll=True) is None
+    assert store.tasks.get("nope", 1.0, poll=True) is None
     assert store.stats()["tasks"] == 1
 
 
 def test_the_journal_is_bounded_newest_first_with_ids_shared_by_every_fake(url, prefix):
     one, two = _store(url, prefix), _store(url, prefix)
     for i in range(5):
-        (one if i % 2 else two).record({"n": i, "id": 999})
-    entries = one.journal()
+        (one if i % 2 else two).journal.append({"n": i, "id": 999})
+    entries = one.journal.newest()
     assert [e["n"] for e in entries] == [4, 3, 2] and [e["id"] for e in entries] == [5, 4, 3]
-    assert [e["n"] for e in two.journal(1)] == [4]
+    assert [e["n"] for e in two.journal.newest(1)] == [4]
 
 
 def test_product_photos_are_bounded_by_bytes(url, prefix):
-    store = _store(url, prefix, product_bytes=1000)
+    store = _store(url, prefix, product_cache_bytes=1000)
     for i in range(5):
-        store.put_product("task", i, bytes([i]) * 300)
-    kept = [store.get_product("task", i) for i in range(5)]
+        store.tasks.put_product("task", i, bytes([i]) * 300)
+    kept = [store.tasks.product("task", i) for i in range(5)]
     assert kept[:2] == [None, None] and kept[4] == bytes([4]) * 300  # the oldest went first
-    store.put_product("task", 9, b"x" * 1001)  # larger than the whole bound: not kept
-    assert store.get_product("task", 9) is None and store.get_product("task", 4) is not None
+    store.tasks.put_product("task", 9, b"x" * 1001)  # larger than the whole bound: not kept
+    assert store.tasks.product("task", 9) is None and store.tasks.product("task", 4) is not None
 
 
 def test_a_times_rule_fires_exactly_times_under_concurrent_fakes(url, prefix):
@@ -119,7 +119,7 @@ def test_backends_on_one_prefix_share_rules_ids_clock_tasks_and_reset(url, prefi
     assert two.add_fault({"resCode": 501})["id"] != rule["id"]
     one.delete_faults()
     task_id = one.submit({"requestParams": [ITEM]})
-    assert two.store.get_task(task_id, two.clock.now()) is not None
+    assert two.store.tasks.get(task_id, two.clock.now()) is not None
     one.advance(11)
     assert two.clock.now() == pytest.approx(11)
     assert two.query({"taskId": task_id}, base_url="http://x")["taskStatus"] == "finished"
