@@ -96,6 +96,19 @@ class Dispatcher:
         self._routes_seen: dict[tuple[str, str], str] = {}
 
     def handle(self, request: Incoming) -> Reply:
+        """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
+        try:
+            with self.backend.store.unit():
+                return self._handle(request)
+        except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
+            return self._store_lost(request, exc)
+
+    def _store_lost(self, request: Incoming, exc: BaseException) -> Reply:
+        log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
+                    _printable(request.path), exc)
+        return Reply.json(self.envelopes.business_error(ApiError(500)))
+
+    def _handle(self, request: Incoming) -> Reply:
         started = time.perf_counter()
         route: Route | None = None
         ctx: Context | None = None
@@ -121,8 +134,7 @@ class Dispatcher:
             status = 400 if route is not None and route.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
         except self._store_down as exc:
-            log.warning("bgmock: state store unavailable on %s %s: %s", request.method, request.path, exc)
-            reply = Reply.json(self.envelopes.business_error(ApiError(500)))
+            reply = self._store_lost(request, exc)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", request.method, request.path)
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))

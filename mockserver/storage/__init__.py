@@ -14,6 +14,7 @@ Bounds: tasks by count and by age on the fake's clock, the journal by count, pro
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -77,6 +78,9 @@ class Storage:
     cell: ClockCell | None = None
     engine: str | None = None
     unavailable: tuple[type[BaseException], ...] = ()
+    #: ``with storage.unit():`` around one request: a networked engine reads what the request
+    #: needs in one round trip and writes in one (``redis.Unit``); memory needs none.
+    unit: Callable[[], AbstractContextManager[None]] = nullcontext
 
     @property
     def shared(self) -> bool:

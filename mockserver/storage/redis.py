@@ -12,8 +12,10 @@ are built inside scripts, so Redis Cluster is not supported (one Redis, or a rep
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
@@ -25,10 +27,10 @@ from . import Storage, fire_first, take_tokens
 
 try:  # an optional engine: only a Redis state needs redis-py
     import redis
-    from redis.exceptions import WatchError
+    from redis.exceptions import NoScriptError, WatchError
 except ImportError:  # pragma: no cover - the message is in redis_storage
     redis = None  # type: ignore[assignment]
-    WatchError = RuntimeError  # type: ignore[misc,assignment]
+    WatchError = NoScriptError = RuntimeError  # type: ignore[misc,assignment]
 
 _FORGET = """
 -- Forget tasks created (on the fake's clock) before cutoff, then the oldest past max; count them.
@@ -92,17 +94,50 @@ def _values(obj: Any, *, skip: str = "") -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != skip}
 
 
-class _Keys:
-    """A client and the key prefix every repository of one fake writes under."""
+class Unit(threading.local):
+    """One request's unit of work, per thread: what it read once and what it writes at the end.
 
-    def __init__(self, client: Any, prefix: str) -> None:
-        self.r, self.p = client, prefix
+    Without it a submit took six round trips to Redis (the rules twice, the clock twice, the
+    task, the journal entry). Inside ``unit()`` the rules and the clock are read together on
+    first use (one pipeline) and kept for the request, until the request itself changes them;
+    the task and the journal entry are written together when the request ends (one pipeline,
+    before its answer is sent). A submit is then two round trips, a query three.
+    """
+
+    rules: bytes | None | bool = False  # False: not read in this unit (None: no rules stored)
+    clock: tuple[Any, Any] | None = None
+    pending: list[tuple[Any, list[str], list[Any]]] | None = None  # None: outside a unit
+
+
+class _Keys:
+    """A client, the key prefix every repository of one fake writes under, and the unit of work."""
+
+    def __init__(self, client: Any, prefix: str, unit: Unit) -> None:
+        self.r, self.p, self.unit = client, prefix, unit
 
     def key(self, *parts: str) -> str:
         return self.p + ":".join(parts)
 
     def delete(self, *names: str) -> None:
         self.r.unlink(*(self.key(name) for name in names))
+
+    def snapshot(self) -> Unit:
+        """The unit's reads, taken in one round trip on the first use in a unit."""
+        unit = self.unit
+        if unit.pending is not None and unit.rules is False:
+            with self.r.pipeline(transaction=False) as pipe:
+                pipe.get(self.key("rules"))
+                pipe.hmget(self.key("clock"), "origin", "offset")
+                unit.rules, clock = pipe.execute()
+                unit.clock = tuple(clock) if clock[0] is not None else None
+        return unit
+
+    def run(self, script: Any, keys: list[str], args: list[Any]) -> None:
+        """Run a write-only script now, or at the end of the unit of work."""
+        if self.unit.pending is not None:
+            self.unit.pending.append((script, keys, args))
+        else:
+            script(keys=keys, args=args)
 
     def transact(self, keys: Sequence[str], step: Callable[[Any], Callable[[Any], None] | Any]) -> Any:
         """Run ``step(pipe)`` under WATCH of ``keys``; it reads, decides and returns a result, and
@@ -119,8 +154,8 @@ class _Keys:
 
 
 class RedisTasks(_Keys):
-    def __init__(self, client: Any, prefix: str, config: Any) -> None:
-        super().__init__(client, prefix)
+    def __init__(self, client: Any, prefix: str, unit: Unit, config: Any) -> None:
+        super().__init__(client, prefix, unit)
         self.max_tasks, self.task_ttl_s = config.max_tasks, config.task_ttl_s
         self.product_bytes = config.product_cache_bytes
         # Redis's own expiry in real seconds: a backstop behind the age check on the fake's clock.
@@ -132,10 +167,10 @@ class RedisTasks(_Keys):
         return [repr(now - self.task_ttl_s), self.max_tasks, self.key("task", "")]
 
     def put(self, task: Task, now: float) -> None:
-        self._put(
-            keys=[self.key("task", task.task_id), self.key("tasks"), self.key("evicted")],
-            args=[task.task_id, _JSON.encode(_values(task, skip="polls")), repr(task.created), self.ttl,
-                  *self._forget_args(now)],
+        self.run(
+            self._put, [self.key("task", task.task_id), self.key("tasks"), self.key("evicted")],
+            [task.task_id, _JSON.encode(_values(task, skip="polls")), repr(task.created), self.ttl,
+             *self._forget_args(now)],
         )
 
     def _task(self, row: Sequence[Any], now: float) -> Task | None:
@@ -188,6 +223,13 @@ class RedisRules(_Keys):
         raw = reader.get(self.key("rules"))
         return json.loads(raw) if raw else []
 
+    def _current(self) -> list[dict[str, Any]]:
+        """The rules as this request read them (one read per unit of work), else as stored now."""
+        unit = self.snapshot()
+        if unit.pending is None or unit.rules is False:
+            return self._stored(self.r)
+        return json.loads(unit.rules) if unit.rules else []
+
     def _change(self, edit: Callable[[list[dict[str, Any]]], Any]) -> Any:
         def step(pipe: Any) -> Any:
             stored = self._stored(pipe)
@@ -198,6 +240,7 @@ class RedisRules(_Keys):
                 pipe.set(self.key("rules"), _JSON.encode(stored))
             return result
 
+        self.unit.rules = False  # changed: read afresh by the rest of this request
         return self.transact([self.key("rules")], step)
 
     def add(self, rule: FaultRule) -> None:
@@ -213,7 +256,7 @@ class RedisRules(_Keys):
         self._change(edit)
 
     def all(self) -> list[FaultRule]:
-        return [_rule(data) for data in self._stored(self.r)]
+        return [_rule(data) for data in self._current()]
 
     def delete(self, rule_id: str | None = None) -> int:
         def edit(stored: list[dict[str, Any]]) -> int:
@@ -245,15 +288,15 @@ class RedisRules(_Keys):
 
 
 class RedisJournal(_Keys):
-    def __init__(self, client: Any, prefix: str, size: int) -> None:
-        super().__init__(client, prefix)
+    def __init__(self, client: Any, prefix: str, unit: Unit, size: int) -> None:
+        super().__init__(client, prefix, unit)
         self.size = size
         self._append = client.register_script(_APPEND)
 
     def append(self, entry: dict[str, Any]) -> None:
         """The entry's ``id`` is the shared sequence: unique across every fake on the prefix."""
         body = _JSON.encode({k: v for k, v in entry.items() if k != "id"})
-        self._append(keys=[self.key("journal"), self.key("journalseq")], args=[body, self.size])
+        self.run(self._append, [self.key("journal"), self.key("journalseq")], [body, self.size])
 
     def newest(self, limit: int | None = None) -> list[dict[str, Any]]:
         count = self.size if limit is None else min(limit, self.size)
@@ -302,16 +345,19 @@ class RedisClockCell(_Keys):
     """The clock's origin (wall-clock seconds: every machine reads the same) and offset."""
 
     def clock_state(self) -> tuple[float, float]:
-        origin, offset = self.r.hmget(self.key("clock"), "origin", "offset")
+        unit = self.snapshot()
+        origin, offset = unit.clock if unit.clock is not None else self.r.hmget(self.key("clock"), "origin", "offset")
         if origin is None:  # the first fake on the prefix sets the origin; HSETNX: one wins
             self.r.hsetnx(self.key("clock"), "origin", repr(time.time()))
             origin, offset = self.r.hmget(self.key("clock"), "origin", "offset")
         return float(origin), float(offset or 0.0)
 
     def advance_clock(self, seconds: float) -> None:
+        self.unit.clock = None
         self.r.hincrbyfloat(self.key("clock"), "offset", seconds)
 
     def reset_clock(self, origin: float) -> None:
+        self.unit.clock = None
         self.r.hset(self.key("clock"), mapping={"origin": repr(origin), "offset": "0"})
 
 
@@ -334,10 +380,40 @@ def redis_storage(url: str, config: Any) -> Storage:
         client.ping()
     except (redis.RedisError, ValueError, OSError) as exc:
         raise ConfigError(f"--state {without_password(url)}: cannot reach Redis ({exc})") from None
-    prefix = config.state_prefix
+    prefix, unit = config.state_prefix, Unit()
     return Storage(
-        tasks=RedisTasks(client, prefix, config), rules=RedisRules(client, prefix),
-        journal=RedisJournal(client, prefix, config.journal_size), buckets=RedisBuckets(client, prefix),
-        ids=RedisIds(client, prefix), cell=RedisClockCell(client, prefix), engine="redis",
-        unavailable=(redis.ConnectionError, redis.TimeoutError),
+        tasks=RedisTasks(client, prefix, unit, config), rules=RedisRules(client, prefix, unit),
+        journal=RedisJournal(client, prefix, unit, config.journal_size), buckets=RedisBuckets(client, prefix, unit),
+        ids=RedisIds(client, prefix, unit), cell=RedisClockCell(client, prefix, unit), engine="redis",
+        unavailable=(redis.ConnectionError, redis.TimeoutError), unit=lambda: _unit_of_work(client, unit),
     )
+
+
+@contextmanager
+def _unit_of_work(client: Any, unit: Unit) -> Iterator[None]:
+    """Reads kept for one request, writes sent together at its end (see ``Unit``)."""
+    unit.rules, unit.clock, unit.pending = False, None, []
+    try:
+        yield
+        if unit.pending:
+            _flush(client, unit.pending)
+    finally:
+        unit.rules, unit.clock, unit.pending = False, None, None
+
+
+def _flush(client: Any, pending: list[tuple[Any, list[str], list[Any]]]) -> None:
+    """The unit's scripts in one pipeline, by SHA (redis-py's own script handling in a pipeline
+    asks ``SCRIPT EXISTS`` first: a round trip more). A Redis that restarted and forgot them
+    (``NOSCRIPT``) gets them loaded again, once."""
+    for attempt in range(2):
+        with client.pipeline(transaction=False) as pipe:
+            for script, keys, args in pending:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            try:
+                pipe.execute()
+                return
+            except NoScriptError:
+                if attempt:
+                    raise
+                for script in {script for script, _, _ in pending}:
+                    client.script_load(script.script)
