@@ -3,8 +3,8 @@
 Each forged request a browser can send (a text/plain or form POST, a foreign or ``null``
 Origin, ``Sec-Fetch-Site: cross-site``, a foreign ``Host``, a CORS preflight) is tried against
 every serving mode: ``create_app``'s Flask app and the lean WSGI host (test clients), the
-plugin's live fake (``LiveServer``), ``bgmock serve`` (the default threaded server) and
-``bgmock serve --workers 2`` (granian). Each legitimate caller (real curl with the README's
+plugin's live fake (``LiveServer``), ``bgmock serve`` (the default threaded server),
+``bgmock serve --server werkzeug`` and ``bgmock serve --workers 2`` (granian). Each legitimate caller (real curl with the README's
 command, the plugin's handle, the contract kit, a same-origin page) keeps working. The real
 browser attack is in tests/test_browser.py.
 """
@@ -43,8 +43,8 @@ from mockserver.serving import WsgiApp
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0, "seed": 5}
 RULE = {"resCode": 501, "times": 2}
 EVIL_RULE = b'{"resCode":500,"times":3}'
-MODES = ["flask", "lean", "live", "serve", "workers"]
-SOCKET_MODES = ["live", "serve", "workers"]
+MODES = ["flask", "lean", "live", "serve", "werkzeug", "workers"]
+SOCKET_MODES = ["live", "serve", "werkzeug", "workers"]
 
 
 @dataclass
@@ -148,6 +148,8 @@ class Fakes:
             return OnSocket(self.stack.enter_context(LiveServer(SETTINGS)).url)
         if mode == "serve":
             return self.stack.enter_context(_serve())
+        if mode == "werkzeug":
+            return self.stack.enter_context(_serve("--server", "werkzeug"))
         pytest.importorskip("granian")
         return self.stack.enter_context(_serve("--workers", "2"))
 
