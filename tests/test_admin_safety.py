@@ -4,9 +4,9 @@ Each forged request a browser can send (a text/plain or form POST, a foreign or 
 Origin, ``Sec-Fetch-Site: cross-site``, a foreign ``Host``, a CORS preflight) is tried against
 every serving mode: ``create_app``'s Flask app and the lean WSGI host (test clients), the
 plugin's live fake (``LiveServer``), ``bgmock serve`` (the default threaded server),
-``bgmock serve --server werkzeug`` and ``bgmock serve --workers 2`` (granian). Each legitimate caller (real curl with the README's
-command, the plugin's handle, the contract kit, a same-origin page) keeps working. The real
-browser attack is in tests/test_browser.py.
+``bgmock serve --server werkzeug`` and ``bgmock serve --workers 2`` (granian). Each
+legitimate caller (real curl with the README's command, the plugin's handle, the contract kit,
+a same-origin page) keeps working. The real browser attack is in tests/test_browser.py.
 """
 
 from __future__ import annotations
