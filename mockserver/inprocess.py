@@ -246,7 +246,7 @@ def build(
     if cfg.public_url is None:
         cfg = cfg.replace(public_url=urls[0].rstrip("/"))
     backend = Backend(cfg)
-    interceptor = Interceptor(Dispatcher(backend), urls, passthrough=passthrough, mock=responses_mock)
+    interceptor = Interceptor(Dispatcher(backend, guard=False), urls, passthrough=passthrough, mock=responses_mock)
     handle = Handle(
         backend, interceptor.base_urls[0], app_key=app_key, app_secret=app_secret, mode="in-process",
         close=interceptor.stop,
