@@ -81,13 +81,18 @@ class Storage:
     #: ``with storage.unit():`` around one request: a networked engine reads what the request
     #: needs in one round trip and writes in one (``redis.Unit``); memory needs none.
     unit: Callable[[], AbstractContextManager[None]] = nullcontext
+    #: The engine's own figures for ``/__admin/health`` (Redis: its used memory).
+    engine_info: Callable[[], dict[str, Any]] = dict
 
     @property
     def shared(self) -> bool:
         return self.cell is not None
 
     def stats(self, now: float | None = None) -> dict[str, int]:
-        return {**self.tasks.counts(now), "rules": len(self.rules.all()), "journal": self.journal.count()}
+        return {
+            **self.tasks.counts(now), "rules": len(self.rules.all()), "journal": self.journal.count(),
+            **self.engine_info(),
+        }
 
     def clear(self) -> None:
         """Forget tasks, rules, the journal, buckets and ID counters (the clock resets apart)."""

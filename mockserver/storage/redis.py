@@ -386,6 +386,7 @@ def redis_storage(url: str, config: Any) -> Storage:
         journal=RedisJournal(client, prefix, unit, config.journal_size), buckets=RedisBuckets(client, prefix, unit),
         ids=RedisIds(client, prefix, unit), cell=RedisClockCell(client, prefix, unit), engine="redis",
         unavailable=(redis.ConnectionError, redis.TimeoutError), unit=lambda: _unit_of_work(client, unit),
+        engine_info=lambda: {"redisUsedMemory": int(client.info("memory")["used_memory"])},
     )
 
 
