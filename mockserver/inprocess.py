@@ -215,7 +215,7 @@ def build(
     interceptor = Interceptor(dispatcher, urls, passthrough=passthrough, mock=responses_mock)
     handle = Handle(
         dispatcher.backend, urls[0], app_key=app_key, app_secret=app_secret, mode="in-process",
-        close=interceptor.stop,
+        close=interceptor.stop, dispatcher=dispatcher,
     )
     return handle, interceptor
 
