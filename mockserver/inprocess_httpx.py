@@ -34,7 +34,7 @@ try:
 except ModuleNotFoundError as _missing:  # an optional package
     raise ModuleNotFoundError(
         f"the httpx in-process mode (mocked_httpx(), httpx_transport(), bgmock_httpx) needs the package "
-        f"{_missing.name!r}: pip install httpx",
+        f"{_missing.name!r}: pip install httpx (or, from the bgmock checkout: pip install -e \".[httpx]\")",
         name=_missing.name,
     ) from None
 
