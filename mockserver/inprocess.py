@@ -1,9 +1,9 @@
 """The in-process mode: calls made with the ``requests`` library, answered without a socket.
 
 It intercepts the **``requests`` library only** (through the ``responses`` package, which
-patches ``requests``' HTTP adapter). Traffic from any other client — httpx, aiohttp, urllib,
-urllib3 used directly, a subprocess, another language — is not seen; point such clients at a
-live fake (``mockserver.running()`` or the ``bgmock`` fixture) instead.
+patches ``requests``' HTTP adapter); httpx has its own mode (``inprocess_httpx``). Traffic from
+any other client — aiohttp, urllib, urllib3 used directly, a subprocess, another language — is
+not seen; point such clients at a live fake (``mockserver.running()`` or the ``bgmock`` fixture).
 
 Each intercepted call becomes an ``Incoming`` and goes through ``Dispatcher.handle``, the
 path the live server uses, so answers are the same. Transport faults are acted out as
