@@ -89,7 +89,8 @@ def new_fake(
     cfg, app_key, app_secret = resolve(config, settings, signatures=signatures, pair=key_pair)
     if cfg.public_url is None:
         cfg = cfg.replace(public_url=urls[0])
-    return Dispatcher(Backend(cfg)), urls, app_key, app_secret
+    # No Host/Origin guard (origin.py): no browser can reach a fake that has no socket.
+    return Dispatcher(Backend(cfg), guard=False), urls, app_key, app_secret
 
 
 class Interception(Protocol):
