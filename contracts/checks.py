@@ -14,7 +14,7 @@ from typing import Any
 
 from .observation import Observation, Pair, code_of, gaps, is_query, is_submit, measures, pairs, reached_api, valid
 from .scenarios import UNDOCUMENTED_CODE, Catalog
-from .settings import Settings
+from .settings import BOUND_GRACE_S, Settings
 from .strategies import ImageSpec
 
 
@@ -40,6 +40,7 @@ class Context:
     signatures: bool  # the fake checks signatures
     item_schema: Mapping[str, Any]  # schemas/submit-request-item.json
     signing_validator: Any  # compiled schemas/signing-params.json
+    hang_s: float | None = None  # the fake holds a "timeout" reply this long, then drops the connection
 
 
 Check = Callable[[Observation, Context], None]
@@ -77,6 +78,19 @@ ALL_PHASES = ("example", "transport", "polling")
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _beyond(bound: float) -> str:
+    """Title words for a call still running when its bound (inclusive, plus the grace) ran out.
+
+    Only what was seen: the kit lifts the fault then, so how the call ends afterwards says
+    nothing about what it would have done (C9's timeout probe is the exception, see there)."""
+    return f"no result within the kit's bound of {bound:g} s"
+
+
+def _over(outcome: Any, bound: float) -> bool:
+    """The call outlived ``bound`` (the bound is inclusive: ``BOUND_GRACE_S`` of slack)."""
+    return bool(outcome.kind == "hung" or outcome.elapsed > bound + BOUND_GRACE_S)
+
+
 def _outcome_is_code(obs: Observation, code: int) -> bool:
     return obs.outcome.kind == "rejected" and code_of(obs.outcome.code) == code
 
@@ -246,12 +260,18 @@ def success(obs: Observation, ctx: Context) -> None:
     created = [e["taskId"] for e in submits if e.get("taskId")]
     if not created:
         raise Broken("no submit", f"the client sent no submit and {obs.outcome.describe()}")
+    if obs.outcome.kind == "hung":
+        raise Broken(
+            _beyond(ctx.settings.call_bound_s),
+            f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
+        )
     if obs.outcome.kind != "returned":
         raise Broken(
-            "no task ID", f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}"
+            _misreport(obs, expected="returning the task ID"),
+            f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
         )
     if len(created) > 1:
-        raise Broken("submitted twice", f"{len(created)} tasks created for one call ({', '.join(created)})")
+        raise Broken("submitted more than once", f"{len(created)} tasks created for one call ({', '.join(created)})")
     if obs.outcome.value != created[-1]:
         raise Broken("wrong task ID", f"returned {obs.outcome.value!r}; data.result.taskId was {created[-1]!r}")
 
@@ -266,35 +286,43 @@ def errors(obs: Observation, ctx: Context) -> None:
     if obs.outcome.kind == "hung":
         if code in ctx.catalog.retryable:
             raise Skip("still retrying (see C7)")
-        raise Broken("no report", f"resCode {code} was answered; the client {obs.outcome.describe()}")
+        raise Broken(
+            _beyond(ctx.settings.call_bound_s), f"resCode {code} was answered; the client {obs.outcome.describe()}"
+        )
     if not _outcome_is_code(obs, code):
         raise Broken(_misreport(obs, code), f"the fake answered resCode {code}; the client {obs.outcome.describe()}")
 
 
-def _misreport(obs: Observation, code: int | None = None) -> str:
-    """What the client did instead of reporting ``code`` (or, without a code, a TransportError).
+def _misreport(obs: Observation, code: int | None = None, expected: str | None = None) -> str:
+    """What the client did instead of reporting ``code`` (without a code: a TransportError;
+    or ``expected``, e.g. "returning the task ID").
 
     Stable words (no task ID, no message): the title names a kind of failure, and the report
     lists each kind once with its minimal example."""
     outcome = obs.outcome
-    expected = f"Rejected({code})" if code is not None else "TransportError"
-    if outcome.kind == "returned":
-        if outcome.value is None:
-            what = "None"
-        elif isinstance(outcome.value, str):
-            what = "a task ID"
-        else:
-            what = f"a {type(outcome.value).__name__}"
-        return f"returned {what} instead of raising {expected}"
-    if outcome.kind == "rejected":
-        return f"reported another code instead of {code}" if code is not None else "raised Rejected"
-    if outcome.kind == "transport":
-        return f"raised TransportError instead of {expected}" if code is not None else "raised TransportError"
+    if expected is None:
+        expected = f"raising Rejected({code})" if code is not None else "raising TransportError"
+    if outcome.kind == "rejected" and code is not None:
+        return f"reported another code instead of {code}"
     if outcome.kind == "crashed":
         return f"crashed on resCode {code}" if code is not None else "crashed"
-    if outcome.kind == "task_failed":
-        return f"raised TaskFailed instead of {expected}"
-    return "wrong report"
+    return f"{_did(outcome)} instead of {expected}"
+
+
+def _did(outcome: Any) -> str:
+    """What a call did, in stable words (no IDs, messages or timings)."""
+    if outcome.kind == "returned":
+        if outcome.value is None:
+            return "returned None"
+        if isinstance(outcome.value, str):
+            return "returned a task ID"
+        return f"returned a {type(outcome.value).__name__}"
+    return {
+        "rejected": "raised Rejected",
+        "transport": "raised TransportError",
+        "task_failed": "raised TaskFailed",
+        "crashed": "crashed",
+    }.get(outcome.kind, "had not returned")
 
 
 @obligation("C6", "no retry", "the non-retryable codes are sent exactly once")
@@ -324,7 +352,10 @@ def retries(obs: Observation, ctx: Context) -> None:
             "too many attempts", f"{len(sent)} submits for one call; at most {settings.max_attempts} are allowed"
         )
     if obs.outcome.kind == "hung":
-        raise Broken("retries without end", f"{len(sent)} submits and no result after {obs.outcome.elapsed:.1f} s")
+        raise Broken(
+            f"still retrying: {_beyond(settings.call_bound_s)}",
+            f"{len(sent)} submits and no result after {obs.outcome.elapsed:.1f} s",
+        )
     _retry_pace(f"resCode {scenario.code}", [pairs(sent)], settings)
     created = [e["taskId"] for e in sent if e.get("taskId")]
     if created:
@@ -348,12 +379,13 @@ def tolerance(obs: Observation, ctx: Context) -> None:
     _refused(obs)
     sent = [e for e in obs.entries if is_submit(e)]
     if scenario.kind == "undocumented":
-        if obs.outcome.kind in ("returned", "crashed", "hung", "task_failed"):
-            raise Broken(f"undocumented resCode {UNDOCUMENTED_CODE}", f"the client {obs.outcome.describe()}")
+        what = f"undocumented resCode {UNDOCUMENTED_CODE}"
+        if obs.outcome.kind == "hung":
+            raise Broken(f"{what}: {_beyond(ctx.settings.call_bound_s)}", f"the client {obs.outcome.describe()}")
+        if obs.outcome.kind in ("returned", "crashed", "task_failed"):
+            raise Broken(f"{what}: {_misreport(obs, UNDOCUMENTED_CODE)}", f"the client {obs.outcome.describe()}")
         if obs.outcome.kind == "rejected" and code_of(obs.outcome.code) in ctx.catalog.codes:
-            raise Broken(
-                f"undocumented resCode {UNDOCUMENTED_CODE}", f"reported as the documented code {obs.outcome.code}"
-            )
+            raise Broken(f"{what} reported as a documented code", f"reported as {obs.outcome.code}")
         return
     if scenario.code is not None:
         if not _outcome_is_code(obs, scenario.code):
@@ -383,10 +415,33 @@ def tolerance(obs: Observation, ctx: Context) -> None:
 def transport(obs: Observation, ctx: Context) -> None:
     bound = ctx.settings.transport_bound_s
     kind = obs.outcome.kind
-    if kind == "hung" or obs.outcome.elapsed > bound:
-        raise Broken(f"{obs.probe}: no timeout", f"no result within {bound} s (the client {obs.outcome.describe()})")
+    if _over(obs.outcome, bound):
+        title, why = _late_transport(obs, bound, ctx.hang_s)
+        raise Broken(f"{obs.probe}: {title}", f"{why} (the client {obs.outcome.describe()})")
     if kind in ("returned", "crashed", "task_failed"):
         raise Broken(f"{obs.probe}: {_misreport(obs)}", f"the client {obs.outcome.describe()}")
+
+
+def _late_transport(obs: Observation, bound: float, hang_s: float | None) -> tuple[str, str]:
+    """Title and reason for a transport probe that outlived its bound.
+
+    On the ``timeout`` probe the fake holds the reply ``hang_s`` (more than the bound), then
+    drops the connection, and the kit lifts nothing meanwhile; so a client that ended before
+    the drop gave up by its own timer, only later than the bound, and one that ended at the
+    drop (or not at all) has no timeout. Other probes end at once; the kit lifts the fault
+    when they outlive the bound, so only "no result within" was seen."""
+    must = f"it must end within {bound:g} s"
+    ended = obs.outcome.later if obs.outcome.kind == "hung" else obs.outcome
+    if obs.probe != "timeout" or ended is None:
+        if obs.probe == "timeout":
+            return "no timeout", f"{_beyond(bound)} and none after it; {must}"
+        return _beyond(bound), must
+    if hang_s is not None and ended.elapsed >= hang_s:
+        return "no timeout", f"the client waited until the fake dropped the connection after {hang_s:g} s; {must}"
+    return (
+        f"timeout longer than the kit's bound of {bound:g} s",
+        f"the client gave up by itself after {ended.elapsed:.2f} s; {must}",
+    )
 
 
 # -- C10-C12: fixed polling probes -----------------------------------------------------------------
@@ -407,8 +462,13 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
         if outcome.kind == "rejected" and probe.endswith("-transient"):
             return  # a client that does not retry reports the code (judged by C12)
         if outcome.kind != "returned":
+            title = (
+                _beyond(ctx.settings.poll_bound_s)
+                if outcome.kind == "hung"
+                else _misreport(obs, expected="returning the URLs")
+            )
             raise Broken(
-                f"{probe}: no results",
+                f"{probe}: {title}",
                 f"the task finished with {_count(obs.expected)}; the client {outcome.describe()}",
             )
         got = _as_lists(outcome.value)
@@ -418,22 +478,28 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
             )
     elif probe == "fails":
         if outcome.kind != "task_failed":
+            title = (
+                _beyond(ctx.settings.poll_bound_s)
+                if outcome.kind == "hung"
+                else _misreport(obs, expected="raising TaskFailed")
+            )
             raise Broken(
-                "failed task not reported", f"the task ended failed ({obs.expected!r}); the client {outcome.describe()}"
+                f"failed task not reported: {title}",
+                f"the task ended failed ({obs.expected!r}); the client {outcome.describe()}",
             )
         if str(obs.expected) not in outcome.message:
             raise Broken(
                 "failure message lost", f"taskMessage was {obs.expected!r}; TaskFailed says {outcome.message!r}"
             )
     elif probe == "stuck":
-        if outcome.kind == "hung" or outcome.elapsed > ctx.settings.poll_bound_s:
+        bound = ctx.settings.poll_bound_s
+        if _over(outcome, bound):
             raise Broken(
-                "polls forever",
-                f"the task never ends; the client {outcome.describe()} "
-                f"(it must give up within {ctx.settings.poll_bound_s} s)",
+                f"stuck: still polling after the kit's bound of {bound:g} s",
+                f"the task never ends; the client {outcome.describe()} (it must give up within {bound:g} s)",
             )
         if outcome.kind in ("returned", "crashed"):
-            raise Broken("stuck task", f"the task never ends; the client {outcome.describe()}")
+            raise Broken(f"stuck: {_misreport(obs)}", f"the task never ends; the client {outcome.describe()}")
     else:
         raise Skip("not a probe for this obligation")
 
@@ -511,7 +577,8 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
         )
     if outcome.kind == "hung":
         raise Broken(
-            f"query {code}: retries without end", f"{len(polls)} queries and no result after {outcome.elapsed:.1f} s"
+            f"query {code}: still retrying: {_beyond(ctx.settings.poll_bound_s)}",
+            f"{len(polls)} queries and no result after {outcome.elapsed:.1f} s",
         )
     runs: list[list[Pair]] = []
     current: list[Pair] = []
