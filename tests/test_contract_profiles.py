@@ -144,10 +144,17 @@ def test_c10_stuck_titles(outcome: Outcome, title: str | None, ctx: Context) -> 
     ("probe", "outcome", "title"),
     [
         ("finishes", _hung(15.5), "finishes: no result within the kit's bound of 15 s"),
-        ("finishes", Outcome("transport", elapsed=1.0), "finishes: raised TransportError instead of returning the URLs"),
+        (
+            "finishes",
+            Outcome("transport", elapsed=1.0),
+            "finishes: raised TransportError instead of returning the URLs",
+        ),
         ("fails", _hung(15.5), "failed task not reported: no result within the kit's bound of 15 s"),
-        ("fails", Outcome("returned", value=[], elapsed=1.0), "failed task not reported: returned a list instead of "
-         "raising TaskFailed"),
+        (
+            "fails",
+            Outcome("returned", value=[], elapsed=1.0),
+            "failed task not reported: returned a list instead of raising TaskFailed",
+        ),
     ],
 )
 def test_c10_titles_name_what_came_back(probe: str, outcome: Outcome, title: str, ctx: Context) -> None:

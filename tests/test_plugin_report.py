@@ -11,7 +11,9 @@ pytest_plugins = ["pytester"]
 
 
 def test_each_failing_tests_report_numbers_its_own_calls_from_one(pytester):
-    pytester.makepyfile(test_user=PRELUDE + '''
+    pytester.makepyfile(
+        test_user=PRELUDE
+        + """
 @pytest.mark.parametrize("name", ["bgmock", "bgmock_responses"])
 @pytest.mark.parametrize("earlier", [3, 0])
 def test_a_bad_size_after_good_calls(request, name, earlier):
@@ -20,7 +22,8 @@ def test_a_bad_size_after_good_calls(request, name, earlier):
         submit(fake)
     answer = submit(fake, dict(ITEM, width=801))
     assert answer["success"]
-''')
+"""
+    )
     result = run(pytester)
     result.assert_outcomes(failed=4)
     out = result.stdout.str()
