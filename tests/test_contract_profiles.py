@@ -160,3 +160,25 @@ def test_c10_stuck_titles(outcome: Outcome, title: str | None, ctx: Context) -> 
 def test_c10_titles_name_what_came_back(probe: str, outcome: Outcome, title: str, ctx: Context) -> None:
     obs = Observation("polling", outcome, probe=probe, expected=[["u"]] if probe == "finishes" else "model failed")
     assert _title("C10", obs, ctx) == title
+
+
+# -- polling evidence shows the task's state ------------------------------------------------------
+def test_polling_evidence_shows_the_task_status_a_client_ignored() -> None:
+    from contract_clients.ignores_failed import make_adapter
+
+    result = run(make_adapter, only="C10", poll_bound_s=2.5, derandomize=True)
+    verdict = result.verdict("C10")
+    assert verdict.status == "broken", result.text()
+    failed = next(f for f in verdict.failures if f.example and f.example.get("probe") == "fails")
+    answers = [r["answer"] for r in failed.requests or [] if "answer" in r]
+    assert any(a.startswith("success (resCode 200, taskId ") and a.endswith("taskStatus failed)") for a in answers)
+    assert "taskStatus failed" in result.text()
+
+
+def test_pytest_contract_takes_a_profile() -> None:
+    from contracts import pytest_contract
+    from contracts.reference_client import make_fast_adapter
+
+    pytest_contract(make_fast_adapter, profile="smoke", only="C4,C10")()  # passes: no exception
+    with pytest.raises(SettingsError, match="unknown profile"):
+        pytest_contract(make_fast_adapter, profile="nightly")()
