@@ -14,8 +14,9 @@ from typing import Any
 
 from .observation import Observation, Pair, code_of, gaps, is_query, is_submit, measures, pairs, reached_api, valid
 from .scenarios import UNDOCUMENTED_CODE, Catalog
-from .settings import BOUND_GRACE_S, Settings
+from .settings import Settings
 from .strategies import ImageSpec
+from .titles import beyond, late_transport, misreport, over
 
 
 class Broken(Exception):  # noqa: N818 - reads as "the obligation is broken"
@@ -78,19 +79,6 @@ ALL_PHASES = ("example", "transport", "polling")
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _beyond(bound: float) -> str:
-    """Title words for a call still running when its bound (inclusive, plus the grace) ran out.
-
-    Only what was seen: the kit lifts the fault then, so how the call ends afterwards says
-    nothing about what it would have done (C9's timeout probe is the exception, see there)."""
-    return f"no result within the kit's bound of {bound:g} s"
-
-
-def _over(outcome: Any, bound: float) -> bool:
-    """The call outlived ``bound`` (the bound is inclusive: ``BOUND_GRACE_S`` of slack)."""
-    return bool(outcome.kind == "hung" or outcome.elapsed > bound + BOUND_GRACE_S)
-
-
 def _outcome_is_code(obs: Observation, code: int) -> bool:
     return obs.outcome.kind == "rejected" and code_of(obs.outcome.code) == code
 
@@ -262,12 +250,12 @@ def success(obs: Observation, ctx: Context) -> None:
         raise Broken("no submit", f"the client sent no submit and {obs.outcome.describe()}")
     if obs.outcome.kind == "hung":
         raise Broken(
-            _beyond(ctx.settings.call_bound_s),
+            beyond(ctx.settings.call_bound_s),
             f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
         )
     if obs.outcome.kind != "returned":
         raise Broken(
-            _misreport(obs, expected="returning the task ID"),
+            misreport(obs, expected="returning the task ID"),
             f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
         )
     if len(created) > 1:
@@ -287,42 +275,10 @@ def errors(obs: Observation, ctx: Context) -> None:
         if code in ctx.catalog.retryable:
             raise Skip("still retrying (see C7)")
         raise Broken(
-            _beyond(ctx.settings.call_bound_s), f"resCode {code} was answered; the client {obs.outcome.describe()}"
+            beyond(ctx.settings.call_bound_s), f"resCode {code} was answered; the client {obs.outcome.describe()}"
         )
     if not _outcome_is_code(obs, code):
-        raise Broken(_misreport(obs, code), f"the fake answered resCode {code}; the client {obs.outcome.describe()}")
-
-
-def _misreport(obs: Observation, code: int | None = None, expected: str | None = None) -> str:
-    """What the client did instead of reporting ``code`` (without a code: a TransportError;
-    or ``expected``, e.g. "returning the task ID").
-
-    Stable words (no task ID, no message): the title names a kind of failure, and the report
-    lists each kind once with its minimal example."""
-    outcome = obs.outcome
-    if expected is None:
-        expected = f"raising Rejected({code})" if code is not None else "raising TransportError"
-    if outcome.kind == "rejected" and code is not None:
-        return f"reported another code instead of {code}"
-    if outcome.kind == "crashed":
-        return f"crashed on resCode {code}" if code is not None else "crashed"
-    return f"{_did(outcome)} instead of {expected}"
-
-
-def _did(outcome: Any) -> str:
-    """What a call did, in stable words (no IDs, messages or timings)."""
-    if outcome.kind == "returned":
-        if outcome.value is None:
-            return "returned None"
-        if isinstance(outcome.value, str):
-            return "returned a task ID"
-        return f"returned a {type(outcome.value).__name__}"
-    return {
-        "rejected": "raised Rejected",
-        "transport": "raised TransportError",
-        "task_failed": "raised TaskFailed",
-        "crashed": "crashed",
-    }.get(outcome.kind, "had not returned")
+        raise Broken(misreport(obs, code), f"the fake answered resCode {code}; the client {obs.outcome.describe()}")
 
 
 @obligation("C6", "no retry", "the non-retryable codes are sent exactly once")
@@ -353,7 +309,7 @@ def retries(obs: Observation, ctx: Context) -> None:
         )
     if obs.outcome.kind == "hung":
         raise Broken(
-            f"still retrying: {_beyond(settings.call_bound_s)}",
+            f"still retrying: {beyond(settings.call_bound_s)}",
             f"{len(sent)} submits and no result after {obs.outcome.elapsed:.1f} s",
         )
     _retry_pace(f"resCode {scenario.code}", [pairs(sent)], settings)
@@ -366,7 +322,7 @@ def retries(obs: Observation, ctx: Context) -> None:
             )
     elif not _outcome_is_code(obs, scenario.code):  # type: ignore[arg-type]
         raise Broken(
-            _misreport(obs, scenario.code),
+            misreport(obs, scenario.code),
             f"resCode {scenario.code} on every attempt; the client {obs.outcome.describe()}",
         )
 
@@ -381,16 +337,16 @@ def tolerance(obs: Observation, ctx: Context) -> None:
     if scenario.kind == "undocumented":
         what = f"undocumented resCode {UNDOCUMENTED_CODE}"
         if obs.outcome.kind == "hung":
-            raise Broken(f"{what}: {_beyond(ctx.settings.call_bound_s)}", f"the client {obs.outcome.describe()}")
+            raise Broken(f"{what}: {beyond(ctx.settings.call_bound_s)}", f"the client {obs.outcome.describe()}")
         if obs.outcome.kind in ("returned", "crashed", "task_failed"):
-            raise Broken(f"{what}: {_misreport(obs, UNDOCUMENTED_CODE)}", f"the client {obs.outcome.describe()}")
+            raise Broken(f"{what}: {misreport(obs, UNDOCUMENTED_CODE)}", f"the client {obs.outcome.describe()}")
         if obs.outcome.kind == "rejected" and code_of(obs.outcome.code) in ctx.catalog.codes:
             raise Broken(f"{what} reported as a documented code", f"reported as {obs.outcome.code}")
         return
     if scenario.code is not None:
         if not _outcome_is_code(obs, scenario.code):
             raise Broken(
-                f"{scenario.shape} error answer",
+                f"{scenario.shape} error answer: {misreport(obs, scenario.code)}",
                 f"resCode {scenario.code} in the {scenario.shape!r} shape; the client {obs.outcome.describe()}",
             )
         return
@@ -399,8 +355,14 @@ def tolerance(obs: Observation, ctx: Context) -> None:
     created = [e["taskId"] for e in sent if e.get("taskId")]
     if obs.outcome.kind != "returned" or not created or obs.outcome.value != created[-1]:
         expected = created[-1] if created else None
+        if obs.outcome.kind == "hung":
+            what = beyond(ctx.settings.call_bound_s)
+        elif obs.outcome.kind == "returned":
+            what = "returned another task ID" if created else "returned without a submit"
+        else:
+            what = misreport(obs, expected="returning the task ID")
         raise Broken(
-            f"{scenario.shape} success answer",
+            f"{scenario.shape} success answer: {what}",
             f"success with taskId {expected!r} in the {scenario.shape!r} shape; the client {obs.outcome.describe()}",
         )
 
@@ -415,33 +377,11 @@ def tolerance(obs: Observation, ctx: Context) -> None:
 def transport(obs: Observation, ctx: Context) -> None:
     bound = ctx.settings.transport_bound_s
     kind = obs.outcome.kind
-    if _over(obs.outcome, bound):
-        title, why = _late_transport(obs, bound, ctx.hang_s)
+    if over(obs.outcome, bound):
+        title, why = late_transport(obs, bound, ctx.hang_s)
         raise Broken(f"{obs.probe}: {title}", f"{why} (the client {obs.outcome.describe()})")
     if kind in ("returned", "crashed", "task_failed"):
-        raise Broken(f"{obs.probe}: {_misreport(obs)}", f"the client {obs.outcome.describe()}")
-
-
-def _late_transport(obs: Observation, bound: float, hang_s: float | None) -> tuple[str, str]:
-    """Title and reason for a transport probe that outlived its bound.
-
-    On the ``timeout`` probe the fake holds the reply ``hang_s`` (more than the bound), then
-    drops the connection, and the kit lifts nothing meanwhile; so a client that ended before
-    the drop gave up by its own timer, only later than the bound, and one that ended at the
-    drop (or not at all) has no timeout. Other probes end at once; the kit lifts the fault
-    when they outlive the bound, so only "no result within" was seen."""
-    must = f"it must end within {bound:g} s"
-    ended = obs.outcome.later if obs.outcome.kind == "hung" else obs.outcome
-    if obs.probe != "timeout" or ended is None:
-        if obs.probe == "timeout":
-            return "no timeout", f"{_beyond(bound)} and none after it; {must}"
-        return _beyond(bound), must
-    if hang_s is not None and ended.elapsed >= hang_s:
-        return "no timeout", f"the client waited until the fake dropped the connection after {hang_s:g} s; {must}"
-    return (
-        f"timeout longer than the kit's bound of {bound:g} s",
-        f"the client gave up by itself after {ended.elapsed:.2f} s; {must}",
-    )
+        raise Broken(f"{obs.probe}: {misreport(obs)}", f"the client {obs.outcome.describe()}")
 
 
 # -- C10-C12: fixed polling probes -----------------------------------------------------------------
@@ -463,9 +403,9 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
             return  # a client that does not retry reports the code (judged by C12)
         if outcome.kind != "returned":
             title = (
-                _beyond(ctx.settings.poll_bound_s)
+                beyond(ctx.settings.poll_bound_s)
                 if outcome.kind == "hung"
-                else _misreport(obs, expected="returning the URLs")
+                else misreport(obs, expected="returning the URLs")
             )
             raise Broken(
                 f"{probe}: {title}",
@@ -479,9 +419,9 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
     elif probe == "fails":
         if outcome.kind != "task_failed":
             title = (
-                _beyond(ctx.settings.poll_bound_s)
+                beyond(ctx.settings.poll_bound_s)
                 if outcome.kind == "hung"
-                else _misreport(obs, expected="raising TaskFailed")
+                else misreport(obs, expected="raising TaskFailed")
             )
             raise Broken(
                 f"failed task not reported: {title}",
@@ -493,13 +433,13 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
             )
     elif probe == "stuck":
         bound = ctx.settings.poll_bound_s
-        if _over(outcome, bound):
+        if over(outcome, bound):
             raise Broken(
                 f"stuck: still polling after the kit's bound of {bound:g} s",
                 f"the task never ends; the client {outcome.describe()} (it must give up within {bound:g} s)",
             )
         if outcome.kind in ("returned", "crashed"):
-            raise Broken(f"stuck: {_misreport(obs)}", f"the task never ends; the client {outcome.describe()}")
+            raise Broken(f"stuck: {misreport(obs)}", f"the task never ends; the client {outcome.describe()}")
     else:
         raise Skip("not a probe for this obligation")
 
@@ -566,7 +506,7 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
             )
         if not _outcome_is_code(obs, code):
             raise Broken(
-                f"query {code}: {_misreport(obs, code)}",
+                f"query {code}: {misreport(obs, code)}",
                 f"the query answered resCode {code}; the client {outcome.describe()}",
             )
         return
@@ -577,7 +517,7 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
         )
     if outcome.kind == "hung":
         raise Broken(
-            f"query {code}: still retrying: {_beyond(ctx.settings.poll_bound_s)}",
+            f"query {code}: still retrying: {beyond(ctx.settings.poll_bound_s)}",
             f"{len(polls)} queries and no result after {outcome.elapsed:.1f} s",
         )
     runs: list[list[Pair]] = []
@@ -596,12 +536,12 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
             outcome.kind == "rejected" and not _outcome_is_code(obs, code)
         ):
             raise Broken(
-                f"query {code}: {_misreport(obs, code)}",
+                f"query {code}: {misreport(obs, code)}",
                 f"{code} twice, then the task finished; the client {outcome.describe()}",
             )
     elif not _outcome_is_code(obs, code):
         raise Broken(
-            f"query {code}: {_misreport(obs, code)}", f"every query answered {code}; the client {outcome.describe()}"
+            f"query {code}: {misreport(obs, code)}", f"every query answered {code}; the client {outcome.describe()}"
         )
 
 
