@@ -108,7 +108,9 @@ def test_each_doc_block_runs_and_shows_the_real_answer(block: Block, shared: moc
     serves: list[Serve] = []
     try:
         if block.directive == "run against":
-            serves.append(Serve(shlex.split(block.argument, comments=True)[2:], tmp_path))
+            argv = shlex.split(block.argument, comments=True)
+            assert argv[:2] == ["bgmock", "serve"], f"{block.id}: run against takes a bgmock serve command"
+            serves.append(Serve(argv[2:], tmp_path))
         if block.lang == "python":
             _python(block, serves[-1].url if serves else shared.url, tmp_path)
         else:
@@ -202,7 +204,5 @@ def test_the_shown_answer_convention_can_fail() -> None:
     assert mismatches(shown, {"success": True, "resCode": 200}) != []
     listed = parse_shown('{"data": [{"modelNum": "mod001"}, …]}')
     assert mismatches(listed, {"data": [{"modelNum": "mod001", "name": "x"}, {}]}) == []
-    assert mismatches(listed, {"data": [{"modelNum": "mod002"}]}) == [
-        'data[0].modelNum: shown "mod001", got "mod002"'.replace('"', "'")
-    ]
+    assert mismatches(listed, {"data": [{"modelNum": "mod002"}]}) == ["data[0].modelNum: shown 'mod001', got 'mod002'"]
     assert mismatches(parse_shown('["a/…/0.png"]'), ["a/x/0.png", "b"]) != []  # no "…": exactly one item
