@@ -316,8 +316,13 @@ def retries(obs: Observation, ctx: Context) -> None:
     created = [e["taskId"] for e in sent if e.get("taskId")]
     if created:
         if obs.outcome.kind != "returned" or obs.outcome.value != created[-1]:
+            did = (
+                "returned another task ID"
+                if obs.outcome.kind == "returned"
+                else misreport(obs, expected="returning its task ID")
+            )
             raise Broken(
-                "no task ID after a successful retry",
+                f"after a successful retry: {did}",
                 f"attempt {len(sent)} succeeded with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
             )
     elif not _outcome_is_code(obs, scenario.code):  # type: ignore[arg-type]
