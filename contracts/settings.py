@@ -1,8 +1,9 @@
 """The kit's settings: budgets and the bounds each obligation is judged by.
 
 Defaults suit a client about to meet the real service; tests shrink the bounds (to about a
-second) so a broken client costs little. Every field is a flag of ``bgmock contract`` and a
-keyword of ``contracts.run``.
+second) so a broken client costs little. Every field is a keyword of ``contracts.run`` and
+``pytest_contract``, and all but ``polls_to_finish`` and ``slow_probes`` are flags of ``bgmock
+contract``; ``profile`` starts from a preset (``PROFILES``) the others override.
 """
 
 from __future__ import annotations
