@@ -349,12 +349,16 @@ def report_text(handle: Handle) -> str:
         hint = {"in-process": " (the in-process mode sees the requests library only)",
                 "in-process httpx": " (this in-process mode sees httpx only)"}.get(handle.mode, "")
         return f"no API call reached the fake at {handle.url}{hint}"
+    # Numbered per test, #1 its first call (the journal's own IDs run on across the session's tests).
+    entries = [{**e, "id": n} for n, e in enumerate(entries, 1)]
     offending = [e for e in entries if offence(e)]
     parts = []
     if offending:
         parts.append(f"{len(offending)} call(s) broke the API's rules:\n" + format_entries(offending))
+    if len(entries) >= handle.config.journal_size:  # the test's first calls may have been dropped
+        parts.append(f"(the journal keeps the last {len(entries)} calls: #1 is the oldest kept)")
     if len(offending) == len(entries):
-        return parts[0]
+        return "\n\n".join(parts)
     shown = entries[-REPORT_LAST:]
     head = f"last {len(shown)} of {len(entries)} calls" if len(shown) < len(entries) else f"{len(entries)} call(s)"
     parts.append(f"{head}:\n" + "\n".join(describe(e) for e in shown))
