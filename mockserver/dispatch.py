@@ -255,6 +255,7 @@ class Dispatcher:
             "resCode": reply.res_code,
             "transport": reply.transport,
             "taskId": notes.get("taskId"),
+            "taskStatus": notes.get("taskStatus"),
             "rateLimit": notes.get("rateLimit"),
             "delayMs": reply.delay_ms,
             "elapsedMs": round(elapsed_ms, 3),
