@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -252,7 +253,7 @@ def test_concurrent_submits_over_three_fakes_lose_and_duplicate_nothing(three):
 
 # -- Redis going away under a running fake -----------------------------------------------------
 @contextlib.contextmanager
-def _private_redis(workdir: Path) -> Iterator[tuple[str, callable]]:
+def _private_redis(workdir: Path, *extra: str) -> Iterator[tuple[str, callable]]:
     """A redis-server of our own (append-only file in ``workdir``), and a function restarting it."""
     server = shutil.which("redis-server")
     if server is None:
@@ -263,7 +264,7 @@ def _private_redis(workdir: Path) -> Iterator[tuple[str, callable]]:
     def start() -> None:
         procs.append(subprocess.Popen(
             [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always", "--dir", str(workdir)],
+             "--appendfsync", "always", "--dir", str(workdir), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))
         deadline = time.monotonic() + 10
@@ -314,3 +315,40 @@ def test_serve_with_an_unreachable_redis_says_so_in_one_line_and_exits_2():
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "cannot reach Redis" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_slow_redis_answers_system_error_within_the_timeout_never_hangs(tmp_path):
+    with _private_redis(tmp_path, "--enable-debug-command", "yes") as (url, _):
+        fake = Serve("--state", url, "--config", str(_config(tmp_path, state_timeout_s=0.5)))
+        try:
+            import redis
+
+            stall = threading.Thread(target=lambda: redis.Redis.from_url(url).execute_command("DEBUG", "SLEEP", "3"))
+            stall.start()
+            time.sleep(0.2)  # Redis is now asleep for 3 s
+            answer = requests.post(fake.url + SUBMIT, json={"requestParams": [ITEM]}, timeout=10).json()
+            asleep = stall.is_alive()  # the fake answered while Redis still slept: it did not wait for it
+            stall.join()
+            assert answer["resCode"] == 500 and answer["resMessage"] == "system error"
+            assert asleep
+            assert _submit(fake.url)["resCode"] == 200  # Redis awake again: served
+        finally:
+            fake.stop()
+
+
+def _config(folder: Path, **settings) -> Path:
+    path = folder / "config.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def test_workers_without_redis_server_say_how_to_get_it_in_one_line(tmp_path):
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", "0"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": str(bare)},
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "redis-server is not on PATH" in done.stderr and "--state redis://" in done.stderr
