@@ -297,9 +297,12 @@ def test_stores_count_polls(store):
     assert store.tasks.get("t", 1.0, poll=True).polls == 2
 
 
-def test_stores_clear_everything_but_ids_start_again(store):
+def test_stores_clear_everything_and_ids_start_again(store):
+    from mockserver.faults import FaultRule
+
     store.tasks.put(Task("t", 0.0, [], []), 0.0)
     store.journal.append({"n": 1})
+    store.rules.add(FaultRule(id="rule-1", res_code=500))
     store.ids.next("rule")
     store.clear()
     counts = store.stats(0.0)

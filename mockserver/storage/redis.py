@@ -118,7 +118,7 @@ class _Keys:
     def key(self, *parts: str) -> str:
         return self.p + ":".join(parts)
 
-    def delete(self, *names: str) -> None:
+    def unlink(self, *names: str) -> None:
         self.r.unlink(*(self.key(name) for name in names))
 
     def snapshot(self) -> Unit:
@@ -213,7 +213,7 @@ class RedisTasks(_Keys):
             batch = list(self.r.scan_iter(match=_glob(self.key()) + pattern, count=1000))
             for start in range(0, len(batch), 1000):
                 self.r.unlink(*batch[start:start + 1000])
-        self.delete("tasks", "evicted", "products", "productbytes", "productbytes:seq")
+        self.unlink("tasks", "evicted", "products", "productbytes", "productbytes:seq")
 
 
 class RedisRules(_Keys):
@@ -284,7 +284,7 @@ class RedisRules(_Keys):
         return self._change(edit)
 
     def clear(self) -> None:
-        self.delete("rules")
+        self.unlink("rules")
 
 
 class RedisJournal(_Keys):
@@ -306,7 +306,7 @@ class RedisJournal(_Keys):
         return int(self.r.llen(self.key("journal")))
 
     def clear(self) -> None:
-        self.delete("journal", "journalseq")
+        self.unlink("journal", "journalseq")
 
 
 class RedisBuckets(_Keys):
@@ -338,7 +338,7 @@ class RedisIds(_Keys):
         return int(self.r.hincrby(self.key("ids"), name, 1))
 
     def clear(self) -> None:
-        self.delete("ids")
+        self.unlink("ids")
 
 
 class RedisClockCell(_Keys):
