@@ -322,7 +322,7 @@ class Handler(socketserver.StreamRequestHandler):
             split = urlsplit(target)
             path, query = split.path or "/", split.query
             if self.server.proxy is not None:  # a proxy request: for the fake's hosts only
-                self.server.proxy.check_absolute(self, method, target, split.hostname or "")
+                self.server.proxy.check_absolute(self, method, target, split.hostname or "", headers)
         elif target.startswith("/"):
             path, _, query = target.partition("?")
         elif target == "*" and method == "OPTIONS":

@@ -75,6 +75,8 @@ class Proxy:
                 raise BadRequest(400, "malformed CONNECT request line")
             target = parts[1].decode("latin-1")
             headers = handler._headers()
+            if not self._config().proxy:
+                raise BadRequest(400, "CONNECT: this fake is not a proxy (bgmock serve --proxy, or the proxy setting)")
             host, port = split_authority(target)
             if not host or port is None:
                 raise BadRequest(400, f"CONNECT {target[:100]!r}: expected host:port")
@@ -87,10 +89,13 @@ class Proxy:
         server = handler.server
         return secure(handler, lambda: authority(self._config()).context([host]), server.head_timeout)
 
-    def check_absolute(self, handler: Any, method: str, target: str, host: str) -> None:
-        """An absolute-form request (``GET http://host/...``): served for the fake's hosts only."""
-        if not self.allows(host):
-            raise self.refusal(handler, method, target, host.lower(), ())
+    def check_absolute(
+        self, handler: Any, method: str, target: str, host: str, headers: Iterable[tuple[str, str]]
+    ) -> None:
+        """An absolute-form request (``GET http://host/...``): in proxy mode, for the fake's hosts
+        only (with the proxy off, any such request is the fake's own, as HTTP/1.1 says)."""
+        if self._config().proxy and not self.allows(host):
+            raise self.refusal(handler, method, target, host.lower(), headers)
 
     def refusal(self, handler: Any, method: str, target: str, host: str, headers: Iterable[tuple[str, str]]) -> Any:
         """The BadRequest (403) for a host the fake does not stand in for; journaled here."""

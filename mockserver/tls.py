@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Config, ConfigError
+from .transport import drop_connection
 
 if TYPE_CHECKING:
     import trustme
@@ -245,6 +246,12 @@ def server_context(config: Config) -> ssl.SSLContext:
     return found
 
 
+def server_files(config: Config, directory: Path) -> tuple[Path, Path]:
+    """Certificate and key files for a server that takes paths (granian): the user's pair, or a
+    leaf from the kept CA written into ``directory`` (the run's private temporary directory)."""
+    return user_pair(config) or authority(config).write_leaf(server_names(config), directory)
+
+
 def check(config: Config) -> None:
     """Stop at start-up, with a message, on TLS settings that cannot work (raises ConfigError)."""
     if config.tls_port is not None and not config.tls:
@@ -322,9 +329,7 @@ def close(sock: socket.socket) -> None:
     """End a TLS connection politely: send close_notify, without waiting for the client's, so
     a client reading an answer of unknown length sees a clean end (not a truncation attack)."""
     if isinstance(sock, ssl.SSLSocket):
-        with contextlib.suppress(OSError, ValueError):
-            sock.setblocking(False)
-            sock.unwrap()
+        drop_connection(sock, reset=False)
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -361,5 +366,5 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
 
 __all__ = [
     "Authority", "Gate", "authority", "ca_dir", "ca_path", "check", "close", "default_dir", "secure",
-    "server_context", "server_names", "user_pair",
+    "server_context", "server_files", "server_names", "user_pair",
 ]
