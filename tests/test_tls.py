@@ -22,6 +22,7 @@ from tls_support import CLIENTS, bgmock_exe, env_with, serve, tls_exchange
 from mockserver import cli, running
 from mockserver.config import Config
 
+pytest_plugins = ["pytester"]
 KEY, SECRET = "K", "S"
 SUBMIT = "/rest/ai/image/background/generation/scenario"
 QUERY = "/rest/ai/image/background/generation/query"
@@ -267,15 +268,36 @@ def _without_ids(body: bytes) -> object:
 
 
 # -- the pytest plugin ---------------------------------------------------------------------------
+PLUGIN_TEST = """
+import pytest, requests
+
 @pytest.mark.bgmock(tls=True)
-def test_plugin_marker_tls_gives_an_https_url_and_the_ca(bgmock):
+def test_https(bgmock):
+    assert bgmock.url.startswith("https://127.0.0.1:")
+    answer = requests.post(bgmock.url + "/rest/ai/image/background/generation/scene/query", json={},
+                           verify=bgmock.ca)
+    assert answer.json()["data"][0]["coverUrl"].startswith(bgmock.url + "/__bgmock/covers/")
+
+def test_plain_next(bgmock):
+    assert bgmock.url.startswith("http://127.0.0.1:")
+"""
+
+
+def test_plugin_marker_tls_gives_an_https_url_and_the_ca(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    pytester.makepyfile(PLUGIN_TEST)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    assert (tmp_path / "bgmock" / "ca.pem").exists()
+
+
+def test_plugin_session_setting_tls(pytester, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("BGMOCK_TLS", "1")
+    pytester.makepyfile("""
+def test_https(bgmock):
     assert bgmock.url.startswith("https://")
-    answer = requests.post(bgmock.url + SUBMIT, json={"requestParams": [ITEM]}, verify=bgmock.ca, timeout=10)
-    assert answer.json()["success"] is True
-
-
-def test_plugin_without_tls_stays_http(bgmock):
-    assert bgmock.url.startswith("http://")
+""")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 # -- bad --tls-* input: one line, exit 2 -----------------------------------------------------------
