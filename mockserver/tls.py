@@ -296,6 +296,7 @@ class Gate:
                     b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
                     + f"Content-Length: {len(body)}\r\n\r\n".encode("ascii") + body
                 )
+            handler._linger()  # the request is unread: closing now could reset the answer away
             return False
         return secure(handler, self.context, timeout)
 
