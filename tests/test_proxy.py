@@ -83,6 +83,17 @@ def test_requests_through_the_proxy_to_another_host_fail_and_nothing_is_forwarde
         assert [e["method"] for e in _journal(port)] == ["GET", "CONNECT"]
 
 
+def test_proxy_and_tls_share_one_port(tmp_path):
+    with serve("--proxy", "--tls", "--tls-dir", str(tmp_path), data_home=tmp_path) as (scheme, port, _):
+        assert scheme == "https"
+        ca = str(tmp_path / "ca.pem")
+        direct = requests.post(f"https://127.0.0.1:{port}{SCENES}", json={"count": 1}, verify=ca, timeout=10)
+        proxied = requests.post(f"https://api.aidc-ai.com{SCENES}", json={"count": 1}, verify=ca, timeout=10,
+                                proxies={"https": f"http://127.0.0.1:{port}"})
+    assert direct.json()["data"][0]["coverUrl"].startswith(f"https://127.0.0.1:{port}/")
+    assert proxied.json()["data"][0]["coverUrl"].startswith("https://api.aidc-ai.com/")
+
+
 def test_plain_http_absolute_form_for_an_intercepted_host_is_answered(tmp_path):
     with serve("--proxy", "--intercept", "aidge.internal.test", "--tls-dir", str(tmp_path),
                data_home=tmp_path) as (_, port, _):

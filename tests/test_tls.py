@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -153,9 +154,11 @@ def test_a_client_that_does_not_trust_the_ca_is_refused(tmp_path):
 # -- the server's ports and modes --------------------------------------------------------------
 def test_plain_http_on_the_https_port_is_told_to_use_https(tmp_path):
     with serve("--tls", "--tls-dir", str(tmp_path), data_home=tmp_path) as (_, port, _):
-        answer = requests.post(f"http://127.0.0.1:{port}{SUBMIT}", json={}, timeout=10)
-    assert answer.status_code == 400
-    assert "use an https:// URL" in answer.json()["message"]
+        answers = [requests.post(f"http://127.0.0.1:{port}{SUBMIT}", data=body, timeout=10)
+                   for body in (b"{}", b"x" * (2 << 20))]  # a big unread body must not reset the answer away
+    for answer in answers:
+        assert answer.status_code == 400
+        assert "use an https:// URL" in answer.json()["message"]
 
 
 def test_tls_port_serves_https_beside_http(tmp_path):
@@ -212,6 +215,16 @@ def test_a_users_own_certificate_pair_is_served(tmp_path):
     own.cert_pem.write_to_path(str(ca))
     with serve("--tls", "--tls-cert", str(cert), "--tls-key", str(key), data_home=tmp_path) as (_, port, _):
         answer = requests.post(f"https://127.0.0.1:{port}{QUERY}", json={"taskId": "x"}, verify=str(ca), timeout=10)
+    assert answer.status_code == 200
+
+
+def test_a_stalled_handshake_does_not_block_other_clients(tmp_path):
+    with running(tls=True, tls_dir=str(tmp_path)) as fake:
+        port = int(fake.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as stalled, \
+                socket.create_connection(("127.0.0.1", port)):  # connected, never sends a byte
+            stalled.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and then nothing
+            answer = requests.post(fake.url + QUERY, json={"taskId": "x"}, verify=fake.ca, timeout=10)
     assert answer.status_code == 200
 
 
