@@ -90,7 +90,7 @@ class Authority:
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"--tls-dir {self.directory}: cannot create it ({exc.strerror or exc})") from None
+            raise self._failed("cannot create it", exc) from None
         if not self.key_path.exists():
             ca = trustme.CA(organization_name="bgmock local CA", organization_unit_name="bgmock")
             blob = ca.private_key_pem.bytes() + ca.cert_pem.bytes()
@@ -103,7 +103,7 @@ class Authority:
                 with contextlib.suppress(FileExistsError):
                     os.link(tmp, self.key_path)
             except OSError as exc:
-                raise ConfigError(f"--tls-dir {self.directory}: cannot write the CA ({exc.strerror or exc})") from None
+                raise self._failed("cannot write the CA", exc) from None
             finally:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
@@ -113,8 +113,11 @@ class Authority:
             if not self.cert_path.exists() or self.cert_path.read_bytes() != cert:
                 _write_atomic(self.cert_path, cert, 0o644)
         except OSError as exc:
-            raise ConfigError(f"--tls-dir {self.directory}: cannot write {CA_CERT} ({exc.strerror or exc})") from None
+            raise self._failed(f"cannot write {CA_CERT}", exc) from None
         return ca
+
+    def _failed(self, what: str, exc: OSError) -> ConfigError:
+        return ConfigError(f"CA directory {self.directory} (--tls-dir): {what} ({exc.strerror or exc})")
 
     def _read_key_file(self) -> trustme.CA:
         import trustme
