@@ -70,6 +70,27 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "development server (closes every connection)")
     load.add_argument("--state", metavar="PATH",
                       help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
+    _tls_args(parser)
+
+
+def _tls_args(parser: argparse.ArgumentParser) -> None:
+    tls = parser.add_argument_group("HTTPS and proxy mode (docs/tls-and-proxy.md)")
+    add = tls.add_argument
+    add("--tls", action="store_true", default=None,
+        help="serve HTTPS (on --port, or on --tls-port beside HTTP) with a certificate from bgmock's local CA "
+             "(`bgmock ca` prints the file clients trust)")
+    add("--tls-port", type=int, metavar="PORT", help="with --tls: HTTPS on PORT, plain HTTP stays on --port")
+    add("--tls-dir", metavar="DIR", help="directory of bgmock's CA (default $XDG_DATA_HOME/bgmock or "
+                                         "~/.local/share/bgmock; created once and kept)")
+    add("--tls-host", action="append", default=[], metavar="NAME",
+        help="a name the certificate is valid for besides localhost, 127.0.0.1, ::1 (repeatable)")
+    add("--tls-cert", metavar="FILE", help="your own certificate (PEM) instead of one from bgmock's CA")
+    add("--tls-key", metavar="FILE", help="the private key (PEM) of --tls-cert")
+    add("--proxy", action="store_true", default=None,
+        help="also be an HTTP proxy (HTTPS_PROXY=http://127.0.0.1:PORT) for api.aidc-ai.com, cn-api.aidc-ai.com "
+             "and --intercept hosts; other hosts get 403, never forwarded")
+    add("--intercept", action="append", default=[], metavar="HOST",
+        help="with --proxy: another host the fake answers for (repeatable)")
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -80,6 +101,8 @@ def build_config(args: argparse.Namespace) -> Config:
         "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
         "catalog": args.catalog, "admin_token": args.admin_token, "clock": args.clock,
         "workers": args.workers, "state": args.state, "server": args.server,
+        "tls": args.tls, "tls_port": args.tls_port, "tls_dir": args.tls_dir, "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key, "proxy": args.proxy,
     }
     if args.quiet:
         overrides["log_requests"] = False
@@ -101,6 +124,9 @@ def build_config(args: argparse.Namespace) -> Config:
     _load_flags(args, values)
     if args.allow_host:
         values["allow_hosts"] = [*values["allow_hosts"], *args.allow_host]
+    for key, flag in (("tls_hosts", args.tls_host), ("intercept_hosts", args.intercept)):
+        if flag:
+            values[key] = [*values[key], *flag]
     return Config.from_mapping(values, **overrides)
 
 
@@ -145,7 +171,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
     if config.server in ("threaded", "werkzeug") and config.workers > 1:
         raise ConfigError(f"--workers: --server {config.server} serves one process; use --server granian (or auto)")
+    from .tls import check as check_tls
+
+    check_tls(config)
     if config.workers > 1 or config.server == "granian":
+        if config.proxy or config.tls_port is not None:
+            flag = "--proxy" if config.proxy else "--tls-port"
+            raise ConfigError(f"{flag}: granian (--workers) serves one port and no proxy; use the one-process server")
         from .serving import serve_workers
 
         return serve_workers(config, started=started)
@@ -157,40 +189,72 @@ def _serve(args: argparse.Namespace) -> int:
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     app = WsgiApp(Dispatcher(Backend(config)))
+    server = beside = None
     try:
         server = _make_server(config, app)
+        beside = _make_server(config, app, tls_port=True) if config.tls_port is not None else None
     except OSError as exc:
-        raise ConfigError(
-            f"--port {config.port}: cannot listen on {config.host}:{config.port} ({exc.strerror or exc})"
-        ) from None
+        flag, port = ("--tls-port", config.tls_port) if server is not None else ("--port", config.port)
+        if server is not None:
+            server.server_close()
+        raise ConfigError(f"{flag} {port}: cannot listen on {config.host}:{port} ({exc.strerror or exc})") from None
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
     try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
         mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
-        url = f"http://{config.host}:{port}"
+        url = _urls(config, port, beside)
         print(f"bgmock listening on {url} ({mode}, {signing}{_active(config)}; ready in {ready_ms:.0f} ms)", flush=True)
+        if beside is not None:
+            import threading
+
+            threading.Thread(target=beside.serve_forever, name="bgmock-https", daemon=True).start()
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if beside is not None:
+            beside.server_close()
     return 0
 
 
-def _make_server(config: Config, app: Any) -> Any:
+def _urls(config: Config, port: int, beside: Any) -> str:
+    """Where the fake listens, as the announcement line says it."""
+    if beside is not None:
+        return f"http://{config.host}:{port} and https://{config.host}:{beside.socket.getsockname()[1]}"
+    return f"{'https' if config.tls else 'http'}://{config.host}:{port}"
+
+
+def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
     """The one-process server: bgmock's threaded keep-alive server (mockserver/httpd.py), or
-    werkzeug's development server when asked for by name (it closes every connection)."""
+    werkzeug's development server when asked for by name (it closes every connection).
+    ``tls_port``: the HTTPS server beside the HTTP one (``--tls-port``)."""
+    from .tls import server_context
+
+    https = config.tls and (tls_port or config.tls_port is None)
+    port = config.tls_port if tls_port else config.port
     if config.server == "werkzeug":
         from werkzeug.serving import make_server
 
+        if config.proxy:
+            raise ConfigError("--proxy: --server werkzeug cannot be a proxy; use the default server")
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        context = server_context(config) if https else None
         try:
-            return make_server(config.host, config.port, app, threaded=True)
+            return make_server(config.host, port, app, threaded=True, ssl_context=context)
         except SystemExit:  # werkzeug prints its own lines and exits 1 when the port is taken
-            raise OSError(f"port {config.port} is in use") from None
+            raise OSError(f"port {port} is in use") from None
     from .httpd import make_server as make_threaded
+    from .proxy import Proxy
+    from .tls import Gate
 
-    return make_threaded(config.host, config.port, app, refusal=app.refusal, max_body=config.max_body_bytes)
+    # With --proxy the port also takes plain HTTP (CONNECT arrives in the clear); --tls alone
+    # makes it HTTPS only, and a plain request there is told to use https.
+    gate = Gate(lambda: server_context(config), plain=config.proxy) if https else None
+    proxy = Proxy(lambda: config, app.dispatcher.refuse) if config.proxy and not tls_port else None
+    return make_threaded(
+        config.host, port, app, refusal=app.refusal, max_body=config.max_body_bytes, tls=gate, proxy=proxy,
+    )
 
 
 def _active(config: Config) -> str:
@@ -204,6 +268,12 @@ def _active(config: Config) -> str:
         parts.append("latency")
     if config.clock == "manual":
         parts.append("manual clock")
+    if config.tls:
+        parts.append(f"TLS with {'your certificate' if config.tls_cert else 'bgmock CA (bgmock ca)'}")
+    if config.proxy:
+        from .proxy import intercepted_hosts
+
+        parts.append(f"proxy for {', '.join(sorted(intercepted_hosts(config)))}")
     return "".join(f", {part}" for part in parts)
 
 
@@ -215,6 +285,7 @@ def _register_optional() -> None:
     """Subcommands that live in other modules, listed here by name (no discovery by convention)."""
     for module, names in (
         ("mockserver.openapi", ("openapi",)),
+        ("mockserver.tls_cli", ("ca",)),
         ("contracts.cli", ("contract", "verify-provider")),
     ):
         try:

@@ -70,6 +70,14 @@ class Config:
     server: str = "auto"
     rate_limits: tuple[Mapping[str, Any], ...] = ()
     latency: str | Mapping[str, str] | None = None
+    tls: bool = False
+    tls_port: int | None = None
+    tls_dir: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_hosts: tuple[str, ...] = ()
+    proxy: bool = False
+    intercept_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
@@ -85,10 +93,9 @@ class Config:
             merged["faults"] = tuple(merged["faults"])
         if "rate_limits" in merged:
             merged["rate_limits"] = tuple(merged["rate_limits"])
-        if "fetch_allow_hosts" in merged:
-            merged["fetch_allow_hosts"] = tuple(merged["fetch_allow_hosts"])
-        if "allow_hosts" in merged:
-            merged["allow_hosts"] = tuple(merged["allow_hosts"])
+        for key in ("fetch_allow_hosts", "allow_hosts", "tls_hosts", "intercept_hosts"):
+            if key in merged:
+                merged[key] = tuple(merged[key])
         if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
             raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
         return cls(**merged)
@@ -126,6 +133,8 @@ class Config:
         data["rate_limits"] = [dict(limit) for limit in self.rate_limits]
         data["fetch_allow_hosts"] = list(self.fetch_allow_hosts)
         data["allow_hosts"] = list(self.allow_hosts)
+        data["tls_hosts"] = list(self.tls_hosts)
+        data["intercept_hosts"] = list(self.intercept_hosts)
         if isinstance(self.latency, Mapping):
             data["latency"] = dict(self.latency)
         return data

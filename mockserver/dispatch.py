@@ -202,6 +202,14 @@ class Dispatcher:
         status, body = self.envelopes.gateway_error(error)
         return Reply.json(body, status=status)
 
+    def refuse(self, request: Incoming, error: GatewayError) -> Reply:
+        """Answer ``request`` with a gateway error and journal it, outside the routes: what the
+        proxy mode does with a host the fake does not stand in for (proxy.py)."""
+        started = time.perf_counter()
+        reply = self._gateway(error)
+        self._record(request, None, None, reply, started, {"gateway": error.code, "problems": [error.message]})
+        return reply
+
     def _record(
         self, request: Incoming, route: Route | None, ctx: Context | None, reply: Reply, started: float,
         refused: dict[str, Any] | None = None,
