@@ -74,9 +74,11 @@ class Config:
     def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
         """Build from a mapping (file contents, plugin options); raise ConfigError when invalid."""
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
+        from .coercion import integer_plan, whole_numbers
         from .validation import schema_problems  # the API's wording for problems; imported late (it imports us)
 
         spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
+        merged = whole_numbers(merged, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
         problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
         if problems:
             raise ConfigError(f"invalid configuration: {'; '.join(problems)}")

@@ -65,10 +65,11 @@ def route_table() -> list[Route]:
 
 def signing_params(request: Incoming) -> dict[str, str]:
     """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
+    from .parsing import media_type
     from .validation import FORM, parse_body
 
     params = dict(request.query)
-    if (request.header("content-type") or "").split(";")[0].strip().lower() == FORM:
+    if media_type(request.header("content-type")) == FORM:
         try:
             form = parse_body(FORM, request.body)
             params.update({k: v for k, v in form.items() if isinstance(v, str)})

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .coercion import integer_plan, whole_numbers
 from .errors import InvalidInput
 from .spec import Spec
 from .validation import schema_problems
@@ -48,6 +49,7 @@ class FaultRule:
         """Validate against ``schemas/fault-rule.json``; a bad rule is a 700 naming the field."""
         if not isinstance(data, Mapping):
             raise InvalidInput(["rule: must be a JSON object"])
+        data = whole_numbers(dict(data), integer_plan(spec, "fault-rule.json"))  # {"times": 2.0} is 2
         problems = schema_problems(spec.validator("fault-rule.json"), data, "rule")
         if problems:
             raise InvalidInput(problems)

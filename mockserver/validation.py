@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .coercion import coerce, scalar_types
 from .config import Config
 from .errors import InvalidInput
 from .images import ImageInfo, ImageProblem, check_structure, inspect_image
+from .parsing import JSON_WHITESPACE_BYTES, is_json_blank, media_type
 from .spec import Spec
 
 if TYPE_CHECKING:
@@ -30,9 +32,6 @@ URL_IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "bmp", "webp"})
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{2,5})$")
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
 _URLSAFE = str.maketrans("-_", "+/")
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
-_MAX_DIGITS = 32
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 #: Deepest JSON nesting the fake reads. Its own bodies nest 3 deep (body, requestParams, item);
 #: anything much deeper is an attack on the parser or on what walks the value after it.
@@ -79,10 +78,10 @@ class FormBody(dict):
 
 def parse_body(content_type: str | None, body: bytes, *, strict: bool = False) -> dict[str, Any]:
     """Decode a JSON or form-encoded body into an object, or raise a 700 naming the problem."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if not body or body.isspace():  # (``body.strip()`` would copy a body with trailing whitespace)
+    media = media_type(content_type)
+    if is_json_blank(body):  # JSON's four whitespace characters, not bytes.isspace()'s six
         return {}
-    looks_json = body.lstrip()[:1] == b"{"
+    looks_json = body.lstrip(JSON_WHITESPACE_BYTES)[:1] == b"{"
     if media == FORM and not (looks_json and not strict):
         try:
             text = body.decode("utf-8")
@@ -205,63 +204,6 @@ def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
-
-
-#: The declared types whose string spellings ``coerce`` reads.
-_COERCED = ("integer", "number", "boolean")
-
-
-def scalar_types(schema: Mapping[str, Any]) -> dict[str, str]:
-    """Property name -> the type ``coerce`` reads its string spellings as (integer, number, boolean).
-
-    Computed once per schema by callers on a hot path (``SubmitValidator``), instead of once per
-    property of every item.
-    """
-    out = {}
-    for name, prop in schema.get("properties", {}).items():
-        declared = _declared_scalar(prop)
-        if declared in _COERCED:
-            out[name] = declared
-    return out
-
-
-def coerce(instance: Any, schema: Mapping[str, Any], *, types: Mapping[str, str] | None = None) -> Any:
-    """Turn the string spellings the vendor's samples send ("800", "true") into the schema's types.
-
-    Only top-level properties with a single declared scalar type are touched; anything that
-    does not read cleanly is left alone for the schema to report. Returns a new dict (the input
-    is not changed). ``types`` is ``scalar_types(schema)``, when the caller keeps it.
-    """
-    if not isinstance(instance, dict):
-        return instance
-    if types is None:
-        types = scalar_types(schema)
-    out = dict(instance)
-    for key, value in instance.items():
-        declared = types.get(key)
-        if declared is None or not isinstance(value, str):
-            continue
-        if declared == "integer":
-            # isdecimal() is the regex's \d+ without signs or spaces: the common spelling, unparsed
-            if len(value) <= _MAX_DIGITS and (value.isdecimal() or _INT.match(value)):
-                out[key] = int(value)  # (int() refuses past 4300 digits: longer stays a string)
-        elif declared == "number":
-            if _NUMBER.match(value) and math.isfinite(number := float(value)):
-                out[key] = int(number) if number.is_integer() else number
-        elif value.strip().lower() in ("true", "false"):  # boolean
-            out[key] = value.strip().lower() == "true"
-    return out
-
-
-def _declared_scalar(schema: Mapping[str, Any]) -> Any:
-    """The property's type; for ``anyOf`` (``sceneType``: 1-4 or a name) its one non-string type.
-
-    Form bodies (the IOP SDK) carry every value as a string, so ``"2"`` must read as 2 there.
-    """
-    if "type" in schema or "anyOf" not in schema:
-        return schema.get("type")
-    types = {b["type"] for b in schema["anyOf"] if isinstance(b, Mapping) and isinstance(b.get("type"), str)}
-    return next(iter(types)) if len(types) == 1 and "string" not in types else None
 
 
 def field_path(path: Iterable[Any], prefix: str = "") -> str:
@@ -390,10 +332,10 @@ class SubmitValidator:
             raw = self.request_params(body)
         except InvalidInput as exc:
             return SubmitParams([], exc.problems)
-        if self.config.strict:
-            return SubmitParams(raw)
-        types = self.item_types
-        return SubmitParams([coerce(item, self.item_schema, types=types) for item in raw])
+        # Strict reads no string spellings, but a whole-number float is still the integer the
+        # schema will accept it as (JSON Schema: 800.0 is an integer).
+        types, strings = self.item_types, not self.config.strict
+        return SubmitParams([coerce(item, self.item_schema, types=types, strings=strings) for item in raw])
 
     def validate(
         self,
@@ -526,7 +468,7 @@ def _size(n: int) -> str:
 def validate_params(spec: Spec, schema_name: str, body: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
     """Coerce (unless strict) and check a flat parameter object (query, scene query)."""
     schema = spec.schema(schema_name)
-    params = dict(body) if strict and not isinstance(body, FormBody) else coerce(body, schema)
+    params = coerce(body, schema, strings=not strict or isinstance(body, FormBody))
     problems = schema_problems(spec.validator(schema_name), params, fast=spec.fast_check(schema_name))
     if problems:
         raise InvalidInput(problems)
