@@ -135,7 +135,7 @@ def whole_numbers(value: Any, plan: Plan) -> Any:
         return value if out is None else out
     if isinstance(value, list) and items:
         new_items = [whole_numbers(item, items) for item in value]
-        return value if all(a is b for a, b in zip(new_items, value)) else new_items
+        return value if all(a is b for a, b in zip(new_items, value, strict=True)) else new_items
     return value
 
 
