@@ -13,6 +13,7 @@ from typing import Any
 
 from .coercion import integer_plan, whole_numbers
 from .errors import InvalidInput
+from .parsing import parse_number, read_int
 from .spec import Spec
 from .validation import schema_problems
 
@@ -20,7 +21,8 @@ TRANSPORT_FAULTS = ("reset", "empty", "malformed", "truncated", "dribble", "http
 #: Transport faults that carry the real answer (cut short, or sent slowly): the request is
 #: handled as usual, so a task a dribbled submit names really exists.
 ANSWER_FAULTS = frozenset({"truncated", "dribble"})
-_PREFER_ITEM = re.compile(r"\s*([A-Za-z_-]+)\s*=\s*\"?([^\",;]*)\"?\s*")
+#: One ``name=value`` of a Prefer header; around it only HTTP's whitespace (space, tab).
+_PREFER_ITEM = re.compile(r"[ \t]*([A-Za-z_-]+)[ \t]*=[ \t]*\"?([^\",;]*)\"?[ \t]*")
 
 
 @dataclass
@@ -144,26 +146,28 @@ def parse_prefer(header: str | None) -> dict[str, str]:
     for part in re.split(r"[,;]", header):
         match = _PREFER_ITEM.fullmatch(part)
         if match:
-            out[match.group(1).lower()] = match.group(2).strip()
+            out[match.group(1).lower()] = match.group(2).strip(" \t")
     return out
 
 
 def parse_fault_flag(text: str) -> dict[str, Any]:
     """``--fault 501:0.1`` (10 % of submits), ``--fault 501`` (always), ``--fault reset:0.5``."""
-    code, _, prob = text.partition(":")
+    code, sep, prob = text.partition(":")
+    code = code.strip(" \t")
     rule: dict[str, Any] = {}
-    if code.strip().isdigit():
-        rule["resCode"] = int(code)
-    elif code.strip() in TRANSPORT_FAULTS:
-        rule["transport"] = code.strip()
+    number = read_int(code, max_digits=5)
+    if number is not None:
+        rule["resCode"] = number  # whether it is documented, the rule's schema says (naming the codes)
+    elif code in TRANSPORT_FAULTS:
+        rule["transport"] = code
     else:
         raise ValueError(
-            f"--fault {text!r}: CODE must be a documented resCode (e.g. 501) or a transport fault"
+            f"--fault {text[:40]!r}: CODE must be a documented resCode (e.g. 501) or a transport fault"
             f" ({', '.join(TRANSPORT_FAULTS)})"
         )
-    if prob:
+    if sep:
         try:
-            rule["probability"] = float(prob)
-        except ValueError:
-            raise ValueError(f"--fault {text!r}: probability must be a number from 0 to 1") from None
+            rule["probability"] = parse_number(prob.strip(" \t"), "probability", minimum=0, maximum=1)
+        except ValueError as exc:
+            raise ValueError(f"--fault {text[:40]!r}: {exc}") from None
     return rule

@@ -24,7 +24,9 @@ from typing import Any
 
 MAX_MS = 600_000.0  # the same ceiling as a fault rule's delayMs
 #: ASCII digits only (``\d`` would take "٣"), JSON/HTTP whitespace only, a length cap.
-_DURATION = re.compile(r"^[ \t]*([0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9})[ \t]*(ms|s)?[ \t]*$", re.IGNORECASE | re.ASCII)
+_DURATION = re.compile(
+    r"^[ \t]*([0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9})[ \t]*(ms|s)?[ \t]*$", re.IGNORECASE | re.ASCII
+)
 _SPELLINGS = "a duration (200ms, 1.5s), a range (50ms..2s) or lognormal:p50=120ms,p99=2s[,max=5s]"
 _Z99 = NormalDist().inv_cdf(0.99)
 _STANDARD = NormalDist()

@@ -102,5 +102,9 @@ def _accepted(low: int | None, high: int | None) -> str:
 
 def _span(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
-        return f"from {low:g} to {high:g}"
-    return f"of at least {low:g}" if low is not None else f"of at most {high:g}"
+        return f"from {_shown(low)} to {_shown(high)}"
+    return f"of at least {_shown(low)}" if low is not None else f"of at most {_shown(high)}"
+
+
+def _shown(bound: float | None) -> str:
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
