@@ -14,8 +14,8 @@ from typing import Any
 from .coercion import integer_plan, whole_numbers
 from .errors import InvalidInput
 from .parsing import parse_number, read_int
+from .problems import schema_problems
 from .spec import Spec
-from .validation import schema_problems
 
 TRANSPORT_FAULTS = ("reset", "empty", "malformed", "truncated", "dribble", "http502", "http503", "http504", "timeout")
 #: Transport faults that carry the real answer (cut short, or sent slowly): the request is

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .coercion import coerce, scalar_types
@@ -22,10 +22,8 @@ from .config import Config
 from .errors import InvalidInput
 from .images import ImageInfo, ImageProblem, check_structure, inspect_image
 from .parsing import JSON_WHITESPACE_BYTES, is_json_blank, media_type
+from .problems import json_type, schema_problems
 from .spec import Spec
-
-if TYPE_CHECKING:
-    from jsonschema import ValidationError
 
 FORM = "application/x-www-form-urlencoded"
 URL_IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "bmp", "webp"})
@@ -187,105 +185,6 @@ def _lone_surrogate(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def json_type(value: Any) -> str:
-    """The JSON name of a Python value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def field_path(path: Iterable[Any], prefix: str = "") -> str:
-    """``['requestParams', 0, 'width']`` -> ``requestParams[0].width``."""
-    out = prefix
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """One short problem line; never echoes a long instance (an image's base64) back."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    path = field_path(error.absolute_path, prefix)
-    if "x-field" in schema:
-        path = f"{path}.{schema['x-field']}" if path else schema["x-field"]
-    kind, expected, value = error.validator, error.validator_value, error.instance
-    if "x-message" in schema and kind not in ("required", "type"):
-        message = schema["x-message"]
-    elif kind == "required":
-        missing = [name for name in expected if name not in value]
-        path = field_path([*error.absolute_path, missing[0] if missing else "?"], prefix)
-        message = "is required"
-    elif kind == "type":
-        names = [str(n) for n in expected] if isinstance(expected, list) else [str(expected)]
-        wanted = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-        article = "an" if names[0] in ("integer", "object", "array") else "a"
-        message = f"must be {article} {wanted}, got {json_type(value)}"
-    elif kind in ("minimum", "maximum"):
-        bounds = schema.get("minimum"), schema.get("maximum")
-        if None not in bounds:
-            message = f"must be between {bounds[0]} and {bounds[1]}, got {value!r}"
-        else:
-            message = f"must be {'at least' if kind == 'minimum' else 'at most'} {expected}, got {value!r}"
-    elif kind == "minLength":
-        message = "must not be empty" if expected == 1 else f"must be at least {expected} characters"
-    elif kind == "maxLength":
-        message = f"must be at most {expected} characters, got {len(value)}"
-    elif kind in ("minItems", "maxItems"):
-        message = f"must hold {'at least' if kind == 'minItems' else 'at most'} {expected} items, got {len(value)}"
-    elif kind == "enum":
-        message = f"must be one of {', '.join(json.dumps(v) for v in expected)}"
-    elif kind == "const":
-        message = f"must be {json.dumps(expected)}"
-    else:
-        message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    return f"{path}: {message}" if path else message
-
-
-def schema_problems(
-    validator: Any, instance: Any, prefix: str = "", *, fast: Callable[[Any], bool] | None = None
-) -> list[str]:
-    """Every problem the compiled validator finds, as sorted, de-duplicated lines.
-
-    ``fast`` (``Spec.fast_check``) answers valid input without walking the full validator;
-    only input it refuses is explained (and judged) by ``validator``.
-    """
-    if fast is not None and fast(instance):
-        return []
-    found: set[str] = set()
-    for err in validator.iter_errors(instance):
-        found.update(_unexpected_fields(err, prefix) or [describe(err, prefix)])
-    return sorted(found)
-
-
-def _unexpected_fields(error: ValidationError, prefix: str) -> list[str]:
-    """One line per field a closed schema refuses, named by its path (``requestParams[0].foo``).
-
-    jsonschema reports all of them in one message that names only the parent object; the
-    fields are recovered from that message and confirmed by finding their joined list in it,
-    so an odd key cannot make us name the wrong field (we then keep the plain message).
-    """
-    if error.validator not in ("additionalProperties", "unevaluatedProperties") or error.validator_value is not False:
-        return []
-    if not isinstance(error.instance, dict):
-        return []
-    extras = sorted((key for key in error.instance if repr(key) in error.message), key=str)
-    if not extras or ", ".join(repr(k) for k in extras) not in error.message:
-        return []
-    parent = field_path(error.absolute_path, prefix)
-    return [f"{parent}.{key[:64]}: is not a documented field" if parent else f"{key[:64]}: is not a documented field"
-            for key in extras]
 
 
 class SubmitValidator:

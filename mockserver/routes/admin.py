@@ -9,7 +9,8 @@ from ..dispatch import Context, Route
 from ..errors import GatewayError, InvalidInput
 from ..http import Reply
 from ..parsing import is_json_blank, parse_int
-from ..validation import json_type, load_json, schema_problems
+from ..problems import json_type, schema_problems
+from ..validation import load_json
 
 
 def _json_body(ctx: Context) -> Any:
