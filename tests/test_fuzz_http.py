@@ -216,13 +216,14 @@ def check_answer(method: str, path: str, status: int, content_type: str, body: b
 
 
 def _internal_error(body: bytes) -> bool:
-    """Whether an answer is the fake's safety net (``resMessage`` "internal error ...")."""
+    """Whether an answer is the fake's safety net (resMessage "system error: internal error in
+    bgmock"); an injected 500 (a fault rule, ``Prefer: code=500``) says "system error" alone."""
     try:
         answer = json.loads(body)
     except ValueError:
         return False
     message = answer.get("resMessage") if isinstance(answer, dict) else None
-    return isinstance(message, str) and message.startswith("internal error")
+    return isinstance(message, str) and "internal error" in message
 
 
 class _Errors(logging.Handler):
