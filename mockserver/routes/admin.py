@@ -40,8 +40,9 @@ def _limit(ctx: Context, default: int) -> int:
     raw = ctx.request.query.get("limit")
     if raw is None:
         return default
+    bounds = ctx.backend.spec.schema("admin.json")["$defs"]["limit"]  # the documented range
     try:
-        return parse_int(raw, "limit", minimum=0, maximum=10**9)
+        return parse_int(raw, "limit", minimum=bounds["minimum"], maximum=bounds["maximum"])
     except ValueError as exc:
         raise InvalidInput([str(exc)]) from None
 
