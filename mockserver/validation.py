@@ -264,6 +264,7 @@ class SubmitValidator:
                     self.strict_item_validator, item, f"requestParams[{index}]", fast=self.strict_item_fast
                 )
         parsed: list[SubmitItem] = []
+        specific: list[str] = []  # what the image and URL checks found: the reason, not the schema's bound
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 continue
@@ -274,7 +275,9 @@ class SubmitValidator:
             try:
                 parsed.append(self._image(item, prefix, resolve_local))
             except InvalidInput as exc:
-                problems += exc.problems
+                specific += exc.problems
+        if specific:
+            problems = _superseded(problems, specific) + specific
         if problems:
             raise InvalidInput(list(dict.fromkeys(problems)))
         return parsed
@@ -358,6 +361,14 @@ class SubmitValidator:
             raise InvalidInput(
                 [f"{where}: .{match.group(1)} is not an allowed image format (JPEG, PNG, BMP, WEBP)"]
             )
+
+
+def _superseded(general: list[str], specific: list[str]) -> list[str]:
+    """The schema's problems without those of a field a more specific check already explains:
+    a 5.9 MB image is "larger than 4 MiB", not also "at most 6000000 characters" (the schema's
+    coarse bound on the same field, which says less and names an undocumented number)."""
+    fields = {problem.split(": ", 1)[0] for problem in specific}
+    return [problem for problem in general if problem.split(": ", 1)[0] not in fields]
 
 
 def _size(n: int) -> str:

@@ -1,4 +1,6 @@
-"""Every setting, given a bad value, is refused by a message that names it and what it accepts.
+"""A bad value anywhere is named with what would be accepted (issue 15, item 6).
+
+Every setting, given a bad value, is refused by a message that names it and what it accepts.
 
 Walks every key of ``schemas/config.json`` (so a key added later is covered without editing this
 file) with values of every JSON type and a few out-of-range ones: whatever is refused must be
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helpers import b64, client, make_image, problems, submit, submit_item
 
 from mockserver.backend import Backend
 from mockserver.config import Config, ConfigError
@@ -78,3 +81,14 @@ def test_a_whole_number_float_is_the_integer_it_equals(key: str) -> None:
 def test_a_start_up_rule_keeps_whole_numbers_as_integers() -> None:
     rule = Config.from_mapping({"faults": [{"resCode": 501.0, "times": 2.0, "delayMs": 10.0}]}).faults[0]
     assert [type(rule[k]) for k in ("resCode", "times", "delayMs")] == [int, int, int]
+
+
+def test_an_oversized_image_is_named_once_by_its_real_reason() -> None:
+    """A 5.9 MB PNG is "larger than 4 MiB"; the schema's coarse maxLength on the same field
+    (6000000 characters, documented nowhere) is not reported beside it."""
+    png = make_image("PNG", 600, 600, pad_to=5_900_000)
+    found = problems(submit(client(), submit_item(imgBase64=b64(png), width=801)))
+    assert found == [
+        "requestParams[0].width/height: only 800x800 (1:1) and 750x1000 (3:4) are supported",
+        "requestParams[0].imgBase64: image is larger than 4 MiB (4194304 bytes)",
+    ]
