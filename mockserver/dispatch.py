@@ -234,7 +234,9 @@ class Dispatcher:
             "elapsedMs": round(elapsed_ms, 3),
             "t": round(started, 6),
         }
-        for key in _OUTSIDE_TEXT:  # by value (a secret under any name) and by name (in a body too)
+        # By value (a configured secret under any name, inside any string) and by name (in a
+        # body too; the query and headers were masked above, so with no secret only bodies walk).
+        for key in _OUTSIDE_TEXT if self.redactor else ("body", "params"):
             entry[key] = self.redactor.value(entry[key])
         self.backend.record(entry)
         if self.backend.config.log_requests:
