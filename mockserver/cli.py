@@ -137,7 +137,7 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
             try:
                 parse_rate(rate)
             except ValueError as exc:
-                raise ConfigError(f"--rate-limit: {exc}") from None
+                raise ConfigError(f"--rate-limit {text[:40]!r}: {exc}") from None
             limit: dict[str, Any] = {"rate": rate.strip(), "scope": scope, "endpoint": endpoint.strip() or "any"}
             if args.burst is not None:
                 limit["burst"] = args.burst

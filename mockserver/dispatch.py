@@ -246,7 +246,6 @@ class Dispatcher:
                 f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
             )
 
-
     def _shown_path(self, request: Incoming) -> str:
         """The path as the log shows it: escaped, secrets masked."""
         return _printable(self.redactor.text(request.path))

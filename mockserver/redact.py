@@ -13,6 +13,7 @@ secret protects nothing anyway).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -38,8 +39,8 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None]) -> None:
         values = {s for s in secrets if isinstance(s, str) and s}
         spelled = set(values)
-        for secret in values:  # as they appear in a raw path or query string
-            spelled |= {quote(secret, safe=""), quote_plus(secret, safe="")}
+        for secret in values:  # as they appear in a raw path or query string, and inside JSON text
+            spelled |= {quote(secret, safe=""), quote_plus(secret, safe=""), json.dumps(secret)[1:-1]}
         self.whole = frozenset(spelled)
         long = sorted((s for s in spelled if len(s) >= MIN_SUBSTRING), key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, long))) if long else None

@@ -24,7 +24,7 @@ from mockserver.redact import MASK, Redactor
 ADMIN = "X-Bgmock-Admin-Token"
 APP_KEY = "redact-key"
 #: Secrets a team might choose: letters, digits and the punctuation keys and tokens carry.
-secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/=!@$", min_size=8, max_size=40)
+secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/=!@$\"\\\\%&", min_size=8, max_size=40)
 PLACES = [
     "query", "query-inside", "header", "header-inside", "json-field", "json-nested", "json-key", "form-field",
     "path", "title-inside", "scene-title", "task-id",

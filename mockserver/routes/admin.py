@@ -26,9 +26,11 @@ def _checked_body(ctx: Context, ref: str) -> dict[str, Any]:
     """The JSON body checked against ``schemas/admin.json``'s ``ref``: an unknown key is named
     (``set: is not a documented field``), never read as a missing one."""
     body = _json_body(ctx)
-    if not isinstance(body, dict):
-        raise InvalidInput([f"body: must be a JSON object, got {json_type(body)}"])
     spec = ctx.backend.spec
+    if not isinstance(body, dict):
+        name, _, pointer = ref.partition("#/$defs/")
+        fields = ", ".join(spec.schema(name)["$defs"][pointer].get("properties", {}))
+        raise InvalidInput([f"body: must be a JSON object with {fields}, got {json_type(body)}"])
     body = whole_numbers(body, integer_plan(spec, ref))
     problems = schema_problems(spec.validator(ref), body)
     if problems:
