@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .coercion import integer_plan, whole_numbers
+from .coercion import integer_plan, whole, whole_numbers
 from .errors import InvalidInput
 from .parsing import parse_number, read_int
 from .problems import schema_problems
@@ -66,7 +66,8 @@ class FaultRule:
             probability=float(data.get("probability", 1.0)),
             every_n=int(data.get("everyN", 1)),
             delay_ms=int(data.get("delayMs", 0)),
-            match=dict(data.get("match", {})),
+            # A match value 800.0 is the 800 a coerced item carries (compared as "800" otherwise).
+            match={key: whole(value) for key, value in data.get("match", {}).items()},
             shape=data.get("shape"),
             undocumented_code=data.get("undocumentedCode"),
             latency=_checked_latency(data.get("latency")),

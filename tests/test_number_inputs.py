@@ -155,3 +155,31 @@ def test_read_int_grammar(text: str, signed: bool, padded: bool, expected: int |
 )
 def test_read_number_grammar(text: str, expected: float | None) -> None:
     assert read_number(text) == expected
+
+
+# -- JSON's whitespace ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize(("body", "empty"), [
+    (b"", True), (b" \t\r\n", True), (b"\x0b", False), (b"\x0c", False), (b" \x0b\x0c ", False), (b"\xc2\xa0", False),
+])
+def test_only_jsons_four_whitespace_characters_make_an_empty_body(strict: bool, body: bytes, empty: bool) -> None:
+    """An empty scene query lists scenes; \\x0b and \\x0c (bytes.isspace() says yes) are not JSON."""
+    answer = client(strict=strict).post(SCENES, data=body, content_type="application/json").get_json()
+    if empty:
+        assert answer["resCode"] == 200, answer
+    else:
+        assert answer["resCode"] == 700 and "body: not valid JSON" in answer["resMessage"], answer
+
+
+def test_an_admin_body_of_vertical_tab_is_not_empty() -> None:
+    response = client().post("/__admin/clock", data=b"\x0b", content_type="application/json")
+    assert response.status_code == 400 and "body: not valid JSON" in response.get_json()["resMessage"]
+
+
+def test_a_rule_matching_a_whole_float_fires_on_the_integer() -> None:
+    """``match: {"width": 800.0}`` is the 800 an item carries (it compared as "800.0" before)."""
+    c = client()
+    assert c.post("/__admin/faults", json={"resCode": 1001, "match": {"width": 800.0}}).status_code == 201
+    assert c.post(SUBMIT, json={"requestParams": [submit_item()]}).get_json()["resCode"] == 1001
