@@ -14,7 +14,7 @@ from typing import Any
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
-from .parsing import read_int, read_number
+from .parsing import flag_int, flag_number, flag_signed_int
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -23,24 +23,24 @@ Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Na
 def _serve_args(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    add("--port", type=_whole, help="port to listen on (default 8080; 0 picks a free one)")
+    add("--port", type=flag_int, help="port to listen on (default 8080; 0 picks a free one)")
     add("--config", metavar="FILE",
         help="JSON or TOML (.toml) file of settings: any key of schemas/config.json, including those "
              "without a flag (journal_size, max_body_bytes, image_check, result_format, public_url, "
              "hang_s, dribble_s, fetch_*); flags override it")
     add("--strict", action="store_true", default=None,
         help="reject anything but the documented types, require imageNum, reject unknown fields")
-    add("--seed", type=_signed_whole, help="seed of the random source: same seed, same task and request IDs")
+    add("--seed", type=flag_signed_int, help="seed of the random source: same seed, same task and request IDs")
     add("--app-key", action="append", default=[], metavar="KEY:SECRET",
         help="accept this key pair and turn signature checks on (repeatable)")
     add("--fault", action="append", default=[], metavar="CODE[:P]",
         help="answer CODE (a documented resCode or a transport fault) to submits with probability P "
              "(default 1); repeatable")
-    add("--task-duration", type=_decimal, metavar="SECONDS",
+    add("--task-duration", type=flag_number, metavar="SECONDS",
         help="seconds from submit to finished (default 3; 0 finishes at once)")
     add("--progression", choices=["time", "polls"],
         help="tasks advance on the clock (time) or after --polls-to-finish queries (polls)")
-    add("--polls-to-finish", type=_whole, metavar="N",
+    add("--polls-to-finish", type=flag_int, metavar="N",
         help="with --progression polls: the Nth query of a task sees it finished")
     add("--clock", choices=["real", "manual"],
         help="real (default): time passes, and POST /__admin/clock adds to it; manual: time stands still "
@@ -57,12 +57,12 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "over it: 501 'rate limit exceed' (repeatable)")
     load.add_argument("--global-rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
                       help="one token bucket for all clients (repeatable)")
-    load.add_argument("--burst", type=_decimal, metavar="N",
+    load.add_argument("--burst", type=flag_number, metavar="N",
                       help="bucket size of the --rate-limit flags (default: one second of RATE)")
     load.add_argument("--latency", action="append", default=[], metavar="[ENDPOINT=]SPEC",
                       help="delay before answering: 200ms, 50ms..2s, or lognormal:p50=120ms,p99=2s "
                            "(repeatable per endpoint)")
-    load.add_argument("--workers", type=_whole, metavar="N",
+    load.add_argument("--workers", type=flag_int, metavar="N",
                       help="run N processes of the production server (granian) sharing state")
     load.add_argument("--server", choices=["auto", "threaded", "granian", "werkzeug"],
                       help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
@@ -70,29 +70,6 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "development server (closes every connection)")
     load.add_argument("--state", metavar="PATH",
                       help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
-
-
-def _whole(text: str) -> int:
-    """A flag's whole number in the grammar every entry point uses (parsing.py): ASCII digits
-    only ("٣" and "1_000" are int() to Python, not to bgmock); the range is the setting's own."""
-    number = read_int(text)
-    if number is None:
-        raise argparse.ArgumentTypeError(f"must be a whole number (ASCII digits), got {text[:40]!r}")
-    return number
-
-
-def _signed_whole(text: str) -> int:
-    number = read_int(text, signed=True)
-    if number is None:
-        raise argparse.ArgumentTypeError(f"must be a whole number (ASCII digits, optional sign), got {text[:40]!r}")
-    return number
-
-
-def _decimal(text: str) -> float:
-    number = read_number(text)
-    if number is None:
-        raise argparse.ArgumentTypeError(f"must be a decimal number such as 2 or 0.5, got {text[:40]!r}")
-    return number
 
 
 def build_config(args: argparse.Namespace) -> Config:

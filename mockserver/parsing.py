@@ -11,6 +11,7 @@ place that turns outside text into a number calls one of the two readers here.
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 
@@ -94,6 +95,31 @@ def parse_number(text: str, what: str, *, minimum: float | None = None, maximum:
         span = "" if minimum is None and maximum is None else f" {_span(minimum, maximum)}"
         raise ValueError(f"{what}: must be a decimal number{span}, got {shown!r}")
     return value
+
+
+def flag_int(text: str) -> int:
+    """An argparse ``type`` for a whole-number flag: ASCII digits ("٣" and "1_000" are int() to
+    Python, not to bgmock); the range is the setting's own, checked with the other settings."""
+    number = read_int(text)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"must be a whole number (ASCII digits), got {text[:40]!r}")
+    return number
+
+
+def flag_signed_int(text: str) -> int:
+    """``flag_int`` with an optional sign (a seed)."""
+    number = read_int(text, signed=True)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"must be a whole number (ASCII digits, optional sign), got {text[:40]!r}")
+    return number
+
+
+def flag_number(text: str) -> float:
+    """An argparse ``type`` for a decimal flag: finite, ASCII (``float()`` takes "nan" and "inf")."""
+    number = read_number(text)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"must be a decimal number such as 2 or 0.5, got {text[:40]!r}")
+    return number
 
 
 def _accepted(low: int | None, high: int | None) -> str:

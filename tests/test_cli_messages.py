@@ -66,3 +66,31 @@ def test_small_languages_refuse_bad_or_inconsistent_values(
     code, _, err = run(capsys, "serve", *flags)
     assert code == 2 and err.startswith(f"bgmock: {flags[0]}") and err.count("\n") == 1, err
     assert says in err and len(err) < 400, err
+
+
+def test_no_flag_of_any_subcommand_reads_numbers_with_pythons_int_or_float() -> None:
+    """The class, not the instances: every numeric flag of every subcommand (serve, contract,
+    verify-provider, openapi) uses parsing.py's readers, so a new flag typed ``int`` fails here."""
+    import argparse
+
+    cli._register_optional()
+    seen = 0
+    for name, (add_args, _run) in cli.COMMANDS.items():
+        parser = argparse.ArgumentParser(prog=f"bgmock {name}")
+        add_args(parser)
+        for action in parser._actions:
+            assert action.type not in (int, float), f"bgmock {name} {action.option_strings}: type={action.type}"
+            seen += action.type is not None
+    assert seen >= 10
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["contract", "tests.examples.requests_adapter:Adapter", "--examples", "\u0663"],
+     ["verify-provider", "http://127.0.0.1:1", "--timeout", "nan"]],
+)
+def test_other_subcommands_name_a_bad_number_in_their_usage(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and f"usage: bgmock {argv[0]}" in err and ": must be a" in err
