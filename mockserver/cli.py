@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from typing import Any
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
 from .origin import is_loopback
+from .parsing import flag_int, flag_number, flag_signed_int
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -20,24 +23,24 @@ Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Na
 def _serve_args(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    add("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    add("--port", type=flag_int, help="port to listen on (default 8080; 0 picks a free one)")
     add("--config", metavar="FILE",
         help="JSON or TOML (.toml) file of settings: any key of schemas/config.json, including those "
              "without a flag (journal_size, max_body_bytes, image_check, result_format, public_url, "
              "hang_s, dribble_s, fetch_*); flags override it")
     add("--strict", action="store_true", default=None,
         help="reject anything but the documented types, require imageNum, reject unknown fields")
-    add("--seed", type=int, help="seed of the random source: same seed, same task and request IDs")
+    add("--seed", type=flag_signed_int, help="seed of the random source: same seed, same task and request IDs")
     add("--app-key", action="append", default=[], metavar="KEY:SECRET",
         help="accept this key pair and turn signature checks on (repeatable)")
     add("--fault", action="append", default=[], metavar="CODE[:P]",
         help="answer CODE (a documented resCode or a transport fault) to submits with probability P "
              "(default 1); repeatable")
-    add("--task-duration", type=float, metavar="SECONDS",
+    add("--task-duration", type=flag_number, metavar="SECONDS",
         help="seconds from submit to finished (default 3; 0 finishes at once)")
     add("--progression", choices=["time", "polls"],
         help="tasks advance on the clock (time) or after --polls-to-finish queries (polls)")
-    add("--polls-to-finish", type=int, metavar="N",
+    add("--polls-to-finish", type=flag_int, metavar="N",
         help="with --progression polls: the Nth query of a task sees it finished")
     add("--clock", choices=["real", "manual"],
         help="real (default): time passes, and POST /__admin/clock adds to it; manual: time stands still "
@@ -57,12 +60,12 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "over it: 501 'rate limit exceed' (repeatable)")
     load.add_argument("--global-rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
                       help="one token bucket for all clients (repeatable)")
-    load.add_argument("--burst", type=float, metavar="N",
+    load.add_argument("--burst", type=flag_number, metavar="N",
                       help="bucket size of the --rate-limit flags (default: one second of RATE)")
     load.add_argument("--latency", action="append", default=[], metavar="[ENDPOINT=]SPEC",
                       help="delay before answering: 200ms, 50ms..2s, or lognormal:p50=120ms,p99=2s "
                            "(repeatable per endpoint)")
-    load.add_argument("--workers", type=int, metavar="N",
+    load.add_argument("--workers", type=flag_int, metavar="N",
                       help="run N processes of the production server (granian) sharing state")
     load.add_argument("--server", choices=["auto", "threaded", "granian", "werkzeug"],
                       help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
@@ -142,7 +145,7 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
             try:
                 parse_rate(rate)
             except ValueError as exc:
-                raise ConfigError(f"--rate-limit {text!r}: {exc}") from None
+                raise ConfigError(f"--rate-limit {text[:40]!r}: {exc}") from None
             limit: dict[str, Any] = {"rate": rate.strip(), "scope": scope, "endpoint": endpoint.strip() or "any"}
             if args.burst is not None:
                 limit["burst"] = args.burst
@@ -157,7 +160,7 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
             try:
                 endpoint, spec = parse_latency_flag(text)
             except ValueError as exc:
-                raise ConfigError(f"--latency {text!r}: {exc}") from None
+                raise ConfigError(f"--latency: {exc}") from None
             latency[endpoint] = spec
         values["latency"] = latency
 
@@ -303,10 +306,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bgmock", description="Offline fake of the Aidge Image Background Generation API."
     )
+    parser.add_argument("--version", action="version", version=f"bgmock {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = {}
     for name, (add_args, _run) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=HELP.get(name), description=HELP.get(name)))
-    args = parser.parse_args(argv)
+        commands[name] = sub.add_parser(name, help=HELP.get(name), description=HELP.get(name))
+        add_args(commands[name])
+    args = _parse(parser, commands, argv)
     try:
         return COMMANDS[args.command][1](args)
     except ConfigError as exc:
@@ -317,6 +323,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"bgmock: {exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+def _parse(
+    parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser], argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """``parse_args``, except that an unknown flag of a subcommand is reported with that
+    subcommand's usage (argparse leaves it to the top-level parser, whose usage lists only
+    COMMAND), and with the flag it was probably meant to be."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = commands[args.command]
+        flags = [flag for action in command._actions for flag in action.option_strings]
+        unknown = [word.split("=", 1)[0] for word in extra if word.startswith("-")]
+        close = difflib.get_close_matches(unknown[0], flags, n=1) if unknown else []
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    return args
+
+
+def _version() -> str:
+    """The installed distribution's version (package metadata), so it cannot drift from pyproject.toml."""
+    try:
+        return metadata.version("bgmock")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a checkout on sys.path, not installed
+        return "unknown (not installed)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .coercion import integer_plan, whole_numbers
+from .problems import schema_problems
 from .spec import load_spec
 
 if sys.version_info >= (3, 11):
@@ -83,9 +85,8 @@ class Config:
     def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
         """Build from a mapping (file contents, plugin options); raise ConfigError when invalid."""
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
-        from .validation import schema_problems  # the API's wording for problems; imported late (it imports us)
-
         spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
+        merged = whole_numbers(merged, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
         problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
         if problems:
             raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
@@ -98,6 +99,7 @@ class Config:
                 merged[key] = tuple(merged[key])
         if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
             raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
+        _check_spellings(merged)
         return cls(**merged)
 
     @classmethod
@@ -146,6 +148,27 @@ class Config:
         if data["admin_token"]:
             data["admin_token"] = "***"
         return data
+
+
+def _check_spellings(values: Mapping[str, Any]) -> None:
+    """The settings written in a small language of their own (latency, rates, a rule's latency),
+    read now: a bad one is a ConfigError naming the key when the settings are made, whichever
+    program (``bgmock serve``, the plugin, ``create_app``) made them."""
+    from .latency import Latency, LatencyModel
+    from .ratelimit import limits_from_config
+
+    checks: list[tuple[str, Any]] = [
+        ("latency", lambda: LatencyModel.from_config(values.get("latency"))),
+        ("rate_limits", lambda: limits_from_config(values.get("rate_limits", ()))),
+    ]
+    for index, rule in enumerate(values.get("faults", ())):
+        if isinstance(rule, Mapping) and rule.get("latency") is not None:
+            checks.append((f"faults[{index}].latency", lambda text=rule["latency"]: Latency.parse(text)))
+    for key, check in checks:
+        try:
+            check()
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: {key}: {exc}") from None
 
 
 def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:

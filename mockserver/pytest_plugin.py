@@ -90,11 +90,14 @@ def _flag(text: str, source: str) -> bool:
 
 
 def _number(text: str, source: str, kind: type) -> Any:
-    try:
-        return kind(text.strip())
-    except ValueError:
+    """An ini option's or flag's number, in the grammar every entry point uses (parsing.py)."""
+    from .parsing import read_int, read_number
+
+    value = read_int(text, signed=True, padded=True) if kind is int else read_number(text, padded=True)
+    if value is None:
         raise pytest.UsageError(f"bgmock: {source} must be {'a whole number' if kind is int else 'a number'}, "
-                                f"not {text!r}") from None
+                                f"not {text[:40]!r}")
+    return value
 
 
 def session_settings(config: pytest.Config) -> Session:
@@ -229,6 +232,7 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
     if any(h is handle for h in done):
         return handle
     from .config import ConfigError
+    from .parsing import read_int
 
     settings, faults = _marker(item)
     try:
@@ -238,8 +242,8 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
                 raise ValueError(f"fault must be a resCode or a fault name, not {fault!r}")
             if isinstance(fault, int):
                 handle.inject(fault, times)
-            elif fault.isdigit():
-                handle.inject(int(fault), times)
+            elif (code := read_int(fault, max_digits=5)) is not None:
+                handle.inject(code, times)
             else:
                 handle.fault(fault, times)
     except (ConfigError, ValueError) as exc:
