@@ -82,7 +82,7 @@ def _tls_args(parser: argparse.ArgumentParser) -> None:
     add("--tls", action="store_true", default=None,
         help="serve HTTPS (on --port, or on --tls-port beside HTTP) with a certificate from bgmock's local CA "
              "(`bgmock ca` prints the file clients trust)")
-    add("--tls-port", type=int, metavar="PORT", help="with --tls: HTTPS on PORT, plain HTTP stays on --port")
+    add("--tls-port", type=flag_int, metavar="PORT", help="with --tls: HTTPS on PORT, plain HTTP stays on --port")
     add("--tls-dir", metavar="DIR", help="directory of bgmock's CA (default $XDG_DATA_HOME/bgmock or "
                                          "~/.local/share/bgmock; created once and kept)")
     add("--tls-host", action="append", default=[], metavar="NAME",
