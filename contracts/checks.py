@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.parsing import read_int, read_number
+
 from .observation import Observation, Pair, code_of, gaps, is_query, is_submit, measures, pairs, reached_api, valid
 from .scenarios import UNDOCUMENTED_CODE, Catalog
 from .settings import Settings
@@ -94,13 +96,12 @@ def _normal(schema: Mapping[str, Any], key: str, value: Any) -> Any:
     """A value in its documented type when a string spells it ("800" -> 800, "true" -> True)."""
     declared = schema.get("properties", {}).get(key, {}).get("type")
     if isinstance(value, str):
-        text = value.strip()
-        if declared == "integer" and text.lstrip("+-").isdigit():
-            return int(text)
+        text = value.strip(" \t\n\r")
+        if declared == "integer" and (whole := read_int(text, signed=True)) is not None:
+            return whole  # the fake's own grammar (mockserver/parsing.py): ASCII digits, bounded
         if declared == "number":
-            try:
-                number = float(text)
-            except ValueError:
+            number = read_number(text)
+            if number is None:
                 return value
             return int(number) if number.is_integer() else number
         if declared == "boolean" and text.lower() in ("true", "false"):
@@ -113,9 +114,9 @@ def _normal(schema: Mapping[str, Any], key: str, value: Any) -> Any:
 def _same_text(sent: Any, given: Any) -> bool:
     """The journal shortens strings over 256 characters to "<N chars>": compare lengths then."""
     if isinstance(sent, str) and isinstance(given, str) and sent.startswith("<") and sent.endswith(" chars>"):
-        digits = sent[1:-7]
-        if digits.isdigit() and len(given) > 256:
-            return int(digits) == len(given)
+        length = read_int(sent[1:-7])
+        if length is not None and len(given) > 256:
+            return length == len(given)
     return sent == given
 
 

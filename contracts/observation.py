@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.parsing import read_int
+
 from .fake import QUERY, SUBMIT
 from .scenarios import Scenario
 from .strategies import Request
@@ -182,10 +184,11 @@ def pairs(entries: list[dict[str, Any]]) -> list[Pair]:
 def stamp_between(before: dict[str, Any], after: dict[str, Any]) -> float | None:
     """Seconds between the two requests by the client's own signing ``timestamp`` (milliseconds
     since the epoch, taken as it signs, just before sending); None when one has none."""
-    stamps = [(e.get("signing") or {}).get("timestamp") for e in (before, after)]
-    if not all(isinstance(s, str) and s.isdigit() for s in stamps):
+    stamps = [read_int(s) if isinstance(s, str) else None for s in
+              ((e.get("signing") or {}).get("timestamp") for e in (before, after))]
+    if stamps[0] is None or stamps[1] is None:
         return None
-    return round((int(stamps[1]) - int(stamps[0])) / 1000, 4)
+    return round((stamps[1] - stamps[0]) / 1000, 4)
 
 
 def measures(chosen: list[Pair]) -> list[tuple[str, list[float]]]:
@@ -209,6 +212,6 @@ def code_of(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and (number := read_int(value, signed=True, padded=True)) is not None:
+        return number  # ASCII digits only: "²" passes str.isdigit() and then fails int()
     return value

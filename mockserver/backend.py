@@ -24,6 +24,7 @@ from .faults import ANSWER_FAULTS, TRANSPORT_FAULTS, FaultRule, parse_prefer
 from .fetch import ImageFetcher
 from .ids import Ids
 from .latency import Latency, LatencyModel
+from .parsing import read_int
 from .ratelimit import RateLimiter, limits_from_config
 from .scenes import CatalogError, Scene, SceneCatalog
 from .spec import Spec, load_spec
@@ -31,10 +32,9 @@ from .storage import Storage, open_storage
 from .tasks import Task
 from .validation import SubmitItem, SubmitValidator, validate_params
 
-RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/(\d{1,2})/(\d{1,2})\.(png|jpg)$")
+RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/([0-9]{1,2})/([0-9]{1,2})\.(png|jpg)$")
 #: Matched on the unquoted path: a user catalog's modelNum may hold any character (coverUrl quotes it).
 COVER_PATH = re.compile(r"^/__bgmock/covers/(.+)\.png$", re.DOTALL)
-_DIGITS = re.compile(r"^[0-9]{1,9}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -150,11 +150,13 @@ class Backend:
         # A value the fake cannot act on is a mistake in the test, so it is refused, not ignored
         # (a typo such as code=5001 would otherwise run the happy path unnoticed).
         bad = []
-        if "delay" in wish and not _DIGITS.match(wish["delay"]):
-            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds")
-        delay = min(int(wish["delay"]), self._max_delay_ms) if not bad and "delay" in wish else 0
+        delay = read_int(wish["delay"], max_digits=9) if "delay" in wish else 0
+        if delay is None:
+            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds (ASCII digits)")
+        delay = min(delay or 0, self._max_delay_ms)
         code = wish.get("code")
-        if code is not None and not (_DIGITS.match(code) and int(code) in self.spec.errors):
+        number = read_int(code, max_digits=9) if code is not None else None
+        if code is not None and number not in self.spec.errors:
             codes = ", ".join(str(c) for c in self.spec.documented_codes)
             bad.append(f"Prefer: code={code[:16]} is not a documented resCode ({codes})")
         transport = wish.get("transport")
@@ -162,8 +164,8 @@ class Backend:
             bad.append(f"Prefer: transport={transport[:16]} is not one of {', '.join(TRANSPORT_FAULTS)}")
         if bad:
             raise InvalidInput(bad)
-        if code is not None:
-            return Injected(error=ApiError(int(code), INJECTED if int(code) == 700 else None), delay_ms=delay)
+        if number is not None:
+            return Injected(error=ApiError(number, INJECTED if number == 700 else None), delay_ms=delay)
         if transport is not None:
             return Injected(transport=transport, delay_ms=delay)
         rule = self.store.rules.fire(endpoint, candidates, self.ids.chance)

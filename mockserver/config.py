@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .coercion import integer_plan, whole_numbers
+from .problems import schema_problems
 from .spec import load_spec
 
 if sys.version_info >= (3, 11):
@@ -73,14 +75,21 @@ class Config:
     server: str = "auto"
     rate_limits: tuple[Mapping[str, Any], ...] = ()
     latency: str | Mapping[str, str] | None = None
+    tls: bool = False
+    tls_port: int | None = None
+    tls_dir: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_hosts: tuple[str, ...] = ()
+    proxy: bool = False
+    intercept_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
         """Build from a mapping (file contents, plugin options); raise ConfigError when invalid."""
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
-        from .validation import schema_problems  # the API's wording for problems; imported late (it imports us)
-
         spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
+        merged = whole_numbers(merged, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
         problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
         if problems:
             raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
@@ -88,12 +97,12 @@ class Config:
             merged["faults"] = tuple(merged["faults"])
         if "rate_limits" in merged:
             merged["rate_limits"] = tuple(merged["rate_limits"])
-        if "fetch_allow_hosts" in merged:
-            merged["fetch_allow_hosts"] = tuple(merged["fetch_allow_hosts"])
-        if "allow_hosts" in merged:
-            merged["allow_hosts"] = tuple(merged["allow_hosts"])
+        for key in ("fetch_allow_hosts", "allow_hosts", "tls_hosts", "intercept_hosts"):
+            if key in merged:
+                merged[key] = tuple(merged[key])
         if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
             raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
+        _check_spellings(merged)
         return cls(**merged)
 
     @classmethod
@@ -129,6 +138,8 @@ class Config:
         data["rate_limits"] = [dict(limit) for limit in self.rate_limits]
         data["fetch_allow_hosts"] = list(self.fetch_allow_hosts)
         data["allow_hosts"] = list(self.allow_hosts)
+        data["tls_hosts"] = list(self.tls_hosts)
+        data["intercept_hosts"] = list(self.intercept_hosts)
         if isinstance(self.latency, Mapping):
             data["latency"] = dict(self.latency)
         return data
@@ -151,6 +162,27 @@ def without_password(url: str) -> str:
         return url
     netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _check_spellings(values: Mapping[str, Any]) -> None:
+    """The settings written in a small language of their own (latency, rates, a rule's latency),
+    read now: a bad one is a ConfigError naming the key when the settings are made, whichever
+    program (``bgmock serve``, the plugin, ``create_app``) made them."""
+    from .latency import Latency, LatencyModel
+    from .ratelimit import limits_from_config
+
+    checks: list[tuple[str, Any]] = [
+        ("latency", lambda: LatencyModel.from_config(values.get("latency"))),
+        ("rate_limits", lambda: limits_from_config(values.get("rate_limits", ()))),
+    ]
+    for index, rule in enumerate(values.get("faults", ())):
+        if isinstance(rule, Mapping) and rule.get("latency") is not None:
+            checks.append((f"faults[{index}].latency", lambda text=rule["latency"]: Latency.parse(text)))
+    for key, check in checks:
+        try:
+            check()
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: {key}: {exc}") from None
 
 
 def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:

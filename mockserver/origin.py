@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from .config import Config
 from .errors import GatewayError
 from .http import Incoming
+from .proxy import intercepted_hosts
 
 #: Names every fake answers to, whatever it is bound to.
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -75,7 +76,8 @@ class OwnHosts:
 
 def own_hosts(config: Config) -> OwnHosts:
     """Every name this fake answers to, from its settings: the loopback names, the bound host,
-    ``public_url``'s host and ``allow_hosts``. Bound beyond loopback, also this machine's host
+    ``public_url``'s host, ``allow_hosts``, ``tls_hosts`` and, in proxy mode, the intercepted
+    hosts. Bound beyond loopback, also this machine's host
     name and any IP literal (see ``OwnHosts.any_ip``); other names (a DNS alias, a fully
     qualified name) need ``--allow-host``.
 
@@ -90,7 +92,10 @@ def own_hosts(config: Config) -> OwnHosts:
         public = urlsplit(config.public_url).hostname
         if public:
             names.add(normal_host(public))
-    names.update(normal_host(name) for name in config.allow_hosts)
+    # Names given for other reasons that clients will send as Host: the server certificate's
+    # extra names (--tls-host) and the proxy mode's intercepted hosts (--proxy, --intercept).
+    names.update(normal_host(name) for name in (*config.allow_hosts, *config.tls_hosts))
+    names.update(intercepted_hosts(config))
     if beyond_loopback:
         names.add(normal_host(socket.gethostname()))
     return OwnHosts(frozenset(names), any_ip=beyond_loopback)

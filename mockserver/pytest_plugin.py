@@ -12,7 +12,8 @@ Fixtures:
 
 ``@pytest.mark.bgmock(...)`` sets the fake up for one test: keys of ``schemas/config.json``
 (``strict=True``, ``task_duration=5``, ...) plus ``fault=501``/``fault="reset"`` with
-``times=`` and ``signatures=True``. Session settings come, weakest first, from the plugin's
+``times=`` and ``signatures=True``; ``tls=True`` makes the live fake's ``url`` https:// (its CA
+is ``bgmock.ca``). Session settings come, weakest first, from the plugin's
 defaults (manual clock, tasks finish at once, signatures off), a config file, ini settings,
 ``BGMOCK_*`` environment variables and ``--bgmock-*`` options. When a test fails, its report
 gets a section listing the calls the fake saw and every one that broke the API's rules.
@@ -54,7 +55,7 @@ class Session:
 
 _SESSION = pytest.StashKey["Session"]()
 _PREPARED = pytest.StashKey["list[Handle]"]()
-_SETTINGS = ("strict", "seed", "task_duration", "signatures", "config")
+_SETTINGS = ("strict", "seed", "task_duration", "signatures", "config", "tls")
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -74,6 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("bgmock_task_duration", "seconds from submit to finished on the fake's clock (default 0)",
                   default="")
     parser.addini("bgmock_signatures", "true: the fake checks signatures with the handle's key pair", default="")
+    parser.addini("bgmock_tls", "true: the live fake's url is https:// (trust bgmock.ca; env BGMOCK_TLS)", default="")
     parser.addini("bgmock_base_urls", "more base URLs the in-process fixtures intercept", type="linelist",
                   default=[])
 
@@ -88,11 +90,14 @@ def _flag(text: str, source: str) -> bool:
 
 
 def _number(text: str, source: str, kind: type) -> Any:
-    try:
-        return kind(text.strip())
-    except ValueError:
+    """An ini option's or flag's number, in the grammar every entry point uses (parsing.py)."""
+    from .parsing import read_int, read_number
+
+    value = read_int(text, signed=True, padded=True) if kind is int else read_number(text, padded=True)
+    if value is None:
         raise pytest.UsageError(f"bgmock: {source} must be {'a whole number' if kind is int else 'a number'}, "
-                                f"not {text!r}") from None
+                                f"not {text[:40]!r}")
+    return value
 
 
 def session_settings(config: pytest.Config) -> Session:
@@ -122,7 +127,7 @@ def session_settings(config: pytest.Config) -> Session:
 
     layers: list[tuple[str, dict[str, Any]]] = [("ini", {}), ("environment", {}), ("command line", {})]
     ini, environ, cli = (layer for _, layer in layers)
-    for name, kind in (("strict", bool), ("seed", int), ("task_duration", float), ("signatures", bool)):
+    for name, kind in (("strict", bool), ("seed", int), ("task_duration", float), ("signatures", bool), ("tls", bool)):
         text = config.getini(f"bgmock_{name}")
         if text:
             ini[name] = _flag(text, f"ini bgmock_{name}") if kind is bool else _number(text, f"ini bgmock_{name}", kind)
@@ -227,6 +232,7 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
     if any(h is handle for h in done):
         return handle
     from .config import ConfigError
+    from .parsing import read_int
 
     settings, faults = _marker(item)
     try:
@@ -236,8 +242,8 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
                 raise ValueError(f"fault must be a resCode or a fault name, not {fault!r}")
             if isinstance(fault, int):
                 handle.inject(fault, times)
-            elif fault.isdigit():
-                handle.inject(int(fault), times)
+            elif (code := read_int(fault, max_digits=5)) is not None:
+                handle.inject(code, times)
             else:
                 handle.fault(fault, times)
     except (ConfigError, ValueError) as exc:

@@ -243,6 +243,11 @@ def serve_workers(
         settings.write_text(json.dumps(config.as_dict()), encoding="utf-8")
         os.environ[WORKER_CONFIG_ENV] = str(settings)
         os.environ[WORKER_PARENT_ENV] = str(os.getpid())
+        tls: dict[str, Any] = {}
+        if config.tls:  # granian serves TLS itself, from files (docs/tls-and-proxy.md)
+            from .tls import server_files
+
+            tls["ssl_cert"], tls["ssl_key"] = server_files(config, Path(scratch))
         if blocking_threads is None:
             # Threads per worker = requests it serves at once. Few is fastest for quick answers
             # (less GIL hand-over); a latency setting means many requests wait at once.
@@ -252,10 +257,11 @@ def serve_workers(
             interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
             # critical: a deliberate abort (a transport fault) would otherwise print a traceback
             # per fault; the fake logs its own errors and requests through the "bgmock" logger.
-            log_level="critical", log_access=False, respawn_failed_workers=True,
+            log_level="critical", log_access=False, respawn_failed_workers=True, **tls,
         )
         print(
-            f"bgmock listening on http://{config.host}:{port} ({config.workers} granian worker(s), {state};"
+            f"bgmock listening on {'https' if config.tls else 'http'}://{config.host}:{port}"
+            f" ({config.workers} granian worker(s), {state};"
             f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
             flush=True,
         )
