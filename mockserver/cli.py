@@ -71,8 +71,13 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                       help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
                            "resets), granian for --workers; granian: also for one worker; werkzeug: werkzeug's "
                            "development server (closes every connection)")
-    load.add_argument("--state", metavar="PATH",
-                      help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
+    load.add_argument("--state", metavar="URL|DIR",
+                      help="redis://[:PASSWORD@]HOST:PORT/DB (or rediss://, unix://PATH): every fake on that Redis "
+                           "and prefix is one fake; or a directory: a private redis-server keeps tasks, rules, "
+                           "journal and buckets there across restarts (--workers N alone: a private Redis, kept "
+                           "nowhere)")
+    load.add_argument("--state-prefix", metavar="PREFIX",
+                      help="with a Redis --state: the prefix of this fake's keys (default bgmock:)")
     _tls_args(parser)
 
 
@@ -104,6 +109,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
         "catalog": args.catalog, "admin_token": args.admin_token, "clock": args.clock,
         "workers": args.workers, "state": args.state, "server": args.server,
+        "state_prefix": args.state_prefix,
         "tls": args.tls, "tls_port": args.tls_port, "tls_dir": args.tls_dir, "tls_cert": args.tls_cert,
         "tls_key": args.tls_key, "proxy": args.proxy,
     }
@@ -177,13 +183,21 @@ def _serve(args: argparse.Namespace) -> int:
     from .tls import check as check_tls
 
     check_tls(config)
-    if config.workers > 1 or config.server == "granian":
-        if config.proxy or config.tls_port is not None:
-            flag = "--proxy" if config.proxy else "--tls-port"
-            raise ConfigError(f"{flag}: granian (--workers) serves one port and no proxy; use the one-process server")
-        from .serving import serve_workers
+    if (config.workers > 1 or config.server == "granian") and (config.proxy or config.tls_port is not None):
+        flag = "--proxy" if config.proxy else "--tls-port"
+        raise ConfigError(f"{flag}: granian (--workers) serves one port and no proxy; use the one-process server")
+    from .storage.private_redis import serving_state
 
-        return serve_workers(config, started=started)
+    with serving_state(config) as (config, state):
+        if config.workers > 1 or config.server == "granian":
+            from .serving import serve_workers
+
+            return serve_workers(config, state, started=started)
+        return _serve_one(config, state, started)
+
+
+def _serve_one(config: Config, state: str, started: float) -> int:
+    """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .backend import Backend
     from .dispatch import Dispatcher
     from .serving import WsgiApp
@@ -206,7 +220,11 @@ def _serve(args: argparse.Namespace) -> int:
     try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
         mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
         url = _urls(config, port, beside)
-        print(f"bgmock listening on {url} ({mode}, {signing}{_active(config)}; ready in {ready_ms:.0f} ms)", flush=True)
+        print(
+            f"bgmock listening on {url} ({mode}, {signing}{_active(config)}"
+            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms)",
+            flush=True,
+        )
         if beside is not None:
             import threading
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .coercion import integer_plan, whole_numbers
 from .problems import schema_problems
@@ -68,6 +69,8 @@ class Config:
     hang_s: float = 30
     dribble_s: float = 5
     state: str | None = None
+    state_prefix: str = "bgmock:"
+    state_timeout_s: float = 2
     workers: int = 1
     server: str = "auto"
     rate_limits: tuple[Mapping[str, Any], ...] = ()
@@ -147,7 +150,18 @@ class Config:
         data["app_keys"] = {key: "***" for key in self.app_keys}
         if data["admin_token"]:
             data["admin_token"] = "***"
+        if data["state"]:
+            data["state"] = without_password(data["state"])
         return data
+
+
+def without_password(url: str) -> str:
+    """A state URL with its password replaced by ``***``, for messages, logs and the admin API."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _check_spellings(values: Mapping[str, Any]) -> None:

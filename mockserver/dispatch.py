@@ -96,12 +96,28 @@ class Dispatcher:
             strict_slashes=False,
         )
         self._seq = itertools.count(1)
+        # What a shared store raises when its engine is down or slow (redis-py's connection and
+        # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
+        self._store_down = backend.store.unavailable
         self._routes_seen: dict[tuple[str, str], str] = {}
         cfg = backend.config
         #: Every configured secret, by value: nothing the fake records or answers may carry one.
         self.redactor = Redactor([*cfg.app_keys.values(), cfg.admin_token])
 
     def handle(self, request: Incoming) -> Reply:
+        """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
+        try:
+            with self.backend.store.unit():
+                return self._handle(request)
+        except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
+            return self._store_lost(request, exc)
+
+    def _store_lost(self, request: Incoming, exc: BaseException) -> Reply:
+        log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
+                    _printable(request.path), exc)
+        return Reply.json(self.envelopes.business_error(ApiError(500)))
+
+    def _handle(self, request: Incoming) -> Reply:
         started = time.perf_counter()
         route: Route | None = None
         ctx: Context | None = None
@@ -134,6 +150,8 @@ class Dispatcher:
             # plain REST API, where a rejected rule must fail `curl -f` and raise_for_status().
             status = 400 if route is not None and route.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
+        except self._store_down as exc:
+            reply = self._store_lost(request, exc)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", _printable(request.method), self._shown_path(request))
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))

@@ -111,7 +111,7 @@ class RateLimiter:
         if not applicable:
             return None
         buckets = [Bucket(limit.key(endpoint, app_key), limit.rate, limit.burst) for limit in applicable]
-        refused = store.take_tokens(buckets, now)
+        refused = store.take(buckets, now)
         return None if refused is None else applicable[refused]
 
 

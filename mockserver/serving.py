@@ -11,9 +11,9 @@ Why granian for ``--workers``: measured in ``bench/RESULTS.md``, it answers a tr
 app about ten times faster than gunicorn's sync workers on this 2-core machine, so the
 fake's own work (validation, shared state) is what is left to pay for.
 
-Several processes share state through ``SqliteStore``: the parent prepares the store (a
-temporary file unless ``--state`` names one) and installs the start-up fault rules once;
-each worker builds its own Backend on the same file.
+Several processes share state through Redis (``storage/``; a private ``redis-server`` unless
+``--state`` names a Redis): the parent installs the start-up fault rules once; each worker
+builds its own Backend on the same Redis and key prefix.
 """
 
 from __future__ import annotations
@@ -179,9 +179,9 @@ def worker_app() -> WsgiApp:
     _die_with_parent()
     if config.log_requests:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(message)s", datefmt="%H:%M:%S")
-    shared = config.workers > 1 or bool(config.state)
-    # One worker without --state keeps its state in memory; the parent installed nothing.
-    backend = Backend(config, apply_startup_rules=not shared)
+    # Shared state (Redis): the parent installed the start-up rules once. One worker without
+    # state keeps it in memory: the parent's Backend was a check only, so install them here.
+    backend = Backend(config, apply_startup_rules=not config.state)
     return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
 
 
@@ -219,8 +219,11 @@ def _port_to_serve(host: str, port: int) -> int:
         raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
-def serve_workers(config: Config, *, started: float | None = None, blocking_threads: int | None = None) -> int:
-    """Run ``config.workers`` granian processes sharing one SQLite store; returns an exit code."""
+def serve_workers(
+    config: Config, state: str, *, started: float | None = None, blocking_threads: int | None = None
+) -> int:
+    """Run ``config.workers`` granian processes; several share the Redis of ``config.state``
+    (``storage/private_redis.serving_state`` says where state lives: ``state``). Returns an exit code."""
     try:
         from granian import Granian
         from granian.constants import Interfaces
@@ -232,14 +235,10 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
     started = time.perf_counter() if started is None else started
     with tempfile.TemporaryDirectory(prefix="bgmock-") as scratch:
         port = _port_to_serve(config.host, config.port)
-        if config.workers > 1 or config.state:
-            kept = f"state kept in {config.state}" if config.state else "state shared in a temporary file"
-            config = config.replace(state=config.state or str(Path(scratch) / "state.db"), port=port)
-            Backend(config)  # prepares the file and installs the start-up rules, once for all workers
-        else:
-            kept = "state in memory"
-            config = config.replace(port=port)
-            Backend(config)  # only to stop here, with a message, on a bad setting (a catalog, say)
+        config = config.replace(port=port)
+        # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
+        # also installs the start-up rules, once for all workers.
+        Backend(config)
         settings = Path(scratch) / "config.json"
         settings.write_text(json.dumps(config.as_dict()), encoding="utf-8")
         os.environ[WORKER_CONFIG_ENV] = str(settings)
@@ -262,7 +261,7 @@ def serve_workers(config: Config, *, started: float | None = None, blocking_thre
         )
         print(
             f"bgmock listening on {'https' if config.tls else 'http'}://{config.host}:{port}"
-            f" ({config.workers} granian worker(s), {kept};"
+            f" ({config.workers} granian worker(s), {state};"
             f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
             flush=True,
         )

@@ -50,7 +50,8 @@ def _limit(ctx: Context, default: int) -> int:
 
 
 def health(ctx: Context) -> Reply:
-    return Reply.json(ctx.backend.health())
+    state = ctx.backend.health()
+    return Reply.json(state, status=200 if state["status"] == "ok" else 503)
 
 
 def list_faults(ctx: Context) -> Reply:
