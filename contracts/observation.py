@@ -28,6 +28,7 @@ class Outcome:
     code: Any = None
     message: str = ""
     elapsed: float = 0.0
+    log: str = ""  # what the adapter printed on stderr during the call (command adapters)
 
     def describe(self) -> str:
         took = f" after {self.elapsed:.2f} s"
@@ -53,6 +54,8 @@ class Outcome:
             out["code"] = self.code if isinstance(self.code, (str, int)) else repr(self.code)
         if self.message:
             out["message"] = self.message
+        if self.log:
+            out["stderr"] = self.log
         return out
 
 

@@ -95,6 +95,35 @@ class _Tally:
         return next(iter(self.failures.values()), None)
 
 
+class _Call(threading.Thread):
+    """One adapter call: ``outcome`` once it ends; ``reported`` the ``hung`` outcome the runner
+    used when it stopped waiting (amended in place by ``Run._settle`` if the call ends later)."""
+
+    def __init__(self, fn: Callable[[], Any], take_log: Callable[[], str] | None) -> None:
+        super().__init__(name="bgmock-contract-call", daemon=True)
+        self.fn, self.take_log = fn, take_log
+        self.outcome: Outcome | None = None
+        self.reported: Outcome | None = None
+        self.began = time.perf_counter()
+
+    def run(self) -> None:
+        self.began = time.perf_counter()
+        try:
+            outcome = Outcome("returned", value=self.fn())
+        except Rejected as exc:
+            outcome = Outcome("rejected", code=exc.code, message=exc.message)
+        except TransportError as exc:
+            outcome = Outcome("transport", message=exc.reason)
+        except TaskFailed as exc:
+            outcome = Outcome("task_failed", message=exc.message)
+        except BaseException as exc:  # noqa: BLE001 - whatever the client throws is a verdict
+            outcome = Outcome("crashed", message=describe_exception(exc))
+        outcome.elapsed = time.perf_counter() - self.began
+        if self.take_log is not None:  # a command adapter's stderr during this call
+            outcome.log = self.take_log()
+        self.outcome = outcome
+
+
 @dataclass
 class Run:
     """One kit run's state: the fake, the adapter, what each obligation has seen."""
@@ -197,40 +226,45 @@ class Run:
         return result
 
     # -- calling the adapter ---------------------------------------------------------------------
-    def _call(self, fn: Callable[[], Any], bound: float) -> tuple[Outcome, threading.Thread]:
+    def _call(self, fn: Callable[[], Any], bound: float) -> tuple[Outcome, _Call]:
         """Run one adapter call in a worker thread; ``hung`` when it outlives ``bound``."""
-        holder: dict[str, Any] = {}
-
-        def target() -> None:
-            begin = time.perf_counter()
-            try:
-                holder["outcome"] = Outcome("returned", value=fn())
-            except Rejected as exc:
-                holder["outcome"] = Outcome("rejected", code=exc.code, message=exc.message)
-            except TransportError as exc:
-                holder["outcome"] = Outcome("transport", message=exc.reason)
-            except TaskFailed as exc:
-                holder["outcome"] = Outcome("task_failed", message=exc.message)
-            except BaseException as exc:  # noqa: BLE001 - whatever the client throws is a verdict
-                holder["outcome"] = Outcome("crashed", message=describe_exception(exc))
-            holder["outcome"].elapsed = time.perf_counter() - begin
-
-        worker = threading.Thread(target=target, name="bgmock-contract-call", daemon=True)
         begin = time.perf_counter()
+        ready = getattr(self.adapter, "ready", None)
+        if callable(ready):
+            ready()  # a command adapter restarts a process the last call lost: before the call's timing
+        worker = _Call(fn, getattr(self.adapter, "take_log", None))
         worker.start()
         worker.join(bound)
         self.client_s += time.perf_counter() - begin
         if worker.is_alive():
-            return Outcome("hung", elapsed=time.perf_counter() - begin), worker
-        return holder["outcome"], worker
+            worker.reported = Outcome("hung", elapsed=time.perf_counter() - worker.began)
+            return worker.reported, worker
+        assert worker.outcome is not None
+        return worker.outcome, worker
 
-    def _settle(self, worker: threading.Thread, grace: float) -> None:
-        """Give a call that outlived its bound time to end after the fault was lifted."""
+    def _settle(self, worker: _Call, grace: float) -> None:
+        """Give a call that outlived its bound time to end after the fault was lifted.
+
+        A command adapter still silent then is stopped (``abandon``): its call ends as the crash
+        it is ("did not answer within ..."), with its stderr, instead of hanging on. What a late
+        call printed on stderr goes with the outcome already reported."""
         begin = time.perf_counter()
         worker.join(grace)
+        abandon = getattr(self.adapter, "abandon", None)
+        abandoned = worker.is_alive() and callable(abandon)
+        if abandoned:
+            abandon()
+            worker.join(5.0)
         self.client_s += time.perf_counter() - begin
         if worker.is_alive():
             self.abandoned += 1
+            return
+        late, reported = worker.outcome, worker.reported
+        if late is None or reported is None:
+            return
+        reported.log = late.log
+        if abandoned and late.kind == "crashed":
+            reported.kind, reported.message, reported.elapsed = late.kind, late.message, late.elapsed
 
     # -- judging -----------------------------------------------------------------------------------
     def _judge(self, obs: Observation, ids: tuple[str, ...] | list[str]) -> list[tuple[str, Broken]]:
