@@ -82,7 +82,8 @@ class _Process:
         self.given_up = False  # the kit stopped waiting for the current call (abandon)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         threading.Thread(target=self._read_out, args=(self.proc.stdout,), daemon=True).start()
-        threading.Thread(target=self._read_err, args=(self.proc.stderr,), daemon=True).start()
+        self.err_reader = threading.Thread(target=self._read_err, args=(self.proc.stderr,), daemon=True)
+        self.err_reader.start()
 
     def _read_out(self, stream: IO[bytes]) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -103,10 +104,24 @@ class _Process:
                         self.call_log.append(text)
 
     def tail(self) -> str:
-        time.sleep(0.05)  # let the reader catch the last lines a dying process wrote
+        """The last lines of stderr (after the reader caught what a dying process wrote)."""
+        if self.proc.poll() is not None:
+            self.err_reader.join(0.5)
         with self.lock:
             lines = list(self.log)[-TAIL_LINES:]
         return "\n".join(lines) if lines else "(nothing on stderr)"
+
+    def _see(self) -> str:
+        """Where the crash message points for the stderr: the kit's report shows the call's
+        stderr under it; the tail is quoted inline only when this call printed nothing."""
+        self.tail()  # waits for the reader when the process is gone
+        with self.lock:
+            if self.call_log:
+                return " (its stderr for this call is below)"
+            lines = list(self.log)[-TAIL_LINES:]
+        if not lines:
+            return " (nothing on its stderr)"
+        return "; its stderr ended with: " + " | ".join(lines)
 
     def take_log(self) -> str:
         with self.lock:
@@ -119,36 +134,34 @@ class _Process:
         began = time.perf_counter()
         stdin = self.proc.stdin
         assert stdin is not None
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a process that is gone: its last words are read below
             stdin.write(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
             stdin.flush()
-        except (OSError, ValueError):
-            self._died(op)
         try:
             line = self.lines.get(timeout=limit)
         except queue.Empty:
             self.stop()
             raise AdapterCrashed(
-                f"the adapter did not answer {op} within {limit:g} s; it was stopped. stderr:\n{self.tail()}"
+                f"the adapter did not answer {op} within {limit:g} s; it was stopped{self._see()}"
             ) from None
         if line is None:
             if self.given_up:
                 raise AdapterCrashed(
                     f"the adapter did not answer {op} within the kit's limit for the call "
-                    f"({time.perf_counter() - began:.1f} s); it was stopped. stderr:\n{self.tail()}"
+                    f"({time.perf_counter() - began:.1f} s); it was stopped{self._see()}"
                 )
             self._died(op)
         assert line is not None
         if len(line) > MAX_LINE:
             self.stop()
-            raise AdapterCrashed(f"the adapter's reply to {op} is longer than {MAX_LINE} bytes. stderr:\n{self.tail()}")
+            raise AdapterCrashed(f"the adapter's reply to {op} is longer than {MAX_LINE} bytes{self._see()}")
         try:
             reply = json.loads(line)
         except ValueError:
             self.stop()
             shown = line[:200].decode("utf-8", "replace").rstrip()
             raise AdapterCrashed(
-                f"the adapter answered {op} with a line that is not JSON: {shown!r}. stderr:\n{self.tail()}"
+                f"the adapter answered {op} with a line that is not JSON: {shown!r}{self._see()}"
             ) from None
         return reply
 
@@ -159,7 +172,7 @@ class _Process:
             code = None
         self.stop()
         how = f"exited with code {code}" if code is not None else "closed its stdout"
-        raise AdapterCrashed(f"the adapter {how} during {op}. stderr:\n{self.tail()}")
+        raise AdapterCrashed(f"the adapter {how} during {op}{self._see()}")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -270,7 +283,7 @@ class CommandAdapter:
             self.process.stop()
             raise AdapterCrashed(
                 f"the adapter answered {message['op']} with {_show(reply)}, which is not a reply of the "
-                f"protocol ({problems}). stderr:\n{self.process.tail()}"
+                f"protocol ({problems}){self.process._see()}"
             )
         if "rejected" in reply:
             raise Rejected(reply["rejected"]["code"], reply["rejected"].get("message", ""))
