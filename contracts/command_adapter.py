@@ -298,7 +298,6 @@ class CommandAdapter:
     def submit(self, params: dict[str, Any]) -> Any:
         return self._call({"op": "submit", "params": params}, "submitReply")["taskId"]
 
-
     def wait(self, task_id: str) -> list[list[str]]:
         """Only called when ``waits`` (the adapter answered open with ``"wait": true``)."""
         return self._call({"op": "wait", "taskId": task_id}, "waitReply")["urls"]  # type: ignore[no-any-return]
