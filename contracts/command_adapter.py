@@ -35,9 +35,12 @@ from .adapter import AdapterLoadError, Rejected, TaskFailed, TransportError
 
 #: One reply line at most this long (a client's URLs or a message, not images).
 MAX_LINE = 1 << 20
-#: Stderr kept per call, and for the crash message's tail.
+#: Stderr kept per call (lines, each cut to LOG_WIDTH characters), and for a crash message's tail.
 LOG_LINES = 200
+LOG_WIDTH = 2000
 TAIL_LINES = 12
+#: Restarts that fail in a row before the kit stops trying (each later call is then a crash at once).
+MAX_FAILED_RESTARTS = 3
 #: Seconds for ``open`` (a JVM or Node starting) and for ``close`` to be answered.
 OPEN_LIMIT_S = 60.0
 CLOSE_LIMIT_S = 5.0
@@ -75,7 +78,7 @@ class _Process:
             )
         except OSError as exc:
             raise AdapterLoadError(f"--adapter-cmd {command!r}: cannot start it: {exc}") from None
-        self.lines: queue.Queue[bytes | None] = queue.Queue()
+        self.lines: queue.Queue[bytes | None] = queue.Queue(maxsize=64)  # a flood blocks the adapter, not memory
         self.log: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
         self.lock = threading.Lock()
         self.call_log: list[str] = []
@@ -96,8 +99,8 @@ class _Process:
 
     def _read_err(self, stream: IO[bytes]) -> None:
         with contextlib.suppress(OSError, ValueError):
-            for raw in stream:
-                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            while raw := stream.readline(LOG_WIDTH * 4):  # bounded: a line with no end cannot fill memory
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")[:LOG_WIDTH]
                 with self.lock:
                     self.log.append(text)
                     if len(self.call_log) < LOG_LINES:
@@ -134,6 +137,16 @@ class _Process:
         began = time.perf_counter()
         stdin = self.proc.stdin
         assert stdin is not None
+        with contextlib.suppress(queue.Empty):
+            extra = self.lines.get_nowait()  # printed after the last reply, before this request
+            if extra is not None:
+                self.stop()
+                shown = extra[:200].decode("utf-8", "replace").rstrip()
+                raise AdapterCrashed(
+                    f"the adapter printed a line nobody asked for before {op}: {shown!r} (one reply per "
+                    f"request on stdout; logs go to stderr){self._see()}"
+                )
+            self.lines.put(None)  # the end of its output: the read below sees it
         with contextlib.suppress(OSError, ValueError):  # a process that is gone: its last words are read below
             stdin.write(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
             stdin.flush()
@@ -161,7 +174,8 @@ class _Process:
             self.stop()
             shown = line[:200].decode("utf-8", "replace").rstrip()
             raise AdapterCrashed(
-                f"the adapter answered {op} with a line that is not JSON: {shown!r}{self._see()}"
+                f"the adapter answered {op} with a line that is not JSON: {shown!r} (stdout carries only "
+                f"the protocol's replies; logs go to stderr){self._see()}"
             ) from None
         return reply
 
@@ -216,6 +230,7 @@ class CommandAdapter:
         self.call_limit_s, self.open_limit_s = call_limit_s, open_limit_s
         self.process: _Process | None = None
         self.restarts = 0
+        self.failed_restarts = 0  # in a row
         self.pending_log = ""  # stderr of a failed restart, shown with the call it failed
         self.waits = self._open()
 
@@ -241,14 +256,17 @@ class CommandAdapter:
         """Before a call, outside its timing: start the process again if the last call killed it.
 
         A restart that fails leaves no process; the call then reports that as its crash."""
-        if self.process is not None and self.process.alive():
+        if (self.process is not None and self.process.alive()) or self.failed_restarts >= MAX_FAILED_RESTARTS:
             return
         self.restarts += 1
         try:
             self._open()
         except AdapterLoadError as exc:
             self.process = None
+            self.failed_restarts += 1
             self.pending_log = str(exc)
+        else:
+            self.failed_restarts = 0
 
     def abandon(self) -> None:
         """The kit gave up on the current call: stop the process, so the call ends as a crash."""
@@ -276,7 +294,8 @@ class CommandAdapter:
     def _call(self, message: dict[str, Any], reply_def: str) -> dict[str, Any]:
         self.ready()
         if self.process is None:
-            raise AdapterCrashed(f"the adapter could not be started again: {self.take_log()}")
+            given_up = " (the kit stopped trying)" if self.failed_restarts >= MAX_FAILED_RESTARTS else ""
+            raise AdapterCrashed(f"the adapter could not be started again{given_up}: {self.take_log()}")
         reply = self.process.request(message, self.call_limit_s)
         problems = _problems(reply_def, reply)
         if problems:

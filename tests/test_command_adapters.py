@@ -140,6 +140,16 @@ def test_a_misbehaving_adapter_is_a_crash_on_that_call_and_the_run_goes_on(
     assert result.verdict("C1").status == "kept" and result.verdict("C1").judged >= 2
 
 
+def test_an_adapter_that_answers_twice_is_caught_at_the_next_request(tmp_path: Path) -> None:
+    once = tmp_path / "done"
+    cmd = f"{PYTHON} {shlex.quote(str(MISBEHAVING))} --fault twice --once {shlex.quote(str(once))}"
+    result = run(command_factory(cmd), only="C1,C4", **FAST)
+    [failure] = result.verdict("C4").failures
+    assert failure.client is not None and failure.client["kind"] == "crashed"
+    assert "the adapter printed a line nobody asked for before submit" in failure.client["message"]
+    assert "logs go to stderr" in failure.client["message"]
+
+
 def test_an_adapter_that_answers_wait_false_is_not_judged_on_polling(tmp_path: Path) -> None:
     script = tmp_path / "no_wait.py"
     script.write_text(

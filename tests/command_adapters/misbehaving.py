@@ -2,7 +2,8 @@
 
 ``--fault crash`` exits in the middle of its 2nd submit (after a line on stderr), ``hang``
 never answers it, ``garbage`` answers it with a line that is not JSON, ``off-protocol`` with a
-JSON object that is no reply of the protocol. ``--once FILE``: only the first process to get
+JSON object that is no reply of the protocol, ``twice`` answers it twice (the kit notices the
+extra line when it sends the next request). ``--once FILE``: only the first process to get
 there misbehaves (it creates FILE), so the restarted adapter behaves and the run goes on.
 """
 
@@ -25,7 +26,7 @@ spec.loader.exec_module(example)
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--fault", choices=["crash", "hang", "garbage", "off-protocol"], required=True)
+    parser.add_argument("--fault", choices=["crash", "hang", "garbage", "off-protocol", "twice"], required=True)
     parser.add_argument("--once", required=True)
     args = parser.parse_args()
     options = argparse.Namespace(
@@ -45,7 +46,12 @@ def main() -> None:
                 if args.fault == "hang":
                     while True:
                         time.sleep(60)
-                sys.stdout.write("hello, not json\n" if args.fault == "garbage" else '{"task": "x"}\n')
+                if args.fault in ("garbage", "off-protocol"):
+                    sys.stdout.write("hello, not json\n" if args.fault == "garbage" else '{"task": "x"}\n')
+                    sys.stdout.flush()
+                    continue
+                client, reply = example.answer(client, message, options)
+                sys.stdout.write(json.dumps(reply) + "\n" + json.dumps(reply) + "\n")
                 sys.stdout.flush()
                 continue
         client, reply = example.answer(client, message, options)
