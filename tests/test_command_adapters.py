@@ -182,9 +182,9 @@ def test_cli_adapter_cmd_exit_0_for_a_good_client(command: Any, capsys: pytest.C
 @pytest.mark.parametrize(
     ("cmd", "says"),
     [
-        ("echo nope", "the adapter answered open with a line that is not JSON: 'nope'"),
-        ("exit 4", "the adapter exited with code 4 during open"),
-        ("echo '{\"ok\": true}'", 'is not {"ok": true, "wait": true|false}'),
+        ("read line; echo nope", "the adapter answered open with a line that is not JSON: 'nope'"),
+        ("read line; exit 4", "the adapter exited with code 4 during open"),
+        ("read line; echo '{\"ok\": true}'", 'is not {"ok": true, "wait": true|false}'),
     ],
 )
 def test_cli_an_adapter_that_cannot_open_is_a_usage_error(
