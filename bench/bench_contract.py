@@ -13,6 +13,9 @@ Figures, each min–max over the repeats (median), measured in the same run:
 * **baseline, probes only**: the same run with ``examples=0`` (explicit examples, the boundary
   example and the fixed probes, no Hypothesis search): the floor set by the client's own
   deliberate waits (backoff, its timeouts on the hang and stuck probes), which no budget changes.
+* **smoke profile**: ``bgmock contract --profile smoke`` (the per-commit run: 10 examples, codes
+  501 and 700, none of the probes that wait out the client's own timeouts); target under 10 s.
+  ``--smoke-only`` times just that (quick; prints, writes nothing).
 * per phase of the whole run: the Hypothesis search (C1-C8), the transport probes (C9), the
   polling probes (C10-C12), read from the kit's progress output;
 * of the whole run, the time inside the client's calls (``Result.client_elapsed``: its
@@ -252,11 +255,14 @@ def main() -> int:
     parser.add_argument(
         "--command", action="store_true", help="time --adapter-cmd against the same client in-process instead"
     )
+    parser.add_argument("--smoke-only", action="store_true", help="time only the smoke profile; print, do not write")
     args = parser.parse_args()
     if args.command:
         return command_main(args)
+    if args.smoke_only:
+        return smoke_only(args.repeats)
     info = machine(("hypothesis", "requests", "flask", "werkzeug"))
-    whole, floor, before, kept, kept_before = [], [], [], True, True
+    whole, floor, smoke, before, kept, kept_before = [], [], [], [], True, True
     phases: dict[str, list[float]] = {name: [] for name in (*PHASES.values(), "client", "kit")}
     for i in range(args.repeats):
         took, parts, ok = one_run()
@@ -267,12 +273,18 @@ def main() -> int:
         base, _, ok = one_run(examples=0)
         floor.append(base)
         kept = kept and ok
+        quick, _, ok = one_run(profile="smoke")
+        smoke.append(quick)
+        kept = kept and ok
         if args.baseline_tree:
             then, ok = tree_run(args.baseline_tree)
             before.append(then)
             kept_before = kept_before and ok
         shown = {k: round(v, 1) for k, v in parts.items()}
-        print(f"run {i + 1}: whole {took:.1f} s, probes only {base:.1f} s, phases {shown}", flush=True)
+        print(
+            f"run {i + 1}: whole {took:.1f} s, probes only {base:.1f} s, smoke {quick:.1f} s, phases {shown}",
+            flush=True,
+        )
         if before:
             print(f"        baseline tree: whole {before[-1]:.1f} s", flush=True)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
@@ -293,6 +305,7 @@ def main() -> int:
         "|---|---|",
         f"| whole run (default budget) | {min_max(whole)} |",
         f"| baseline: probes only (`examples=0`) | {min_max(floor)} |",
+        f"| smoke profile (`--profile smoke`, per commit; target under 10 s) | {min_max(smoke)} |",
         *[f"| phase: {name} | {min_max(phases[name])} |" for name in PHASES.values() if phases[name]],
         f"| whole run: inside the client's calls | {min_max(phases['client'])} |",
         f"| whole run: the kit's own work (the rest) | {min_max(phases['kit'])} |",
@@ -310,6 +323,19 @@ def main() -> int:
     print(text)
     if not args.no_write:
         write_section(text)
+    return 0 if kept else 1
+
+
+def smoke_only(repeats: int) -> int:
+    """Time the smoke profile alone: ``repeats`` runs, each with its phases; all kept?"""
+    took, kept = [], True
+    for i in range(repeats):
+        seconds, parts, ok = one_run(profile="smoke")
+        took.append(seconds)
+        kept = kept and ok
+        shown = {k: round(v, 1) for k, v in parts.items()}
+        print(f"smoke run {i + 1}: {seconds:.1f} s, phases {shown}", flush=True)
+    print(f"smoke profile: {min_max(took)} s over {repeats} run(s); every obligation kept: {'yes' if kept else 'NO'}")
     return 0 if kept else 1
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .settings import ALL_IDS, Settings, SettingsError
+from .settings import ALL_IDS, PROFILES, Settings, SettingsError
 
 _BOUNDS = (
     # flag, setting, help
@@ -61,7 +61,16 @@ def contract_args(parser: argparse.ArgumentParser) -> None:
         help="a command (run through the shell, in the current folder) speaking the JSON-lines adapter "
         "protocol on stdin/stdout, for a client in any language (docs/contracts.md, schemas/adapter-protocol.json)",
     )
+    parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        help="a preset of the settings below: full (default) or smoke, for every commit (10 examples, "
+        "codes 501 and 700, no probe that waits out the client's own timeouts); flags override it",
+    )
     parser.add_argument("--examples", type=int, metavar="N", help="Hypothesis examples for C1-C8 (default 100)")
+    parser.add_argument(
+        "--codes", metavar="CODES", help="only these documented resCodes in scenarios and probes, e.g. 501,700"
+    )
     parser.add_argument(
         "--only",
         metavar="IDS",
@@ -103,6 +112,8 @@ def contract(args: argparse.Namespace) -> int:
         return _usage(f"the contract kit needs the package {exc.name!r}, which is not installed: {INSTALL_HINT}")
 
     values: dict[str, Any] = {
+        "profile": args.profile,
+        "codes": args.codes,
         "examples": args.examples,
         "only": args.only,
         "seed": args.seed,
@@ -138,7 +149,7 @@ def contract(args: argparse.Namespace) -> int:
             admin_token=args.admin_token,
             progress=Progress(enabled=not args.quiet),
         ).execute()
-    except AdapterLoadError as exc:
+    except (AdapterLoadError, SettingsError) as exc:
         return _usage(str(exc))
     except FakeError as exc:
         return _usage(str(exc))

@@ -20,7 +20,10 @@ class Outcome:
 
     kind: ``returned`` (``value``), ``rejected`` (``code``, ``message``), ``transport``
     (``message``), ``task_failed`` (``message``), ``crashed`` (``message`` names the exception)
-    or ``hung`` (still running after the bound).
+    or ``hung`` (still running after the bound). For a hung call, ``later`` is how it ended
+    after the kit lifted the fault, when it did within the kit's grace (its ``elapsed``
+    counted from the call's start): a client that gives up late is told apart from one that
+    never gives up.
     """
 
     kind: str
@@ -29,20 +32,30 @@ class Outcome:
     message: str = ""
     elapsed: float = 0.0
     log: str = ""  # what the adapter printed on stderr during the call (command adapters)
+    later: Outcome | None = None
 
     def describe(self) -> str:
+        """What the call did and when, in words ("raised TransportError('...') after 0.03 s")."""
         took = f" after {self.elapsed:.2f} s"
-        if self.kind == "returned":
-            return f"returned {self.value!r}{took}"
-        if self.kind == "rejected":
-            return f"raised Rejected({self.code!r}, {self.message!r}){took}"
-        if self.kind == "transport":
-            return f"raised TransportError({self.message!r}){took}"
-        if self.kind == "task_failed":
-            return f"raised TaskFailed({self.message!r}){took}"
-        if self.kind == "crashed":
-            return f"crashed with {self.message}{took}"
+        if self.kind != "hung":
+            return self.what() + took
+        if self.later is not None:
+            return f"had not returned{took} (it ended at {self.later.elapsed:.2f} s: {self.later.what()})"
         return f"had not returned{took}"
+
+    def what(self) -> str:
+        """How the call ended, without the time."""
+        if self.kind == "returned":
+            return f"returned {self.value!r}"
+        if self.kind == "rejected":
+            return f"raised Rejected({self.code!r}, {self.message!r})"
+        if self.kind == "transport":
+            return f"raised TransportError({self.message!r})"
+        if self.kind == "task_failed":
+            return f"raised TaskFailed({self.message!r})"
+        if self.kind == "crashed":
+            return f"crashed with {self.message}"
+        return "had not returned"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "elapsed_s": round(self.elapsed, 3), "text": self.describe()}
@@ -56,6 +69,8 @@ class Outcome:
             out["message"] = self.message
         if self.log:
             out["stderr"] = self.log
+        if self.later is not None:
+            out["later"] = self.later.as_dict()
         return out
 
 
@@ -118,7 +133,8 @@ def answer(entry: dict[str, Any]) -> str:
     code = entry.get("resCode")
     if code == 200:
         task = f", taskId {entry['taskId']}" if entry.get("taskId") else ""
-        return f"success (resCode 200{task}){shape}"
+        status = f", taskStatus {entry['taskStatus']}" if entry.get("taskStatus") else ""
+        return f"success (resCode 200{task}{status}){shape}"
     if code is not None:
         return f"resCode {code}{shape}"
     return f"HTTP {entry.get('status')}"

@@ -252,7 +252,7 @@ class Progress:
     def start(self, base_url: str, settings: Settings) -> None:
         self._write(
             f"bgmock contract: checking {', '.join(settings.only)} against the fake at {base_url} "
-            f"({settings.examples} examples)"
+            f"({settings.examples} examples, profile {settings.profile})"
         )
 
     def phase(self, name: str, total: int) -> None:

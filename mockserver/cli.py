@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 import time
@@ -12,6 +11,7 @@ from typing import Any
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
+from .origin import is_loopback
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -47,6 +47,9 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     add("--catalog", metavar="FILE", help="scene catalog JSON to use instead of the shipped fixtures/scenes.json")
     add("--admin-token", metavar="TOKEN",
         help="require header X-Bgmock-Admin-Token on /__admin (required when binding beyond loopback)")
+    add("--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer requests whose Host header is NAME (besides 127.0.0.1, localhost, [::1], the "
+             "bound host and public_url's); any other Host is refused (DNS rebinding); repeatable")
     add("--quiet", action="store_true", help="do not log one line per request")
     load = parser.add_argument_group("load, latency and workers (docs/load-and-workers.md)")
     load.add_argument("--rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
@@ -96,6 +99,8 @@ def build_config(args: argparse.Namespace) -> Config:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     _load_flags(args, values)
+    if args.allow_host:
+        values["allow_hosts"] = [*values["allow_hosts"], *args.allow_host]
     return Config.from_mapping(values, **overrides)
 
 
@@ -129,15 +134,6 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
                 raise ConfigError(f"--latency {text!r}: {exc}") from None
             latency[endpoint] = spec
         values["latency"] = latency
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _serve(args: argparse.Namespace) -> int:

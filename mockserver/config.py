@@ -57,6 +57,7 @@ class Config:
     result_format: str = "PNG"
     public_url: str | None = None
     admin_token: str | None = None
+    allow_hosts: tuple[str, ...] = ()
     fetch_images: bool = False
     fetch_allow_hosts: tuple[str, ...] = ()
     fetch_max_bytes: int = 4 * 1024 * 1024
@@ -86,6 +87,8 @@ class Config:
             merged["rate_limits"] = tuple(merged["rate_limits"])
         if "fetch_allow_hosts" in merged:
             merged["fetch_allow_hosts"] = tuple(merged["fetch_allow_hosts"])
+        if "allow_hosts" in merged:
+            merged["allow_hosts"] = tuple(merged["allow_hosts"])
         if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
             raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
         return cls(**merged)
@@ -122,6 +125,7 @@ class Config:
         data["app_keys"] = dict(self.app_keys)
         data["rate_limits"] = [dict(limit) for limit in self.rate_limits]
         data["fetch_allow_hosts"] = list(self.fetch_allow_hosts)
+        data["allow_hosts"] = list(self.allow_hosts)
         if isinstance(self.latency, Mapping):
             data["latency"] = dict(self.latency)
         return data

@@ -25,6 +25,7 @@ from .envelopes import Envelopes
 from .errors import ApiError, GatewayError, InvalidInput
 from .faults import ANSWER_FAULTS
 from .http import Incoming, Reply
+from .origin import Guard, Refused
 from .signing import verify
 
 log = logging.getLogger("bgmock")
@@ -80,8 +81,11 @@ def signing_params(request: Incoming) -> dict[str, str]:
 class Dispatcher:
     """Routes a request, applies the checks of its kind, and turns errors into envelopes."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, *, guard: bool = True) -> None:
+        """``guard=False`` turns off the Host and Origin checks (``origin.py``): only for the
+        in-process mode, which no browser can reach."""
         self.backend = backend
+        self.guard = Guard(backend.config) if guard else None
         self.envelopes = Envelopes(backend.spec, backend.ids)
         self.routes = route_table()
         self.by_endpoint = {route.endpoint: route for route in self.routes}
@@ -96,16 +100,24 @@ class Dispatcher:
         started = time.perf_counter()
         route: Route | None = None
         ctx: Context | None = None
+        refused: dict[str, Any] | None = None
         try:
+            if self.guard is not None:
+                self.guard.check_host(request)
             endpoint, args = self._match(request.path, request.method)
             route = self.by_endpoint[endpoint]
             ctx = Context(request, args, self.backend, self.envelopes, route)
+            if self.guard is not None:
+                self.guard.check_origin(request, route.kind)
             reply = self._checked(ctx)
         except (NotFound, RequestRedirect):  # a redirect (``//``, a trailing slash) is no route here
             reply = self._gateway(GatewayError("InvalidApiPath"))
         except MethodNotAllowed as exc:
             reply = self._gateway(GatewayError("MethodNotAllowed"))
             reply.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
+        except Refused as exc:  # a web page or a rebound name: journaled, whatever the route
+            reply = self._gateway(exc)
+            refused = {"gateway": exc.code, "problems": [exc.message]}
         except GatewayError as exc:
             reply = self._gateway(exc)
             if ctx is not None:
@@ -131,9 +143,9 @@ class Dispatcher:
         if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(route), self.backend.ids.chance)
-        if route is None or route.kind == "api":
+        if route is None or route.kind == "api" or refused:
             try:
-                self._record(request, route, ctx, reply, started)
+                self._record(request, route, ctx, reply, started, refused)
             except Exception:  # the journal must never turn an answer into a traceback
                 log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
@@ -191,9 +203,10 @@ class Dispatcher:
         return Reply.json(body, status=status)
 
     def _record(
-        self, request: Incoming, route: Route | None, ctx: Context | None, reply: Reply, started: float
+        self, request: Incoming, route: Route | None, ctx: Context | None, reply: Reply, started: float,
+        refused: dict[str, Any] | None = None,
     ) -> None:
-        notes = ctx.notes if ctx else {}
+        notes = refused or (ctx.notes if ctx else {})
         elapsed_ms = (time.perf_counter() - started) * 1000
         query, headers = request.query, request.headers
         if not (type(query) is dict and _SECRET_PARAMS.isdisjoint(query)):
@@ -224,6 +237,7 @@ class Dispatcher:
             "resCode": reply.res_code,
             "transport": reply.transport,
             "taskId": notes.get("taskId"),
+            "taskStatus": notes.get("taskStatus"),
             "rateLimit": notes.get("rateLimit"),
             "delayMs": reply.delay_ms,
             "elapsedMs": round(elapsed_ms, 3),

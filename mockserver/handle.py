@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backend import Backend
 from .config import Config, ConfigError
 from .errors import InvalidInput
 from .faults import TRANSPORT_FAULTS
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
 
 #: What the test-facing entry points (plugin, ``mocked()``, ``running()``) start from: time
 #: stands still unless a test advances it, tasks finish at once, no log line per request.
@@ -82,8 +85,12 @@ class Handle:
         app_secret: str,
         mode: str,
         close: Callable[[], None] | None = None,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.backend = backend
+        #: The fake's one path in (journal numbering lives there): what ``httpx_transport(fake)``
+        #: answers from, so calls through it join this fake's journal instead of a second one.
+        self.dispatcher = dispatcher
         self._url = url.rstrip("/")
         self.app_key = app_key
         self.app_secret = app_secret
@@ -292,7 +299,8 @@ def running(
 
     cfg, app_key, app_secret = resolve(config, settings, signatures=signatures, pair=key_pair)
     server = LiveServer(cfg)
-    return Handle(server.backend, server.url, app_key=app_key, app_secret=app_secret, mode="live", close=server.stop)
+    return Handle(server.backend, server.url, app_key=app_key, app_secret=app_secret, mode="live", close=server.stop,
+                  dispatcher=getattr(server.app.wsgi_app, "dispatcher", None))
 
 
 # -- what counts as a broken request, and how it reads in a report ------------------------------

@@ -8,6 +8,7 @@ Fixtures:
   ``bgmock_responses`` the same handle on an in-process fake: ``requests`` calls to
                        ``http://bgmock.local`` (and the vendor's hosts) are answered without a
                        socket. It intercepts the ``requests`` library only.
+  ``bgmock_httpx``     the same for httpx (``Client`` and ``AsyncClient``): its own in-process fake.
 
 ``@pytest.mark.bgmock(...)`` sets the fake up for one test: keys of ``schemas/config.json``
 (``strict=True``, ``task_duration=5``, ...) plus ``fault=501``/``fault="reset"`` with
@@ -73,7 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("bgmock_task_duration", "seconds from submit to finished on the fake's clock (default 0)",
                   default="")
     parser.addini("bgmock_signatures", "true: the fake checks signatures with the handle's key pair", default="")
-    parser.addini("bgmock_base_urls", "more base URLs that bgmock_responses intercepts", type="linelist",
+    parser.addini("bgmock_base_urls", "more base URLs the in-process fixtures intercept", type="linelist",
                   default=[])
 
 
@@ -297,13 +298,45 @@ def bgmock_responses(request: pytest.FixtureRequest, _bgmock_inprocess: Any) -> 
     """The in-process fake: ``requests`` calls to ``bgmock_responses.url`` (``http://bgmock.local``)
     and the vendor's hosts are answered without a socket. Only the ``requests`` library is
     intercepted; other URLs go out as usual."""
-    handle, interceptor = _bgmock_inprocess
+    yield from _intercepting(request, *_bgmock_inprocess)
+
+
+def _intercepting(request: pytest.FixtureRequest, handle: Handle, interceptor: Any) -> Iterator[Handle]:
+    """The session's in-process fake, prepared for this test and intercepting during it only."""
     prepare(handle, request.node)
     interceptor.start()
     try:
         yield handle
     finally:
         interceptor.stop()
+
+
+@pytest.fixture(scope="session")
+def _bgmock_httpx_inprocess(pytestconfig: pytest.Config) -> Iterator[Any]:
+    try:
+        from .inprocess_httpx import build
+    except ImportError as exc:  # httpx is an optional dependency
+        raise pytest.UsageError(
+            f"bgmock_httpx needs the 'httpx' package (missing: {exc.name or exc}): "
+            'pip install httpx (or, from the bgmock checkout: pip install -e ".[httpx]")'
+        ) from None
+    from .intercept import DEFAULT_URL, VENDOR_URLS
+
+    found = session(pytestconfig)
+    handle, interceptor = build(
+        found.config, base_urls=(DEFAULT_URL, *VENDOR_URLS, *found.extra_urls),
+        key_pair=(found.app_key, found.app_secret),
+    )
+    yield handle, interceptor
+    interceptor.stop()
+
+
+@pytest.fixture
+def bgmock_httpx(request: pytest.FixtureRequest, _bgmock_httpx_inprocess: Any) -> Iterator[Handle]:
+    """The in-process fake for httpx: ``httpx.Client`` and ``httpx.AsyncClient`` calls (with httpx's
+    default transports) to ``bgmock_httpx.url`` (``http://bgmock.local``) and the vendor's hosts
+    are answered without a socket. Other URLs go out as usual."""
+    yield from _intercepting(request, *_bgmock_httpx_inprocess)
 
 
 # -- failure reports ----------------------------------------------------------------------------
@@ -313,14 +346,19 @@ def report_text(handle: Handle) -> str:
 
     entries = handle.requests()
     if not entries:
-        hint = " (the in-process mode sees the requests library only)" if handle.mode == "in-process" else ""
+        hint = {"in-process": " (the in-process mode sees the requests library only)",
+                "in-process httpx": " (this in-process mode sees httpx only)"}.get(handle.mode, "")
         return f"no API call reached the fake at {handle.url}{hint}"
+    # Numbered per test, #1 its first call (the journal's own IDs run on across the session's tests).
+    entries = [{**e, "id": n} for n, e in enumerate(entries, 1)]
     offending = [e for e in entries if offence(e)]
     parts = []
     if offending:
         parts.append(f"{len(offending)} call(s) broke the API's rules:\n" + format_entries(offending))
+    if len(entries) >= handle.config.journal_size:  # the test's first calls may have been dropped
+        parts.append(f"(the journal keeps the last {len(entries)} calls: #1 is the oldest kept)")
     if len(offending) == len(entries):
-        return parts[0]
+        return "\n\n".join(parts)
     shown = entries[-REPORT_LAST:]
     head = f"last {len(shown)} of {len(entries)} calls" if len(shown) < len(entries) else f"{len(entries)} call(s)"
     parts.append(f"{head}:\n" + "\n".join(describe(e) for e in shown))
