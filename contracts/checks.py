@@ -18,6 +18,7 @@ from .observation import Observation, Pair, code_of, gaps, is_query, is_submit, 
 from .scenarios import UNDOCUMENTED_CODE, Catalog
 from .settings import Settings
 from .strategies import ImageSpec
+from .strictness import request_leniencies, signing_leniencies
 from .titles import beyond, late_transport, misreport, over
 
 
@@ -166,6 +167,9 @@ def schema(obs: Observation, ctx: Context) -> None:
             problems = sorted(err.message for err in ctx.signing_validator.iter_errors(signing))
             if problems:
                 raise Broken("signing parameters break the schema", f"{signing}: {'; '.join(problems)}")
+    for e in obs.entries:  # what the fake accepted only by its leniency (contracts/strictness.py)
+        for leaned in request_leniencies(e, obs.request, ctx.item_schema):
+            raise Broken(*leaned)
 
 
 @obligation("C2", "fidelity", "what arrives is what the caller asked for: every field, value and the image bytes")
@@ -237,6 +241,9 @@ def signing(obs: Observation, ctx: Context) -> None:
                 f"gateway answered {e['gateway']}",
                 f"{e.get('method')} {e.get('path')} with {shown or 'no signing parameters'}",
             )
+    for e in obs.entries:  # a signature the fake accepted only by its leniency
+        for leaned in signing_leniencies(e):
+            raise Broken(*leaned)
 
 
 @obligation("C4", "success", "the task ID returned is exactly data.result.taskId")

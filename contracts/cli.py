@@ -51,11 +51,17 @@ def _writable(path: str | None, flag: str) -> str | None:
 
 # -- bgmock contract ---------------------------------------------------------------------------
 def contract_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--adapter",
-        required=True,
         metavar="MODULE:FACTORY",
         help="your adapter factory, e.g. myapp.bg_adapter:make_adapter (imported from the current folder)",
+    )
+    which.add_argument(
+        "--adapter-cmd",
+        metavar="CMD",
+        help="a command (run through the shell, in the current folder) speaking the JSON-lines adapter "
+        "protocol on stdin/stdout, for a client in any language (docs/contracts.md, schemas/adapter-protocol.json)",
     )
     parser.add_argument(
         "--profile",
@@ -130,7 +136,12 @@ def contract(args: argparse.Namespace) -> int:
         if problem:
             return _usage(problem)
     try:
-        factory = load_factory(args.adapter)
+        if args.adapter_cmd is not None:
+            from .command_adapter import command_factory
+
+            factory = command_factory(args.adapter_cmd)
+        else:
+            factory = load_factory(args.adapter)
         result = Run(
             factory,
             settings,

@@ -33,6 +33,7 @@ class Outcome:
     code: Any = None
     message: str = ""
     elapsed: float = 0.0
+    log: str = ""  # what the adapter printed on stderr during the call (command adapters)
     later: Outcome | None = None
 
     def describe(self) -> str:
@@ -68,6 +69,8 @@ class Outcome:
             out["code"] = self.code if isinstance(self.code, (str, int)) else repr(self.code)
         if self.message:
             out["message"] = self.message
+        if self.log:
+            out["stderr"] = self.log
         if self.later is not None:
             out["later"] = self.later.as_dict()
         return out

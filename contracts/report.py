@@ -185,6 +185,9 @@ def _evidence(f: Failure) -> list[str]:
             lines.append(f"      -> {r['answer']}")
     if f.client:
         lines.append(f"the client: {f.client.get('text')}")
+        if f.client.get("stderr"):
+            lines.append("the adapter's stderr during this call:")
+            lines.extend(f"  | {line}" for line in str(f.client["stderr"]).splitlines()[-20:])
     return lines
 
 

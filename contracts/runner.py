@@ -237,8 +237,14 @@ class Run:
             except BaseException as exc:  # noqa: BLE001 - whatever the client throws is a verdict
                 holder["outcome"] = Outcome("crashed", message=describe_exception(exc))
             holder["outcome"].elapsed = time.perf_counter() - begin
+            if callable(take_log):  # a command adapter: what it printed on stderr during this call
+                holder["outcome"].log = take_log()
 
         worker = threading.Thread(target=target, name="bgmock-contract-call", daemon=True)
+        take_log = getattr(self.adapter, "take_log", None)
+        ready = getattr(self.adapter, "ready", None)
+        if callable(ready):
+            ready()  # a command adapter restarts a process the last call lost: before the call's timing
         begin = time.perf_counter()
         worker.start()
         worker.join(bound + BOUND_GRACE_S)
@@ -250,14 +256,29 @@ class Run:
 
     def _settle(self, outcome: Outcome, pending: _Pending, grace: float) -> None:
         """Give a call that outlived its bound time to end after the fault was lifted; how it
-        ended, if it did, goes into ``outcome.later`` (a late timeout is not a missing one)."""
+        ended, if it did, goes into ``outcome.later`` (a late timeout is not a missing one).
+
+        A command adapter still silent then is stopped (``abandon``): its call ends as the crash
+        it is ("did not answer within ..."), with its stderr, instead of hanging on."""
         begin = time.perf_counter()
         pending.worker.join(grace)
+        abandon = getattr(self.adapter, "abandon", None)
+        abandoned = pending.worker.is_alive() and callable(abandon)
+        if abandoned:
+            abandon()
+            pending.worker.join(5.0)
         self.client_s += time.perf_counter() - begin
         if pending.worker.is_alive():
             self.abandoned += 1
+            return
+        late = pending.holder.get("outcome")
+        if late is None:
+            return
+        outcome.log = late.log
+        if abandoned and late.kind == "crashed":
+            outcome.kind, outcome.message, outcome.elapsed = late.kind, late.message, late.elapsed
         else:
-            outcome.later = pending.holder.get("outcome")
+            outcome.later = late
 
     # -- judging -----------------------------------------------------------------------------------
     def _judge(self, obs: Observation, ids: tuple[str, ...] | list[str]) -> list[tuple[str, Broken]]:
