@@ -37,6 +37,8 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from .framing import FramingError, content_length, parse_chunk_size
+
 log = logging.getLogger("bgmock")
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -45,7 +47,6 @@ MAX_HEADERS = 100
 #: Closing with unread request bytes: read and discard up to this much, for up to this long.
 LINGER_BYTES = 64 << 20
 LINGER_S = 2.0
-_HEX = frozenset(b"0123456789abcdefABCDEF")
 _TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _NO_BODY_STATUS = frozenset({204, 304})
 
@@ -124,10 +125,9 @@ class _ChunkedBody(_Body):
         line = self.rfile.readline(MAX_LINE + 1)
         if not line:
             raise OSError("ended")
-        size = line.split(b";", 1)[0].strip()
-        if len(line) > MAX_LINE or not line.endswith(b"\n") or not size or not _HEX.issuperset(size):
-            raise ValueError("malformed chunked body: a chunk size is not a hexadecimal number")
-        self.remaining = int(size, 16)
+        if len(line) > MAX_LINE or not line.endswith(b"\n"):
+            raise ValueError("malformed chunked body: a chunk size line is not ended")
+        self.remaining = parse_chunk_size(line)  # a FramingError is a ValueError: refused above
         if self.remaining == 0:  # the last chunk: skip trailers up to the blank line
             for _ in range(MAX_HEADERS + 1):
                 if self.rfile.readline(MAX_LINE + 1) in (b"\r\n", b"\n", b""):
@@ -321,16 +321,22 @@ class Handler(socketserver.StreamRequestHandler):
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
             "bgmock.socket": self.connection,
         }
+        lengths: list[str] = []
         for name, value in headers:
-            key = "CONTENT_TYPE" if name == "content-type" else (
-                "CONTENT_LENGTH" if name == "content-length" else "HTTP_" + name.upper().replace("-", "_"))
+            if name == "content-length":
+                lengths.append(value)
+                continue
+            key = "CONTENT_TYPE" if name == "content-type" else "HTTP_" + name.upper().replace("-", "_")
             if key in environ:
-                if key == "CONTENT_LENGTH" and environ[key] != value:
-                    raise BadRequest(400, "conflicting Content-Length headers")
-                if key != "CONTENT_LENGTH":
-                    environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
+                environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
             else:
                 environ[key] = value
+        try:
+            length = content_length(lengths)  # every header that turns into a number, strictly
+        except FramingError as exc:
+            raise BadRequest(400, str(exc)) from None
+        if length is not None:
+            environ["CONTENT_LENGTH"] = str(length)
         environ["bgmock.body"] = self._body(environ)
         connection = environ.get("HTTP_CONNECTION", "").lower()
         environ["bgmock.keep_alive"] = "close" not in connection and (
@@ -347,10 +353,7 @@ class Handler(socketserver.StreamRequestHandler):
             environ["wsgi.input_terminated"] = True
             body: _Body = _ChunkedBody(self.rfile)
         else:
-            raw = environ.get("CONTENT_LENGTH", "")
-            if raw and not (raw.isascii() and raw.isdigit()):
-                raise BadRequest(400, "malformed Content-Length")
-            body = _Body(self.rfile, int(raw) if raw else 0)
+            body = _Body(self.rfile, int(environ.get("CONTENT_LENGTH", 0)))  # checked by _build
         if environ.get("HTTP_EXPECT", "").lower() == "100-continue" and environ["SERVER_PROTOCOL"] == "HTTP/1.1":
             environ["bgmock.expect_continue"] = True
         return body

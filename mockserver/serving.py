@@ -37,6 +37,7 @@ from .backend import Backend
 from .config import Config, ConfigError
 from .dispatch import Dispatcher
 from .errors import ApiError, GatewayError
+from .framing import FramingError, content_length
 from .http import Incoming, Reply
 from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
 
@@ -69,6 +70,9 @@ class WsgiApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             reply = self.dispatcher.handle(self.incoming(environ))
+        except FramingError as exc:  # a Content-Length no server should have passed on
+            status, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", str(exc), status=400))
+            reply = Reply.json(body, status=status, headers={"Connection": "close"})
         except Exception:  # the dispatcher has its own net; this one catches a broken request stream
             log.exception("bgmock: internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             reply = Reply.json(self.dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock")))
@@ -89,13 +93,14 @@ class WsgiApp:
 
     def incoming(self, environ: dict[str, Any]) -> Incoming:
         """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
-        try:
-            length: int | None = int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
-        except ValueError:
-            length = 0
+        # Strict (framing.py): werkzeug and granian hand the header over as the client sent it.
+        length = content_length([environ["CONTENT_LENGTH"]]) if environ.get("CONTENT_LENGTH") else None
         if length is None and not environ.get("wsgi.input_terminated"):
             length = 0  # no length and no terminated stream (no chunked upload): no body
-        body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
+        try:
+            body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
+        except (OSError, ValueError) as exc:  # werkzeug's dechunking: a bad chunk size, a cut body
+            raise FramingError(f"the request body could not be read ({str(exc)[:80] or type(exc).__name__})") from None
         query: dict[str, str] = {}
         raw_query = environ.get("QUERY_STRING")
         for key, value in parse_qsl(raw_query, keep_blank_values=True) if raw_query else ():
