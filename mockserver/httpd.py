@@ -146,12 +146,14 @@ class _Deadline(io.RawIOBase):
     """The connection as the request reader's raw stream: each read waits at most the idle
     timeout, and none goes past the deadline of the request's current part (head or body)."""
 
-    def __init__(self, sock: socket.socket, idle: float) -> None:
+    def __init__(self, sock: socket.socket, idle: float, on_data: Callable[[], None]) -> None:
         super().__init__()
         self.sock = sock
         self.idle = idle
         self.deadline: float | None = None
         self.timeout = idle
+        self.waiting = False  # between requests: the first byte that comes ends the idleness
+        self.on_data = on_data
 
     def start(self, seconds: float | None) -> None:
         """A new deadline, ``seconds`` from now (None: only the idle timeout)."""
@@ -172,7 +174,11 @@ class _Deadline(io.RawIOBase):
             if abs(wanted - self.timeout) > 0.05:  # settimeout costs two syscalls: not per read
                 self.timeout = wanted
                 self.sock.settimeout(wanted)
-        return self.sock.recv_into(buffer)
+        received = self.sock.recv_into(buffer)
+        if self.waiting and received:
+            self.waiting = False
+            self.on_data()
+        return received
 
 
 class _Date:
@@ -200,7 +206,7 @@ class Handler(socketserver.StreamRequestHandler):
         self.timeout = self.server.idle_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
         self.rfile.close()  # read through the deadline instead (the socket stays open)
-        self.clock = _Deadline(self.connection, self.server.idle_timeout)
+        self.clock = _Deadline(self.connection, self.server.idle_timeout, self._busy)
         self.rfile = io.BufferedReader(self.clock, 1 << 16)
 
     def handle(self) -> None:
@@ -215,11 +221,20 @@ class Handler(socketserver.StreamRequestHandler):
             if not keep:
                 return
 
+    def _busy(self) -> None:
+        self.server.mark_busy(self.connection)
+
     def _one_request(self) -> bool:
         # Slow clients: the line and headers must arrive within head_timeout, the body within
         # body_timeout, whatever the pace (a byte every few seconds resets no timer).
         self.clock.start(self.server.head_timeout)
+        # Idle until a byte of the next request comes: the first connection to go when the
+        # slots run out (ThreadedServer.process_request).
+        self.server.mark_idle(self.connection)
+        self.clock.waiting = True
         line = self.rfile.readline(MAX_LINE + 1)
+        self.clock.waiting = False
+        self._busy()  # a pipelined request may have been read already, with no new byte
         while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
             line = self.rfile.readline(MAX_LINE + 1)
         if not line:
@@ -455,6 +470,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.closing = False
         self._slots = threading.BoundedSemaphore(max_connections)
         self._open: set[socket.socket] = set()
+        self._idle: dict[socket.socket, float] = {}  # connections between requests, since when
         self._open_lock = threading.Lock()
         super().__init__((host, port), Handler)
 
@@ -462,8 +478,40 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def port(self) -> int:
         return int(self.socket.getsockname()[1])
 
+    def connections(self) -> tuple[int, int]:
+        """(open, idle) connections: what ``max_connections`` and eviction see."""
+        with self._open_lock:
+            return len(self._open), len(self._idle)
+
+    def mark_idle(self, conn: socket.socket) -> None:
+        with self._open_lock:
+            if conn in self._open:
+                self._idle[conn] = time.monotonic()
+
+    def mark_busy(self, conn: socket.socket) -> None:
+        with self._open_lock:
+            self._idle.pop(conn, None)
+
+    def _evict_idle(self) -> bool:
+        """Close the connection idle the longest, handing its slot to a new one (True).
+
+        Keep-alive clients that send a request now and then would otherwise hold every slot
+        for good (each request restarts the idle timer) and keep everyone else on 503.  A
+        connection between requests may be closed at any time (RFC 9112 9.6; clients retry),
+        so it goes first; one reading a request or being answered is never cut.
+        """
+        with self._open_lock:
+            if not self._idle:
+                return False
+            victim = min(self._idle, key=self._idle.__getitem__)
+            del self._idle[victim]
+            self._open.discard(victim)  # the slot passes to the newcomer; _release skips it
+        with contextlib.suppress(OSError):
+            victim.shutdown(socket.SHUT_RDWR)  # its thread wakes to an end of stream and ends
+        return True
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        if not self._slots.acquire(blocking=False) and not self._evict_idle():
             body = self.refusal(503, "too many open connections to the fake")
             with contextlib.suppress(OSError):
                 request.settimeout(0.5)
@@ -489,6 +537,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def _release(self, request: Any) -> None:
         with self._open_lock:
+            self._idle.pop(request, None)
             if request in self._open:
                 self._open.discard(request)
                 self._slots.release()
