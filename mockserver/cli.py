@@ -194,7 +194,10 @@ def _make_server(config: Config, app: Any) -> Any:
             raise OSError(f"port {config.port} is in use") from None
     from .httpd import make_server as make_threaded
 
-    return make_threaded(config.host, config.port, app, refusal=app.refusal, max_body=config.max_body_bytes)
+    return make_threaded(
+        config.host, config.port, app, refusal=app.refusal, max_body=config.max_body_bytes,
+        body_memory=config.body_memory_bytes,
+    )
 
 
 def _active(config: Config) -> str:

@@ -37,6 +37,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from .bodies import BodyBudget
 from .framing import FramingError, content_length, parse_chunk_size
 
 log = logging.getLogger("bgmock")
@@ -162,6 +163,10 @@ class _Deadline(io.RawIOBase):
             self.timeout = self.idle
             self.sock.settimeout(self.idle)
 
+    def left(self) -> float:
+        """Seconds left before the current deadline (the idle timeout when there is none)."""
+        return self.idle if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
+
     def readable(self) -> bool:
         return True
 
@@ -247,25 +252,66 @@ class Handler(socketserver.StreamRequestHandler):
             return False
         body: _Body = environ.pop("bgmock.body")
         self.clock.start(self.server.body_timeout)
-        if environ.pop("bgmock.expect_continue", False):
-            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        # The whole body (up to one byte over the cap) before the application runs: a body cut
-        # short or badly framed is the HTTP layer's error, not a request with half a body.
-        data = body.read(self.server.max_body + 1)
-        if body.problem:
-            self._refuse(400, body.problem)
-            self._linger()
-            return False
-        environ["wsgi.input"] = io.BytesIO(data)
-        if body.unread():  # longer than the cap: the rest is never read, so this answer closes
-            environ["bgmock.keep_alive"] = False
-        answered = self._answer(environ)
+        expect_continue = environ.pop("bgmock.expect_continue", False)
+        charged = 0
+        if isinstance(body, _ChunkedBody) or body.length <= self.server.max_body:
+            if expect_continue:
+                self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            # The whole body (up to one byte over the cap) before the application runs: a body
+            # cut short or badly framed is the HTTP layer's error, not a request with half a body.
+            data, charged = self._read_body(body)
+            if data is None:
+                self._refuse(503, "too many request bodies in flight (body_memory_bytes); retry")
+                self._linger()
+                return False
+        else:  # refused on its declared length, unread: the application's 700 (transport.Oversized)
+            data = b""
+        try:
+            if body.problem:
+                self._refuse(400, body.problem)
+                self._linger()
+                return False
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["bgmock.body_bytes"] = data  # serving.WsgiApp takes it as is: no second copy
+            if body.unread():  # longer than the cap: the rest is never read, so this answer closes
+                environ["bgmock.keep_alive"] = False
+            answered = self._answer(environ)
+        finally:
+            del data
+            environ.pop("bgmock.body_bytes", None)
+            environ.pop("wsgi.input", None)
+            self.server.bodies.release(charged)
         self.clock.start(None)
         if answered and environ["bgmock.keep_alive"]:  # the body was read whole before the answer
             return True
         if body.unread():
             self._linger()
         return False
+
+    def _read_body(self, body: _Body) -> tuple[bytes | None, int]:
+        """Up to the cap plus one byte, charged to the server's body budget first (a
+        declared length at once, a chunked body a mebibyte at a time); (None, 0) when the
+        budget had no room before the body's deadline."""
+        budget, limit = self.server.bodies, self.server.max_body + 1
+        if not isinstance(body, _ChunkedBody):
+            want = min(body.length, limit)
+            if want == 0:
+                return b"", 0
+            charged = budget.acquire(want, self.clock.left())
+            return (None, 0) if charged is None else (body.read(want), charged)
+        parts: list[bytes] = []
+        size = total = 0
+        while size < limit and not body.done and not body.problem:
+            step = budget.acquire(min(1 << 20, limit - size), self.clock.left())
+            if step is None:
+                budget.release(total)
+                return None, 0
+            total += step
+            part = body.read(step)
+            parts.append(part)
+            size += len(part)
+        budget.release(total - size)  # what the last step did not fill
+        return b"".join(parts), size
 
     def _linger(self) -> None:
         """Close without losing the answer: a close with unread request bytes makes the kernel
@@ -457,7 +503,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def __init__(
         self, host: str, port: int, app: WsgiCallable, *, refusal: Callable[[int, str], bytes] | None = None,
         max_connections: int = 256, idle_timeout: float = 15.0, head_timeout: float = 20.0,
-        body_timeout: float = 120.0, max_body: int = 12 << 20,
+        body_timeout: float = 120.0, max_body: int = 12 << 20, body_memory: int | None = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.app = app
@@ -466,6 +512,8 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.head_timeout = head_timeout
         self.body_timeout = body_timeout
         self.max_body = max_body
+        # Bodies held at once, all connections together (bodies.py); by default four at the cap.
+        self.bodies = BodyBudget(body_memory or 4 * (max_body + 1))
         self.date = _Date()
         self.closing = False
         self._slots = threading.BoundedSemaphore(max_connections)

@@ -10,6 +10,7 @@ go on serving. What granian (``--workers``) does is in docs/hardening.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -174,3 +175,27 @@ def test_parse_chunk_size() -> None:
     for bad in (b"\r\n", b"+5\r\n", b"-5\r\n", "٣".encode() + b"\r\n", b"1" + b"0" * 16 + b"\r\n"):
         with pytest.raises(FramingError):
             parse_chunk_size(bad)
+
+
+# -- a declared length over the cap -----------------------------------------------------------
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_sent(served: _Served) -> None:
+    """100 MB announced: the 700 comes back while the client has sent none of it (the body
+    is never read, let alone buffered up to the cap; the default server sends no 100)."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+        sock.sendall(_post(b"Content-Length: 100000000", b"Expect: 100-continue"))
+        head, continues = sock.recv(65536), 0
+        while b"\r\n\r\n" not in head or head.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):
+            if head.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):
+                head, continues = head[25:], continues + 1
+            head += sock.recv(65536)
+        assert continues == 0 or not isinstance(served.server, httpd.ThreadedServer)  # werkzeug sends its own
+        assert head.startswith(b"HTTP/1.1 200")
+        answer = head.partition(b"\r\n\r\n")[2]
+        with contextlib.suppress(OSError):
+            answer += b"".join(iter(lambda: sock.recv(65536), b""))
+    envelope = json.loads(answer)
+    assert envelope["resCode"] == 700
+    assert "body: larger than the 12582912 bytes the fake accepts" in envelope["resMessage"]
+    _still_serving(served)

@@ -377,3 +377,58 @@ def test_a_body_trickled_past_its_deadline_is_refused() -> None:
         assert "Content-Length" in str(_refusal(data, 400)["message"])
     finally:
         srv.stop()
+
+
+# -- bodies in flight, all connections together (bodies.py) ----------------------------------
+
+
+def _head(length: int) -> bytes:
+    return f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def test_bodies_in_flight_are_bounded_together() -> None:
+    """One upload holds the whole body budget while it trickles in; another body that does
+    not fit waits, and past its deadline gets a 503 envelope instead of more memory."""
+    srv = _Server(max_body=4000, body_memory=4001, body_timeout=0.5)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as first:
+            first.sendall(_head(4000))
+            _until(lambda: srv.server.bodies.used == 4000)  # charged before a byte of it came
+            envelope = _refusal(srv.raw(_post("x")), 503)
+            assert "too many request bodies in flight" in str(envelope["message"])
+        _until(lambda: srv.server.bodies.used == 0)  # the cut-off upload gave its share back
+        assert json.loads(_answers(srv.raw(_post("x")))[0][2])["resCode"] == 200  # room again
+    finally:
+        srv.stop()
+
+
+def test_a_body_waiting_for_room_is_read_once_there_is_some() -> None:
+    srv = _Server(max_body=4000, body_memory=4001)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as first:
+            first.sendall(_head(len(BODY)))
+            _until(lambda: srv.server.bodies.used == len(BODY))
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as second:
+                second.sendall(_post("x").replace(b"Content-Length", b"Connection: close\r\nContent-Length"))
+                first.sendall(BODY.encode())  # the first body completes, is answered, and leaves
+                assert b'"resCode":200' in first.recv(65536)
+                (status, _, body), = _answers(b"".join(iter(lambda: second.recv(65536), b"")))
+                assert status == 200 and json.loads(body)["resCode"] == 200
+    finally:
+        srv.stop()
+
+
+def test_a_chunked_body_is_charged_as_it_grows_and_stops_at_the_cap() -> None:
+    srv = _Server(max_body=2000)
+    try:
+        chunks = b"".join(b"400\r\n" + b"a" * 1024 + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"
+        data = srv.raw(
+            f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+            + chunks
+        )
+        (status, headers, body), = _answers(data)
+        assert status == 200 and headers["connection"] == "close"
+        assert "larger than the 2000 bytes" in json.loads(body)["resMessage"]
+        _until(lambda: srv.server.bodies.used == 0)
+    finally:
+        srv.stop()
