@@ -5,8 +5,9 @@ Why: every connection of the default server may hold a body of up to ``max_body_
 glibc kept most of it after the load (freed blocks stay in the allocator's arenas).  The
 server charges each body to a ``BodyBudget`` before reading it (``body_memory_bytes``, by
 default four bodies at the cap); a body that does not fit waits for others to finish, up
-to its own deadline, and is then refused with a 503.  When the last body in flight is
-released after a large one, ``give_back_memory`` asks the allocator to return free pages.
+to its own deadline, and is then refused with a 503.  Large blocks are kept out of glibc's
+arenas (``keep_large_blocks_mapped``), and when the last body in flight is released after
+large ones, ``give_back_memory`` asks the allocator to return what free pages remain.
 """
 
 from __future__ import annotations
@@ -61,27 +62,44 @@ class BodyBudget:
             self._on_idle()
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+#: glibc's mallopt parameter, and the size from which blocks get their own mapping.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1 << 20
+
+
+def _glibc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim  # glibc only (musl has none)
-    except (OSError, AttributeError):
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    except (OSError, AttributeError):  # not glibc (musl has neither)
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim  # type: ignore[no-any-return]
+    return libc
 
 
-_TRIM = _malloc_trim()
+_LIBC = _glibc()
+
+
+def keep_large_blocks_mapped() -> None:
+    """Give every block of a mebibyte or more its own mapping, returned when it is freed.
+
+    glibc starts that way (at 128 KiB) but raises the threshold each time such a block is
+    freed, up to 32 MiB: after the first large body, bodies and what is decoded from them
+    come from the per-thread arenas instead, which keep freed memory. With 60 threads each
+    reading a 10 MB body in turn, every arena grew to its own peak: 470-630 MB resident
+    for a budget of 48 MiB of bodies (bench/RESULTS.md). A fixed threshold stops that."""
+    if _LIBC is not None:
+        _LIBC.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def give_back_memory() -> None:
     """Return the allocator's free pages to the system (glibc ``malloc_trim``; elsewhere a
     no-op). Large bodies are freed into per-thread arenas that glibc does not shrink on its
     own: without this, the resident size after a burst of uploads stays near its peak."""
-    if _TRIM is not None:
-        _TRIM(0)
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
-__all__ = ["BodyBudget", "give_back_memory"]
+__all__ = ["BodyBudget", "give_back_memory", "keep_large_blocks_mapped"]

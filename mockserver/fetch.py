@@ -188,9 +188,12 @@ class ImageFetcher:
         worker.join(left)
         if worker.is_alive():
             raise self._timed_out()
-        if "error" in box:
-            raise box["error"]
-        return box["addresses"]
+        try:
+            if "error" in box:
+                raise box["error"]
+            return box["addresses"]
+        finally:
+            box.clear()  # no cycle through this frame's traceback back to the exception
 
     def _get(
         self, scheme: str, host: str, address: str, port: int, target: str, deadline: float
@@ -291,6 +294,14 @@ class _DeadlineReader(io.RawIOBase):
     def __init__(self, sock: socket.socket, deadline: float, left: Callable[[float], float]) -> None:
         super().__init__()
         self._sock, self._deadline, self._left = sock, deadline, left
+        # As ``socket.makefile`` does: http.client closes the connection once it has the
+        # answer's head (``Connection: close``); the socket stays open until this stream closes.
+        sock._io_refs += 1  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock._decref_socketios()  # type: ignore[attr-defined]
+        super().close()
 
     def readable(self) -> bool:
         return True

@@ -37,7 +37,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from .bodies import BodyBudget
+from .bodies import BodyBudget, keep_large_blocks_mapped
 from .framing import FramingError, content_length, parse_chunk_size
 
 log = logging.getLogger("bgmock")
@@ -514,6 +514,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.max_body = max_body
         # Bodies held at once, all connections together (bodies.py); by default four at the cap.
         self.bodies = BodyBudget(body_memory or 4 * (max_body + 1))
+        keep_large_blocks_mapped()
         self.date = _Date()
         self.closing = False
         self._slots = threading.BoundedSemaphore(max_connections)

@@ -174,3 +174,8 @@ def test_a_submit_naming_such_a_server_gets_700_naming_image_file_url(value: byt
     assert answer["resCode"] == 700
     (problem,) = problems(answer)
     assert problem.startswith("requestParams[0].imageFileUrl: the image server sent a bad Content-Length")
+
+
+def test_a_body_without_a_length_is_read_until_the_server_closes() -> None:
+    with raw_server(_answer()) as base:
+        assert _fetcher(2).fetch(base + "/image.png") == PNG
