@@ -30,7 +30,6 @@ import logging
 import socket
 import socketserver
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
@@ -39,6 +38,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from .bodies import BodyBudget, keep_large_blocks_mapped
 from .framing import FramingError, content_length, parse_chunk_size
+from .slots import Slots
 
 log = logging.getLogger("bgmock")
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -227,15 +227,15 @@ class Handler(socketserver.StreamRequestHandler):
                 return
 
     def _busy(self) -> None:
-        self.server.mark_busy(self.connection)
+        self.server.slots.busy(self.connection)
 
     def _one_request(self) -> bool:
         # Slow clients: the line and headers must arrive within head_timeout, the body within
         # body_timeout, whatever the pace (a byte every few seconds resets no timer).
         self.clock.start(self.server.head_timeout)
         # Idle until a byte of the next request comes: the first connection to go when the
-        # slots run out (ThreadedServer.process_request).
-        self.server.mark_idle(self.connection)
+        # slots run out (slots.py).
+        self.server.slots.idle(self.connection)
         self.clock.waiting = True
         line = self.rfile.readline(MAX_LINE + 1)
         self.clock.waiting = False
@@ -517,10 +517,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         keep_large_blocks_mapped()
         self.date = _Date()
         self.closing = False
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._open: set[socket.socket] = set()
-        self._idle: dict[socket.socket, float] = {}  # connections between requests, since when
-        self._open_lock = threading.Lock()
+        self.slots = Slots(max_connections)
         super().__init__((host, port), Handler)
 
     @property
@@ -528,39 +525,11 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         return int(self.socket.getsockname()[1])
 
     def connections(self) -> tuple[int, int]:
-        """(open, idle) connections: what ``max_connections`` and eviction see."""
-        with self._open_lock:
-            return len(self._open), len(self._idle)
-
-    def mark_idle(self, conn: socket.socket) -> None:
-        with self._open_lock:
-            if conn in self._open:
-                self._idle[conn] = time.monotonic()
-
-    def mark_busy(self, conn: socket.socket) -> None:
-        with self._open_lock:
-            self._idle.pop(conn, None)
-
-    def _evict_idle(self) -> bool:
-        """Close the connection idle the longest, handing its slot to a new one (True).
-
-        Keep-alive clients that send a request now and then would otherwise hold every slot
-        for good (each request restarts the idle timer) and keep everyone else on 503.  A
-        connection between requests may be closed at any time (RFC 9112 9.6; clients retry),
-        so it goes first; one reading a request or being answered is never cut.
-        """
-        with self._open_lock:
-            if not self._idle:
-                return False
-            victim = min(self._idle, key=self._idle.__getitem__)
-            del self._idle[victim]
-            self._open.discard(victim)  # the slot passes to the newcomer; _release skips it
-        with contextlib.suppress(OSError):
-            victim.shutdown(socket.SHUT_RDWR)  # its thread wakes to an end of stream and ends
-        return True
+        """(open, idle) connections: what ``max_connections`` and making room see."""
+        return self.slots.counts()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False) and not self._evict_idle():
+        if not self.slots.take(request):  # the longest-idle keep-alive connection makes room
             body = self.refusal(503, "too many open connections to the fake")
             with contextlib.suppress(OSError):
                 request.settimeout(0.5)
@@ -570,26 +539,17 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
                 )
             self.shutdown_request(request)
             return
-        with self._open_lock:
-            self._open.add(request)
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._release(request)
+            self.slots.release(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._release(request)
-
-    def _release(self, request: Any) -> None:
-        with self._open_lock:
-            self._idle.pop(request, None)
-            if request in self._open:
-                self._open.discard(request)
-                self._slots.release()
+            self.slots.release(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """socketserver prints a traceback for anything ``handle`` raised; ours logs it once."""
@@ -598,9 +558,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def server_close(self) -> None:
         self.closing = True
         super().server_close()
-        with self._open_lock:
-            connections = list(self._open)
-        for conn in connections:  # wake the threads blocked reading an idle connection
+        for conn in self.slots.held():  # wake the threads blocked reading an idle connection
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
 
