@@ -15,10 +15,14 @@ What it does that a user relies on:
   transfer coding, both ``Content-Length`` and ``Transfer-Encoding``) gets a JSON envelope with
   a 4xx/5xx status, never an HTML page, and the connection is closed;
 - bounds: request line and each header line 8 KiB, 100 headers, ``max_connections`` open at
-  once (more get a 503 envelope), an idle or stalled connection is closed after
-  ``idle_timeout`` seconds, a request's line and headers must arrive within ``head_timeout``
-  and its body within ``body_timeout`` however steadily a slow client trickles them (the
-  slowloris defence); the body's own cap is the application's (``max_body_bytes``).
+  once (when none is free the longest-idle keep-alive connection makes room, ``slots.py``;
+  with every one mid-request a newcomer gets a 503 envelope), an idle or stalled connection
+  is closed after ``idle_timeout`` seconds, a request's line and headers must arrive within
+  ``head_timeout`` and its body within ``body_timeout`` however steadily a slow client
+  trickles them (the slowloris defence);
+- bodies: framing numbers parsed strictly (``framing.py``), a ``Content-Length`` over the
+  cap (``max_body_bytes``, the application's 700) answered without reading the body, and
+  every body charged to one budget for all connections before it is read (``bodies.py``).
 """
 
 from __future__ import annotations
@@ -37,14 +41,13 @@ from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from .bodies import BodyBudget, keep_large_blocks_mapped
-from .framing import FramingError, content_length, parse_chunk_size
+from .framing import FramingError, content_length
+from .request_body import MAX_HEADERS, MAX_LINE, ChunkedBody, LengthBody
 from .slots import Slots
 
 log = logging.getLogger("bgmock")
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-MAX_LINE = 8192
-MAX_HEADERS = 100
 #: Closing with unread request bytes: read and discard up to this much, for up to this long.
 LINGER_BYTES = 64 << 20
 LINGER_S = 2.0
@@ -59,88 +62,6 @@ class BadRequest(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-class _Body:
-    """A ``Content-Length`` body, read by the server before the application runs: never past
-    its length (the next request on the connection starts there).  ``problem`` says why a
-    body could not be read whole (the client closed or stalled early, bad chunk framing)."""
-
-    def __init__(self, rfile: Any, length: int) -> None:
-        self.rfile = rfile
-        self.length = length
-        self.remaining = length
-        self.problem = ""
-
-    def read(self, size: int) -> bytes:
-        size = min(size, self.remaining)
-        if size <= 0:
-            return b""
-        try:
-            data = self.rfile.read(size)
-        except OSError:  # a timeout (the deadline) or a reset
-            data = b""
-        self.remaining -= len(data)
-        if len(data) < size:
-            self.problem = f"the body ended before its Content-Length ({self.length} bytes) was sent"
-            self.remaining = 0
-        return data
-
-    def unread(self) -> bool:
-        """Whether the client may still be sending this body (it was longer than the cap)."""
-        return self.remaining > 0 and not self.problem
-
-
-class _ChunkedBody(_Body):
-    """A ``Transfer-Encoding: chunked`` body, decoded."""
-
-    def __init__(self, rfile: Any) -> None:
-        super().__init__(rfile, 0)
-        self.done = False
-        self.consumed = 0
-
-    def read(self, size: int) -> bytes:
-        parts: list[bytes] = []
-        wanted = size
-        try:
-            while wanted > 0 and not self.done:
-                if self.remaining == 0 and not self._next_chunk():
-                    break
-                part = self.rfile.read(min(wanted, self.remaining))
-                if not part:
-                    raise OSError("the chunked body ended inside a chunk")
-                parts.append(part)
-                self.remaining -= len(part)
-                wanted -= len(part)
-                if self.remaining == 0 and self.rfile.read(2) not in (b"\r\n", b"\n"):
-                    raise ValueError("malformed chunked body: a chunk is not followed by CRLF")
-        except ValueError as exc:
-            self.problem, self.done = str(exc), True
-        except OSError:
-            self.problem, self.done = "the chunked body ended before its last chunk", True
-        data = b"".join(parts)
-        self.consumed += len(data)
-        return data
-
-    def _next_chunk(self) -> bool:
-        line = self.rfile.readline(MAX_LINE + 1)
-        if not line:
-            raise OSError("ended")
-        if len(line) > MAX_LINE or not line.endswith(b"\n"):
-            raise ValueError("malformed chunked body: a chunk size line is not ended")
-        self.remaining = parse_chunk_size(line)  # a FramingError is a ValueError: refused above
-        if self.remaining == 0:  # the last chunk: skip trailers up to the blank line
-            for _ in range(MAX_HEADERS + 1):
-                if self.rfile.readline(MAX_LINE + 1) in (b"\r\n", b"\n", b""):
-                    break
-            else:
-                raise ValueError("malformed chunked body: too many trailer lines")
-            self.done = True
-            return False
-        return True
-
-    def unread(self) -> bool:
-        return not self.done and not self.problem
 
 
 class _Deadline(io.RawIOBase):
@@ -250,11 +171,11 @@ class Handler(socketserver.StreamRequestHandler):
             self._refuse(exc.status, exc.reason)
             self._linger()
             return False
-        body: _Body = environ.pop("bgmock.body")
+        body: LengthBody = environ.pop("bgmock.body")
         self.clock.start(self.server.body_timeout)
         expect_continue = environ.pop("bgmock.expect_continue", False)
         charged = 0
-        if isinstance(body, _ChunkedBody) or body.length <= self.server.max_body:
+        if isinstance(body, ChunkedBody) or body.length <= self.server.max_body:
             if expect_continue:
                 self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
             # The whole body (up to one byte over the cap) before the application runs: a body
@@ -288,12 +209,12 @@ class Handler(socketserver.StreamRequestHandler):
             self._linger()
         return False
 
-    def _read_body(self, body: _Body) -> tuple[bytes | None, int]:
+    def _read_body(self, body: LengthBody) -> tuple[bytes | None, int]:
         """Up to the cap plus one byte, charged to the server's body budget first (a
         declared length at once, a chunked body a mebibyte at a time); (None, 0) when the
         budget had no room before the body's deadline."""
         budget, limit = self.server.bodies, self.server.max_body + 1
-        if not isinstance(body, _ChunkedBody):
+        if not isinstance(body, ChunkedBody):
             want = min(body.length, limit)
             if want == 0:
                 return b"", 0
@@ -404,7 +325,7 @@ class Handler(socketserver.StreamRequestHandler):
             version == "HTTP/1.1" or "keep-alive" in connection)
         return environ
 
-    def _body(self, environ: dict[str, Any]) -> _Body:
+    def _body(self, environ: dict[str, Any]) -> LengthBody:
         coding = environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if coding:
             if "CONTENT_LENGTH" in environ:
@@ -412,9 +333,9 @@ class Handler(socketserver.StreamRequestHandler):
             if coding != "chunked" or environ["SERVER_PROTOCOL"] != "HTTP/1.1":
                 raise BadRequest(501, f"Transfer-Encoding {coding[:40]!r} is not supported (chunked is)")
             environ["wsgi.input_terminated"] = True
-            body: _Body = _ChunkedBody(self.rfile)
+            body: LengthBody = ChunkedBody(self.rfile)
         else:
-            body = _Body(self.rfile, int(environ.get("CONTENT_LENGTH", 0)))  # checked by _build
+            body = LengthBody(self.rfile, int(environ.get("CONTENT_LENGTH", 0)))  # checked by _build
         if environ.get("HTTP_EXPECT", "").lower() == "100-continue" and environ["SERVER_PROTOCOL"] == "HTTP/1.1":
             environ["bgmock.expect_continue"] = True
         return body
