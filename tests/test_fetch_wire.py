@@ -24,9 +24,9 @@ Behaviour = Callable[[socket.socket], None]
 
 
 @contextlib.contextmanager
-def raw_server(behaviour: Behaviour) -> Iterator[str]:
-    """A server on 127.0.0.1 that reads a request's head and then runs ``behaviour`` on the
-    connection (each connection); yields its base URL."""
+def raw_server(behaviour: Behaviour, *, read_head: bool = True) -> Iterator[str]:
+    """A server on 127.0.0.1 that reads a request's head (unless not ``read_head``) and then
+    runs ``behaviour`` on the connection (each connection); yields its base URL."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.05)  # so the loop sees ``stop`` (closing does not wake accept)
     stop = threading.Event()
@@ -41,7 +41,7 @@ def raw_server(behaviour: Behaviour) -> Iterator[str]:
                 return
             with conn, contextlib.suppress(OSError):
                 conn.settimeout(10)
-                head = b""
+                head = b"" if read_head else b"\r\n\r\n"
                 while b"\r\n\r\n" not in head:
                     part = conn.recv(4096)
                     if not part:
@@ -92,6 +92,15 @@ def test_a_server_dribbling_its_answer_is_cut_off_at_the_deadline(head: bytes, d
     dribbler = _Dribbler(data, head)
     _refused(dribbler, "took longer than 0.5 s", 0.5)
     assert not dribbler.finished.is_set()  # the fetcher hung up; it did not wait it out
+
+
+def test_a_server_dribbling_its_tls_handshake_is_cut_off_at_the_deadline() -> None:
+    """A TLS record header announcing 16 kB, then a byte every 50 ms: the handshake is one
+    call bounded by what is left of the deadline, however the bytes trickle in."""
+    dribbler = _Dribbler(b"\x00", head=b"\x16\x03\x03\x40\x00")
+    with raw_server(dribbler, read_head=False) as base, pytest.raises(FetchRefused, match="took longer than 0.5 s"):
+        _fetcher(0.5).fetch(base.replace("http://", "https://") + "/image.png")
+    assert not dribbler.finished.is_set()
 
 
 def test_a_hanging_name_lookup_counts_against_the_deadline() -> None:
@@ -179,3 +188,11 @@ def test_a_submit_naming_such_a_server_gets_700_naming_image_file_url(value: byt
 def test_a_body_without_a_length_is_read_until_the_server_closes() -> None:
     with raw_server(_answer()) as base:
         assert _fetcher(2).fetch(base + "/image.png") == PNG
+
+
+@pytest.mark.parametrize("port", ["²", "9" * 5000, "+5", "1_0", "99999"], ids=["²", "5000", "+5", "1_0", "99999"])
+def test_a_bad_port_in_the_url_or_a_redirect_is_refused(port: str) -> None:
+    with pytest.raises(FetchRefused, match="not a valid URL"):
+        _fetcher(2).fetch(f"http://127.0.0.1:{port}/image.png")
+    redirect = f"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/p.png\r\nContent-Length: 0\r\n\r\n"
+    _refused(lambda conn: conn.sendall(redirect.encode()), "not a valid URL")
