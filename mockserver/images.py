@@ -129,7 +129,7 @@ def _or_list(formats: Collection[str]) -> str:
 _OPEN_LOCK = threading.Lock()
 
 
-def open_header(data: bytes, fmt: str) -> Image.Image:
+def open_header(data: bytes, fmt: str, *, decode: bool = True) -> Image.Image:
     """Open lazily with only the sniffed plugin; Pillow reads the header and no pixels.
 
     Pillow's own bomb check (``MAX_IMAGE_PIXELS``) runs inside ``Image.open``: its warning is
@@ -144,31 +144,36 @@ def open_header(data: bytes, fmt: str) -> Image.Image:
         raise ImageProblem(f"{fmt} image too large to decode safely") from exc
     except Exception as exc:  # Pillow plugins raise a zoo of types on hostile input.
         raise ImageProblem(f"truncated or corrupt {fmt} data") from exc
-    try:
-        check_decode_work(data, fmt)
-    except ImageProblem:
-        img.close()
-        raise
+    if decode:  # the caller will decode pixels: refuse what would cost more than they say
+        try:
+            check_decode_work(data, fmt)
+        except ImageProblem:
+            img.close()
+            raise
     return img
 
 
 def check_decode_work(data: bytes, fmt: str) -> None:
     """Refuse what would cost more to decode than its pixels (``check_pixels``) say.
 
-    Every opener calls this (``open_header``: validation and the renderer), so no decode runs
-    without it. Of the accepted formats only JPEG has such a feature, its scans: a
+    Every opener that decodes runs it (``open_header``: validation's full check and the
+    renderer), and the structure walk makes the same count (``check_structure``), so no
+    upload reaches a decoder without it. Of the accepted formats only JPEG has such a feature, its scans: a
     progressive decode makes a pass over the image per scan. The rest is bounded by width x
     height already (PNG's Adam7 interlace is 7 fixed passes, zTXt/iCCP inflation is capped
     by Pillow, APNG and animated WEBP have only their first frame decoded, BMP RLE and
     WEBP are linear in pixels); docs/hardening.md keeps the list.
     """
     if fmt == "JPEG":
-        scans, _ = _jpeg_walk(data)
-        if scans > MAX_JPEG_SCANS:
-            raise ImageProblem(
-                f"JPEG has more than {MAX_JPEG_SCANS} scans (each is a decoding pass over the "
-                "whole image, and progressive JPEGs have about 10)"  # no "; ": that separates problems
-            )
+        _check_scans(_jpeg_walk(data)[0])
+
+
+def _check_scans(scans: int) -> None:
+    if scans > MAX_JPEG_SCANS:
+        raise ImageProblem(
+            f"JPEG has more than {MAX_JPEG_SCANS} scans (each is a decoding pass over the "
+            "whole image, and progressive JPEGs have about 10)"  # no "; ": that separates problems
+        )
 
 
 def check_pixels(fmt: str, width: int, height: int, max_pixels: int) -> None:
@@ -214,7 +219,7 @@ def inspect_image(
         raise ImageProblem(f"not an image ({_or_list(accepted)} expected)")
     if fmt not in accepted:
         raise ImageProblem(f"{fmt} is not an allowed format ({', '.join(_ordered(accepted))})")
-    img = open_header(data, fmt)
+    img = open_header(data, fmt, decode=verify is True)  # the structure walk counts scans itself
     try:
         width, height = img.size
         check_pixels(fmt, width, height, max_pixels)
@@ -233,10 +238,13 @@ def inspect_image(
 
 
 def check_structure(data: bytes, fmt: str) -> None:
-    """Raise ``ImageProblem`` when the container is cut short or a chunk is broken."""
+    """Raise ``ImageProblem`` when the container is cut short or a chunk is broken, or (JPEG)
+    has more scans than ``MAX_JPEG_SCANS``: one walk does both."""
     walk = {"JPEG": _jpeg_ok, "PNG": _png_ok, "WEBP": _webp_ok, "BMP": _bmp_ok}.get(fmt)
     try:
         ok = walk(data) if walk else True
+    except ImageProblem:  # a ValueError with its own reason (too many scans)
+        raise
     except (struct.error, IndexError, ValueError):
         ok = False
     if not ok:
@@ -282,7 +290,8 @@ def _jpeg_walk(data: bytes) -> tuple[int, bool]:
 
 def _jpeg_ok(data: bytes) -> bool:
     scans, intact = _jpeg_walk(data)
-    return intact and scans <= MAX_JPEG_SCANS
+    _check_scans(scans)  # its own reason, not "corrupt"
+    return intact
 
 
 def _png_ok(data: bytes) -> bool:

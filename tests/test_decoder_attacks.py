@@ -201,8 +201,9 @@ def test_progressive_jpegs_up_to_the_scan_cap_are_accepted(scans: int, image_che
     assert answer["resCode"] == 200, answer
 
 
-@pytest.mark.parametrize("verify", [False, True, "structure"])
+@pytest.mark.parametrize("verify", [True, "structure"])
 def test_one_scan_past_the_cap_is_refused_by_every_inspection(verify: bool | str) -> None:
+    """Both checks; ``verify=False`` reads the header only and decodes nothing."""
     with pytest.raises(ImageProblem, match=f"more than {MAX_JPEG_SCANS} scans"):
         inspect_image(jpeg_with_scans(MAX_JPEG_SCANS + 1), verify=verify)
 
