@@ -21,6 +21,9 @@ from collections.abc import Callable
 
 #: Bodies charged since the last trim that make another trim worth its few milliseconds.
 TRIM_AFTER_BYTES = 8 << 20
+#: How long a body waits for room when its server gives it no deadline of its own
+#: (``serving.WsgiApp`` under werkzeug or granian; bgmock's server uses the body deadline).
+BODY_WAIT_S = 30.0
 
 
 class BodyBudget:
@@ -102,4 +105,4 @@ def give_back_memory() -> None:
         _LIBC.malloc_trim(0)
 
 
-__all__ = ["BodyBudget", "give_back_memory", "keep_large_blocks_mapped"]
+__all__ = ["BODY_WAIT_S", "BodyBudget", "give_back_memory", "keep_large_blocks_mapped"]

@@ -5,17 +5,19 @@ are in test_httpd.py); and no answer leaves a reference cycle that keeps its req
 from __future__ import annotations
 
 import gc
+import io
 import json
 import threading
 
 import pytest
-from helpers import submit_item
+from helpers import MISSING, submit_item
 
 from mockserver.backend import Backend
 from mockserver.bodies import TRIM_AFTER_BYTES, BodyBudget
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.http import Incoming
+from mockserver.serving import WsgiApp
 
 
 def test_a_charge_that_does_not_fit_waits_then_gives_up() -> None:
@@ -94,3 +96,30 @@ def test_answering_leaves_no_reference_cycle_holding_the_request(name: str) -> N
         gc.set_debug(0)
         gc.garbage.clear()
     assert found == []
+
+
+def test_bodies_read_by_the_wsgi_host_share_one_budget() -> None:
+    """Under werkzeug or granian the WSGI host reads bodies itself: the same bound applies
+    (per process), and a body that finds no room in time gets a 503 envelope, not memory."""
+    app = WsgiApp(Dispatcher(Backend(Config(log_requests=False, max_body_bytes=4096, body_memory_bytes=4097))))
+    app.body_wait_s = 0.05
+    body = json.dumps({"requestParams": [submit_item(imageFileUrl="https://example.com/p.jpg", imgBase64=MISSING)]})
+
+    def post() -> tuple[str, dict[str, object]]:
+        seen: dict[str, str] = {}
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/ai/image/background/generation/scenario",
+            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body.encode()),
+        }
+        answer = app(environ, lambda status, headers: seen.update(status=status))
+        return seen["status"], json.loads(b"".join(answer))
+
+    held = app.bodies.acquire(4097, 0)  # another request's body holds all the room
+    status, envelope = post()
+    assert status.startswith("503") and envelope["code"] == "BadHttpRequest"
+    assert "too many request bodies in flight" in str(envelope["message"])
+    app.bodies.release(held or 0)
+    status, envelope = post()
+    assert status.startswith("200") and envelope["resCode"] == 200
+    assert app.bodies.used == 0  # given back after the answer
