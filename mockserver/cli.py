@@ -154,8 +154,11 @@ def _serve(args: argparse.Namespace) -> int:
 
         return serve_workers(config, started=started)
     from .backend import Backend
+    from .bodies import keep_large_blocks_mapped
     from .dispatch import Dispatcher
     from .serving import WsgiApp
+
+    keep_large_blocks_mapped()  # process-wide, so here (the process is ours), not in the server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's

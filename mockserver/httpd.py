@@ -40,7 +40,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from .bodies import BodyBudget, keep_large_blocks_mapped
+from .bodies import BodyBudget
 from .framing import FramingError, content_length
 from .request_body import MAX_HEADERS, MAX_LINE, ChunkedBody, LengthBody
 from .slots import Slots
@@ -435,7 +435,6 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.max_body = max_body
         # Bodies held at once, all connections together (bodies.py); by default four at the cap.
         self.bodies = BodyBudget(body_memory or 4 * (max_body + 1))
-        keep_large_blocks_mapped()
         self.date = _Date()
         self.closing = False
         self.slots = Slots(max_connections)
