@@ -216,7 +216,9 @@ class Backend:
         try:
             items = self.submit_validator.validate(body, self.resolve_image_url, self.scene_problem, params=params)
         except InvalidInput as exc:
-            problems = exc
+            # Kept without its traceback: that holds this frame, whose local would hold the
+            # exception, a cycle that kept the request's body alive until a full collection.
+            problems = exc.with_traceback(None)
             notes["problems"] = exc.problems
         else:
             # What arrived, for clients' fidelity checks: the decoded image's digest per item. Only
@@ -226,7 +228,10 @@ class Backend:
         if injected is not None:
             raise_injected(injected)
         if problems is not None:
-            raise problems
+            try:
+                raise problems
+            finally:  # the same cycle, through the traceback of this raise
+                problems = None
         for item in items:
             code = self.magic_errors.get(item.params["modelNum"])
             if code is not None:
@@ -532,8 +537,15 @@ def raise_injected(injected: Injected) -> None:
     if injected.transport:
         raise TransportFault(injected.transport, injected.delay_ms)
     if injected.error is not None:
-        injected.error.delay_ms = injected.delay_ms
-        raise injected.error
+        # A new exception each time: the stored one, raised, would carry a traceback whose
+        # frames hold ``injected`` and so itself, a cycle that kept the request alive until a
+        # full collection.
+        stored = injected.error
+        error = ApiError(stored.res_code, stored.detail, message=stored.message, delay_ms=injected.delay_ms)
+        try:
+            raise error
+        finally:
+            del error
 
 
 def _rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | None:

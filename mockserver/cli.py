@@ -199,8 +199,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .backend import Backend
+    from .bodies import keep_large_blocks_mapped
     from .dispatch import Dispatcher
     from .serving import WsgiApp
+
+    keep_large_blocks_mapped()  # process-wide, so here (the process is ours), not in the server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
@@ -275,6 +278,7 @@ def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
     proxy = Proxy(lambda: config, app.dispatcher.refuse) if config.proxy and not tls_port else None
     return make_threaded(
         config.host, port, app, refusal=app.refusal, max_body=config.max_body_bytes, tls=gate, proxy=proxy,
+        body_memory=config.body_memory_bytes,
     )
 
 

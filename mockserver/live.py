@@ -39,7 +39,7 @@ class LiveServer:
 
         self._server: ThreadedServer = make_server(
             host, port, self.app, refusal=self.app.wsgi_app.refusal, max_body=cfg.max_body_bytes,
-            tls=Gate(lambda: server_context(current()), plain=True),
+            body_memory=cfg.body_memory_bytes, tls=Gate(lambda: server_context(current()), plain=True),
             proxy=Proxy(current, self.app.wsgi_app.dispatcher.refuse),
         )
         self.host = host

@@ -34,9 +34,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .backend import Backend
+from .bodies import BODY_WAIT_S, BodyBudget
 from .config import Config, ConfigError
 from .dispatch import Dispatcher
 from .errors import ApiError, GatewayError
+from .framing import FramingError, content_length
 from .http import Incoming, Reply
 from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
 
@@ -56,6 +58,10 @@ class Aborted(ConnectionAbortedError):
     logging an "Error on request" traceback for a fault that was asked for."""
 
 
+class _NoRoom(Exception):
+    """No room in the body budget before the wait ran out (answered 503)."""
+
+
 class WsgiApp:
     """A WSGI callable that hands every request to one dispatcher."""
 
@@ -65,13 +71,26 @@ class WsgiApp:
         self.config = dispatcher.backend.config
         # Which process answered (X-Bgmock-Worker), so a test or a person can see the spread.
         self._worker_header = [("X-Bgmock-Worker", worker)] if worker else []
+        # Bodies read here, all threads together (werkzeug's, granian's; bgmock's own server
+        # charges its own budget before the application runs): bodies.py.
+        cfg = self.config
+        self.bodies = BodyBudget(cfg.body_memory_bytes or 4 * (cfg.max_body_bytes + 1))
+        self.body_wait_s = BODY_WAIT_S
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        charged = 0
         try:
+            charged = self._charge(environ)
             reply = self.dispatcher.handle(self.incoming(environ))
+        except FramingError as exc:  # a Content-Length no server should have passed on
+            reply = self._bad_request(400, str(exc))
+        except _NoRoom:
+            reply = self._bad_request(503, "too many request bodies in flight (body_memory_bytes); retry")
         except Exception:  # the dispatcher has its own net; this one catches a broken request stream
             log.exception("bgmock: internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             reply = Reply.json(self.dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock")))
+        finally:
+            self.bodies.release(charged)
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
         if reply.transport:
@@ -82,6 +101,28 @@ class WsgiApp:
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
         return [reply.body]
 
+    def _bad_request(self, status: int, reason: str) -> Reply:
+        status, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", reason, status=status))
+        return Reply.json(body, status=status, headers={"Connection": "close"})
+
+    def _charge(self, environ: dict[str, Any]) -> int:
+        """Room for the body about to be read (its declared length, or the cap for a chunked
+        one), waiting up to ``body_wait_s``; 0 when there is nothing to read here."""
+        if "bgmock.body_bytes" in environ:
+            return 0  # bgmock's own server read it within its own budget
+        limit = self.config.max_body_bytes
+        length = content_length([environ["CONTENT_LENGTH"]]) if environ.get("CONTENT_LENGTH") else None
+        if length is None:
+            want = limit + 1 if environ.get("wsgi.input_terminated") else 0
+        else:
+            want = 0 if length > limit else length  # over the cap: refused unread (Oversized)
+        if want == 0:
+            return 0
+        charged = self.bodies.acquire(want, self.body_wait_s)
+        if charged is None:
+            raise _NoRoom
+        return charged
+
     def refusal(self, status: int, reason: str) -> bytes:
         """The body for a request the HTTP server could not read: the gateway's JSON envelope."""
         _, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", reason, status=status))
@@ -89,13 +130,17 @@ class WsgiApp:
 
     def incoming(self, environ: dict[str, Any]) -> Incoming:
         """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
-        try:
-            length: int | None = int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
-        except ValueError:
-            length = 0
+        # Strict (framing.py): werkzeug and granian hand the header over as the client sent it.
+        length = content_length([environ["CONTENT_LENGTH"]]) if environ.get("CONTENT_LENGTH") else None
         if length is None and not environ.get("wsgi.input_terminated"):
             length = 0  # no length and no terminated stream (no chunked upload): no body
-        body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
+        try:
+            # bgmock's own server read the body already (within its budget): take it as is.
+            body = environ.get("bgmock.body_bytes")
+            if body is None or (length is not None and length > self.config.max_body_bytes):
+                body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
+        except (OSError, ValueError) as exc:  # werkzeug's dechunking: a bad chunk size, a cut body
+            raise FramingError(f"the request body could not be read ({str(exc)[:80] or type(exc).__name__})") from None
         query: dict[str, str] = {}
         raw_query = environ.get("QUERY_STRING")
         for key, value in parse_qsl(raw_query, keep_blank_values=True) if raw_query else ():
