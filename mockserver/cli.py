@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
+from .lifecycle import Watchdog, exit_code_before_ready
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -141,7 +142,14 @@ def is_loopback(host: str) -> bool:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """SIGINT and SIGTERM stop it in every mode, within seconds (``lifecycle``): exit code 0 once
+    it has said it is listening, 128 + the signal before (130 for Ctrl-C, 143 for SIGTERM)."""
     started = time.perf_counter()
+    with Watchdog().installed() as watchdog:
+        return _serve_with(args, started, watchdog)
+
+
+def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) -> int:
     config = build_config(args)
     if not is_loopback(config.host):
         if not config.admin_token:
@@ -152,7 +160,7 @@ def _serve(args: argparse.Namespace) -> int:
     if config.workers > 1 or config.server == "granian":
         from .serving import serve_workers
 
-        return serve_workers(config, started=started)
+        return serve_workers(config, started=started, watchdog=watchdog)
     from .backend import Backend
     from .dispatch import Dispatcher
     from .serving import WsgiApp
@@ -169,7 +177,8 @@ def _serve(args: argparse.Namespace) -> int:
         ) from None
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
-    try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
+    # The socket listens already: a client acting on the line at once is queued, then answered.
+    try:  # from the announcement on, a stop signal is a clean stop (exit code 0)
         mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
         url = f"http://{config.host}:{port}"
         print(f"bgmock listening on {url} ({mode}, {signing}{_active(config)}; ready in {ready_ms:.0f} ms)", flush=True)
@@ -245,8 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bgmock: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl-C while starting: stop quietly, with the shell's code for SIGINT
-        return 130
+    except KeyboardInterrupt as exc:  # stopped while starting: quietly, with the shell's code for the signal
+        return exit_code_before_ready(exc)
     except OSError as exc:
         print(f"bgmock: {exc.strerror or exc}", file=sys.stderr)
         return 2
