@@ -1,0 +1,265 @@
+"""Starting and stopping the fake, in every serving mode, many times over.
+
+``bgmock serve`` must answer the instant it prints ``bgmock listening``, stop for good on Ctrl-C
+(SIGINT to the process group) and on SIGTERM (to the main process), leave no process and no
+listener behind, and exit 0.  ``--workers`` once printed its line before its workers were up
+(refused connects) and, in 3 of 9 Ctrl-C, never stopped: a worker handled neither the group's
+SIGINT nor its main process's SIGTERM, and the main process waited for it forever.  A fake
+killed with ``kill -9`` leaves nothing holding a secret, and the next one sweeps its folder.
+
+The waits below are bounds that catch a hang, not speed claims.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from mockserver import running, scratch
+from mockserver.lifecycle import STOP_GRACE_S
+from tests.test_cli import bgmock_exe
+
+LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
+MODES = {
+    "threaded": [],
+    "werkzeug": ["--server", "werkzeug"],
+    "granian": ["--server", "granian"],
+    "workers": ["--workers", "2"],
+}
+STOPS = {"ctrl-c": "SIGINT to the process group", "sigterm": "SIGTERM to the main process"}
+#: Starts and stops per mode and signal: 8 combinations, ~25 s of wall time with -n 2.
+REPEATS = 10
+#: Longer than the watchdog needs to force a stop: past it, the stop hung.
+HANG = STOP_GRACE_S + 6
+
+
+def _group(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != b"Z":
+                found.append(int(name))
+    return found
+
+
+def _start(flags: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """``bgmock serve --port 0 FLAGS`` in its own process group (a terminal's Ctrl-C reaches it all)."""
+    proc = subprocess.Popen(
+        [bgmock_exe(), "serve", "--port", "0", "--quiet", *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, env=env,
+    )
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(60):
+            _kill(proc)
+            raise AssertionError(f"no listening line within 60 s: {proc.stderr.read()}")
+    line = proc.stdout.readline()
+    match = LISTENING.match(line)
+    if not match:
+        _kill(proc)
+        raise AssertionError(f"unexpected first line {line!r}: {proc.stderr.read()}")
+    return proc, int(match[1])
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _answers_at_once(port: int) -> None:
+    """A client acting on the line the instant it appears: connected, and answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:  # refused = announced too early
+        conn.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head = conn.recv(64)
+    assert head.startswith(b"HTTP/1.1 200"), head
+
+
+def _assert_gone(proc: subprocess.Popen, port: int) -> str:
+    """The main process ended with 0, every process of its group is gone, the port is free."""
+    try:
+        code = proc.wait(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        left = _group(proc.pid)
+        _kill(proc)
+        raise AssertionError(f"still running {HANG} s after the stop signal: {left}") from None
+    err = proc.stderr.read()
+    deadline = time.monotonic() + HANG
+    while _group(proc.pid) and time.monotonic() < deadline:  # orphans are reaped by init
+        time.sleep(0.02)
+    left = _group(proc.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left behind: {left}"
+    assert code == 0, f"exit code {code}: {err}"
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+    return err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", STOPS)
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_answers_when_announced_and_stops_every_time(mode, stop):
+    for _ in range(REPEATS):
+        proc, port = _start(MODES[mode])
+        try:
+            _answers_at_once(port)
+        except BaseException:
+            _kill(proc)
+            raise
+        if stop == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        err = _assert_gone(proc, port)
+        assert "forced" not in err, f"the stop needed the watchdog: {err}"  # it stops by itself
+
+
+@pytest.mark.slow
+def test_a_stop_is_forced_when_a_request_holds_a_worker(tmp_path):
+    """A request held in a ``timeout`` fault (hang_s 60) does not hold the stop past the grace."""
+    config = tmp_path / "c.json"
+    config.write_text('{"hang_s": 60}')
+    proc, port = _start(["--workers", "2", "--config", str(config)])
+    held = subprocess.Popen(  # a client waiting for an answer that never comes
+        [sys.executable, "-c", f"import socket; s = socket.create_connection(('127.0.0.1', {port})); "
+         "s.sendall(b'GET /ai/image/background/generation/query?taskId=x HTTP/1.1\\r\\nHost: x\\r\\n"
+         "Prefer: transport=timeout\\r\\n\\r\\n'); s.recv(10)"],
+    )
+    try:
+        time.sleep(0.5)  # the request reaches a worker
+        proc.send_signal(signal.SIGTERM)
+        _assert_gone(proc, port)
+    finally:
+        held.kill()
+        held.wait()
+
+
+def test_the_watchdog_kills_children_that_ignore_the_stop_and_ends_the_process():
+    """The force itself: a child that ignores SIGTERM and a main process blocked waiting for it."""
+    script = textwrap.dedent("""
+        import os, signal, subprocess, sys, time
+        from mockserver.lifecycle import Watchdog
+        watchdog = Watchdog(grace_s=0.5, force_exit_s=0.5)
+        stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                    "print(1, flush=True); time.sleep(600)")
+        child = subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE)
+        child.stdout.readline()
+        signal.signal(signal.SIGTERM, watchdog.wrap(lambda *a: child.send_signal(signal.SIGTERM)))
+        print(child.pid, flush=True)
+        while True:  # waits for its child for ever, as granian's main process did
+            try:
+                child.wait()
+                time.sleep(600)
+            except InterruptedError:
+                pass
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        child = int(proc.stdout.readline())
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=HANG)
+        err = proc.stderr.read()
+    finally:
+        _kill(proc)
+    assert code == 0
+    assert f"forced (SIGKILL to 1 process(es): {child})" in err, err
+    assert not Path(f"/proc/{child}").exists()
+
+
+def _live_threads() -> int:
+    return sum(t.name == "bgmock-live" for t in threading.enumerate())
+
+
+def test_running_stops_every_time_and_frees_its_port():
+    """The in-Python live fake (``running()``, the pytest plugin's): answers at once, stops, no thread left."""
+    before = _live_threads()  # the plugin's session fake may be running in this process
+    for _ in range(10):
+        with running() as fake:
+            port = int(fake.url.rsplit(":", 1)[1])
+            _answers_at_once(port)
+            assert _live_threads() == before + 1
+        assert _live_threads() == before
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+
+
+# -- what a killed fake leaves on disk ---------------------------------------------------------------
+
+SECRET = "s3cr3t-app-secret-value"
+TOKEN = "admin-token-value-42"
+
+
+def _holding(folder: Path, needle: bytes) -> list[str]:
+    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+@pytest.mark.slow
+def test_kill_9_of_workers_leaves_no_secret_and_the_next_start_sweeps(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # this test's own temporary folder, nobody else's
+    flags = ["--workers", "2", "--app-key", f"key1:{SECRET}", "--admin-token", TOKEN]
+    proc, port = _start(flags, env)
+    try:
+        (folder,) = tmp_path.glob("bgmock-*")
+        assert folder.name.startswith(f"bgmock-{proc.pid}-")
+        assert folder.stat().st_mode & 0o777 == 0o700
+        requests.get(f"http://127.0.0.1:{port}/__admin/requests", headers={"X-Bgmock-Admin-Token": TOKEN}, timeout=10)
+        assert not (folder / "config.json").exists()
+        assert _holding(folder, SECRET.encode()) == [] and _holding(folder, TOKEN.encode()) == []
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only: its workers must follow it
+    proc.wait()
+    deadline = time.monotonic() + HANG
+    while _group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = _group(proc.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"workers outlived their main process: {left}"
+    assert folder.exists()  # nobody could delete it ...
+    again, port2 = _start(flags, env)  # ... until the next fake starts
+    try:
+        assert not folder.exists()
+        assert [p.name.split("-")[1] for p in tmp_path.glob("bgmock-*")] == [str(again.pid)]
+    finally:
+        again.send_signal(signal.SIGTERM)
+        _assert_gone(again, port2)
+    assert list(tmp_path.glob("bgmock-*")) == []  # a stopped fake deletes its own
+
+
+def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
+    dead = tmp_path / "bgmock-123-abc"
+    live = tmp_path / "bgmock-456-def"
+    legacy = tmp_path / "bgmock-x1y2z3"  # an older bgmock's name: cannot be known dead, kept
+    other = tmp_path / "something-else-1-a"
+    for folder in (dead, live, legacy, other):
+        folder.mkdir()
+        (folder / "state.db").write_bytes(b"x")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running fake holds it
+        assert scratch.sweep(str(tmp_path)) == [dead]
+    finally:
+        os.close(fd)
+    assert not dead.exists() and live.exists() and legacy.exists() and other.exists()
+    assert scratch.sweep(str(tmp_path)) == [live]  # its fake has gone now
