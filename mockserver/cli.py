@@ -13,6 +13,7 @@ from typing import Any
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
 from .lifecycle import Watchdog, exit_code_before_ready
+from .scratch import sweep
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -160,7 +161,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
     if config.workers > 1 or config.server == "granian":
         from .serving import serve_workers
 
-        return serve_workers(config, started=started, watchdog=watchdog)
+        return serve_workers(config, started=started, watchdog=watchdog)  # sweeps, in scratch_dir
     from .backend import Backend
     from .dispatch import Dispatcher
     from .serving import WsgiApp
@@ -169,6 +170,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     app = WsgiApp(Dispatcher(Backend(config)))
+    sweep()  # what a fake killed with kill -9 left in the temporary folder (scratch.py)
     try:
         server = _make_server(config, app)
     except OSError as exc:

@@ -263,3 +263,16 @@ def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
         os.close(fd)
     assert not dead.exists() and live.exists() and legacy.exists() and other.exists()
     assert scratch.sweep(str(tmp_path)) == [live]  # its fake has gone now
+
+
+def test_a_one_process_start_sweeps_too(tmp_path):
+    """Whichever mode starts next cleans up after a killed ``--workers`` fake."""
+    dead = tmp_path / "bgmock-99999999-abc"
+    dead.mkdir()
+    (dead / "state.db").write_bytes(b"x")
+    proc, port = _start([], {**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        assert not dead.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _assert_gone(proc, port)
