@@ -60,6 +60,9 @@ class Watchdog:
         self.stopping = threading.Event()
         self.signum: int | None = None
         self.main_pid = os.getpid()
+        #: Run (each error ignored) after the children are killed, before the process ends:
+        #: what a ``finally`` would have done (the private temporary folder's removal).
+        self.at_force: list[Callable[[], None]] = []
         self._forcing = threading.Lock()
 
     def exit_code(self, announced: bool) -> int:
@@ -91,6 +94,9 @@ class Watchdog:
               + (f" (SIGKILL to {len(left)} process(es): {', '.join(map(str, left))})" if left else ""),
               file=sys.stderr, flush=True)
         time.sleep(self.force_exit_s)
+        for cleanup in self.at_force:
+            with contextlib.suppress(Exception):
+                cleanup()
         os._exit(EXIT_STOPPED)
 
     @contextlib.contextmanager
@@ -122,8 +128,10 @@ class Watchdog:
         The wrapper also ends, at once, a *child* that receives a stop signal before it has
         installed handlers of its own: a forked process inherits its parent's Python-level
         handlers, and granian's would only set a flag in the child's copy of the parent's
-        server object; the stop would be lost and the worker would go on serving (the cause
-        of ``--workers`` fakes that did not stop on Ctrl-C).
+        server object; the stop would be lost and the worker would go on serving, its main
+        process waiting for it (one of the two causes of ``--workers`` fakes that did not stop
+        on Ctrl-C; the other, a worker given SIGINT and SIGTERM at once: ``serving.py``,
+        ``_stop_only_when_told``).
         """
 
         def on_stop(*args: Any, **kwargs: Any) -> Any:

@@ -23,6 +23,7 @@ import ctypes
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -257,6 +258,7 @@ def serve_workers(
     started = time.perf_counter() if started is None else started
     watchdog = watchdog or Watchdog()
     with scratch_dir() as scratch:
+        watchdog.at_force.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
         port = _port_to_serve(config.host, config.port)
         if config.workers > 1 or config.state:
             kept = f"state kept in {config.state}" if config.state else "state shared in a temporary file"

@@ -160,6 +160,7 @@ def test_the_watchdog_kills_children_that_ignore_the_stop_and_ends_the_process()
         import os, signal, subprocess, sys, time
         from mockserver.lifecycle import Watchdog
         watchdog = Watchdog(grace_s=0.5, force_exit_s=0.5)
+        watchdog.at_force.append(lambda: print("cleaned up", file=sys.stderr, flush=True))
         stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
                     "print(1, flush=True); time.sleep(600)")
         child = subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE)
@@ -184,6 +185,7 @@ def test_the_watchdog_kills_children_that_ignore_the_stop_and_ends_the_process()
         _kill(proc)
     assert code == 0
     assert f"forced (SIGKILL to 1 process(es): {child})" in err, err
+    assert err.rstrip().endswith("cleaned up"), err  # what a finally would have done, then the end
     assert not Path(f"/proc/{child}").exists()
 
 
