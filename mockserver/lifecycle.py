@@ -1,8 +1,9 @@
 """How ``bgmock serve`` stops and says it is ready, the same in every serving mode.
 
 **Stopping.** SIGINT (Ctrl-C, sent to the whole process group) and SIGTERM (to the main
-process) both mean "stop now".  The first one arms a watchdog: if the fake is still there
-``STOP_GRACE_S`` later, every child process it started gets SIGKILL, and ``FORCE_EXIT_S``
+process) both mean "stop now".  The first one arms a watchdog: it repeats SIGTERM to child
+processes still there every ``NUDGE_S`` (a granian worker can lose one), and if the fake is
+still there ``STOP_GRACE_S`` later, every child process it started gets SIGKILL, and ``FORCE_EXIT_S``
 after that the main process ends itself (``os._exit``), whatever it was waiting on.  A second
 stop signal forces at once.  Stopping cannot hang, whatever a server library, a worker thread,
 a lock or an atexit handler does; the force is the exception (a line on stderr says it was
@@ -31,6 +32,8 @@ from typing import Any
 STOP_GRACE_S = 4.0
 #: Seconds after that before the main process ends itself if it is still there.
 FORCE_EXIT_S = 1.0
+#: Seconds between the SIGTERMs repeated to children that have not stopped yet.
+NUDGE_S = 0.5
 #: The signals that stop the fake.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: The exit code of a fake stopped by a signal once it had announced itself (graceful or forced).
@@ -82,8 +85,18 @@ class Watchdog:
         threading.Thread(target=self._countdown, name="bgmock-stop-watchdog", daemon=True).start()
 
     def _countdown(self) -> None:
-        # A daemon thread: when the process ends normally (the usual case) it ends with it.
-        time.sleep(self.grace_s)
+        """SIGTERM again, every ``NUDGE_S``, to children still there; then force.
+
+        A granian worker loses a SIGTERM that arrives in the instant between installing its
+        handler and registering what the handler must wake (it then serves on, and its main
+        process waits for it); the next SIGTERM is not lost.  A daemon thread: when the process
+        ends normally (the usual case) it ends with it."""
+        deadline = time.monotonic() + self.grace_s
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(NUDGE_S, left))
+            for pid in children(self.main_pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
         self._force()
 
     def _force(self) -> None:
