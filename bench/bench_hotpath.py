@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import base64
 import io
-import itertools
 import json
 import os
 import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -44,8 +42,7 @@ from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.http import Incoming
-from mockserver.store_sqlite import SqliteStore
-from mockserver.tasks import Task
+from mockserver.storage.private_redis import PrivateRedis
 from mockserver.validation import load_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,16 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     params = {"requestParams": json.dumps([URL_ITEM])}
     backend_us = per_call_us(lambda: backend.submit(params), args.calls, args.repeats)
 
-    # The shared store's share of a --workers submit: storing the task (one line in the process's log).
-    with tempfile.TemporaryDirectory(prefix="bgmock-bench-") as folder:
-        shared = SqliteStore(Path(folder) / "s.db", max_tasks=10_000, task_ttl_s=3600, journal_size=1000)
-        numbers = itertools.count()
-        item = [dict(URL_ITEM)]
-        def put() -> None:
-            shared.put_task(Task(f"bench-{next(numbers):012d}", 1.0, item, ["url"]), 1.0)
-
-        put_us = per_call_us(put, args.calls, args.repeats)
-        shared.close()
+    # The shared store's share of a --workers submit, on a private redis-server (unix socket):
+    # the whole request on Redis (one unit of work: 2 round trips) against the same in memory.
+    with PrivateRedis() as url:
+        shared = Dispatcher(Backend(Config(state=url, log_requests=False)))
+        assert shared.handle(request).res_code == 200
+        redis_us = per_call_us(lambda: shared.handle(request), args.calls, args.repeats)
 
     inprocess_us: list[float] = []
     inprocess_note = ""
@@ -176,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|",
         f"| `Dispatcher.handle`, submit, URL input, full validation + journal + task | {span(handle_us)} |",
         f"| `Backend.submit` alone (validation + task) | {span(backend_us)} |",
-        f"| `SqliteStore.put_task`: storing one task in the shared store (`--workers`, `--state`) | {span(put_us)} |",
+        f"| the same `Dispatcher.handle` on Redis (`--workers`, `--state`; private redis-server, unix socket) "
+        f"| {span(redis_us)} |",
         f"| in-process mode: `requests.Session.post` under `mocked()` | "
         f"{span(inprocess_us) if inprocess_us else inprocess_note} |",
         f"| submit with a {len(image) / 2**20:.2f} MiB JPEG as base64 ({len(image_body) / 2**20:.2f} MiB body), "

@@ -1,7 +1,7 @@
 """Memory after a million submits: the journal and the task store stay bounded.
 
     python bench/bench_memory.py                         # default `bgmock serve`, 1 000 000 submits
-    python bench/bench_memory.py --server workers        # `bgmock serve --workers 2` (SQLite)
+    python bench/bench_memory.py --server workers        # `bgmock serve --workers 2` (private Redis)
     python bench/bench_memory.py --server wiremock --requests 200000   # a peer's unbounded journal
 
 Drives the server with ``wrk`` (``bench/submit.lua``) in runs of up to 30 s until ``--requests``
@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"- Store after the run (`/__admin/health`): tasks {health.get('tasks')}"
             f" (evicted {health.get('evictedTasks')}), journal {health.get('journal')}, rules {health.get('rules')}"
+            + (f"; Redis used_memory {health['redisUsedMemory'] / 2**20:.0f} MB (RSS above includes redis-server)"
+               if "redisUsedMemory" in health else "")
         )
     shown = samples[:: max(1, len(samples) // 12)]
     lines.append("- RSS over time (s → MB): " + ", ".join(f"{t:.0f}→{r:.0f}" for t, r in shown))

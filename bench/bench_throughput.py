@@ -41,6 +41,8 @@ from pathlib import Path
 import requests
 from common import publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
 
+from mockserver.storage.private_redis import PrivateRedis
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SUBMIT = "/ai/image/background/generation/scenario"
@@ -75,7 +77,8 @@ def _wiremock_jar(npm_dir: Path) -> Path | None:
     return jars[-1] if jars else None
 
 
-def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
+def peers(npm_dir: Path, scratch: Path, redis_url: str = "") -> dict[str, Peer]:
+    """Every peer; ``redis_url``: the Redis the gunicorn peer shares state through (none: skipped)."""
     py = sys.executable
     gunicorn = [py, "-m", "gunicorn", "-w", "2", "--log-level", "warning", "--chdir", str(BENCH / "peers")]
     prism = _npm_bin(npm_dir, "prism")
@@ -101,7 +104,6 @@ def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
                 "responses": {"200": {"description": "ok", "content": {"application/json": {"example": sample}}}},
             }}},
         }))
-    state = scratch / "gunicorn-state.db"
 
     def wiremock(journal: bool) -> Callable[[int, Path], list[str] | None]:
         def command(port: int, _: Path) -> list[str] | None:
@@ -134,11 +136,11 @@ def peers(npm_dir: Path, scratch: Path) -> dict[str, Peer]:
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--server", "werkzeug", "--port", str(p), "--quiet"]),
         Peer("bgmock-granian1", "`bgmock serve --server granian`: one granian worker, memory store, full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--server", "granian", "--port", str(p), "--quiet"]),
-        Peer("bgmock-workers", "`bgmock serve --workers 2`: granian, shared state (SQLite, task logs), full checks",
+        Peer("bgmock-workers", "`bgmock serve --workers 2`: granian, shared state (private Redis), full checks",
              lambda p, _: [py, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(p), "--quiet"]),
         Peer("bgmock-gunicorn", "the same app and shared store on gunicorn's 2 sync workers (server choice)",
              lambda p, _: [*gunicorn, "-b", f"127.0.0.1:{p}", "bgmock_gunicorn:app()"],
-             env={"BGMOCK_BENCH_STATE": str(state)}),
+             env={"BGMOCK_BENCH_STATE": redis_url}, missing="" if redis_url else "no Redis given"),
     ]
     for peer in table:
         if not peer.missing and peer.command(0, scratch) is None:
@@ -340,9 +342,9 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(args.npm_dir),
                         "@stoplight/prism-cli@5", "wiremock@3"], check=False)
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="bgmock-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bgmock-bench-") as tmp, PrivateRedis() as redis_url:
         scratch = Path(tmp)
-        table = peers(args.npm_dir, scratch)
+        table = peers(args.npm_dir, scratch, redis_url)
         chosen = [n for n in (args.peers.split(",") if args.peers else table) if n in table]
         runnable = [n for n in chosen if not table[n].missing]
         skipped = {n: table[n].missing for n in chosen if table[n].missing}

@@ -3,6 +3,8 @@
 Write ``make_adapter(base_url, app_key, app_secret)`` returning an object with
 ``submit(params) -> task ID`` (optionally ``wait(task_id)`` and ``close()``), then run
 ``bgmock contract --adapter package.module:make_adapter``, :func:`run` or :func:`pytest_contract`.
+A client in another language is driven by a command instead: ``bgmock contract --adapter-cmd CMD``,
+or :func:`command_factory` (``CMD``) in place of ``make_adapter``.
 
 The adapter's exceptions load with no dependency beyond the standard library; the rest (which
 needs ``hypothesis``, and the reference client ``requests``: ``pip install hypothesis requests``,
@@ -18,6 +20,7 @@ from .settings import Settings, SettingsError
 _LAZY = {
     "run": "runner",
     "pytest_contract": "pytest_entry",
+    "command_factory": "command_adapter",
     "REGISTRY": "checks",
     "Broken": "checks",
     "Obligation": "checks",
@@ -39,6 +42,7 @@ __all__ = [
     "TaskFailed",
     "TransportError",
     "Verdict",
+    "command_factory",
     "pytest_contract",
     "run",
 ]

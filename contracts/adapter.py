@@ -106,6 +106,8 @@ def build_adapter(factory: AdapterFactory, base_url: str, app_key: str, app_secr
     """Call the factory and check that what it made can submit."""
     try:
         adapter = factory(base_url, app_key, app_secret)
+    except AdapterLoadError:
+        raise  # already says what is wrong (a command adapter that did not open)
     except Exception as exc:  # noqa: BLE001 - report the user's failure, not our traceback
         raise AdapterLoadError(f"the adapter factory raised {type(exc).__name__}: {exc}") from None
     submit = getattr(adapter, "submit", None)
@@ -117,8 +119,9 @@ def build_adapter(factory: AdapterFactory, base_url: str, app_key: str, app_secr
 
 
 def has_wait(adapter: Any) -> bool:
-    """Whether the adapter drives the client's polling (C10-C12 apply)."""
-    return callable(getattr(adapter, "wait", None))
+    """Whether the adapter drives the client's polling (C10-C12 apply): it has ``wait``, and
+    does not say otherwise with ``waits = False`` (a command adapter answers that at ``open``)."""
+    return callable(getattr(adapter, "wait", None)) and getattr(adapter, "waits", True) is not False
 
 
 def close(adapter: Any) -> None:
@@ -130,7 +133,12 @@ def close(adapter: Any) -> None:
 
 
 def describe_exception(exc: BaseException) -> str:
-    """``KeyError('taskId')`` style, with where it came from (the last frame of the user's code)."""
+    """``KeyError('taskId')`` style, with where it came from (the last frame of the user's code).
+
+    An exception marked ``described = True`` already says what happened in words (a command
+    adapter's crash): its text is used as it is."""
+    if getattr(exc, "described", False):
+        return str(exc)
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     frames = inspect.getinnerframes(exc.__traceback__) if exc.__traceback__ else []
     if frames:

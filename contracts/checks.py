@@ -12,10 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.parsing import read_int, read_number
+
 from .observation import Observation, Pair, code_of, gaps, is_query, is_submit, measures, pairs, reached_api, valid
 from .scenarios import UNDOCUMENTED_CODE, Catalog
 from .settings import Settings
 from .strategies import ImageSpec
+from .strictness import request_leniencies, signing_leniencies
+from .titles import beyond, late_transport, misreport, over
 
 
 class Broken(Exception):  # noqa: N818 - reads as "the obligation is broken"
@@ -40,6 +44,7 @@ class Context:
     signatures: bool  # the fake checks signatures
     item_schema: Mapping[str, Any]  # schemas/submit-request-item.json
     signing_validator: Any  # compiled schemas/signing-params.json
+    hang_s: float | None = None  # the fake holds a "timeout" reply this long, then drops the connection
 
 
 Check = Callable[[Observation, Context], None]
@@ -92,13 +97,12 @@ def _normal(schema: Mapping[str, Any], key: str, value: Any) -> Any:
     """A value in its documented type when a string spells it ("800" -> 800, "true" -> True)."""
     declared = schema.get("properties", {}).get(key, {}).get("type")
     if isinstance(value, str):
-        text = value.strip()
-        if declared == "integer" and text.lstrip("+-").isdigit():
-            return int(text)
+        text = value.strip(" \t\n\r")
+        if declared == "integer" and (whole := read_int(text, signed=True)) is not None:
+            return whole  # the fake's own grammar (mockserver/parsing.py): ASCII digits, bounded
         if declared == "number":
-            try:
-                number = float(text)
-            except ValueError:
+            number = read_number(text)
+            if number is None:
                 return value
             return int(number) if number.is_integer() else number
         if declared == "boolean" and text.lower() in ("true", "false"):
@@ -111,9 +115,9 @@ def _normal(schema: Mapping[str, Any], key: str, value: Any) -> Any:
 def _same_text(sent: Any, given: Any) -> bool:
     """The journal shortens strings over 256 characters to "<N chars>": compare lengths then."""
     if isinstance(sent, str) and isinstance(given, str) and sent.startswith("<") and sent.endswith(" chars>"):
-        digits = sent[1:-7]
-        if digits.isdigit() and len(given) > 256:
-            return int(digits) == len(given)
+        length = read_int(sent[1:-7])
+        if length is not None and len(given) > 256:
+            return length == len(given)
     return sent == given
 
 
@@ -163,6 +167,9 @@ def schema(obs: Observation, ctx: Context) -> None:
             problems = sorted(err.message for err in ctx.signing_validator.iter_errors(signing))
             if problems:
                 raise Broken("signing parameters break the schema", f"{signing}: {'; '.join(problems)}")
+    for e in obs.entries:  # what the fake accepted only by its leniency (contracts/strictness.py)
+        for leaned in request_leniencies(e, obs.request, ctx.item_schema):
+            raise Broken(*leaned)
 
 
 @obligation("C2", "fidelity", "what arrives is what the caller asked for: every field, value and the image bytes")
@@ -234,6 +241,9 @@ def signing(obs: Observation, ctx: Context) -> None:
                 f"gateway answered {e['gateway']}",
                 f"{e.get('method')} {e.get('path')} with {shown or 'no signing parameters'}",
             )
+    for e in obs.entries:  # a signature the fake accepted only by its leniency
+        for leaned in signing_leniencies(e):
+            raise Broken(*leaned)
 
 
 @obligation("C4", "success", "the task ID returned is exactly data.result.taskId")
@@ -246,12 +256,18 @@ def success(obs: Observation, ctx: Context) -> None:
     created = [e["taskId"] for e in submits if e.get("taskId")]
     if not created:
         raise Broken("no submit", f"the client sent no submit and {obs.outcome.describe()}")
+    if obs.outcome.kind == "hung":
+        raise Broken(
+            beyond(ctx.settings.call_bound_s),
+            f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
+        )
     if obs.outcome.kind != "returned":
         raise Broken(
-            "no task ID", f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}"
+            misreport(obs, expected="returning the task ID"),
+            f"the fake answered success with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
         )
     if len(created) > 1:
-        raise Broken("submitted twice", f"{len(created)} tasks created for one call ({', '.join(created)})")
+        raise Broken("submitted more than once", f"{len(created)} tasks created for one call ({', '.join(created)})")
     if obs.outcome.value != created[-1]:
         raise Broken("wrong task ID", f"returned {obs.outcome.value!r}; data.result.taskId was {created[-1]!r}")
 
@@ -266,35 +282,11 @@ def errors(obs: Observation, ctx: Context) -> None:
     if obs.outcome.kind == "hung":
         if code in ctx.catalog.retryable:
             raise Skip("still retrying (see C7)")
-        raise Broken("no report", f"resCode {code} was answered; the client {obs.outcome.describe()}")
+        raise Broken(
+            beyond(ctx.settings.call_bound_s), f"resCode {code} was answered; the client {obs.outcome.describe()}"
+        )
     if not _outcome_is_code(obs, code):
-        raise Broken(_misreport(obs, code), f"the fake answered resCode {code}; the client {obs.outcome.describe()}")
-
-
-def _misreport(obs: Observation, code: int | None = None) -> str:
-    """What the client did instead of reporting ``code`` (or, without a code, a TransportError).
-
-    Stable words (no task ID, no message): the title names a kind of failure, and the report
-    lists each kind once with its minimal example."""
-    outcome = obs.outcome
-    expected = f"Rejected({code})" if code is not None else "TransportError"
-    if outcome.kind == "returned":
-        if outcome.value is None:
-            what = "None"
-        elif isinstance(outcome.value, str):
-            what = "a task ID"
-        else:
-            what = f"a {type(outcome.value).__name__}"
-        return f"returned {what} instead of raising {expected}"
-    if outcome.kind == "rejected":
-        return f"reported another code instead of {code}" if code is not None else "raised Rejected"
-    if outcome.kind == "transport":
-        return f"raised TransportError instead of {expected}" if code is not None else "raised TransportError"
-    if outcome.kind == "crashed":
-        return f"crashed on resCode {code}" if code is not None else "crashed"
-    if outcome.kind == "task_failed":
-        return f"raised TaskFailed instead of {expected}"
-    return "wrong report"
+        raise Broken(misreport(obs, code), f"the fake answered resCode {code}; the client {obs.outcome.describe()}")
 
 
 @obligation("C6", "no retry", "the non-retryable codes are sent exactly once")
@@ -324,18 +316,26 @@ def retries(obs: Observation, ctx: Context) -> None:
             "too many attempts", f"{len(sent)} submits for one call; at most {settings.max_attempts} are allowed"
         )
     if obs.outcome.kind == "hung":
-        raise Broken("retries without end", f"{len(sent)} submits and no result after {obs.outcome.elapsed:.1f} s")
+        raise Broken(
+            f"still retrying: {beyond(settings.call_bound_s)}",
+            f"{len(sent)} submits and no result after {obs.outcome.elapsed:.1f} s",
+        )
     _retry_pace(f"resCode {scenario.code}", [pairs(sent)], settings)
     created = [e["taskId"] for e in sent if e.get("taskId")]
     if created:
         if obs.outcome.kind != "returned" or obs.outcome.value != created[-1]:
+            did = (
+                "returned another task ID"
+                if obs.outcome.kind == "returned"
+                else misreport(obs, expected="returning its task ID")
+            )
             raise Broken(
-                "no task ID after a successful retry",
+                f"after a successful retry: {did}",
                 f"attempt {len(sent)} succeeded with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
             )
     elif not _outcome_is_code(obs, scenario.code):  # type: ignore[arg-type]
         raise Broken(
-            _misreport(obs, scenario.code),
+            misreport(obs, scenario.code),
             f"resCode {scenario.code} on every attempt; the client {obs.outcome.describe()}",
         )
 
@@ -348,17 +348,18 @@ def tolerance(obs: Observation, ctx: Context) -> None:
     _refused(obs)
     sent = [e for e in obs.entries if is_submit(e)]
     if scenario.kind == "undocumented":
-        if obs.outcome.kind in ("returned", "crashed", "hung", "task_failed"):
-            raise Broken(f"undocumented resCode {UNDOCUMENTED_CODE}", f"the client {obs.outcome.describe()}")
+        what = f"undocumented resCode {UNDOCUMENTED_CODE}"
+        if obs.outcome.kind == "hung":
+            raise Broken(f"{what}: {beyond(ctx.settings.call_bound_s)}", f"the client {obs.outcome.describe()}")
+        if obs.outcome.kind in ("returned", "crashed", "task_failed"):
+            raise Broken(f"{what}: {misreport(obs, UNDOCUMENTED_CODE)}", f"the client {obs.outcome.describe()}")
         if obs.outcome.kind == "rejected" and code_of(obs.outcome.code) in ctx.catalog.codes:
-            raise Broken(
-                f"undocumented resCode {UNDOCUMENTED_CODE}", f"reported as the documented code {obs.outcome.code}"
-            )
+            raise Broken(f"{what} reported as a documented code", f"reported as {obs.outcome.code}")
         return
     if scenario.code is not None:
         if not _outcome_is_code(obs, scenario.code):
             raise Broken(
-                f"{scenario.shape} error answer",
+                f"{scenario.shape} error answer: {misreport(obs, scenario.code)}",
                 f"resCode {scenario.code} in the {scenario.shape!r} shape; the client {obs.outcome.describe()}",
             )
         return
@@ -367,8 +368,14 @@ def tolerance(obs: Observation, ctx: Context) -> None:
     created = [e["taskId"] for e in sent if e.get("taskId")]
     if obs.outcome.kind != "returned" or not created or obs.outcome.value != created[-1]:
         expected = created[-1] if created else None
+        if obs.outcome.kind == "hung":
+            what = beyond(ctx.settings.call_bound_s)
+        elif obs.outcome.kind == "returned":
+            what = "returned another task ID" if created else "returned without a submit"
+        else:
+            what = misreport(obs, expected="returning the task ID")
         raise Broken(
-            f"{scenario.shape} success answer",
+            f"{scenario.shape} success answer: {what}",
             f"success with taskId {expected!r} in the {scenario.shape!r} shape; the client {obs.outcome.describe()}",
         )
 
@@ -383,10 +390,11 @@ def tolerance(obs: Observation, ctx: Context) -> None:
 def transport(obs: Observation, ctx: Context) -> None:
     bound = ctx.settings.transport_bound_s
     kind = obs.outcome.kind
-    if kind == "hung" or obs.outcome.elapsed > bound:
-        raise Broken(f"{obs.probe}: no timeout", f"no result within {bound} s (the client {obs.outcome.describe()})")
+    if over(obs.outcome, bound):
+        title, why = late_transport(obs, bound, ctx.hang_s)
+        raise Broken(f"{obs.probe}: {title}", f"{why} (the client {obs.outcome.describe()})")
     if kind in ("returned", "crashed", "task_failed"):
-        raise Broken(f"{obs.probe}: {_misreport(obs)}", f"the client {obs.outcome.describe()}")
+        raise Broken(f"{obs.probe}: {misreport(obs)}", f"the client {obs.outcome.describe()}")
 
 
 # -- C10-C12: fixed polling probes -----------------------------------------------------------------
@@ -407,8 +415,13 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
         if outcome.kind == "rejected" and probe.endswith("-transient"):
             return  # a client that does not retry reports the code (judged by C12)
         if outcome.kind != "returned":
+            title = (
+                beyond(ctx.settings.poll_bound_s)
+                if outcome.kind == "hung"
+                else misreport(obs, expected="returning the URLs")
+            )
             raise Broken(
-                f"{probe}: no results",
+                f"{probe}: {title}",
                 f"the task finished with {_count(obs.expected)}; the client {outcome.describe()}",
             )
         got = _as_lists(outcome.value)
@@ -418,22 +431,28 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
             )
     elif probe == "fails":
         if outcome.kind != "task_failed":
+            title = (
+                beyond(ctx.settings.poll_bound_s)
+                if outcome.kind == "hung"
+                else misreport(obs, expected="raising TaskFailed")
+            )
             raise Broken(
-                "failed task not reported", f"the task ended failed ({obs.expected!r}); the client {outcome.describe()}"
+                f"failed task not reported: {title}",
+                f"the task ended failed ({obs.expected!r}); the client {outcome.describe()}",
             )
         if str(obs.expected) not in outcome.message:
             raise Broken(
                 "failure message lost", f"taskMessage was {obs.expected!r}; TaskFailed says {outcome.message!r}"
             )
     elif probe == "stuck":
-        if outcome.kind == "hung" or outcome.elapsed > ctx.settings.poll_bound_s:
+        bound = ctx.settings.poll_bound_s
+        if over(outcome, bound):
             raise Broken(
-                "polls forever",
-                f"the task never ends; the client {outcome.describe()} "
-                f"(it must give up within {ctx.settings.poll_bound_s} s)",
+                f"stuck: still polling after the kit's bound of {bound:g} s",
+                f"the task never ends; the client {outcome.describe()} (it must give up within {bound:g} s)",
             )
         if outcome.kind in ("returned", "crashed"):
-            raise Broken("stuck task", f"the task never ends; the client {outcome.describe()}")
+            raise Broken(f"stuck: {misreport(obs)}", f"the task never ends; the client {outcome.describe()}")
     else:
         raise Skip("not a probe for this obligation")
 
@@ -500,7 +519,7 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
             )
         if not _outcome_is_code(obs, code):
             raise Broken(
-                f"query {code}: {_misreport(obs, code)}",
+                f"query {code}: {misreport(obs, code)}",
                 f"the query answered resCode {code}; the client {outcome.describe()}",
             )
         return
@@ -511,7 +530,8 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
         )
     if outcome.kind == "hung":
         raise Broken(
-            f"query {code}: retries without end", f"{len(polls)} queries and no result after {outcome.elapsed:.1f} s"
+            f"query {code}: still retrying: {beyond(ctx.settings.poll_bound_s)}",
+            f"{len(polls)} queries and no result after {outcome.elapsed:.1f} s",
         )
     runs: list[list[Pair]] = []
     current: list[Pair] = []
@@ -529,12 +549,12 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
             outcome.kind == "rejected" and not _outcome_is_code(obs, code)
         ):
             raise Broken(
-                f"query {code}: {_misreport(obs, code)}",
+                f"query {code}: {misreport(obs, code)}",
                 f"{code} twice, then the task finished; the client {outcome.describe()}",
             )
     elif not _outcome_is_code(obs, code):
         raise Broken(
-            f"query {code}: {_misreport(obs, code)}", f"every query answered {code}; the client {outcome.describe()}"
+            f"query {code}: {misreport(obs, code)}", f"every query answered {code}; the client {outcome.describe()}"
         )
 
 

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .settings import ALL_IDS, Settings, SettingsError
+from mockserver.parsing import flag_int, flag_number, flag_signed_int
+
+from .settings import ALL_IDS, PROFILES, Settings, SettingsError
 
 _BOUNDS = (
     # flag, setting, help
@@ -49,19 +51,34 @@ def _writable(path: str | None, flag: str) -> str | None:
 
 # -- bgmock contract ---------------------------------------------------------------------------
 def contract_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--adapter",
-        required=True,
         metavar="MODULE:FACTORY",
         help="your adapter factory, e.g. myapp.bg_adapter:make_adapter (imported from the current folder)",
     )
-    parser.add_argument("--examples", type=int, metavar="N", help="Hypothesis examples for C1-C8 (default 100)")
+    which.add_argument(
+        "--adapter-cmd",
+        metavar="CMD",
+        help="a command (run through the shell, in the current folder) speaking the JSON-lines adapter "
+        "protocol on stdin/stdout, for a client in any language (docs/contracts.md, schemas/adapter-protocol.json)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        help="a preset of the settings below: full (default) or smoke, for every commit (10 examples, "
+        "codes 501 and 700, no probe that waits out the client's own timeouts); flags override it",
+    )
+    parser.add_argument("--examples", type=flag_int, metavar="N", help="Hypothesis examples for C1-C8 (default 100)")
+    parser.add_argument(
+        "--codes", metavar="CODES", help="only these documented resCodes in scenarios and probes, e.g. 501,700"
+    )
     parser.add_argument(
         "--only",
         metavar="IDS",
         help=f"check only these obligations, e.g. C1,C4 (default all: {ALL_IDS[0]}-{ALL_IDS[-1]})",
     )
-    parser.add_argument("--seed", type=int, help="fix the search: same seed, same examples")
+    parser.add_argument("--seed", type=flag_signed_int, help="fix the search: same seed, same examples")
     parser.add_argument(
         "--derandomize", action="store_true", default=None, help="a fixed search, as in CI (default when CI is set)"
     )
@@ -74,11 +91,11 @@ def contract_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app-secret", metavar="SECRET", help="with --base-url: the secret of --app-key")
     parser.add_argument("--admin-token", metavar="TOKEN", help="with --base-url: the fake's admin token, if it has one")
     parser.add_argument(
-        "--max-attempts", type=int, metavar="N", help="C7/C12: attempts allowed for one call (default 6)"
+        "--max-attempts", type=flag_int, metavar="N", help="C7/C12: attempts allowed for one call (default 6)"
     )
     for flag, name, text in _BOUNDS:
         parser.add_argument(
-            flag, type=float, dest=name, metavar="S", help=f"{text} (default {getattr(Settings(), name)})"
+            flag, type=flag_number, dest=name, metavar="S", help=f"{text} (default {getattr(Settings(), name)})"
         )
     parser.add_argument("--quiet", action="store_true", help="no progress lines while the kit runs")
 
@@ -97,6 +114,8 @@ def contract(args: argparse.Namespace) -> int:
         return _usage(f"the contract kit needs the package {exc.name!r}, which is not installed: {INSTALL_HINT}")
 
     values: dict[str, Any] = {
+        "profile": args.profile,
+        "codes": args.codes,
         "examples": args.examples,
         "only": args.only,
         "seed": args.seed,
@@ -117,7 +136,12 @@ def contract(args: argparse.Namespace) -> int:
         if problem:
             return _usage(problem)
     try:
-        factory = load_factory(args.adapter)
+        if args.adapter_cmd is not None:
+            from .command_adapter import command_factory
+
+            factory = command_factory(args.adapter_cmd)
+        else:
+            factory = load_factory(args.adapter)
         result = Run(
             factory,
             settings,
@@ -127,7 +151,7 @@ def contract(args: argparse.Namespace) -> int:
             admin_token=args.admin_token,
             progress=Progress(enabled=not args.quiet),
         ).execute()
-    except AdapterLoadError as exc:
+    except (AdapterLoadError, SettingsError) as exc:
         return _usage(str(exc))
     except FakeError as exc:
         return _usage(str(exc))
@@ -152,18 +176,18 @@ def provider_args(parser: argparse.ArgumentParser) -> None:
         "--model-num", metavar="ID", help="scene for the one submit (default: the first the scene query returns)"
     )
     parser.add_argument(
-        "--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for each answer (default 30)"
+        "--timeout", type=flag_number, default=30.0, metavar="S", help="seconds to wait for each answer (default 30)"
     )
     parser.add_argument(
         "--poll-interval",
-        type=float,
+        type=flag_number,
         default=None,
         metavar="S",
         help="first wait between polls of the result query, growing to 5 s (default 1)",
     )
     parser.add_argument(
         "--poll-timeout",
-        type=float,
+        type=flag_number,
         default=None,
         metavar="S",
         help="give up polling the result query after this many seconds (default 120)",

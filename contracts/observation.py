@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.parsing import read_int
+
 from .fake import QUERY, SUBMIT
 from .scenarios import Scenario
 from .strategies import Request
@@ -20,7 +22,10 @@ class Outcome:
 
     kind: ``returned`` (``value``), ``rejected`` (``code``, ``message``), ``transport``
     (``message``), ``task_failed`` (``message``), ``crashed`` (``message`` names the exception)
-    or ``hung`` (still running after the bound).
+    or ``hung`` (still running after the bound). For a hung call, ``later`` is how it ended
+    after the kit lifted the fault, when it did within the kit's grace (its ``elapsed``
+    counted from the call's start): a client that gives up late is told apart from one that
+    never gives up.
     """
 
     kind: str
@@ -28,20 +33,31 @@ class Outcome:
     code: Any = None
     message: str = ""
     elapsed: float = 0.0
+    log: str = ""  # what the adapter printed on stderr during the call (command adapters)
+    later: Outcome | None = None
 
     def describe(self) -> str:
+        """What the call did and when, in words ("raised TransportError('...') after 0.03 s")."""
         took = f" after {self.elapsed:.2f} s"
-        if self.kind == "returned":
-            return f"returned {self.value!r}{took}"
-        if self.kind == "rejected":
-            return f"raised Rejected({self.code!r}, {self.message!r}){took}"
-        if self.kind == "transport":
-            return f"raised TransportError({self.message!r}){took}"
-        if self.kind == "task_failed":
-            return f"raised TaskFailed({self.message!r}){took}"
-        if self.kind == "crashed":
-            return f"crashed with {self.message}{took}"
+        if self.kind != "hung":
+            return self.what() + took
+        if self.later is not None:
+            return f"had not returned{took} (it ended at {self.later.elapsed:.2f} s: {self.later.what()})"
         return f"had not returned{took}"
+
+    def what(self) -> str:
+        """How the call ended, without the time."""
+        if self.kind == "returned":
+            return f"returned {self.value!r}"
+        if self.kind == "rejected":
+            return f"raised Rejected({self.code!r}, {self.message!r})"
+        if self.kind == "transport":
+            return f"raised TransportError({self.message!r})"
+        if self.kind == "task_failed":
+            return f"raised TaskFailed({self.message!r})"
+        if self.kind == "crashed":
+            return f"crashed with {self.message}"
+        return "had not returned"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "elapsed_s": round(self.elapsed, 3), "text": self.describe()}
@@ -53,6 +69,10 @@ class Outcome:
             out["code"] = self.code if isinstance(self.code, (str, int)) else repr(self.code)
         if self.message:
             out["message"] = self.message
+        if self.log:
+            out["stderr"] = self.log
+        if self.later is not None:
+            out["later"] = self.later.as_dict()
         return out
 
 
@@ -115,7 +135,8 @@ def answer(entry: dict[str, Any]) -> str:
     code = entry.get("resCode")
     if code == 200:
         task = f", taskId {entry['taskId']}" if entry.get("taskId") else ""
-        return f"success (resCode 200{task}){shape}"
+        status = f", taskStatus {entry['taskStatus']}" if entry.get("taskStatus") else ""
+        return f"success (resCode 200{task}{status}){shape}"
     if code is not None:
         return f"resCode {code}{shape}"
     return f"HTTP {entry.get('status')}"
@@ -166,10 +187,11 @@ def pairs(entries: list[dict[str, Any]]) -> list[Pair]:
 def stamp_between(before: dict[str, Any], after: dict[str, Any]) -> float | None:
     """Seconds between the two requests by the client's own signing ``timestamp`` (milliseconds
     since the epoch, taken as it signs, just before sending); None when one has none."""
-    stamps = [(e.get("signing") or {}).get("timestamp") for e in (before, after)]
-    if not all(isinstance(s, str) and s.isdigit() for s in stamps):
+    stamps = [read_int(s) if isinstance(s, str) else None for s in
+              ((e.get("signing") or {}).get("timestamp") for e in (before, after))]
+    if stamps[0] is None or stamps[1] is None:
         return None
-    return round((int(stamps[1]) - int(stamps[0])) / 1000, 4)
+    return round((stamps[1] - stamps[0]) / 1000, 4)
 
 
 def measures(chosen: list[Pair]) -> list[tuple[str, list[float]]]:
@@ -193,6 +215,6 @@ def code_of(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and (number := read_int(value, signed=True, padded=True)) is not None:
+        return number  # ASCII digits only: "²" passes str.isdigit() and then fails int()
     return value

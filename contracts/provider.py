@@ -23,6 +23,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from mockserver.parsing import read_int
 from mockserver.signing import signed_query
 from mockserver.spec import load_spec
 
@@ -150,8 +151,8 @@ class Provider:
 def _res_code(answer: Any) -> Any:
     """``resCode`` as a number when it spells one ("200" and 200 are the same code)."""
     code = answer.get("resCode") if isinstance(answer, dict) else None
-    if isinstance(code, str) and code.strip().isdigit():
-        return int(code.strip())
+    if isinstance(code, str) and (number := read_int(code, padded=True)) is not None:
+        return number
     return code
 
 

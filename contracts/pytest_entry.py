@@ -7,6 +7,7 @@
     from myapp.bg_adapter import make_adapter
 
     test_background_client_contract = pytest_contract(make_adapter, examples=50)
+    test_background_client_smoke = pytest_contract(make_adapter, profile="smoke")  # per commit
 
 The test fails with the kit's terminal report (every broken obligation with its minimal
 example) and passes when every obligation is kept or not applicable.

@@ -120,10 +120,12 @@ class BackgroundClient:
             raise CommunicationError("the answer is not a JSON object")
         if "resCode" not in answer:  # the gateway's own errors carry "code" instead
             raise ApiError(str(answer.get("code", "unknown")), str(answer.get("message", "")))
-        try:
-            code = int(str(answer["resCode"]).strip())
-        except ValueError:
-            raise CommunicationError(f"resCode {answer['resCode']!r} is not a number") from None
+        raw = answer["resCode"]
+        text = str(raw).strip(" \t\n\r")
+        # ASCII digits only, and few: int() takes "٣" and "1_000", and raises past 4 300 digits.
+        if type(raw) is not int and not (text.isascii() and text.isdigit() and len(text) <= 9):
+            raise CommunicationError(f"resCode {text[:40]!r} is not a whole number")
+        code = int(text)
         if code != 200:
             raise ApiError(code, str(answer.get("resMessage", "")))
         data = answer.get("data")

@@ -185,6 +185,9 @@ def _evidence(f: Failure) -> list[str]:
             lines.append(f"      -> {r['answer']}")
     if f.client:
         lines.append(f"the client: {f.client.get('text')}")
+        if f.client.get("stderr"):
+            lines.append("the adapter's stderr during this call:")
+            lines.extend(f"  | {line}" for line in str(f.client["stderr"]).splitlines()[-20:])
     return lines
 
 
@@ -249,7 +252,7 @@ class Progress:
     def start(self, base_url: str, settings: Settings) -> None:
         self._write(
             f"bgmock contract: checking {', '.join(settings.only)} against the fake at {base_url} "
-            f"({settings.examples} examples)"
+            f"({settings.examples} examples, profile {settings.profile})"
         )
 
     def phase(self, name: str, total: int) -> None:

@@ -51,7 +51,7 @@ from .fake import Fake, FakeError
 from .observation import Observation, Outcome, evidence
 from .report import Failure, Progress, Result, Verdict
 from .scenarios import KINDS_FOR, TRANSPORT_PROBES, Catalog, Scenario, catalogue, scenarios
-from .settings import Settings
+from .settings import BOUND_GRACE_S, Settings, SettingsError
 from .strategies import ItemSchema, Limits, Request, fullest, requests, simplest
 
 if sys.version_info >= (3, 11):
@@ -82,6 +82,14 @@ class _Found:
 
     observation: Observation
     broken: Broken
+
+
+@dataclass
+class _Pending:
+    """An adapter call's worker thread and where it leaves its outcome."""
+
+    worker: threading.Thread
+    holder: dict[str, Any]
 
 
 @dataclass
@@ -156,7 +164,9 @@ class Run:
             signatures=bool(config.get("app_keys")),
             item_schema=spec.schema("submit-request-item.json"),
             signing_validator=spec.validator("signing-params.json"),
+            hang_s=float(config["hang_s"]) if isinstance(config.get("hang_s"), (int, float)) else None,
         )
+        self.scenario_catalog = self._scenario_catalog()
         self.item = ItemSchema.read(
             spec.schema("submit-request-item.json"), spec.schema("submit-request-item.strict.json")
         )
@@ -196,9 +206,22 @@ class Run:
         self.progress.done(result)
         return result
 
+    def _scenario_catalog(self) -> Catalog:
+        """The codes the scenarios and probes use (``codes``); the checks keep the whole catalog."""
+        if not self.settings.codes:
+            return self.catalog
+        unknown = [c for c in self.settings.codes if c not in self.catalog.codes]
+        if unknown:
+            raise SettingsError(
+                f"codes: {', '.join(map(str, unknown))} not documented; "
+                f"use some of {', '.join(map(str, self.catalog.codes))}"
+            )
+        return self.catalog.restricted(self.settings.codes)
+
     # -- calling the adapter ---------------------------------------------------------------------
-    def _call(self, fn: Callable[[], Any], bound: float) -> tuple[Outcome, threading.Thread]:
-        """Run one adapter call in a worker thread; ``hung`` when it outlives ``bound``."""
+    def _call(self, fn: Callable[[], Any], bound: float) -> tuple[Outcome, _Pending]:
+        """Run one adapter call in a worker thread; ``hung`` when it outlives ``bound`` (which
+        is inclusive: the call has ``BOUND_GRACE_S`` more before it counts as late)."""
         holder: dict[str, Any] = {}
 
         def target() -> None:
@@ -214,23 +237,48 @@ class Run:
             except BaseException as exc:  # noqa: BLE001 - whatever the client throws is a verdict
                 holder["outcome"] = Outcome("crashed", message=describe_exception(exc))
             holder["outcome"].elapsed = time.perf_counter() - begin
+            if callable(take_log):  # a command adapter: what it printed on stderr during this call
+                holder["outcome"].log = take_log()
 
         worker = threading.Thread(target=target, name="bgmock-contract-call", daemon=True)
+        take_log = getattr(self.adapter, "take_log", None)
+        ready = getattr(self.adapter, "ready", None)
+        if callable(ready):
+            ready()  # a command adapter restarts a process the last call lost: before the call's timing
         begin = time.perf_counter()
         worker.start()
-        worker.join(bound)
+        worker.join(bound + BOUND_GRACE_S)
         self.client_s += time.perf_counter() - begin
+        pending = _Pending(worker, holder)
         if worker.is_alive():
-            return Outcome("hung", elapsed=time.perf_counter() - begin), worker
-        return holder["outcome"], worker
+            return Outcome("hung", elapsed=time.perf_counter() - begin), pending
+        return holder["outcome"], pending
 
-    def _settle(self, worker: threading.Thread, grace: float) -> None:
-        """Give a call that outlived its bound time to end after the fault was lifted."""
+    def _settle(self, outcome: Outcome, pending: _Pending, grace: float) -> None:
+        """Give a call that outlived its bound time to end after the fault was lifted; how it
+        ended, if it did, goes into ``outcome.later`` (a late timeout is not a missing one).
+
+        A command adapter still silent then is stopped (``abandon``): its call ends as the crash
+        it is ("did not answer within ..."), with its stderr, instead of hanging on."""
         begin = time.perf_counter()
-        worker.join(grace)
+        pending.worker.join(grace)
+        abandon = getattr(self.adapter, "abandon", None)
+        abandoned = pending.worker.is_alive() and callable(abandon)
+        if abandoned:
+            abandon()
+            pending.worker.join(5.0)
         self.client_s += time.perf_counter() - begin
-        if worker.is_alive():
+        if pending.worker.is_alive():
             self.abandoned += 1
+            return
+        late = pending.holder.get("outcome")
+        if late is None:
+            return
+        outcome.log = late.log
+        if abandoned and late.kind == "crashed":
+            outcome.kind, outcome.message, outcome.elapsed = late.kind, late.message, late.elapsed
+        else:
+            outcome.later = late
 
     # -- judging -----------------------------------------------------------------------------------
     def _judge(self, obs: Observation, ids: tuple[str, ...] | list[str]) -> list[tuple[str, Broken]]:
@@ -294,7 +342,7 @@ class Run:
         before this round count (so it shrinks and reports new ones); the new keys."""
         kinds = sorted({k for o in active for k in KINDS_FOR[o]})
         exclude = frozenset(self.hung)
-        options = catalogue(self.catalog, kinds, exclude)
+        options = catalogue(self.scenario_catalog, kinds, exclude)
         if not options:
             return set()
         explicit = [(simplest(self.item, self.limits), s) for s in options]
@@ -335,7 +383,7 @@ class Run:
 
         phases = [Phase.explicit, Phase.generate, Phase.shrink] if self.settings.examples else [Phase.explicit]
         wrapped: Any = given(
-            request=requests(self.item, self.limits), scenario=scenarios(self.catalog, kinds, exclude)
+            request=requests(self.item, self.limits), scenario=scenarios(self.scenario_catalog, kinds, exclude)
         )(test)
         for req, scen in reversed(explicit):
             wrapped = example(request=req, scenario=scen)(wrapped)
@@ -367,10 +415,10 @@ class Run:
         self.fake.program(rules)
         self.fake.mark()
         params = request.params()
-        outcome, worker = self._call(lambda: self.adapter.submit(params), self.settings.call_bound_s)
+        outcome, pending = self._call(lambda: self.adapter.submit(params), self.settings.call_bound_s)
         if outcome.kind == "hung":
             self.fake.clear_faults()  # a client retrying forever now gets a success and can stop
-            self._settle(worker, self.settings.transport_bound_s + 2)
+            self._settle(outcome, pending, self.settings.transport_bound_s + 2)
             self.hung.add((scenario.kind, scenario.code in self.catalog.retryable))
         entries = self.fake.since_mark()
         return Observation("example", outcome, entries, request, scenario, rules=rules)
@@ -379,16 +427,17 @@ class Run:
     def _transport(self) -> None:
         ids = [o for o in ("C9", "C1", "C3") if o in self.settings.only]
         request = simplest(self.item, self.limits)
-        self.progress.phase("C9 transport probes", len(TRANSPORT_PROBES))
-        for n, kind in enumerate(TRANSPORT_PROBES, 1):
+        probes = [p for p in TRANSPORT_PROBES if self.settings.slow_probes or p != "timeout"]
+        self.progress.phase("C9 transport probes", len(probes))
+        for n, kind in enumerate(probes, 1):
             rules = [{"transport": kind}]
             self.fake.program(rules)
             self.fake.mark()
             params = request.params()
-            outcome, worker = self._call(lambda p=params: self.adapter.submit(p), self.settings.transport_bound_s)
+            outcome, pending = self._call(lambda p=params: self.adapter.submit(p), self.settings.transport_bound_s)
             self.fake.clear_faults()
             if outcome.kind == "hung":
-                self._settle(worker, self.settings.transport_bound_s + 2)
+                self._settle(outcome, pending, self.settings.transport_bound_s + 2)
             obs = Observation("transport", outcome, self.fake.since_mark(), request, probe=kind, rules=rules)
             broken = self._judge(obs, ids)
             for oid, b in broken:
@@ -399,15 +448,17 @@ class Run:
     # -- phase 3: polling probes -------------------------------------------------------------------
     def _polling_probes(self) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
         """(name, rules before the task is created, rules while the client polls)."""
-        retryable = sorted(self.catalog.retryable)
+        catalog, slow = self.scenario_catalog, self.settings.slow_probes
+        retryable = sorted(catalog.retryable)
         probes: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = []
         if "C10" in self.settings.only or "C11" in self.settings.only:
             probes += [
                 ("finishes", [], []),
                 ("fails", [{"endpoint": "task", "outcome": "failed", "times": 1}], []),
-                ("stuck", [{"endpoint": "task", "outcome": "stuck", "times": 1}], []),
             ]
-        if "C11" in self.settings.only and 501 in self.catalog.codes:
+            if slow:
+                probes.append(("stuck", [{"endpoint": "task", "outcome": "stuck", "times": 1}], []))
+        if "C11" in self.settings.only and 501 in catalog.codes:
             probes.append(("slow-501", [], [{"endpoint": "query", "resCode": 501, "everyN": 2, "times": 2}]))
         if "C12" in self.settings.only:
             if retryable:
@@ -418,8 +469,9 @@ class Run:
                         [{"endpoint": "query", "resCode": retryable[0], "times": 2}],
                     )
                 )
-                probes.append((f"query-{retryable[-1]}", [], [{"endpoint": "query", "resCode": retryable[-1]}]))
-            probes += [(f"query-{code}", [], [{"endpoint": "query", "resCode": code}]) for code in self.catalog.final]
+                if slow:
+                    probes.append((f"query-{retryable[-1]}", [], [{"endpoint": "query", "resCode": retryable[-1]}]))
+            probes += [(f"query-{code}", [], [{"endpoint": "query", "resCode": code}]) for code in catalog.final]
         return probes
 
     def _polling(self) -> None:
@@ -434,7 +486,7 @@ class Run:
             task_id = self.fake.create_task(request.params())
             self.fake.program(during)
             self.fake.mark()
-            outcome, worker = self._call(lambda t=task_id: self.adapter.wait(t), self.settings.poll_bound_s)
+            outcome, pending = self._call(lambda t=task_id: self.adapter.wait(t), self.settings.poll_bound_s)
             self.fake.clear_faults()
             entries = self.fake.since_mark()
             data = self.fake.task_data(task_id)  # the kit's own query, after the client's (not in entries)
@@ -445,7 +497,7 @@ class Run:
             )
             if outcome.kind == "hung":
                 self.fake.reset()  # forget the task: a client polling forever now gets an error
-                self._settle(worker, 5.0)
+                self._settle(outcome, pending, 5.0)
             obs = Observation(
                 "polling",
                 outcome,

@@ -80,6 +80,10 @@ class Catalog:
     def final(self) -> tuple[int, ...]:
         return tuple(c for c in self.codes if c not in self.retryable)
 
+    def restricted(self, codes: Sequence[int]) -> Catalog:
+        """Only these codes (the ``codes`` setting): what the scenarios and probes draw from."""
+        return Catalog(tuple(c for c in self.codes if c in codes), frozenset(c for c in self.retryable if c in codes))
+
 
 #: Which scenario kinds an obligation needs (the runner draws only those of active obligations).
 KINDS_FOR = {

@@ -1,8 +1,9 @@
 """The kit's settings: budgets and the bounds each obligation is judged by.
 
 Defaults suit a client about to meet the real service; tests shrink the bounds (to about a
-second) so a broken client costs little. Every field is a flag of ``bgmock contract`` and a
-keyword of ``contracts.run``.
+second) so a broken client costs little. Every field is a keyword of ``contracts.run`` and
+``pytest_contract``, and all but ``polls_to_finish`` and ``slow_probes`` are flags of ``bgmock
+contract``; ``profile`` starts from a preset (``PROFILES``) the others override.
 """
 
 from __future__ import annotations
@@ -14,6 +15,27 @@ from typing import Any
 
 #: Obligation IDs in report order.
 ALL_IDS = tuple(f"C{i}" for i in range(1, 13))
+
+#: A bound is inclusive: a call ending this long after it still ends "within" it, so a client
+#: whose timeout equals the bound (its own timer, then the thread switch back to the kit) is
+#: not blamed for the machine's scheduling.
+BOUND_GRACE_S = 0.5
+
+#: Named presets of settings (``--profile``, ``profile=``); explicit settings override them.
+#: ``smoke`` is for every commit: fewer examples, one retryable and one final code instead of
+#: all seven, and none of the probes whose cost is the client's own full timeout, deadline
+#: or backoff (C9 ``timeout``, C10 ``stuck``, C12 on an endless retryable code). A client that
+#: passes the full run passes it; the full run (nightly) still checks what it leaves out.
+PROFILES: dict[str, dict[str, Any]] = {
+    "full": {},
+    "smoke": {
+        "examples": 10,
+        "codes": (501, 700),
+        "slow_probes": False,
+        "polls_to_finish": 2,
+        "shrink_budget_s": 5.0,
+    },
+}
 
 
 class SettingsError(ValueError):
@@ -38,6 +60,9 @@ class Settings:
     poll_slowdown: float = 1.2  # C11: after a 501 the next poll waits this many times the usual gap
     shrink_budget_s: float = 20.0  # per search round: time from its first new failure to find more and shrink them
     polls_to_finish: int = 3  # the kit's fake: a task finishes on its Nth poll
+    codes: tuple[int, ...] = ()  # documented codes the scenarios and probes use (empty: every one)
+    slow_probes: bool = True  # C9 timeout, C10 stuck, C12 endless retryable: each costs the client's own limit
+    profile: str = "full"  # the preset these settings started from (PROFILES)
 
     def __post_init__(self) -> None:
         unknown = [o for o in self.only if o not in ALL_IDS]
@@ -64,14 +89,27 @@ class Settings:
             raise SettingsError("max_attempts and polls_to_finish: must be 1 or more")
         if self.retry_growth < 1 or self.poll_slowdown < 1:
             raise SettingsError("retry_growth and poll_slowdown: must be 1 or more")
+        if self.profile not in PROFILES:
+            raise SettingsError(f"profile: unknown profile {self.profile!r}; use {' or '.join(PROFILES)}")
+        if any(isinstance(c, bool) or not isinstance(c, int) for c in self.codes):
+            raise SettingsError(f"codes: must be resCode numbers such as 501,700 (got {list(self.codes)})")
 
     @classmethod
     def make(cls, **values: Any) -> Settings:
-        """Settings from keywords; an unknown keyword is a SettingsError naming it."""
+        """Settings from keywords, on top of ``profile``'s preset; an unknown keyword is a
+        SettingsError naming it."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
             raise SettingsError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+        profile = values.get("profile") or "full"
+        if profile not in PROFILES:
+            raise SettingsError(f"profile: unknown profile {profile!r}; use {' or '.join(PROFILES)}")
+        values = {**PROFILES[profile], **{k: v for k, v in values.items() if v is not None}, "profile": profile}
+        if isinstance(values.get("codes"), str):
+            values["codes"] = _codes(values["codes"])
+        elif values.get("codes") is not None:
+            values["codes"] = tuple(values["codes"])
         if "only" in values and isinstance(values["only"], str):
             values["only"] = tuple(part.strip().upper() for part in values["only"].split(",") if part.strip())
         elif "only" in values:
@@ -81,4 +119,15 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["only"] = list(self.only)
+        data["codes"] = list(self.codes)
         return data
+
+
+def _codes(text: str) -> tuple[int, ...]:
+    """Parse "501,700" into (501, 700); anything else is a SettingsError naming the part."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part.isdigit() or not part.isascii():
+            raise SettingsError(f"codes: {part!r} is not a resCode number (e.g. --codes 501,700)")
+        out.append(int(part))
+    return tuple(out)

@@ -7,7 +7,7 @@ The names load on first use: the pytest plugin lives in this package, so every p
 an environment with bgmock imports it, and must not pay for Flask, jsonschema and Pillow
 unless a test uses the fake. ``mocked`` also needs ``responses`` and ``requests``, which a
 plain install does not bring (``pip install responses requests``, or from the bgmock checkout
-``pip install -e ".[test]"``).
+``pip install -e ".[test]"``); ``mocked_httpx`` and ``httpx_transport`` need ``httpx``.
 """
 
 from __future__ import annotations
@@ -23,15 +23,17 @@ if TYPE_CHECKING:
     from .handle import Handle, running
     from .http import Incoming, Reply
     from .inprocess import mocked
+    from .inprocess_httpx import httpx_transport, mocked_httpx
 
 _EXPORTS = {
     "create_app": ".app", "Backend": ".backend", "Config": ".config", "ConfigError": ".config",
     "Dispatcher": ".dispatch", "Handle": ".handle", "running": ".handle", "Incoming": ".http", "Reply": ".http",
-    "mocked": ".inprocess",
+    "mocked": ".inprocess", "mocked_httpx": ".inprocess_httpx", "httpx_transport": ".inprocess_httpx",
 }
 
 __all__ = [
-    "Backend", "Config", "ConfigError", "Dispatcher", "Handle", "Incoming", "Reply", "create_app", "mocked", "running",
+    "Backend", "Config", "ConfigError", "Dispatcher", "Handle", "Incoming", "Reply", "create_app", "httpx_transport",
+    "mocked", "mocked_httpx", "running",
 ]
 
 

@@ -24,17 +24,17 @@ from .faults import ANSWER_FAULTS, TRANSPORT_FAULTS, FaultRule, parse_prefer
 from .fetch import ImageFetcher
 from .ids import Ids
 from .latency import Latency, LatencyModel
+from .parsing import read_int
 from .ratelimit import RateLimiter, limits_from_config
 from .scenes import CatalogError, Scene, SceneCatalog
 from .spec import Spec, load_spec
-from .store import MemoryStore, Store
+from .storage import Storage, open_storage
 from .tasks import Task
 from .validation import SubmitItem, SubmitValidator, validate_params
 
-RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/(\d{1,2})/(\d{1,2})\.(png|jpg)$")
+RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/([0-9]{1,2})/([0-9]{1,2})\.(png|jpg)$")
 #: Matched on the unquoted path: a user catalog's modelNum may hold any character (coverUrl quotes it).
 COVER_PATH = re.compile(r"^/__bgmock/covers/(.+)\.png$", re.DOTALL)
-_DIGITS = re.compile(r"^[0-9]{1,9}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -67,14 +67,14 @@ class Backend:
         *,
         spec: Spec | None = None,
         clock: Clock | None = None,
-        store: Store | None = None,
+        store: Storage | None = None,
         apply_startup_rules: bool = True,
     ) -> None:
         self.config = config or Config()
         self.spec = spec or load_spec()
-        self.store: Store = store or open_store(self.config)
+        self.store: Storage = store or open_storage(self.config)
         # A shared store keeps the clock's origin and offset, so every worker reads one time.
-        self.clock = clock or Clock(self.config.clock, cell=self.store.clock_cell())
+        self.clock = clock or Clock(self.config.clock, cell=self.store.cell)
         self.ids = Ids(self._id_seed())
         try:
             self.limiter = RateLimiter(limits_from_config(self.config.rate_limits))
@@ -113,32 +113,32 @@ class Backend:
         must not replay each other's task IDs, which would overwrite tasks in the store.
         """
         seed = self.config.seed
-        if seed is None or self.store.clock_cell() is None:
+        if seed is None or not self.store.shared:
             return seed
-        return seed * 1_000_003 + self.store.next_id("ids")
+        return seed * 1_000_003 + self.store.ids.next("ids")
 
     # -- faults ---------------------------------------------------------------------------
     def _startup_rules(self) -> None:
         """Install the configured rules (replacing an earlier run's in a ``--state`` file)."""
-        self.store.install_startup_rules(
+        self.store.rules.install_startup(
             [FaultRule.from_json(self.spec, data, self._rule_id()) for data in self.config.faults]
         )
 
     def _rule_id(self) -> str:
         # From the store, so that worker processes sharing it never hand out the same ID.
-        return f"rule-{self.store.next_id('rule')}"
+        return f"rule-{self.store.ids.next('rule')}"
 
     def add_fault(self, data: Any) -> dict[str, Any]:
         """Validate and store a rule; returns it with its id."""
         rule = FaultRule.from_json(self.spec, data, self._rule_id())
-        self.store.add_rule(rule)
+        self.store.rules.add(rule)
         return rule.to_json()
 
     def faults(self) -> list[dict[str, Any]]:
-        return [rule.to_json() for rule in self.store.list_rules()]
+        return [rule.to_json() for rule in self.store.rules.all()]
 
     def delete_faults(self, rule_id: str | None = None) -> int:
-        return self.store.delete_rules(rule_id)
+        return self.store.rules.delete(rule_id)
 
     def injected(
         self, endpoint: str, candidates: Sequence[Mapping[str, Any]], prefer: str | None
@@ -150,11 +150,13 @@ class Backend:
         # A value the fake cannot act on is a mistake in the test, so it is refused, not ignored
         # (a typo such as code=5001 would otherwise run the happy path unnoticed).
         bad = []
-        if "delay" in wish and not _DIGITS.match(wish["delay"]):
-            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds")
-        delay = min(int(wish["delay"]), self._max_delay_ms) if not bad and "delay" in wish else 0
+        delay = read_int(wish["delay"], max_digits=9) if "delay" in wish else 0
+        if delay is None:
+            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds (ASCII digits)")
+        delay = min(delay or 0, self._max_delay_ms)
         code = wish.get("code")
-        if code is not None and not (_DIGITS.match(code) and int(code) in self.spec.errors):
+        number = read_int(code, max_digits=9) if code is not None else None
+        if code is not None and number not in self.spec.errors:
             codes = ", ".join(str(c) for c in self.spec.documented_codes)
             bad.append(f"Prefer: code={code[:16]} is not a documented resCode ({codes})")
         transport = wish.get("transport")
@@ -162,11 +164,11 @@ class Backend:
             bad.append(f"Prefer: transport={transport[:16]} is not one of {', '.join(TRANSPORT_FAULTS)}")
         if bad:
             raise InvalidInput(bad)
-        if code is not None:
-            return Injected(error=ApiError(int(code), INJECTED if int(code) == 700 else None), delay_ms=delay)
+        if number is not None:
+            return Injected(error=ApiError(number, INJECTED if number == 700 else None), delay_ms=delay)
         if transport is not None:
             return Injected(transport=transport, delay_ms=delay)
-        rule = self.store.fire_rule(endpoint, candidates, self.ids.chance)
+        rule = self.store.rules.fire(endpoint, candidates, self.ids.chance)
         if rule is None:
             return Injected(delay_ms=delay) if delay else None
         error = None
@@ -186,7 +188,7 @@ class Backend:
         """Take a token from each bucket that applies; the exhausted limit described, or None."""
         if not self.limiter:
             return None
-        limit = self.limiter.check(self.store, endpoint, app_key, self.clock.now())
+        limit = self.limiter.check(self.store.buckets, endpoint, app_key, self.clock.now())
         return None if limit is None else limit.describe()
 
     # -- submit ---------------------------------------------------------------------------
@@ -245,7 +247,7 @@ class Backend:
             magic = self.magic_outcomes.get(item.params["modelNum"])
             if magic:
                 outcome, message = magic, self.spec.errors[801].message if magic == "failed" else "running"
-        rule = self.store.fire_rule("task", [i.params for i in items], self.ids.chance)
+        rule = self.store.rules.fire("task", [i.params for i in items], self.ids.chance)
         if rule is not None and rule.outcome:
             outcome = rule.outcome
             message = _rule_message(self.spec, rule, default_code=801) if outcome == "failed" else "running"
@@ -261,14 +263,14 @@ class Backend:
             recorded.append(params)
             if item.product is not None:  # before the task: whoever sees the task finds its product
                 self.products.put((task_id, index), item.product)
-                self.store.put_product(task_id, index, item.product)
+                self.store.tasks.put_product(task_id, index, item.product)
         cfg = self.config
         task = Task(
             task_id=task_id, created=now, items=recorded, sources=[i.source for i in items],
             outcome=outcome, message=message, progression=cfg.progression,
             duration=cfg.task_duration, polls_to_finish=cfg.polls_to_finish, app_key=app_key,
         )
-        self.store.put_task(task, now)
+        self.store.tasks.put(task, now)
         return task_id
 
     # -- result query ---------------------------------------------------------------------
@@ -296,7 +298,7 @@ class Backend:
         if not _UUID.match(task_id):
             raise InvalidInput(["taskId: must be a task ID from the submit answer (a UUID)"])
         now = self.clock.now()
-        task = self.store.get_task(task_id, now, poll=True)
+        task = self.store.tasks.get(task_id, now, poll=True)
         if task is None:
             raise InvalidInput([f"taskId: no such task {task_id} (unknown, or expired and forgotten)"])
         return self.task_view(task, now, base_url)
@@ -326,7 +328,7 @@ class Backend:
 
     def tasks(self, limit: int = 100) -> list[dict[str, Any]]:
         now = self.clock.now()
-        return [task.to_json(now) for task in self.store.list_tasks(now, limit)]
+        return [task.to_json(now) for task in self.store.tasks.newest(now, limit)]
 
     # -- scenes ---------------------------------------------------------------------------
     def scene(self, model_num: str) -> Scene | None:
@@ -377,7 +379,7 @@ class Backend:
     def result_image(self, task_id: str, item: int, index: int, ext: str) -> bytes | None:
         """A result image, rendered on first fetch; None unless the task finished with it."""
         now = self.clock.now()
-        task = self.store.get_task(task_id, now)
+        task = self.store.tasks.get(task_id, now)
         if task is None or task.status(now) != "finished" or item >= len(task.items):
             return None
         params = task.items[item]
@@ -403,7 +405,7 @@ class Backend:
         another one may have taken the submit); None draws the placeholder product."""
         found = self.products.get((task_id, item))
         if found is None:
-            found = self.store.get_product(task_id, item)
+            found = self.store.tasks.product(task_id, item)
             if found is not None:  # the task's other images are drawn from it too
                 self.products.put((task_id, item), found)
         return found
@@ -456,11 +458,11 @@ class Backend:
         return self.clock.advance(seconds)
 
     def journal(self, limit: int | None = None) -> list[dict[str, Any]]:
-        return self.store.journal(limit)
+        return self.store.journal.newest(limit)
 
     def record(self, entry: dict[str, Any]) -> None:
         if self.config.journal_size:
-            self.store.record(entry)
+            self.store.journal.append(entry)
 
     def reset(self) -> None:
         """Forget tasks, rules, the journal and caches; start-up rules and the seed apply again."""
@@ -494,26 +496,25 @@ class Backend:
         self.reset()
 
     def health(self) -> dict[str, Any]:
+        """Liveness and sizes; ``status`` is ``down`` (HTTP 503) while a shared store's engine is."""
+        engine = self.store.engine  # "redis" for the Redis store
+        try:
+            now = self.clock.now()
+            stats = self.store.stats(now)
+        except self.store.unavailable as exc:
+            return {"status": "down", engine or "store": "down", "error": str(exc)}
         return {
             "status": "ok",
-            "clock": round(self.clock.now(), 3),
+            **({engine: "up"} if engine else {}),
+            "clock": round(now, 3),
             "scenes": len(self.catalog),
             "signatures": bool(self.config.app_keys),
             "strict": self.config.strict,
-            **self.store.stats(self.clock.now()),
+            **stats,
             "imageCache": len(self.results),
             "imageCacheStats": self.results.stats(),
             "productCacheStats": self.products.stats(),
         }
-
-
-def open_store(config: Config) -> Store:
-    """Memory for one process; the SQLite file ``config.state`` when state is shared or kept."""
-    if config.state:
-        from .store_sqlite import SqliteStore
-
-        return SqliteStore.for_config(config.state, config)
-    return MemoryStore(max_tasks=config.max_tasks, task_ttl_s=config.task_ttl_s, journal_size=config.journal_size)
 
 
 #: The detail of a 700 that was asked for rather than earned (no field is at fault).

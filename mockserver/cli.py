@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import difflib
 import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from typing import Any
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
 from .lifecycle import Watchdog, exit_code_before_ready
+from .origin import is_loopback
+from .parsing import flag_int, flag_number, flag_signed_int
 from .scratch import sweep
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
@@ -22,24 +25,24 @@ Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Na
 def _serve_args(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    add("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    add("--port", type=flag_int, help="port to listen on (default 8080; 0 picks a free one)")
     add("--config", metavar="FILE",
         help="JSON or TOML (.toml) file of settings: any key of schemas/config.json, including those "
              "without a flag (journal_size, max_body_bytes, image_check, result_format, public_url, "
              "hang_s, dribble_s, fetch_*); flags override it")
     add("--strict", action="store_true", default=None,
         help="reject anything but the documented types, require imageNum, reject unknown fields")
-    add("--seed", type=int, help="seed of the random source: same seed, same task and request IDs")
+    add("--seed", type=flag_signed_int, help="seed of the random source: same seed, same task and request IDs")
     add("--app-key", action="append", default=[], metavar="KEY:SECRET",
         help="accept this key pair and turn signature checks on (repeatable)")
     add("--fault", action="append", default=[], metavar="CODE[:P]",
         help="answer CODE (a documented resCode or a transport fault) to submits with probability P "
              "(default 1); repeatable")
-    add("--task-duration", type=float, metavar="SECONDS",
+    add("--task-duration", type=flag_number, metavar="SECONDS",
         help="seconds from submit to finished (default 3; 0 finishes at once)")
     add("--progression", choices=["time", "polls"],
         help="tasks advance on the clock (time) or after --polls-to-finish queries (polls)")
-    add("--polls-to-finish", type=int, metavar="N",
+    add("--polls-to-finish", type=flag_int, metavar="N",
         help="with --progression polls: the Nth query of a task sees it finished")
     add("--clock", choices=["real", "manual"],
         help="real (default): time passes, and POST /__admin/clock adds to it; manual: time stands still "
@@ -49,6 +52,9 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     add("--catalog", metavar="FILE", help="scene catalog JSON to use instead of the shipped fixtures/scenes.json")
     add("--admin-token", metavar="TOKEN",
         help="require header X-Bgmock-Admin-Token on /__admin (required when binding beyond loopback)")
+    add("--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer requests whose Host header is NAME (besides 127.0.0.1, localhost, [::1], the "
+             "bound host and public_url's); any other Host is refused (DNS rebinding); repeatable")
     add("--quiet", action="store_true", help="do not log one line per request")
     load = parser.add_argument_group("load, latency and workers (docs/load-and-workers.md)")
     load.add_argument("--rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
@@ -56,19 +62,45 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "over it: 501 'rate limit exceed' (repeatable)")
     load.add_argument("--global-rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
                       help="one token bucket for all clients (repeatable)")
-    load.add_argument("--burst", type=float, metavar="N",
+    load.add_argument("--burst", type=flag_number, metavar="N",
                       help="bucket size of the --rate-limit flags (default: one second of RATE)")
     load.add_argument("--latency", action="append", default=[], metavar="[ENDPOINT=]SPEC",
                       help="delay before answering: 200ms, 50ms..2s, or lognormal:p50=120ms,p99=2s "
                            "(repeatable per endpoint)")
-    load.add_argument("--workers", type=int, metavar="N",
+    load.add_argument("--workers", type=flag_int, metavar="N",
                       help="run N processes of the production server (granian) sharing state")
     load.add_argument("--server", choices=["auto", "threaded", "granian", "werkzeug"],
                       help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
                            "resets), granian for --workers; granian: also for one worker; werkzeug: werkzeug's "
                            "development server (closes every connection)")
-    load.add_argument("--state", metavar="PATH",
-                      help="SQLite file for tasks, rules, journal and buckets: shared by workers, kept across restarts")
+    load.add_argument("--state", metavar="URL|DIR",
+                      help="redis://[:PASSWORD@]HOST:PORT/DB (or rediss://, unix://PATH): every fake on that Redis "
+                           "and prefix is one fake; or a directory: a private redis-server keeps tasks, rules, "
+                           "journal and buckets there across restarts (--workers N alone: a private Redis, kept "
+                           "nowhere)")
+    load.add_argument("--state-prefix", metavar="PREFIX",
+                      help="with a Redis --state: the prefix of this fake's keys (default bgmock:)")
+    _tls_args(parser)
+
+
+def _tls_args(parser: argparse.ArgumentParser) -> None:
+    tls = parser.add_argument_group("HTTPS and proxy mode (docs/tls-and-proxy.md)")
+    add = tls.add_argument
+    add("--tls", action="store_true", default=None,
+        help="serve HTTPS (on --port, or on --tls-port beside HTTP) with a certificate from bgmock's local CA "
+             "(`bgmock ca` prints the file clients trust)")
+    add("--tls-port", type=flag_int, metavar="PORT", help="with --tls: HTTPS on PORT, plain HTTP stays on --port")
+    add("--tls-dir", metavar="DIR", help="directory of bgmock's CA (default $XDG_DATA_HOME/bgmock or "
+                                         "~/.local/share/bgmock; created once and kept)")
+    add("--tls-host", action="append", default=[], metavar="NAME",
+        help="a name the certificate is valid for besides localhost, 127.0.0.1, ::1 (repeatable)")
+    add("--tls-cert", metavar="FILE", help="your own certificate (PEM) instead of one from bgmock's CA")
+    add("--tls-key", metavar="FILE", help="the private key (PEM) of --tls-cert")
+    add("--proxy", action="store_true", default=None,
+        help="also be an HTTP proxy (HTTPS_PROXY=http://127.0.0.1:PORT) for api.aidc-ai.com, cn-api.aidc-ai.com "
+             "and --intercept hosts; other hosts get 403, never forwarded")
+    add("--intercept", action="append", default=[], metavar="HOST",
+        help="with --proxy: another host the fake answers for (repeatable)")
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -79,6 +111,9 @@ def build_config(args: argparse.Namespace) -> Config:
         "polls_to_finish": args.polls_to_finish, "allow_any_scene": args.allow_any_scene,
         "catalog": args.catalog, "admin_token": args.admin_token, "clock": args.clock,
         "workers": args.workers, "state": args.state, "server": args.server,
+        "state_prefix": args.state_prefix,
+        "tls": args.tls, "tls_port": args.tls_port, "tls_dir": args.tls_dir, "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key, "proxy": args.proxy,
     }
     if args.quiet:
         overrides["log_requests"] = False
@@ -98,6 +133,11 @@ def build_config(args: argparse.Namespace) -> Config:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     _load_flags(args, values)
+    if args.allow_host:
+        values["allow_hosts"] = [*values["allow_hosts"], *args.allow_host]
+    for key, flag in (("tls_hosts", args.tls_host), ("intercept_hosts", args.intercept)):
+        if flag:
+            values[key] = [*values[key], *flag]
     return Config.from_mapping(values, **overrides)
 
 
@@ -113,7 +153,7 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
             try:
                 parse_rate(rate)
             except ValueError as exc:
-                raise ConfigError(f"--rate-limit {text!r}: {exc}") from None
+                raise ConfigError(f"--rate-limit {text[:40]!r}: {exc}") from None
             limit: dict[str, Any] = {"rate": rate.strip(), "scope": scope, "endpoint": endpoint.strip() or "any"}
             if args.burst is not None:
                 limit["burst"] = args.burst
@@ -128,18 +168,9 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
             try:
                 endpoint, spec = parse_latency_flag(text)
             except ValueError as exc:
-                raise ConfigError(f"--latency {text!r}: {exc}") from None
+                raise ConfigError(f"--latency: {exc}") from None
             latency[endpoint] = spec
         values["latency"] = latency
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -158,10 +189,24 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
     if config.server in ("threaded", "werkzeug") and config.workers > 1:
         raise ConfigError(f"--workers: --server {config.server} serves one process; use --server granian (or auto)")
-    if config.workers > 1 or config.server == "granian":
-        from .serving import serve_workers
+    from .tls import check as check_tls
 
-        return serve_workers(config, started=started, watchdog=watchdog)  # sweeps, in scratch_dir
+    check_tls(config)
+    if (config.workers > 1 or config.server == "granian") and (config.proxy or config.tls_port is not None):
+        flag = "--proxy" if config.proxy else "--tls-port"
+        raise ConfigError(f"{flag}: granian (--workers) serves one port and no proxy; use the one-process server")
+    from .storage.private_redis import serving_state
+
+    with serving_state(config) as (config, state):
+        if config.workers > 1 or config.server == "granian":
+            from .serving import serve_workers
+
+            return serve_workers(config, state, started=started, watchdog=watchdog)  # sweeps, in scratch_dir
+        return _serve_one(config, state, started)
+
+
+def _serve_one(config: Config, state: str, started: float) -> int:
+    """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .backend import Backend
     from .dispatch import Dispatcher
     from .serving import WsgiApp
@@ -171,41 +216,77 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     app = WsgiApp(Dispatcher(Backend(config)))
     sweep()  # what a fake killed with kill -9 left in the temporary folder (scratch.py)
+    server = beside = None
     try:
         server = _make_server(config, app)
+        beside = _make_server(config, app, tls_port=True) if config.tls_port is not None else None
     except OSError as exc:
-        raise ConfigError(
-            f"--port {config.port}: cannot listen on {config.host}:{config.port} ({exc.strerror or exc})"
-        ) from None
+        flag, port = ("--tls-port", config.tls_port) if server is not None else ("--port", config.port)
+        if server is not None:
+            server.server_close()
+        raise ConfigError(f"{flag} {port}: cannot listen on {config.host}:{port} ({exc.strerror or exc})") from None
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
     # The socket listens already: a client acting on the line at once is queued, then answered.
     try:  # from the announcement on, a stop signal is a clean stop (exit code 0)
         mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
-        url = f"http://{config.host}:{port}"
-        print(f"bgmock listening on {url} ({mode}, {signing}{_active(config)}; ready in {ready_ms:.0f} ms)", flush=True)
+        url = _urls(config, port, beside)
+        print(
+            f"bgmock listening on {url} ({mode}, {signing}{_active(config)}"
+            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms)",
+            flush=True,
+        )
+        if beside is not None:
+            import threading
+
+            threading.Thread(target=beside.serve_forever, name="bgmock-https", daemon=True).start()
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if beside is not None:
+            beside.server_close()
     return 0
 
 
-def _make_server(config: Config, app: Any) -> Any:
+def _urls(config: Config, port: int, beside: Any) -> str:
+    """Where the fake listens, as the announcement line says it."""
+    if beside is not None:
+        return f"http://{config.host}:{port} and https://{config.host}:{beside.socket.getsockname()[1]}"
+    return f"{'https' if config.tls else 'http'}://{config.host}:{port}"
+
+
+def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
     """The one-process server: bgmock's threaded keep-alive server (mockserver/httpd.py), or
-    werkzeug's development server when asked for by name (it closes every connection)."""
+    werkzeug's development server when asked for by name (it closes every connection).
+    ``tls_port``: the HTTPS server beside the HTTP one (``--tls-port``)."""
+    from .tls import server_context
+
+    https = config.tls and (tls_port or config.tls_port is None)
+    port = config.tls_port if tls_port else config.port
     if config.server == "werkzeug":
         from werkzeug.serving import make_server
 
+        if config.proxy:
+            raise ConfigError("--proxy: --server werkzeug cannot be a proxy; use the default server")
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        context = server_context(config) if https else None
         try:
-            return make_server(config.host, config.port, app, threaded=True)
+            return make_server(config.host, port, app, threaded=True, ssl_context=context)
         except SystemExit:  # werkzeug prints its own lines and exits 1 when the port is taken
-            raise OSError(f"port {config.port} is in use") from None
+            raise OSError(f"port {port} is in use") from None
     from .httpd import make_server as make_threaded
+    from .proxy import Proxy
+    from .tls import Gate
 
-    return make_threaded(config.host, config.port, app, refusal=app.refusal, max_body=config.max_body_bytes)
+    # With --proxy the port also takes plain HTTP (CONNECT arrives in the clear); --tls alone
+    # makes it HTTPS only, and a plain request there is told to use https.
+    gate = Gate(lambda: server_context(config), plain=config.proxy) if https else None
+    proxy = Proxy(lambda: config, app.dispatcher.refuse) if config.proxy and not tls_port else None
+    return make_threaded(
+        config.host, port, app, refusal=app.refusal, max_body=config.max_body_bytes, tls=gate, proxy=proxy,
+    )
 
 
 def _active(config: Config) -> str:
@@ -219,6 +300,12 @@ def _active(config: Config) -> str:
         parts.append("latency")
     if config.clock == "manual":
         parts.append("manual clock")
+    if config.tls:
+        parts.append(f"TLS with {'your certificate' if config.tls_cert else 'bgmock CA (bgmock ca)'}")
+    if config.proxy:
+        from .proxy import intercepted_hosts
+
+        parts.append(f"proxy for {', '.join(sorted(intercepted_hosts(config)))}")
     return "".join(f", {part}" for part in parts)
 
 
@@ -230,6 +317,7 @@ def _register_optional() -> None:
     """Subcommands that live in other modules, listed here by name (no discovery by convention)."""
     for module, names in (
         ("mockserver.openapi", ("openapi",)),
+        ("mockserver.tls_cli", ("ca",)),
         ("contracts.cli", ("contract", "verify-provider")),
     ):
         try:
@@ -247,10 +335,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bgmock", description="Offline fake of the Aidge Image Background Generation API."
     )
+    parser.add_argument("--version", action="version", version=f"bgmock {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = {}
     for name, (add_args, _run) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=HELP.get(name), description=HELP.get(name)))
-    args = parser.parse_args(argv)
+        commands[name] = sub.add_parser(name, help=HELP.get(name), description=HELP.get(name))
+        add_args(commands[name])
+    args = _parse(parser, commands, argv)
     try:
         return COMMANDS[args.command][1](args)
     except ConfigError as exc:
@@ -261,6 +352,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"bgmock: {exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+def _parse(
+    parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser], argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """``parse_args``, except that an unknown flag of a subcommand is reported with that
+    subcommand's usage (argparse leaves it to the top-level parser, whose usage lists only
+    COMMAND), and with the flag it was probably meant to be."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = commands[args.command]
+        flags = [flag for action in command._actions for flag in action.option_strings]
+        unknown = [word.split("=", 1)[0] for word in extra if word.startswith("-")]
+        close = difflib.get_close_matches(unknown[0], flags, n=1) if unknown else []
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    return args
+
+
+def _version() -> str:
+    """The installed distribution's version (package metadata), so it cannot drift from pyproject.toml."""
+    try:
+        return metadata.version("bgmock")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a checkout on sys.path, not installed
+        return "unknown (not installed)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from .coercion import integer_plan, whole_numbers
+from .problems import schema_problems
 from .spec import load_spec
 
 if sys.version_info >= (3, 11):
@@ -57,6 +60,7 @@ class Config:
     result_format: str = "PNG"
     public_url: str | None = None
     admin_token: str | None = None
+    allow_hosts: tuple[str, ...] = ()
     fetch_images: bool = False
     fetch_allow_hosts: tuple[str, ...] = ()
     fetch_max_bytes: int = 4 * 1024 * 1024
@@ -65,18 +69,27 @@ class Config:
     hang_s: float = 30
     dribble_s: float = 5
     state: str | None = None
+    state_prefix: str = "bgmock:"
+    state_timeout_s: float = 2
     workers: int = 1
     server: str = "auto"
     rate_limits: tuple[Mapping[str, Any], ...] = ()
     latency: str | Mapping[str, str] | None = None
+    tls: bool = False
+    tls_port: int | None = None
+    tls_dir: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_hosts: tuple[str, ...] = ()
+    proxy: bool = False
+    intercept_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
         """Build from a mapping (file contents, plugin options); raise ConfigError when invalid."""
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
-        from .validation import schema_problems  # the API's wording for problems; imported late (it imports us)
-
         spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
+        merged = whole_numbers(merged, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
         problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
         if problems:
             raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
@@ -84,10 +97,12 @@ class Config:
             merged["faults"] = tuple(merged["faults"])
         if "rate_limits" in merged:
             merged["rate_limits"] = tuple(merged["rate_limits"])
-        if "fetch_allow_hosts" in merged:
-            merged["fetch_allow_hosts"] = tuple(merged["fetch_allow_hosts"])
+        for key in ("fetch_allow_hosts", "allow_hosts", "tls_hosts", "intercept_hosts"):
+            if key in merged:
+                merged[key] = tuple(merged[key])
         if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
             raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
+        _check_spellings(merged)
         return cls(**merged)
 
     @classmethod
@@ -122,6 +137,9 @@ class Config:
         data["app_keys"] = dict(self.app_keys)
         data["rate_limits"] = [dict(limit) for limit in self.rate_limits]
         data["fetch_allow_hosts"] = list(self.fetch_allow_hosts)
+        data["allow_hosts"] = list(self.allow_hosts)
+        data["tls_hosts"] = list(self.tls_hosts)
+        data["intercept_hosts"] = list(self.intercept_hosts)
         if isinstance(self.latency, Mapping):
             data["latency"] = dict(self.latency)
         return data
@@ -132,7 +150,39 @@ class Config:
         data["app_keys"] = {key: "***" for key in self.app_keys}
         if data["admin_token"]:
             data["admin_token"] = "***"
+        if data["state"]:
+            data["state"] = without_password(data["state"])
         return data
+
+
+def without_password(url: str) -> str:
+    """A state URL with its password replaced by ``***``, for messages, logs and the admin API."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _check_spellings(values: Mapping[str, Any]) -> None:
+    """The settings written in a small language of their own (latency, rates, a rule's latency),
+    read now: a bad one is a ConfigError naming the key when the settings are made, whichever
+    program (``bgmock serve``, the plugin, ``create_app``) made them."""
+    from .latency import Latency, LatencyModel
+    from .ratelimit import limits_from_config
+
+    checks: list[tuple[str, Any]] = [
+        ("latency", lambda: LatencyModel.from_config(values.get("latency"))),
+        ("rate_limits", lambda: limits_from_config(values.get("rate_limits", ()))),
+    ]
+    for index, rule in enumerate(values.get("faults", ())):
+        if isinstance(rule, Mapping) and rule.get("latency") is not None:
+            checks.append((f"faults[{index}].latency", lambda text=rule["latency"]: Latency.parse(text)))
+    for key, check in checks:
+        try:
+            check()
+        except ValueError as exc:
+            raise ConfigError(f"invalid configuration: {key}: {exc}") from None
 
 
 def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:

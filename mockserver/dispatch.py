@@ -25,6 +25,8 @@ from .envelopes import Envelopes
 from .errors import ApiError, GatewayError, InvalidInput
 from .faults import ANSWER_FAULTS
 from .http import Incoming, Reply
+from .origin import Guard, Refused
+from .redact import SECRET_HEADERS, SECRET_PARAMS, Redactor, masked_names
 from .signing import verify
 
 log = logging.getLogger("bgmock")
@@ -65,10 +67,11 @@ def route_table() -> list[Route]:
 
 def signing_params(request: Incoming) -> dict[str, str]:
     """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
+    from .parsing import media_type
     from .validation import FORM, parse_body
 
     params = dict(request.query)
-    if (request.header("content-type") or "").split(";")[0].strip().lower() == FORM:
+    if media_type(request.header("content-type")) == FORM:
         try:
             form = parse_body(FORM, request.body)
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
@@ -80,8 +83,11 @@ def signing_params(request: Incoming) -> dict[str, str]:
 class Dispatcher:
     """Routes a request, applies the checks of its kind, and turns errors into envelopes."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, *, guard: bool = True) -> None:
+        """``guard=False`` turns off the Host and Origin checks (``origin.py``): only for the
+        in-process mode, which no browser can reach."""
         self.backend = backend
+        self.guard = Guard(backend.config) if guard else None
         self.envelopes = Envelopes(backend.spec, backend.ids)
         self.routes = route_table()
         self.by_endpoint = {route.endpoint: route for route in self.routes}
@@ -90,22 +96,49 @@ class Dispatcher:
             strict_slashes=False,
         )
         self._seq = itertools.count(1)
+        # What a shared store raises when its engine is down or slow (redis-py's connection and
+        # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
+        self._store_down = backend.store.unavailable
         self._routes_seen: dict[tuple[str, str], str] = {}
+        cfg = backend.config
+        #: Every configured secret, by value: nothing the fake records or answers may carry one.
+        self.redactor = Redactor([*cfg.app_keys.values(), cfg.admin_token])
 
     def handle(self, request: Incoming) -> Reply:
+        """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
+        try:
+            with self.backend.store.unit():
+                return self._handle(request)
+        except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
+            return self._store_lost(request, exc)
+
+    def _store_lost(self, request: Incoming, exc: BaseException) -> Reply:
+        log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
+                    _printable(request.path), exc)
+        return Reply.json(self.envelopes.business_error(ApiError(500)))
+
+    def _handle(self, request: Incoming) -> Reply:
         started = time.perf_counter()
         route: Route | None = None
         ctx: Context | None = None
+        refused: dict[str, Any] | None = None
         try:
+            if self.guard is not None:
+                self.guard.check_host(request)
             endpoint, args = self._match(request.path, request.method)
             route = self.by_endpoint[endpoint]
             ctx = Context(request, args, self.backend, self.envelopes, route)
+            if self.guard is not None:
+                self.guard.check_origin(request, route.kind)
             reply = self._checked(ctx)
         except (NotFound, RequestRedirect):  # a redirect (``//``, a trailing slash) is no route here
             reply = self._gateway(GatewayError("InvalidApiPath"))
         except MethodNotAllowed as exc:
             reply = self._gateway(GatewayError("MethodNotAllowed"))
             reply.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
+        except Refused as exc:  # a web page or a rebound name: journaled, whatever the route
+            reply = self._gateway(exc)
+            refused = {"gateway": exc.code, "problems": [exc.message]}
         except GatewayError as exc:
             reply = self._gateway(exc)
             if ctx is not None:
@@ -117,8 +150,10 @@ class Dispatcher:
             # plain REST API, where a rejected rule must fail `curl -f` and raise_for_status().
             status = 400 if route is not None and route.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
+        except self._store_down as exc:
+            reply = self._store_lost(request, exc)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
-            log.exception("bgmock: internal error on %s %s", request.method, request.path)
+            log.exception("bgmock: internal error on %s %s", _printable(request.method), self._shown_path(request))
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
         injected = ctx.notes.get("injected") if ctx is not None else None
         if injected and injected.get("transport") in ANSWER_FAULTS and not reply.transport:
@@ -131,9 +166,11 @@ class Dispatcher:
         if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(route), self.backend.ids.chance)
-        if route is None or route.kind == "api":
+        if self.redactor and reply.content_type.startswith("application/json"):
+            reply.body = self.redactor.data(reply.body)  # a problem message may quote what was sent
+        if route is None or route.kind == "api" or refused:
             try:
-                self._record(request, route, ctx, reply, started)
+                self._record(request, route, ctx, reply, started, refused)
             except Exception:  # the journal must never turn an answer into a traceback
                 log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
@@ -190,16 +227,23 @@ class Dispatcher:
         status, body = self.envelopes.gateway_error(error)
         return Reply.json(body, status=status)
 
+    def refuse(self, request: Incoming, error: GatewayError) -> Reply:
+        """Answer ``request`` with a gateway error and journal it, outside the routes: what the
+        proxy mode does with a host the fake does not stand in for (proxy.py)."""
+        started = time.perf_counter()
+        reply = self._gateway(error)
+        self._record(request, None, None, reply, started, {"gateway": error.code, "problems": [error.message]})
+        return reply
+
     def _record(
-        self, request: Incoming, route: Route | None, ctx: Context | None, reply: Reply, started: float
+        self, request: Incoming, route: Route | None, ctx: Context | None, reply: Reply, started: float,
+        refused: dict[str, Any] | None = None,
     ) -> None:
-        notes = ctx.notes if ctx else {}
+        notes = refused or (ctx.notes if ctx else {})
         elapsed_ms = (time.perf_counter() - started) * 1000
-        query, headers = request.query, request.headers
-        if not (type(query) is dict and _SECRET_PARAMS.isdisjoint(query)):
-            query = {k: "***" if k in _SECRET_PARAMS else v for k, v in query.items()}
-        if not (type(headers) is dict and _SECRET_HEADERS.isdisjoint(headers)):
-            headers = {k: v for k, v in headers.items() if k not in _SECRET_HEADERS}
+        query, headers = masked_names(request.query, SECRET_PARAMS), request.headers
+        if not (type(headers) is dict and SECRET_HEADERS.isdisjoint(headers)):
+            headers = {k: v for k, v in headers.items() if k not in SECRET_HEADERS}  # dropped, not masked
         entry = {
             "id": next(self._seq),
             "time": _utc_now_ms(),
@@ -224,18 +268,31 @@ class Dispatcher:
             "resCode": reply.res_code,
             "transport": reply.transport,
             "taskId": notes.get("taskId"),
+            "taskStatus": notes.get("taskStatus"),
             "rateLimit": notes.get("rateLimit"),
             "delayMs": reply.delay_ms,
             "elapsedMs": round(elapsed_ms, 3),
             "t": round(started, 6),
         }
+        # By value (a configured secret under any name, inside any string) and by name (in a
+        # body too; the query and headers were masked above, so with no secret only bodies walk).
+        for key in _OUTSIDE_TEXT if self.redactor else ("body", "params"):
+            entry[key] = self.redactor.value(entry[key])
         self.backend.record(entry)
         if self.backend.config.log_requests:
             log.info(
-                "%s %s -> %s%s%s %.1fms", _printable(request.method), _printable(request.path), reply.status or "-",
+                "%s %s -> %s%s%s %.1fms", _printable(request.method), self._shown_path(request), reply.status or "-",
                 f" resCode={reply.res_code}" if reply.res_code is not None else "",
                 f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
             )
+
+    def _shown_path(self, request: Incoming) -> str:
+        """The path as the log shows it: escaped, secrets masked."""
+        return _printable(self.redactor.text(request.path))
+
+
+#: The fields of a journal entry that hold what a client sent (the rest is the fake's own).
+_OUTSIDE_TEXT = ("path", "query", "headers", "contentType", "body", "params", "problems", "signing", "appKey")
 
 
 def _api_endpoint(route: Route) -> str:
@@ -245,9 +302,6 @@ def _api_endpoint(route: Route) -> str:
 
 #: System parameters of a signed call, kept in the journal (``signing``) as they arrived.
 _SIGNING_KEYS = ("app_key", "timestamp", "sign", "sign_method", "sign_ver", "partner_id")
-#: Query parameters that carry a credential (the IOP SDK's OAuth token): masked in the journal.
-_SECRET_PARAMS = frozenset({"access_token"})
-_SECRET_HEADERS = frozenset({"authorization", "cookie", "x-bgmock-admin-token", "proxy-authorization"})
 
 
 def _printable(text: str, limit: int = 300) -> str:

@@ -11,15 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .coercion import integer_plan, whole, whole_numbers
 from .errors import InvalidInput
+from .parsing import parse_number, read_int
+from .problems import schema_problems
 from .spec import Spec
-from .validation import schema_problems
 
 TRANSPORT_FAULTS = ("reset", "empty", "malformed", "truncated", "dribble", "http502", "http503", "http504", "timeout")
 #: Transport faults that carry the real answer (cut short, or sent slowly): the request is
 #: handled as usual, so a task a dribbled submit names really exists.
 ANSWER_FAULTS = frozenset({"truncated", "dribble"})
-_PREFER_ITEM = re.compile(r"\s*([A-Za-z_-]+)\s*=\s*\"?([^\",;]*)\"?\s*")
+#: One ``name=value`` of a Prefer header; around it only HTTP's whitespace (space, tab).
+_PREFER_ITEM = re.compile(r"[ \t]*([A-Za-z_-]+)[ \t]*=[ \t]*\"?([^\",;]*)\"?[ \t]*")
 
 
 @dataclass
@@ -48,6 +51,7 @@ class FaultRule:
         """Validate against ``schemas/fault-rule.json``; a bad rule is a 700 naming the field."""
         if not isinstance(data, Mapping):
             raise InvalidInput(["rule: must be a JSON object"])
+        data = whole_numbers(dict(data), integer_plan(spec, "fault-rule.json"))  # {"times": 2.0} is 2
         problems = schema_problems(spec.validator("fault-rule.json"), data, "rule")
         if problems:
             raise InvalidInput(problems)
@@ -62,7 +66,8 @@ class FaultRule:
             probability=float(data.get("probability", 1.0)),
             every_n=int(data.get("everyN", 1)),
             delay_ms=int(data.get("delayMs", 0)),
-            match=dict(data.get("match", {})),
+            # A match value 800.0 is the 800 a coerced item carries (compared as "800" otherwise).
+            match={key: whole(value) for key, value in data.get("match", {}).items()},
             shape=data.get("shape"),
             undocumented_code=data.get("undocumentedCode"),
             latency=_checked_latency(data.get("latency")),
@@ -142,26 +147,28 @@ def parse_prefer(header: str | None) -> dict[str, str]:
     for part in re.split(r"[,;]", header):
         match = _PREFER_ITEM.fullmatch(part)
         if match:
-            out[match.group(1).lower()] = match.group(2).strip()
+            out[match.group(1).lower()] = match.group(2).strip(" \t")
     return out
 
 
 def parse_fault_flag(text: str) -> dict[str, Any]:
     """``--fault 501:0.1`` (10 % of submits), ``--fault 501`` (always), ``--fault reset:0.5``."""
-    code, _, prob = text.partition(":")
+    code, sep, prob = text.partition(":")
+    code = code.strip(" \t")
     rule: dict[str, Any] = {}
-    if code.strip().isdigit():
-        rule["resCode"] = int(code)
-    elif code.strip() in TRANSPORT_FAULTS:
-        rule["transport"] = code.strip()
+    number = read_int(code, max_digits=5)
+    if number is not None:
+        rule["resCode"] = number  # whether it is documented, the rule's schema says (naming the codes)
+    elif code in TRANSPORT_FAULTS:
+        rule["transport"] = code
     else:
         raise ValueError(
-            f"--fault {text!r}: CODE must be a documented resCode (e.g. 501) or a transport fault"
+            f"--fault {text[:40]!r}: CODE must be a documented resCode (e.g. 501) or a transport fault"
             f" ({', '.join(TRANSPORT_FAULTS)})"
         )
-    if prob:
+    if sep:
         try:
-            rule["probability"] = float(prob)
-        except ValueError:
-            raise ValueError(f"--fault {text!r}: probability must be a number from 0 to 1") from None
+            rule["probability"] = parse_number(prob.strip(" \t"), "probability", minimum=0, maximum=1)
+        except ValueError as exc:
+            raise ValueError(f"--fault {text[:40]!r}: {exc}") from None
     return rule

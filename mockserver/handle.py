@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backend import Backend
 from .config import Config, ConfigError
 from .errors import InvalidInput
 from .faults import TRANSPORT_FAULTS
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
 
 #: What the test-facing entry points (plugin, ``mocked()``, ``running()``) start from: time
 #: stands still unless a test advances it, tasks finish at once, no log line per request.
@@ -82,9 +85,15 @@ class Handle:
         app_secret: str,
         mode: str,
         close: Callable[[], None] | None = None,
+        dispatcher: Dispatcher | None = None,
+        tls_url: str | None = None,
     ) -> None:
         self.backend = backend
+        #: The fake's one path in (journal numbering lives there): what ``httpx_transport(fake)``
+        #: answers from, so calls through it join this fake's journal instead of a second one.
+        self.dispatcher = dispatcher
         self._url = url.rstrip("/")
+        self._tls_url = tls_url.rstrip("/") if tls_url else None
         self.app_key = app_key
         self.app_secret = app_secret
         self.mode = mode
@@ -95,8 +104,18 @@ class Handle:
     # -- where and how -----------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """Base URL of the fake, without a trailing slash."""
+        """Base URL of the fake, without a trailing slash (``https://`` while the ``tls`` setting is on)."""
+        if self._tls_url and self.backend.config.tls:
+            return self._tls_url
         return self._url
+
+    @property
+    def ca(self) -> str:
+        """Path of bgmock's CA certificate (PEM), for the client to trust: ``verify=fake.ca``
+        with requests, ``SSL_CERT_FILE``, ``NODE_EXTRA_CA_CERTS`` (docs/tls-and-proxy.md)."""
+        from .tls import ca_path
+
+        return str(ca_path(self.backend.config))
 
     @property
     def config(self) -> Config:
@@ -137,6 +156,10 @@ class Handle:
         return base.replace(**changes) if changes else base
 
     def _adopt(self, config: Config) -> None:
+        if config.tls or config.proxy:  # a bad certificate setting fails here, not in a handshake
+            from .tls import server_context
+
+            server_context(config)
         if config == self.backend.config:
             self.backend.reset()
         else:
@@ -291,8 +314,15 @@ def running(
     from .live import LiveServer
 
     cfg, app_key, app_secret = resolve(config, settings, signatures=signatures, pair=key_pair)
+    if cfg.tls or cfg.proxy:
+        from .tls import server_context
+
+        server_context(cfg)
     server = LiveServer(cfg)
-    return Handle(server.backend, server.url, app_key=app_key, app_secret=app_secret, mode="live", close=server.stop)
+    return Handle(
+        server.backend, server.url, app_key=app_key, app_secret=app_secret, mode="live", close=server.stop,
+        dispatcher=getattr(server.app.wsgi_app, "dispatcher", None), tls_url=server.tls_url,
+    )
 
 
 # -- what counts as a broken request, and how it reads in a report ------------------------------

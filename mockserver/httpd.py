@@ -53,10 +53,11 @@ _NO_BODY_STATUS = frozenset({204, 304})
 class BadRequest(Exception):
     """A request this server cannot read; answered with ``status`` and the connection closed."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, body: bytes | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.body = body  # an answer made elsewhere (the proxy's journaled 403), else the server's envelope
 
 
 class _Body:
@@ -202,8 +203,21 @@ class Handler(socketserver.StreamRequestHandler):
         self.rfile.close()  # read through the deadline instead (the socket stays open)
         self.clock = _Deadline(self.connection, self.server.idle_timeout)
         self.rfile = io.BufferedReader(self.clock, 1 << 16)
+        self.scheme = "http"
+
+    def use(self, sock: socket.socket) -> None:
+        """Carry on over ``sock``: this connection wrapped in TLS (by tls.py, or by proxy.py
+        after a CONNECT). The server closes it, and ``server_close`` wakes it."""
+        self.connection = sock
+        self.clock = _Deadline(sock, self.server.idle_timeout)
+        self.rfile = io.BufferedReader(self.clock, 1 << 16)
+        self.scheme = "https"
+        self.server.secured(self.request, sock)
 
     def handle(self) -> None:
+        tls = self.server.tls
+        if tls is not None and not tls.accept(self, self.server.head_timeout, self.server.refusal):
+            return
         while not self.server.closing:
             try:
                 keep = self._one_request()
@@ -224,10 +238,12 @@ class Handler(socketserver.StreamRequestHandler):
             line = self.rfile.readline(MAX_LINE + 1)
         if not line:
             return False
+        if line.startswith(b"CONNECT ") and self.server.proxy is not None:
+            return bool(self.server.proxy.connect(self, line))
         try:
             environ = self._environ(line)
         except BadRequest as exc:
-            self._refuse(exc.status, exc.reason)
+            self._refuse(exc.status, exc.reason, exc.body)
             self._linger()
             return False
         body: _Body = environ.pop("bgmock.body")
@@ -305,6 +321,8 @@ class Handler(socketserver.StreamRequestHandler):
         if target.startswith(("http://", "https://")):  # absolute form (a proxy-style client)
             split = urlsplit(target)
             path, query = split.path or "/", split.query
+            if self.server.proxy is not None:  # a proxy request: for the fake's hosts only
+                self.server.proxy.check_absolute(self, method, target, split.hostname or "", headers)
         elif target.startswith("/"):
             path, _, query = target.partition("?")
         elif target == "*" and method == "OPTIONS":
@@ -317,7 +335,7 @@ class Handler(socketserver.StreamRequestHandler):
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "RAW_URI": target,
             "SERVER_NAME": str(host), "SERVER_PORT": str(port), "SERVER_PROTOCOL": version,
             "REMOTE_ADDR": self.client_address[0], "REMOTE_PORT": str(self.client_address[1]),
-            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0), "wsgi.url_scheme": self.scheme, "wsgi.errors": sys.stderr,
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
             "bgmock.socket": self.connection,
         }
@@ -409,9 +427,9 @@ class Handler(socketserver.StreamRequestHandler):
         elif data and environ["REQUEST_METHOD"] != "HEAD":
             self.connection.sendall(data)
 
-    def _refuse(self, status: int, reason: str) -> None:
+    def _refuse(self, status: int, reason: str, body: bytes | None = None) -> None:
         """Answer a request that could not be read with the fake's JSON envelope, and close."""
-        body = self.server.refusal(status, reason)
+        body = self.server.refusal(status, reason) if body is None else body
         head = (
             f"HTTP/1.1 {status} {_PHRASES.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n"
@@ -420,7 +438,7 @@ class Handler(socketserver.StreamRequestHandler):
             self.connection.sendall(head + self.server.date.header() + b"\r\n" + body)
 
 
-_PHRASES = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large",
+_PHRASES = {400: "Bad Request", 403: "Forbidden", 414: "URI Too Long", 431: "Request Header Fields Too Large",
             501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"}
 
 
@@ -439,7 +457,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def __init__(
         self, host: str, port: int, app: WsgiCallable, *, refusal: Callable[[int, str], bytes] | None = None,
         max_connections: int = 256, idle_timeout: float = 15.0, head_timeout: float = 20.0,
-        body_timeout: float = 120.0, max_body: int = 12 << 20,
+        body_timeout: float = 120.0, max_body: int = 12 << 20, tls: Any = None, proxy: Any = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.app = app
@@ -448,6 +466,11 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.head_timeout = head_timeout
         self.body_timeout = body_timeout
         self.max_body = max_body
+        #: ``tls.Gate`` (HTTPS on this port) and ``proxy.Proxy`` (CONNECT and absolute-form
+        #: requests), or None; ``_secured`` maps an accepted socket to its TLS wrapper.
+        self.tls = tls
+        self.proxy = proxy
+        self._secured: dict[socket.socket, socket.socket] = {}
         self.date = _Date()
         self.closing = False
         self._slots = threading.BoundedSemaphore(max_connections)
@@ -484,8 +507,24 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         finally:
             self._release(request)
 
+    def secured(self, request: Any, wrapped: socket.socket) -> None:
+        """``request`` now speaks TLS through ``wrapped`` (which took over its descriptor)."""
+        with self._open_lock:
+            self._secured[request] = wrapped
+
+    def shutdown_request(self, request: Any) -> None:
+        wrapped = self._secured.get(request)
+        if wrapped is None:
+            super().shutdown_request(request)
+            return
+        from .tls import close
+
+        close(wrapped)
+        super().shutdown_request(wrapped)
+
     def _release(self, request: Any) -> None:
         with self._open_lock:
+            self._secured.pop(request, None)
             if request in self._open:
                 self._open.discard(request)
                 self._slots.release()
@@ -498,10 +537,10 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.closing = True
         super().server_close()
         with self._open_lock:
-            connections = list(self._open)
+            connections = [self._secured.get(conn, conn) for conn in self._open]
         for conn in connections:  # wake the threads blocked reading an idle connection
             with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+                socket.socket.shutdown(conn, socket.SHUT_RDWR)  # the TCP level, also under TLS
 
 
 def _plain_refusal(status: int, reason: str) -> bytes:

@@ -1,9 +1,9 @@
 """The in-process mode: calls made with the ``requests`` library, answered without a socket.
 
 It intercepts the **``requests`` library only** (through the ``responses`` package, which
-patches ``requests``' HTTP adapter). Traffic from any other client — httpx, aiohttp, urllib,
-urllib3 used directly, a subprocess, another language — is not seen; point such clients at a
-live fake (``mockserver.running()`` or the ``bgmock`` fixture) instead.
+patches ``requests``' HTTP adapter); httpx has its own mode (``inprocess_httpx``). Traffic from
+any other client — aiohttp, urllib, urllib3 used directly, a subprocess, another language — is
+not seen; point such clients at a live fake (``mockserver.running()`` or the ``bgmock`` fixture).
 
 Each intercepted call becomes an ``Incoming`` and goes through ``Dispatcher.handle``, the
 path the live server uses, so answers are the same. Transport faults are acted out as
@@ -20,14 +20,11 @@ connection errors here (``responses`` only replays status retries).
 from __future__ import annotations
 
 import errno
-import functools
-import inspect
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from http.client import RemoteDisconnected
-from typing import Any, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any
 
 try:
     import requests
@@ -40,41 +37,21 @@ except ModuleNotFoundError as _missing:  # optional packages; bgmock itself is n
         name=_missing.name,
     ) from None
 
-from .backend import Backend
+from . import intercept
 from .config import Config
 from .dispatch import Dispatcher
-from .handle import Handle, resolve
+from .handle import Handle
 from .http import Incoming, Reply
+from .intercept import DEFAULT_URL, VENDOR_URLS, Mocked, checked_base_urls, new_fake, url_pattern
 from .transport import dribble_pause, html_page, malformed_body
 
-#: The fake's own base URL in this mode (``.local`` never resolves on the internet).
-DEFAULT_URL = "http://bgmock.local"
-#: The vendor's hosts, intercepted too, so a client with the production URL built in never
-#: reaches (and bills) the real service from a test.
-VENDOR_URLS = ("https://api.aidc-ai.com", "https://cn-api.aidc-ai.com")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def to_incoming(prepared: requests.PreparedRequest) -> Incoming:
     """What the live server would have built from the same request on the wire."""
-    parts = urlsplit(prepared.url or "")
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        query.setdefault(key, value)  # first value wins, as Flask's request.args.items() gives
-    headers = {
-        k.lower(): (v.decode("latin-1") if isinstance(v, bytes) else str(v)) for k, v in prepared.headers.items()
-    }
-    headers.setdefault("host", parts.netloc)
-    return Incoming(
-        method=(prepared.method or "GET").upper(),
-        path=unquote(parts.path) or "/",
-        query=query,
-        headers=headers,
-        body=_body_bytes(prepared.body),
-        base_url=f"{parts.scheme}://{parts.netloc}",
-    )
+    return intercept.to_incoming(prepared.method, prepared.url or "", prepared.headers.items(),
+                                 _body_bytes(prepared.body))
 
 
 def _body_bytes(body: Any) -> bytes:
@@ -173,16 +150,9 @@ class Interceptor:
         mock: responses.RequestsMock | None = None,
     ) -> None:
         self.dispatcher = dispatcher
-        self.base_urls = tuple(dict.fromkeys(u.rstrip("/") for u in base_urls))
-        if not self.base_urls:
-            raise ValueError("base_urls: at least one URL to intercept")
-        for url in self.base_urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-                raise ValueError(f"base URL {url!r}: must be scheme://host[:port], nothing after")
+        self.base_urls = checked_base_urls(base_urls)
         # One pattern for every base URL: responses tries each registered route on each call.
-        bases = "|".join(re.escape(u) for u in self.base_urls)
-        self.pattern = re.compile(rf"(?:{bases})(?:[/?#].*)?\Z", re.IGNORECASE | re.DOTALL)
+        self.pattern = url_pattern(self.base_urls)
         self.passthrough = passthrough
         self._given_mock = mock
         self._mock: responses.RequestsMock | None = None
@@ -239,54 +209,15 @@ def build(
     handle's ``url`` and, unless ``public_url`` is set, the base of result image URLs (which
     are then fetched in-process too).
     """
-    urls = tuple(base_urls) if base_urls is not None else (DEFAULT_URL, *VENDOR_URLS)
-    if not urls:
-        raise ValueError("base_urls: at least one URL to intercept")
-    cfg, app_key, app_secret = resolve(config, settings, signatures=signatures, pair=key_pair)
-    if cfg.public_url is None:
-        cfg = cfg.replace(public_url=urls[0].rstrip("/"))
-    backend = Backend(cfg)
-    interceptor = Interceptor(Dispatcher(backend), urls, passthrough=passthrough, mock=responses_mock)
+    dispatcher, urls, app_key, app_secret = new_fake(
+        config, settings, base_urls, signatures=signatures, key_pair=key_pair
+    )
+    interceptor = Interceptor(dispatcher, urls, passthrough=passthrough, mock=responses_mock)
     handle = Handle(
-        backend, interceptor.base_urls[0], app_key=app_key, app_secret=app_secret, mode="in-process",
-        close=interceptor.stop,
+        dispatcher.backend, urls[0], app_key=app_key, app_secret=app_secret, mode="in-process",
+        close=interceptor.stop, dispatcher=dispatcher,
     )
     return handle, interceptor
-
-
-class Mocked:
-    """``mocked()``: a context manager and a decorator around one in-process fake.
-
-    ``with mocked() as fake:`` gives the ``Handle``. As a decorator, each call of the function
-    gets a fresh fake, passed as the last positional argument (``unittest.mock.patch``'s
-    convention, so ``def test_x(self, fake)`` works in a ``unittest.TestCase``).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._args = args
-        self._kwargs = kwargs
-        self._handles: list[Handle] = []
-
-    def __enter__(self) -> Handle:
-        handle, interceptor = build(*self._args, **self._kwargs)
-        interceptor.start()
-        self._handles.append(handle)
-        return handle
-
-    def __exit__(self, *exc: object) -> None:
-        self._handles.pop().close()
-
-    def __call__(self, func: F) -> F:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with Mocked(*self._args, **self._kwargs) as fake:
-                return func(*args, fake, **kwargs)
-
-        signature = inspect.signature(func)
-        params = list(signature.parameters.values())
-        if params:  # hide the injected argument from pytest's fixture lookup
-            wrapper.__signature__ = signature.replace(parameters=params[:-1])  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
 
 
 def mocked(
@@ -308,7 +239,7 @@ def mocked(
     ``ConnectionError`` when ``passthrough=False``.
     """
     return Mocked(
-        config, base_urls=base_urls, passthrough=passthrough, responses_mock=responses_mock,
+        build, config, base_urls=base_urls, passthrough=passthrough, responses_mock=responses_mock,
         signatures=signatures, key_pair=key_pair, **settings,
     )
 

@@ -23,7 +23,11 @@ from statistics import NormalDist
 from typing import Any
 
 MAX_MS = 600_000.0  # the same ceiling as a fault rule's delayMs
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)?\s*$", re.IGNORECASE)
+#: ASCII digits only (``\d`` would take "٣"), JSON/HTTP whitespace only, a length cap.
+_DURATION = re.compile(
+    r"^[ \t]*([0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9})[ \t]*(ms|s)?[ \t]*$", re.IGNORECASE | re.ASCII
+)
+_SPELLINGS = "a duration (200ms, 1.5s), a range (50ms..2s) or lognormal:p50=120ms,p99=2s[,max=5s]"
 _Z99 = NormalDist().inv_cdf(0.99)
 _STANDARD = NormalDist()
 ENDPOINTS = ("submit", "query", "scenes", "any")
@@ -36,9 +40,9 @@ def parse_duration_ms(text: str | float | int) -> float:
     if isinstance(text, (int, float)):
         value = float(text)
     else:
-        match = _DURATION.match(text)
+        match = _DURATION.match(text) if isinstance(text, str) else None
         if not match:
-            raise ValueError(f"duration {text!r}: expected e.g. 200ms or 1.5s")
+            raise ValueError(f"duration {str(text)[:40]!r}: expected e.g. 200ms or 1.5s")
         value = float(match.group(1)) * (1.0 if (match.group(2) or "s").lower() == "ms" else 1000.0)
     if not 0 <= value <= MAX_MS:
         raise ValueError(f"duration {text!r}: must be from 0 to {MAX_MS / 1000:g} s")
@@ -60,30 +64,43 @@ class Latency:
     @classmethod
     def parse(cls, text: str | float | int) -> Latency:
         """One spelling (see the module doc) -> a Latency; ValueError says what is wrong."""
-        if isinstance(text, str) and text.strip().lower().startswith("lognormal"):
+        if isinstance(text, str) and text.strip(" \t").lower().startswith("lognormal"):
             return cls._lognormal(text)
         if isinstance(text, str) and ".." in text:
             low_text, _, high_text = text.partition("..")
-            # Either order names the same range (the schema cannot say which bound is larger).
-            low, high = sorted((parse_duration_ms(low_text), parse_duration_ms(high_text)))
+            low, high = parse_duration_ms(low_text), parse_duration_ms(high_text)
+            if high < low:  # a typo, not a range: swapping it silently would hide what was meant
+                raise ValueError(f"latency {text!r}: the range's second bound must not be below the first, "
+                                 f"e.g. {high_text.strip()}..{low_text.strip()}")
             return cls("uniform", low_ms=low, high_ms=high, text=str(text).strip())
-        fixed = parse_duration_ms(text)
+        try:
+            fixed = parse_duration_ms(text)
+        except ValueError as exc:
+            if "expected" not in str(exc):
+                raise
+            raise ValueError(f"latency {str(text)[:40]!r}: expected {_SPELLINGS}") from None
         return cls("fixed", low_ms=fixed, high_ms=fixed, text=str(text).strip())
 
     @classmethod
     def _lognormal(cls, text: str) -> Latency:
         _, _, rest = text.partition(":")
         fields: dict[str, float] = {}
-        for part in filter(None, (p.strip() for p in rest.split(","))):
+        for part in filter(None, (p.strip(" \t") for p in rest.split(","))):
             name, sep, value = part.partition("=")
-            if not sep or name.strip().lower() not in ("p50", "p99", "max"):
+            name = name.strip(" \t").lower()
+            if not sep or name not in ("p50", "p99", "max"):
                 raise ValueError(f"latency {text!r}: expected lognormal:p50=120ms,p99=2s[,max=5s]")
-            fields[name.strip().lower()] = parse_duration_ms(value)
+            if name in fields:
+                raise ValueError(f"latency {text!r}: {name} is given twice")
+            fields[name] = parse_duration_ms(value)
         if "p50" not in fields or "p99" not in fields:
             raise ValueError(f"latency {text!r}: lognormal needs p50 and p99, e.g. lognormal:p50=120ms,p99=2s")
-        # Either order names the same spread; a zero median is as good as "almost always 0".
-        p50, p99 = sorted((fields["p50"], fields["p99"]))
-        p50, p99 = max(p50, 0.001), max(p99, 0.001)
+        if fields["p99"] < fields["p50"]:
+            raise ValueError(f"latency {text!r}: p99 must be at least p50 (99 % of answers are at most p99)")
+        if fields.get("max", MAX_MS) < fields["p50"]:
+            raise ValueError(f"latency {text!r}: max must be at least p50")
+        # A zero median is as good as "almost always 0".
+        p50, p99 = max(fields["p50"], 0.001), max(fields["p99"], 0.001)
         return cls("lognormal", p50_ms=p50, p99_ms=p99, max_ms=fields.get("max", MAX_MS), text=text.strip())
 
     def sample(self, u: float) -> float:

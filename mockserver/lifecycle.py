@@ -26,7 +26,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
 
 #: Seconds between the first stop signal and SIGKILL of the fake's child processes.
 STOP_GRACE_S = 4.0
@@ -94,7 +97,7 @@ class Watchdog:
         deadline = time.monotonic() + self.grace_s
         while (left := deadline - time.monotonic()) > 0:
             time.sleep(min(NUDGE_S, left))
-            for pid in children(self.main_pid):
+            for pid in forks(self.main_pid):  # not the private redis-server: it is stopped after them
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGTERM)
         self._force()
@@ -193,36 +196,67 @@ def probe_address(host: str, port: int) -> tuple[int, tuple[Any, ...]]:
     return family, address
 
 
-def wait_until_answering(
-    address: tuple[int, tuple[Any, ...]], *, admin_token: str | None = None, stop: threading.Event | None = None,
-    timeout_s: float = 2.0,
-) -> bool:
-    """Ask ``GET /__admin/health`` at ``address`` (``probe_address``) until it answers 200; False
-    if ``stop`` is set first.  Admin calls are neither journaled nor logged: no trace a user sees.
+class Probe:
+    """What ``wait_until_answering`` sends, and where: all of it prepared by the caller's thread."""
+
+    def __init__(self, address: tuple[int, tuple[Any, ...]], *, tls: bool = False, admin_token: str | None = None):
+        self.family, self.sockaddr = address
+        self.port = int(self.sockaddr[1])
+        host = f"[{self.sockaddr[0]}]" if ":" in self.sockaddr[0] else self.sockaddr[0]
+        head = f"GET /__admin/health HTTP/1.1\r\nHost: {host}:{self.port}\r\nConnection: close\r\n"
+        if admin_token:
+            head += f"X-Bgmock-Admin-Token: {admin_token}\r\n"
+        self.request = (head + "\r\n").encode("latin-1")
+        self.tls: ssl.SSLContext | None = None
+        if tls:  # our own server: whether its certificate is trusted is not the question here
+            import ssl
+
+            self.tls = ssl.create_default_context()
+            self.tls.check_hostname = False
+            self.tls.verify_mode = ssl.CERT_NONE
+
+    def status(self, timeout_s: float) -> bytes:
+        """The first bytes of the answer (raises OSError when nothing answers)."""
+        with socket.socket(self.family, socket.SOCK_STREAM) as raw:
+            raw.settimeout(timeout_s)
+            raw.connect(self.sockaddr)
+            conn = self.tls.wrap_socket(raw) if self.tls is not None else raw
+            conn.sendall(self.request)
+            status = b""
+            while len(status) < 12 and (part := conn.recv(16)):
+                status += part
+            return status
+
+
+def forks(parent: int) -> list[int]:
+    """The children of ``parent`` that are copies of it (granian's workers), not programs it ran."""
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
+            own = cmdline.read()
+    except OSError:
+        return children(parent)
+    found = []
+    for pid in children(parent):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if cmdline.read() == own:
+                found.append(pid)
+    return found
+
+
+def wait_until_answering(probe: Probe, *, stop: threading.Event | None = None, timeout_s: float = 2.0) -> bool:
+    """Ask ``GET /__admin/health`` until it answers 200; False if ``stop`` is set first.
+    Admin calls are neither journaled nor logged: the probes leave no trace a user sees.
 
     Fork-safe: this runs in a thread while granian forks its workers, and a fork copies a lock
     held by another thread as held forever.  So no import, no name resolution (``getaddrinfo``
     imports the idna codec, whose module lock a worker then waited on for ever when it bound its
-    routes), no logging: numeric addresses, plain sockets and sleeps only."""
-    family, sockaddr = address
-    host = f"[{sockaddr[0]}]" if ":" in sockaddr[0] else sockaddr[0]
-    head = f"GET /__admin/health HTTP/1.1\r\nHost: {host}:{sockaddr[1]}\r\nConnection: close\r\n"
-    if admin_token:
-        head += f"X-Bgmock-Admin-Token: {admin_token}\r\n"
-    request = (head + "\r\n").encode("latin-1")
+    routes), no logging: a numeric address, a prepared request and context, sockets and sleeps."""
     pause = 0.005
     while stop is None or not stop.is_set():
         try:
-            with socket.socket(family, socket.SOCK_STREAM) as conn:
-                conn.settimeout(timeout_s)
-                conn.connect(sockaddr)
-                conn.sendall(request)
-                status = b""
-                while len(status) < 12 and (part := conn.recv(16)):
-                    status += part
-            if status[9:12] == b"200":
+            if probe.status(timeout_s)[9:12] == b"200":
                 return True
-        except OSError:
+        except (OSError, ValueError):
             pass
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
@@ -230,6 +264,6 @@ def wait_until_answering(
 
 
 __all__ = [
-    "EXIT_STOPPED", "STOP_GRACE_S", "Stopped", "Watchdog", "exit_code_before_ready", "probe_address",
+    "EXIT_STOPPED", "STOP_GRACE_S", "Probe", "Stopped", "Watchdog", "exit_code_before_ready", "probe_address",
     "wait_until_answering",
 ]

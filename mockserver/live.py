@@ -14,6 +14,8 @@ from .app import create_app
 from .backend import Backend
 from .config import Config
 from .httpd import ThreadedServer, make_server
+from .proxy import Proxy
+from .tls import Gate, server_context
 
 
 class LiveServer:
@@ -29,12 +31,21 @@ class LiveServer:
         self.backend = Backend(cfg)
         self.app = create_app(backend=self.backend)
         # The same server as ``bgmock serve`` (keep-alive, exact transport faults).
+        # The port speaks HTTP and HTTPS alike (the first byte tells), so a test switches to
+        # https with a setting (``tls``) on the same session server; the proxy hook answers
+        # only while the ``proxy`` setting is on.
+        def current() -> Config:
+            return self.backend.config
+
         self._server: ThreadedServer = make_server(
-            host, port, self.app, refusal=self.app.wsgi_app.refusal, max_body=cfg.max_body_bytes
+            host, port, self.app, refusal=self.app.wsgi_app.refusal, max_body=cfg.max_body_bytes,
+            tls=Gate(lambda: server_context(current()), plain=True),
+            proxy=Proxy(current, self.app.wsgi_app.dispatcher.refuse),
         )
         self.host = host
         self.port = self._server.socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
+        self.tls_url = f"https://{host}:{self.port}"
         # A short poll interval: stop() waits for the loop to notice, up to one interval.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="bgmock-live", daemon=True

@@ -8,10 +8,12 @@ Fixtures:
   ``bgmock_responses`` the same handle on an in-process fake: ``requests`` calls to
                        ``http://bgmock.local`` (and the vendor's hosts) are answered without a
                        socket. It intercepts the ``requests`` library only.
+  ``bgmock_httpx``     the same for httpx (``Client`` and ``AsyncClient``): its own in-process fake.
 
 ``@pytest.mark.bgmock(...)`` sets the fake up for one test: keys of ``schemas/config.json``
 (``strict=True``, ``task_duration=5``, ...) plus ``fault=501``/``fault="reset"`` with
-``times=`` and ``signatures=True``. Session settings come, weakest first, from the plugin's
+``times=`` and ``signatures=True``; ``tls=True`` makes the live fake's ``url`` https:// (its CA
+is ``bgmock.ca``). Session settings come, weakest first, from the plugin's
 defaults (manual clock, tasks finish at once, signatures off), a config file, ini settings,
 ``BGMOCK_*`` environment variables and ``--bgmock-*`` options. When a test fails, its report
 gets a section listing the calls the fake saw and every one that broke the API's rules.
@@ -53,7 +55,7 @@ class Session:
 
 _SESSION = pytest.StashKey["Session"]()
 _PREPARED = pytest.StashKey["list[Handle]"]()
-_SETTINGS = ("strict", "seed", "task_duration", "signatures", "config")
+_SETTINGS = ("strict", "seed", "task_duration", "signatures", "config", "tls")
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -73,7 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("bgmock_task_duration", "seconds from submit to finished on the fake's clock (default 0)",
                   default="")
     parser.addini("bgmock_signatures", "true: the fake checks signatures with the handle's key pair", default="")
-    parser.addini("bgmock_base_urls", "more base URLs that bgmock_responses intercepts", type="linelist",
+    parser.addini("bgmock_tls", "true: the live fake's url is https:// (trust bgmock.ca; env BGMOCK_TLS)", default="")
+    parser.addini("bgmock_base_urls", "more base URLs the in-process fixtures intercept", type="linelist",
                   default=[])
 
 
@@ -87,11 +90,14 @@ def _flag(text: str, source: str) -> bool:
 
 
 def _number(text: str, source: str, kind: type) -> Any:
-    try:
-        return kind(text.strip())
-    except ValueError:
+    """An ini option's or flag's number, in the grammar every entry point uses (parsing.py)."""
+    from .parsing import read_int, read_number
+
+    value = read_int(text, signed=True, padded=True) if kind is int else read_number(text, padded=True)
+    if value is None:
         raise pytest.UsageError(f"bgmock: {source} must be {'a whole number' if kind is int else 'a number'}, "
-                                f"not {text!r}") from None
+                                f"not {text[:40]!r}")
+    return value
 
 
 def session_settings(config: pytest.Config) -> Session:
@@ -121,7 +127,7 @@ def session_settings(config: pytest.Config) -> Session:
 
     layers: list[tuple[str, dict[str, Any]]] = [("ini", {}), ("environment", {}), ("command line", {})]
     ini, environ, cli = (layer for _, layer in layers)
-    for name, kind in (("strict", bool), ("seed", int), ("task_duration", float), ("signatures", bool)):
+    for name, kind in (("strict", bool), ("seed", int), ("task_duration", float), ("signatures", bool), ("tls", bool)):
         text = config.getini(f"bgmock_{name}")
         if text:
             ini[name] = _flag(text, f"ini bgmock_{name}") if kind is bool else _number(text, f"ini bgmock_{name}", kind)
@@ -226,6 +232,7 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
     if any(h is handle for h in done):
         return handle
     from .config import ConfigError
+    from .parsing import read_int
 
     settings, faults = _marker(item)
     try:
@@ -235,8 +242,8 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
                 raise ValueError(f"fault must be a resCode or a fault name, not {fault!r}")
             if isinstance(fault, int):
                 handle.inject(fault, times)
-            elif fault.isdigit():
-                handle.inject(int(fault), times)
+            elif (code := read_int(fault, max_digits=5)) is not None:
+                handle.inject(code, times)
             else:
                 handle.fault(fault, times)
     except (ConfigError, ValueError) as exc:
@@ -297,13 +304,45 @@ def bgmock_responses(request: pytest.FixtureRequest, _bgmock_inprocess: Any) -> 
     """The in-process fake: ``requests`` calls to ``bgmock_responses.url`` (``http://bgmock.local``)
     and the vendor's hosts are answered without a socket. Only the ``requests`` library is
     intercepted; other URLs go out as usual."""
-    handle, interceptor = _bgmock_inprocess
+    yield from _intercepting(request, *_bgmock_inprocess)
+
+
+def _intercepting(request: pytest.FixtureRequest, handle: Handle, interceptor: Any) -> Iterator[Handle]:
+    """The session's in-process fake, prepared for this test and intercepting during it only."""
     prepare(handle, request.node)
     interceptor.start()
     try:
         yield handle
     finally:
         interceptor.stop()
+
+
+@pytest.fixture(scope="session")
+def _bgmock_httpx_inprocess(pytestconfig: pytest.Config) -> Iterator[Any]:
+    try:
+        from .inprocess_httpx import build
+    except ImportError as exc:  # httpx is an optional dependency
+        raise pytest.UsageError(
+            f"bgmock_httpx needs the 'httpx' package (missing: {exc.name or exc}): "
+            'pip install httpx (or, from the bgmock checkout: pip install -e ".[httpx]")'
+        ) from None
+    from .intercept import DEFAULT_URL, VENDOR_URLS
+
+    found = session(pytestconfig)
+    handle, interceptor = build(
+        found.config, base_urls=(DEFAULT_URL, *VENDOR_URLS, *found.extra_urls),
+        key_pair=(found.app_key, found.app_secret),
+    )
+    yield handle, interceptor
+    interceptor.stop()
+
+
+@pytest.fixture
+def bgmock_httpx(request: pytest.FixtureRequest, _bgmock_httpx_inprocess: Any) -> Iterator[Handle]:
+    """The in-process fake for httpx: ``httpx.Client`` and ``httpx.AsyncClient`` calls (with httpx's
+    default transports) to ``bgmock_httpx.url`` (``http://bgmock.local``) and the vendor's hosts
+    are answered without a socket. Other URLs go out as usual."""
+    yield from _intercepting(request, *_bgmock_httpx_inprocess)
 
 
 # -- failure reports ----------------------------------------------------------------------------
@@ -313,14 +352,19 @@ def report_text(handle: Handle) -> str:
 
     entries = handle.requests()
     if not entries:
-        hint = " (the in-process mode sees the requests library only)" if handle.mode == "in-process" else ""
+        hint = {"in-process": " (the in-process mode sees the requests library only)",
+                "in-process httpx": " (this in-process mode sees httpx only)"}.get(handle.mode, "")
         return f"no API call reached the fake at {handle.url}{hint}"
+    # Numbered per test, #1 its first call (the journal's own IDs run on across the session's tests).
+    entries = [{**e, "id": n} for n, e in enumerate(entries, 1)]
     offending = [e for e in entries if offence(e)]
     parts = []
     if offending:
         parts.append(f"{len(offending)} call(s) broke the API's rules:\n" + format_entries(offending))
+    if len(entries) >= handle.config.journal_size:  # the test's first calls may have been dropped
+        parts.append(f"(the journal keeps the last {len(entries)} calls: #1 is the oldest kept)")
     if len(offending) == len(entries):
-        return parts[0]
+        return "\n\n".join(parts)
     shown = entries[-REPORT_LAST:]
     head = f"last {len(shown)} of {len(entries)} calls" if len(shown) < len(entries) else f"{len(entries)} call(s)"
     parts.append(f"{head}:\n" + "\n".join(describe(e) for e in shown))

@@ -11,6 +11,7 @@ What the client sees when a bucket is empty is the documented business error 501
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ from typing import Any
 #: Endpoints a limit can name; ``any`` means every API endpoint (not admin, not images).
 ENDPOINTS = ("submit", "query", "scenes", "any")
 SCOPES = ("app_key", "global")
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*$", re.IGNORECASE)
+#: ASCII digits only (``\d`` takes "٣"), at most 9 before and after the point, space or tab around.
+_RATE = re.compile(
+    r"^[ \t]*([0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9})[ \t]*(?:/[ \t]*(s|sec|second|m|min|minute|h|hour))?[ \t]*$",
+    re.IGNORECASE | re.ASCII,
+)
 _PER = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
 
 
@@ -29,10 +34,12 @@ def parse_rate(text: str | float | int) -> float:
         raise ValueError(f"rate {text!r}: expected a number of requests per second or N/s, N/min, N/h")
     if isinstance(text, (int, float)):
         value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"rate {text!r}: must be a finite number")
     else:
         match = _RATE.match(text)
         if not match:
-            raise ValueError(f"rate {text!r}: expected N/s, N/min or N/h, e.g. 20/s")
+            raise ValueError(f"rate {text[:40]!r}: expected N/s, N/min or N/h, e.g. 20/s (ASCII digits)")
         value = float(match.group(1)) / _PER[(match.group(2) or "s").lower()]
     if value <= 0:
         raise ValueError(f"rate {text!r}: must be more than 0")
@@ -104,7 +111,7 @@ class RateLimiter:
         if not applicable:
             return None
         buckets = [Bucket(limit.key(endpoint, app_key), limit.rate, limit.burst) for limit in applicable]
-        refused = store.take_tokens(buckets, now)
+        refused = store.take(buckets, now)
         return None if refused is None else applicable[refused]
 
 

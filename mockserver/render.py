@@ -14,6 +14,7 @@ import io
 import math
 import random
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
@@ -160,17 +161,45 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _drawable_text(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, text: str) -> str:
-    """Text the font can lay out without raising.
+    """The part of ``text`` the bundled font has glyphs for, on one line: never tofu.
 
-    The bundled FreeType font lacks CJK glyphs and draws boxes, which is fine; the bitmap
-    fallback (Pillow without FreeType) cannot encode them at all, so degrade to '?'.
+    Pillow's bundled font covers little more than ASCII (no CJK, not even "é"); a character it
+    lacks would be drawn as a box (its .notdef glyph), so a Chinese ``productTitle`` came out as
+    a row of boxes. Compatibility forms are folded first ("é" -> "e", "！" -> "!"), then every
+    character without a glyph is left out: a title wholly in Chinese draws no text at all, a
+    mixed one only its Latin part. ``font`` is unused: glyph coverage does not depend on size.
     """
-    text = " ".join(text.split())  # newlines/tabs would break the one-line layout
+    del font
+    folded = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in folded if ch.isspace() or _has_glyph(ch))
+    return " ".join(kept.split())  # newlines/tabs would break the one-line layout
+
+
+_PROBE_LOCK = threading.Lock()  # one face for the glyph checks; FreeType faces are not thread-safe
+_probe: list[tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, tuple[tuple[int, int], bytes] | None]] = []
+#: A code point no font maps (plane 16, private use): what it renders to is the .notdef box.
+_UNMAPPED = "\U0010fffd"
+
+
+def _ink(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, char: str) -> tuple[tuple[int, int], bytes] | None:
+    """The glyph bitmap ``char`` renders to, or None when the font cannot take it at all."""
     try:
-        font.getbbox(text)
-        return text
-    except (UnicodeError, ValueError, OSError):
-        return text.encode("latin-1", "replace").decode("latin-1")
+        mask = font.getmask(char)
+    except (UnicodeError, ValueError, OSError):  # the bitmap fallback (Pillow without FreeType)
+        return None
+    return mask.size, bytes(mask)
+
+
+@lru_cache(maxsize=8192)
+def _has_glyph(char: str) -> bool:
+    """Whether the bundled font draws ``char`` as itself: some ink, and not the .notdef box."""
+    with _PROBE_LOCK:
+        if not _probe:
+            face = _font(24)
+            _probe.append((face, _ink(face, _UNMAPPED)))
+        face, notdef = _probe[0]
+        ink = _ink(face, char)
+    return ink is not None and any(ink[1]) and ink != notdef
 
 
 def _wrap(
@@ -711,7 +740,8 @@ def render_cover(
     top = (height - line_h * len(lines)) // 2
     draw = ImageDraw.Draw(img, "RGBA")
     pad = big // 2
-    draw.rectangle((0, top - pad, width, top + line_h * len(lines) + pad), fill=(0, 0, 0, 100))
+    if lines:  # no empty band for a name with nothing drawable
+        draw.rectangle((0, top - pad, width, top + line_h * len(lines) + pad), fill=(0, 0, 0, 100))
     for i, line in enumerate(lines):
         draw.text(
             (width // 2, top + i * line_h), line, font=font, fill=(255, 255, 255, 245), anchor="ma"

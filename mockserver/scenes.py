@@ -23,6 +23,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .coercion import whole
+from .parsing import read_int
+
 __all__ = ["CatalogError", "Scene", "SceneCatalog"]
 
 SCENE_TYPE_RANGE = range(1, 5)
@@ -288,7 +291,7 @@ def _id_names(raw: Any, field: str, allowed: range, source: str) -> dict[int, st
         number = _as_id(key)
         if number is None or number not in allowed:
             raise CatalogError(
-                f"{source}: {field}: key {key!r} must be an id from "
+                f"{source}: {field}: key {str(key)[:40]!r} must be an id from "
                 f"{allowed.start} to {allowed.stop - 1}"
             )
         if not isinstance(name, str) or not name.strip():
@@ -303,8 +306,8 @@ def _as_id(key: Any) -> int | None:
         return None
     if isinstance(key, int):
         return key
-    if isinstance(key, str) and key.strip().isdigit():
-        return int(key)
+    if isinstance(key, str):
+        return read_int(key, padded=True, max_digits=4)  # ASCII digits ("²".isdigit() is true; int("²") fails)
     return None
 
 
@@ -336,7 +339,7 @@ def _parse_scene(
 
     name, scene_name = text("name"), text("sceneName")
 
-    scene_type = entry.get("sceneType")
+    scene_type = whole(entry.get("sceneType"))  # 2.0 is the integer 2, as JSON Schema counts
     if (
         isinstance(scene_type, bool)
         or not isinstance(scene_type, int)
@@ -347,6 +350,7 @@ def _parse_scene(
     raw_categories = entry.get("categoryType")
     if not isinstance(raw_categories, list) or not raw_categories:
         raise CatalogError(f"{label}: 'categoryType' must be a non-empty list of ids 1-11")
+    raw_categories = [whole(value) for value in raw_categories]
     for value in raw_categories:
         if isinstance(value, bool) or not isinstance(value, int) or value not in CATEGORY_RANGE:
             raise CatalogError(f"{label}: 'categoryType' must hold integer ids 1-11, got {value!r}")

@@ -11,10 +11,11 @@ Why granian for ``--workers``: measured in ``bench/RESULTS.md``, it answers a tr
 app about ten times faster than gunicorn's sync workers on this 2-core machine, so the
 fake's own work (validation, shared state) is what is left to pay for.
 
-Several processes share state through ``SqliteStore``: the parent prepares the store (a
-file in its private temporary folder, ``scratch.py``, unless ``--state`` names one) and
-installs the start-up fault rules once; each worker builds its own Backend on the same file.
-Stopping and readiness: ``lifecycle.py``.
+Several processes share state through Redis (``storage/``; a private ``redis-server`` unless
+``--state`` names a Redis): the parent installs the start-up fault rules once; each worker
+builds its own Backend on the same Redis and key prefix.  The settings reach the workers in
+an environment variable, never a file; the parent's private temporary folder (``scratch.py``)
+holds only the TLS files granian reads.  Stopping and readiness: ``lifecycle.py``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .config import Config, ConfigError
 from .dispatch import Dispatcher
 from .errors import ApiError, GatewayError
 from .http import Incoming, Reply
-from .lifecycle import STOP_GRACE_S, Watchdog, probe_address, wait_until_answering
+from .lifecycle import STOP_GRACE_S, Probe, Watchdog, probe_address, wait_until_answering
 from .scratch import scratch_dir
 from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
 
@@ -183,9 +184,9 @@ def worker_app() -> WsgiApp:
     _stop_only_when_told()
     if config.log_requests:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(message)s", datefmt="%H:%M:%S")
-    shared = config.workers > 1 or bool(config.state)
-    # One worker without --state keeps its state in memory; the parent installed nothing.
-    backend = Backend(config, apply_startup_rules=not shared)
+    # Shared state (Redis): the parent installed the start-up rules once. One worker without
+    # state keeps it in memory: the parent's Backend was a check only, so install them here.
+    backend = Backend(config, apply_startup_rules=not config.state)
     return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
 
 
@@ -240,10 +241,11 @@ def _port_to_serve(host: str, port: int) -> int:
 
 
 def serve_workers(
-    config: Config, *, started: float | None = None, blocking_threads: int | None = None,
+    config: Config, state: str, *, started: float | None = None, blocking_threads: int | None = None,
     watchdog: Watchdog | None = None,
 ) -> int:
-    """Run ``config.workers`` granian processes sharing one SQLite store; returns an exit code.
+    """Run ``config.workers`` granian processes; several share the Redis of ``config.state``
+    (``storage/private_redis.serving_state`` says where state lives: ``state``). Returns an exit code.
 
     Stops within ``lifecycle.STOP_GRACE_S`` of SIGINT or SIGTERM (forcing if it must), and says
     it is listening only once a worker answers (``lifecycle``)."""
@@ -260,17 +262,18 @@ def serve_workers(
     with scratch_dir() as scratch:
         watchdog.at_force.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
         port = _port_to_serve(config.host, config.port)
-        if config.workers > 1 or config.state:
-            kept = f"state kept in {config.state}" if config.state else "state shared in a temporary file"
-            config = config.replace(state=config.state or str(scratch / "state.db"), port=port)
-            Backend(config)  # prepares the file and installs the start-up rules, once for all workers
-        else:
-            kept = "state in memory"
-            config = config.replace(port=port)
-            Backend(config)  # only to stop here, with a message, on a bad setting (a catalog, say)
+        config = config.replace(port=port)
+        # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
+        # also installs the start-up rules, once for all workers.
+        Backend(config)
         # The settings (secrets included) reach the workers in their environment, never in a file.
         os.environ[WORKER_CONFIG_ENV] = json.dumps(config.as_dict())
         os.environ[WORKER_PARENT_ENV] = str(os.getpid())
+        tls: dict[str, Any] = {}
+        if config.tls:  # granian serves TLS itself, from files (docs/tls-and-proxy.md)
+            from .tls import server_files
+
+            tls["ssl_cert"], tls["ssl_key"] = server_files(config, scratch)
         if blocking_threads is None:
             # Threads per worker = requests it serves at once. Few is fastest for quick answers
             # (less GIL hand-over); a latency setting means many requests wait at once.
@@ -280,15 +283,17 @@ def serve_workers(
             interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
             # critical: a deliberate abort (a transport fault) would otherwise print a traceback
             # per fault; the fake logs its own errors and requests through the "bgmock" logger.
-            log_level="critical", log_access=False, respawn_failed_workers=True,
+            log_level="critical", log_access=False, respawn_failed_workers=True, **tls,
             workers_kill_timeout=int(STOP_GRACE_S) - 1,  # granian's own force, before the watchdog's
         )
         # granian installs this as its SIGINT/SIGTERM handler when it starts (instance attribute)
         server.signal_handler_interrupt = watchdog.wrap(server.signal_handler_interrupt)
         announced = threading.Event()
-        address = probe_address(config.host, port)  # resolved here: the announcer must not (fork safety)
+        # resolved and made here: the announcer thread must not import or resolve (fork safety)
+        probe = Probe(probe_address(config.host, port), tls=bool(config.tls), admin_token=config.admin_token)
         announcer = threading.Thread(
-            target=_announce_when_answering, args=(config, address, kept, started, watchdog.stopping, announced),
+            target=_announce_when_answering,
+            args=(server, probe, config, state, started, watchdog.stopping, announced),
             name="bgmock-ready", daemon=True,
         )
         announcer.start()
@@ -313,15 +318,20 @@ def serve_workers(
 
 
 def _announce_when_answering(
-    config: Config, address: tuple[int, tuple[Any, ...]], kept: str, started: float, stop: threading.Event,
+    server: Any, probe: Probe, config: Config, state: str, started: float, stop: threading.Event,
     announced: threading.Event,
 ) -> None:
     """Print the listening line once a worker answers (the port is bound before any worker runs)."""
-    port = address[1][1]
-    if wait_until_answering(address, admin_token=config.admin_token, stop=stop):
+    # granian forks its workers from its main thread; probing after the last fork means no
+    # fork copies a lock this thread holds (OpenSSL's, with --tls). Its respawns come later.
+    forked = getattr(server, "wrks", None)
+    while forked is not None and len(forked) < config.workers and not stop.is_set():
+        time.sleep(0.005)
+    if wait_until_answering(probe, stop=stop):
         announced.set()
         print(
-            f"bgmock listening on http://{config.host}:{port} ({config.workers} granian worker(s), {kept};"
+            f"bgmock listening on {'https' if config.tls else 'http'}://{config.host}:{probe.port}"
+            f" ({config.workers} granian worker(s), {state};"
             f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
             flush=True,
         )

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from .errors import GatewayError
+from .parsing import read_int
 
 SYSTEM_PARAMS = ("app_key", "timestamp", "sign", "sign_method")
 
@@ -64,10 +65,9 @@ def verify(
     secret = secrets.get(params["app_key"])
     if secret is None:
         raise GatewayError("InvalidAppKey")
-    try:
-        stamp = int(params["timestamp"])
-    except ValueError:
-        raise GatewayError("InvalidTimestamp", "timestamp must be epoch milliseconds") from None
+    stamp = read_int(params["timestamp"], max_digits=16)  # ASCII digits: int() takes "٣" and "1_000"
+    if stamp is None:
+        raise GatewayError("InvalidTimestamp", "timestamp must be epoch milliseconds (ASCII digits)")
     if abs(now() - stamp / 1000) > skew_s:
         raise GatewayError("InvalidTimestamp")
     given = params["sign"].upper().encode("ascii", "replace")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 import struct
 from typing import Any
 
@@ -58,6 +59,10 @@ def drop_connection(sock: socket.socket, *, reset: bool) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             release_socket(sock)
         else:
+            if isinstance(sock, ssl.SSLSocket):  # over TLS an orderly close says so (close_notify)
+                with contextlib.suppress(OSError, ValueError):
+                    sock.setblocking(False)
+                    sock.unwrap()
             sock.shutdown(socket.SHUT_RDWR)
         sock.close()
 

@@ -14,25 +14,22 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .coercion import coerce, scalar_types
 from .config import Config
 from .errors import InvalidInput
 from .images import ImageInfo, ImageProblem, check_structure, inspect_image
+from .parsing import JSON_WHITESPACE_BYTES, is_json_blank, media_type
+from .problems import json_type, schema_problems
 from .spec import Spec
-
-if TYPE_CHECKING:
-    from jsonschema import ValidationError
 
 FORM = "application/x-www-form-urlencoded"
 URL_IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "bmp", "webp"})
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{2,5})$")
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
 _URLSAFE = str.maketrans("-_", "+/")
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
-_MAX_DIGITS = 32
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 #: Deepest JSON nesting the fake reads. Its own bodies nest 3 deep (body, requestParams, item);
 #: anything much deeper is an attack on the parser or on what walks the value after it.
@@ -79,10 +76,10 @@ class FormBody(dict):
 
 def parse_body(content_type: str | None, body: bytes, *, strict: bool = False) -> dict[str, Any]:
     """Decode a JSON or form-encoded body into an object, or raise a 700 naming the problem."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if not body or body.isspace():  # (``body.strip()`` would copy a body with trailing whitespace)
+    media = media_type(content_type)
+    if is_json_blank(body):  # JSON's four whitespace characters, not bytes.isspace()'s six
         return {}
-    looks_json = body.lstrip()[:1] == b"{"
+    looks_json = body.lstrip(JSON_WHITESPACE_BYTES)[:1] == b"{"
     if media == FORM and not (looks_json and not strict):
         try:
             text = body.decode("utf-8")
@@ -190,162 +187,6 @@ def _lone_surrogate(text: str) -> bool:
     return False
 
 
-def json_type(value: Any) -> str:
-    """The JSON name of a Python value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-#: The declared types whose string spellings ``coerce`` reads.
-_COERCED = ("integer", "number", "boolean")
-
-
-def scalar_types(schema: Mapping[str, Any]) -> dict[str, str]:
-    """Property name -> the type ``coerce`` reads its string spellings as (integer, number, boolean).
-
-    Computed once per schema by callers on a hot path (``SubmitValidator``), instead of once per
-    property of every item.
-    """
-    out = {}
-    for name, prop in schema.get("properties", {}).items():
-        declared = _declared_scalar(prop)
-        if declared in _COERCED:
-            out[name] = declared
-    return out
-
-
-def coerce(instance: Any, schema: Mapping[str, Any], *, types: Mapping[str, str] | None = None) -> Any:
-    """Turn the string spellings the vendor's samples send ("800", "true") into the schema's types.
-
-    Only top-level properties with a single declared scalar type are touched; anything that
-    does not read cleanly is left alone for the schema to report. Returns a new dict (the input
-    is not changed). ``types`` is ``scalar_types(schema)``, when the caller keeps it.
-    """
-    if not isinstance(instance, dict):
-        return instance
-    if types is None:
-        types = scalar_types(schema)
-    out = dict(instance)
-    for key, value in instance.items():
-        declared = types.get(key)
-        if declared is None or not isinstance(value, str):
-            continue
-        if declared == "integer":
-            # isdecimal() is the regex's \d+ without signs or spaces: the common spelling, unparsed
-            if len(value) <= _MAX_DIGITS and (value.isdecimal() or _INT.match(value)):
-                out[key] = int(value)  # (int() refuses past 4300 digits: longer stays a string)
-        elif declared == "number":
-            if _NUMBER.match(value) and math.isfinite(number := float(value)):
-                out[key] = int(number) if number.is_integer() else number
-        elif value.strip().lower() in ("true", "false"):  # boolean
-            out[key] = value.strip().lower() == "true"
-    return out
-
-
-def _declared_scalar(schema: Mapping[str, Any]) -> Any:
-    """The property's type; for ``anyOf`` (``sceneType``: 1-4 or a name) its one non-string type.
-
-    Form bodies (the IOP SDK) carry every value as a string, so ``"2"`` must read as 2 there.
-    """
-    if "type" in schema or "anyOf" not in schema:
-        return schema.get("type")
-    types = {b["type"] for b in schema["anyOf"] if isinstance(b, Mapping) and isinstance(b.get("type"), str)}
-    return next(iter(types)) if len(types) == 1 and "string" not in types else None
-
-
-def field_path(path: Iterable[Any], prefix: str = "") -> str:
-    """``['requestParams', 0, 'width']`` -> ``requestParams[0].width``."""
-    out = prefix
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def describe(error: ValidationError, prefix: str = "") -> str:
-    """One short problem line; never echoes a long instance (an image's base64) back."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    path = field_path(error.absolute_path, prefix)
-    if "x-field" in schema:
-        path = f"{path}.{schema['x-field']}" if path else schema["x-field"]
-    kind, expected, value = error.validator, error.validator_value, error.instance
-    if "x-message" in schema and kind not in ("required", "type"):
-        message = schema["x-message"]
-    elif kind == "required":
-        missing = [name for name in expected if name not in value]
-        path = field_path([*error.absolute_path, missing[0] if missing else "?"], prefix)
-        message = "is required"
-    elif kind == "type":
-        names = [str(n) for n in expected] if isinstance(expected, list) else [str(expected)]
-        wanted = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-        article = "an" if names[0] in ("integer", "object", "array") else "a"
-        message = f"must be {article} {wanted}, got {json_type(value)}"
-    elif kind in ("minimum", "maximum"):
-        bounds = schema.get("minimum"), schema.get("maximum")
-        if None not in bounds:
-            message = f"must be between {bounds[0]} and {bounds[1]}, got {value!r}"
-        else:
-            message = f"must be {'at least' if kind == 'minimum' else 'at most'} {expected}, got {value!r}"
-    elif kind == "minLength":
-        message = "must not be empty" if expected == 1 else f"must be at least {expected} characters"
-    elif kind == "maxLength":
-        message = f"must be at most {expected} characters, got {len(value)}"
-    elif kind in ("minItems", "maxItems"):
-        message = f"must hold {'at least' if kind == 'minItems' else 'at most'} {expected} items, got {len(value)}"
-    elif kind == "enum":
-        message = f"must be one of {', '.join(json.dumps(v) for v in expected)}"
-    elif kind == "const":
-        message = f"must be {json.dumps(expected)}"
-    else:
-        message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    return f"{path}: {message}" if path else message
-
-
-def schema_problems(
-    validator: Any, instance: Any, prefix: str = "", *, fast: Callable[[Any], bool] | None = None
-) -> list[str]:
-    """Every problem the compiled validator finds, as sorted, de-duplicated lines.
-
-    ``fast`` (``Spec.fast_check``) answers valid input without walking the full validator;
-    only input it refuses is explained (and judged) by ``validator``.
-    """
-    if fast is not None and fast(instance):
-        return []
-    found: set[str] = set()
-    for err in validator.iter_errors(instance):
-        found.update(_unexpected_fields(err, prefix) or [describe(err, prefix)])
-    return sorted(found)
-
-
-def _unexpected_fields(error: ValidationError, prefix: str) -> list[str]:
-    """One line per field a closed schema refuses, named by its path (``requestParams[0].foo``).
-
-    jsonschema reports all of them in one message that names only the parent object; the
-    fields are recovered from that message and confirmed by finding their joined list in it,
-    so an odd key cannot make us name the wrong field (we then keep the plain message).
-    """
-    if error.validator not in ("additionalProperties", "unevaluatedProperties") or error.validator_value is not False:
-        return []
-    if not isinstance(error.instance, dict):
-        return []
-    extras = sorted((key for key in error.instance if repr(key) in error.message), key=str)
-    if not extras or ", ".join(repr(k) for k in extras) not in error.message:
-        return []
-    parent = field_path(error.absolute_path, prefix)
-    return [f"{parent}.{key[:64]}: is not a documented field" if parent else f"{key[:64]}: is not a documented field"
-            for key in extras]
-
-
 class SubmitValidator:
     """Checks a submit body against the schemas and the image rules of one fake's config."""
 
@@ -390,10 +231,10 @@ class SubmitValidator:
             raw = self.request_params(body)
         except InvalidInput as exc:
             return SubmitParams([], exc.problems)
-        if self.config.strict:
-            return SubmitParams(raw)
-        types = self.item_types
-        return SubmitParams([coerce(item, self.item_schema, types=types) for item in raw])
+        # Strict reads no string spellings, but a whole-number float is still the integer the
+        # schema will accept it as (JSON Schema: 800.0 is an integer).
+        types, strings = self.item_types, not self.config.strict
+        return SubmitParams([coerce(item, self.item_schema, types=types, strings=strings) for item in raw])
 
     def validate(
         self,
@@ -423,6 +264,7 @@ class SubmitValidator:
                     self.strict_item_validator, item, f"requestParams[{index}]", fast=self.strict_item_fast
                 )
         parsed: list[SubmitItem] = []
+        specific: list[str] = []  # what the image and URL checks found: the reason, not the schema's bound
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 continue
@@ -433,7 +275,9 @@ class SubmitValidator:
             try:
                 parsed.append(self._image(item, prefix, resolve_local))
             except InvalidInput as exc:
-                problems += exc.problems
+                specific += exc.problems
+        if specific:
+            problems = _superseded(problems, specific) + specific
         if problems:
             raise InvalidInput(list(dict.fromkeys(problems)))
         return parsed
@@ -519,6 +363,14 @@ class SubmitValidator:
             )
 
 
+def _superseded(general: list[str], specific: list[str]) -> list[str]:
+    """The schema's problems without those of a field a more specific check already explains:
+    a 5.9 MB image is "larger than 4 MiB", not also "at most 6000000 characters" (the schema's
+    coarse bound on the same field, which says less and names an undocumented number)."""
+    fields = {problem.split(": ", 1)[0] for problem in specific}
+    return [problem for problem in general if problem.split(": ", 1)[0] not in fields]
+
+
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
 
@@ -526,7 +378,7 @@ def _size(n: int) -> str:
 def validate_params(spec: Spec, schema_name: str, body: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
     """Coerce (unless strict) and check a flat parameter object (query, scene query)."""
     schema = spec.schema(schema_name)
-    params = dict(body) if strict and not isinstance(body, FormBody) else coerce(body, schema)
+    params = coerce(body, schema, strings=not strict or isinstance(body, FormBody))
     problems = schema_problems(spec.validator(schema_name), params, fast=spec.fast_check(schema_name))
     if problems:
         raise InvalidInput(problems)

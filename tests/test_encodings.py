@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from helpers import QUERY, SCENES, SUBMIT, client, problems, submit, submit_item, tasks
+from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 from mockserver.live import running
 from mockserver.spec import load_spec
@@ -130,9 +131,13 @@ def test_unreadable_bodies_answer_a_700_envelope(c: Any, content_type: str, body
     assert_700_envelope(c.post(SUBMIT, data=body, content_type=content_type), mentions=mentions)
 
 
-def test_a_lone_surrogate_in_an_extra_field_is_refused_with_a_state_file_too(tmp_path: Any) -> None:
-    """With --state the task goes to a log and the journal to a file: both once failed with a 500."""
-    c = client(state=str(tmp_path / "s.db"))
+def test_a_lone_surrogate_in_an_extra_field_is_refused_with_a_shared_state_too() -> None:
+    """With shared state the task and the journal are encoded for the store: both once failed with a 500."""
+    for prefix in cleaned(fresh_prefix()):
+        _lone_surrogate_refused(client(state=redis_or_skip(), state_prefix=prefix))
+
+
+def _lone_surrogate_refused(c: Any) -> None:
     lone = json.dumps({"requestParams": [submit_item(extra="\udfff")]})  # json.dumps writes it as \\udfff
     assert_700_envelope(c.post(SUBMIT, data=lone, content_type="application/json"), mentions="lone surrogate")
     paired = json.dumps({"requestParams": [submit_item(extra="\U0001f600")]})  # written as a surrogate pair: fine

@@ -104,8 +104,11 @@ headers = st.dictionaries(st.sampled_from(HEADER_NAMES), header_values, max_size
 query_keys = st.sampled_from(["limit", "taskId", "app_key", "sign", "timestamp", "sign_method", "access_token"])
 query_values = st.text(max_size=40) | st.sampled_from(["\u00b2", "9" * 5000, "-1", "1e999", "0x10"])
 queries = st.dictionaries(query_keys | st.text(max_size=16), query_values, max_size=4)
+#: Whole-number floats (5.0) are integers to JSON Schema: every reader after it must take them.
+whole_floats = st.integers(-3, 3000).map(float) | st.sampled_from([5.0, 800.0, 1000.0, 750.0, 2.0, 1e20])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | whole_floats
+    | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
     max_leaves=20,
 )
@@ -164,6 +167,12 @@ bodies = st.one_of(
     st.just(b'{"requestParams": NaN, "taskId": Infinity}'),
     st.just(b'{"count": 1e999, "sceneType": -1e999}'),
     st.just(b'{"taskId": ' + b"9" * 5000 + b"}"),
+    # every integer the API reads, as a whole-number float
+    st.fixed_dictionaries({}, optional={k: whole_floats for k in ("count", "sceneType", "categoryType")})
+    .map(lambda d: json.dumps(d).encode()),
+    st.fixed_dictionaries({}, optional={k: whole_floats for k in ("width", "height", "imageNum")})
+    .map(lambda over: _submit_body([{**submit_item(), **over}])),
+    st.just(b"\x0b\x0c"),
     submit_bodies,
 )
 requests_ = st.fixed_dictionaries({
@@ -183,11 +192,19 @@ def check_answer(method: str, path: str, status: int, content_type: str, body: b
         assert body[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xdb") or method == "HEAD", where
         return
     assert content_type.startswith("application/json"), where
+    assert status != 500, where
+    if method != "HEAD":
+        # The safety net's envelope is a bug whatever HTTP status carried it (it rides on 200).
+        assert not _internal_error(body), where
     if method == "HEAD":
-        assert status in (200, 201, 401, 404, 405) or (status == 400 and path.startswith("/__admin/")), where
+        assert status in (200, 201, 401, 403, 404, 405) or (status == 400 and path.startswith("/__admin/")), where
         return
     answer = json.loads(body)
     if status in (401, 404, 405):
+        assert not list(GATEWAY.iter_errors(answer)), where
+        return
+    if status == 403:  # a web page's Origin on an admin change, or a Host not the fake's (origin.py)
+        assert answer.get("code") in ("ForbiddenOrigin", "ForbiddenHost"), where
         assert not list(GATEWAY.iter_errors(answer)), where
         return
     if status == 400:  # the admin API refuses bad input with HTTP 400 and the 700 envelope
@@ -200,7 +217,17 @@ def check_answer(method: str, path: str, status: int, content_type: str, body: b
         return  # an admin answer (schemas/admin.json; its shapes are Schemathesis' business)
     shapes = [name for name, validator in ENVELOPES.items() if validator.is_valid(answer)]
     assert shapes, where
-    assert "internal error" not in str(answer.get("resMessage", "")), where
+
+
+def _internal_error(body: bytes) -> bool:
+    """Whether an answer is the fake's safety net (resMessage "system error: internal error in
+    bgmock"); an injected 500 (a fault rule, ``Prefer: code=500``) says "system error" alone."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    message = answer.get("resMessage") if isinstance(answer, dict) else None
+    return isinstance(message, str) and "internal error" in message
 
 
 class _Errors(logging.Handler):
@@ -289,6 +316,15 @@ FOUND = [
     # NaN, Infinity and overflowing numbers are not JSON (and came back as "Infinity")
     ("POST", SCENES, {}, b'{"count": NaN}'),
     ("POST", SCENES, {}, b'{"count": 1e999}'),
+    # a whole-number float is an integer to JSON Schema: it sliced a list (issue 15, attack 1)
+    ("POST", SCENES, {}, b'{"count": 5.0, "sceneType": 2.0, "categoryType": 1.0}'),
+    ("POST", SUBMIT, {}, _submit_body([{**submit_item(), "width": 800.0, "height": 800.0, "imageNum": 2.0}])),
+    ("POST", "/__admin/faults", {}, b'{"resCode": 501.0, "times": 2.0, "everyN": 1.0, "delayMs": 0.0}'),
+    ("POST", "/__admin/clock", {}, b'{"advance": 5.0}'),
+    ("GET", "/__admin/requests?limit=5.0", {}, b""),
+    # JSON's whitespace is four characters: \x0b and \x0c make no empty body (attack 9)
+    ("POST", SCENES, {}, b"\x0b\x0c"),
+    ("POST", "/__admin/clock", {}, b"\x0b"),
     # deep nesting: a RecursionError in the journal made Flask answer its HTML 500 page
     ("POST", SUBMIT, {}, b'{"requestParams": "x", "a": ' + b"[" * 600 + b"]" * 600 + b"}"),
     # 100 000 items were each validated: minutes of work and a 13 MB answer

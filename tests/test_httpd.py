@@ -114,7 +114,7 @@ def test_one_connection_carries_many_requests(srv: _Server) -> None:
 
 
 def test_pipelined_requests_are_answered_in_order(srv: _Server) -> None:
-    data = srv.raw(_post("x") + b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = srv.raw(_post("127.0.0.1") + b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     (s1, _, b1), (s2, h2, b2) = _answers(data)
     assert s1 == 200 and json.loads(b1)["resCode"] == 200
     assert s2 == 200 and h2["connection"] == "close" and "tasks" in json.loads(b2)
@@ -263,9 +263,9 @@ def test_connections_beyond_the_cap_get_a_503_envelope() -> None:
     srv = _Server(max_connections=1)
     try:
         with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as first:
-            first.sendall(_post("x"))
+            first.sendall(_post("127.0.0.1"))
             assert b'"resCode":200' in first.recv(65536)  # the one slot is taken by a kept connection
-            envelope = _refusal(srv.raw(_post("x")), 503)
+            envelope = _refusal(srv.raw(_post("127.0.0.1")), 503)
             assert "too many open connections" in str(envelope["message"])
         deadline = time.monotonic() + 5  # the slot frees when the first connection closes
         while time.monotonic() < deadline:
@@ -282,7 +282,7 @@ def test_closing_the_server_ends_kept_connections() -> None:
     srv = _Server()
     sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
     try:
-        sock.sendall(_post("x"))
+        sock.sendall(_post("127.0.0.1"))
         assert b'"resCode":200' in sock.recv(65536)
         srv.stop()
         assert sock.recv(1024) == b""  # the server's thread let go of the connection

@@ -327,14 +327,16 @@ def test_transparent_and_other_format_products() -> None:
     ["时尚女士手提包 真皮 大容量", "A very long English title " * 12, "emoji ✨ and\nnewline\ttab"],
 )
 def test_titles_including_chinese_do_not_crash(title: str) -> None:
-    plain = render_result(width=750, height=1000, scene=SCENE, index=0, seed="s")
     for layout in (False, True):
+        plain = render_result(width=750, height=1000, scene=SCENE, index=0, seed="s", need_layout=layout)
         data = render_result(
             width=750, height=1000, scene=SCENE, index=0, seed="s", title=title,
             need_layout=layout,
         )
         assert decode(data).size == (750, 1000)
-        assert data != plain
+        # A title in Chinese draws nothing (the bundled font has no CJK glyphs; no tofu boxes:
+        # tests/test_render_text.py); any other draws text.
+        assert (data == plain) == title.startswith("时尚")
 
 
 @pytest.mark.parametrize(

@@ -39,18 +39,31 @@ def test_durations(text, ms):
 
 @pytest.mark.parametrize("text", [
     "", "soon", "5 minutes", "-1ms", "601s", "1..", "lognormal", "lognormal:p50=1s",
-    "lognormal:p50=1s,p99=2s,p75=1s",
+    "lognormal:p50=1s,p99=2s,p75=1s", "\u0663s", "\u00b2ms", "1_000ms", "nan", "inf", "9" * 5000 + "ms",
+    "1e3ms", "0x10ms", "\x0b5ms", "lognormal:p50=\u0663s,p99=5s",
 ])
 def test_bad_spellings_say_what_is_expected(text):
     with pytest.raises(ValueError, match="latency|duration"):
         Latency.parse(text)
 
 
-def test_bounds_and_percentiles_may_come_in_either_order():
-    """The rule schema cannot say which bound is the larger, so either order means the same."""
-    assert Latency.parse("2s..1s").sample(0.25) == Latency.parse("1s..2s").sample(0.25) == 1250
-    swapped, ordered = Latency.parse("lognormal:p50=2s,p99=1s"), Latency.parse("lognormal:p50=1s,p99=2s")
-    assert swapped.sample(0.5) == pytest.approx(ordered.sample(0.5)) == pytest.approx(1000)
+@pytest.mark.parametrize(
+    ("spelling", "named"),
+    [
+        ("2s..1s", "second bound must not be below the first"),
+        ("lognormal:p50=2s,p99=1s", "p99 must be at least p50"),
+        ("lognormal:p50=2s,p99=3s,max=1s", "max must be at least p50"),
+        ("lognormal:p50=1s,p50=2s,p99=3s", "p50 is given twice"),
+    ],
+)
+def test_inconsistent_bounds_and_percentiles_are_refused(spelling: str, named: str) -> None:
+    """A reversed range or percentiles is a typo: swapping them silently (as before issue 15)
+    would run a test with a latency nobody wrote."""
+    with pytest.raises(ValueError, match=named):
+        Latency.parse(spelling)
+
+
+def test_a_zero_median_is_almost_always_zero() -> None:
     assert Latency.parse("lognormal:p50=0ms,p99=1s").sample(0.5) < 1  # a zero median: almost always 0
 
 

@@ -17,10 +17,12 @@ import fcntl
 import os
 import re
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -30,7 +32,7 @@ import pytest
 import requests
 
 from mockserver import running, scratch
-from mockserver.lifecycle import STOP_GRACE_S
+from mockserver.lifecycle import STOP_GRACE_S, children
 from tests.test_cli import bgmock_exe
 
 LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
@@ -60,6 +62,22 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
+def _family(pid: int) -> set[int]:
+    """A process's children and theirs (granian's workers, the private redis-server)."""
+    found, todo = set(), [pid]
+    while todo:
+        kids = children(todo.pop())
+        found.update(kids)
+        todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    return False
+
+
 def _start(flags: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
     """``bgmock serve --port 0 FLAGS`` in its own process group (a terminal's Ctrl-C reaches it all)."""
     proc = subprocess.Popen(
@@ -76,19 +94,39 @@ def _start(flags: list[str], env: dict[str, str] | None = None) -> tuple[subproc
     if not match:
         _kill(proc)
         raise AssertionError(f"unexpected first line {line!r}: {proc.stderr.read()}")
+    proc.family = _family(proc.pid)  # type: ignore[attr-defined]
     return proc, int(match[1])
 
 
 def _kill(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    for pid in getattr(proc, "family", ()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     proc.wait()
+
+
+def _left(proc: subprocess.Popen) -> list[int]:
+    """Processes of the fake still there: its process group, and every child it had started."""
+    return sorted({pid for pid in getattr(proc, "family", ()) if _alive(pid)} | set(_group(proc.pid)))
+
+
+def _wait_all_gone(proc: subprocess.Popen) -> list[int]:
+    deadline = time.monotonic() + HANG
+    while _left(proc) and time.monotonic() < deadline:  # orphans are reaped by init
+        time.sleep(0.02)
+    left = _left(proc)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
 
 
 def _answers_at_once(port: int) -> None:
     """A client acting on the line the instant it appears: connected, and answered."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:  # refused = announced too early
-        conn.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        conn.sendall(f"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
         head = conn.recv(64)
     assert head.startswith(b"HTTP/1.1 200"), head
 
@@ -98,16 +136,11 @@ def _assert_gone(proc: subprocess.Popen, port: int) -> str:
     try:
         code = proc.wait(timeout=HANG)
     except subprocess.TimeoutExpired:
-        left = _group(proc.pid)
+        left = _left(proc)
         _kill(proc)
         raise AssertionError(f"still running {HANG} s after the stop signal: {left}") from None
     err = proc.stderr.read()
-    deadline = time.monotonic() + HANG
-    while _group(proc.pid) and time.monotonic() < deadline:  # orphans are reaped by init
-        time.sleep(0.02)
-    left = _group(proc.pid)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
+    left = _wait_all_gone(proc)
     assert not left, f"processes left behind: {left}"
     assert code == 0, f"exit code {code}: {err}"
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
@@ -142,11 +175,12 @@ def test_a_stop_is_forced_when_a_request_holds_a_worker(tmp_path):
     proc, port = _start(["--workers", "2", "--config", str(config)])
     held = subprocess.Popen(  # a client waiting for an answer that never comes
         [sys.executable, "-c", f"import socket; s = socket.create_connection(('127.0.0.1', {port})); "
-         "s.sendall(b'GET /ai/image/background/generation/query?taskId=x HTTP/1.1\\r\\nHost: x\\r\\n"
+         f"s.sendall(b'GET /ai/image/background/generation/query?taskId=x HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\n"
          "Prefer: transport=timeout\\r\\n\\r\\n'); s.recv(10)"],
     )
     try:
         time.sleep(0.5)  # the request reaches a worker
+        assert held.poll() is None, "the request was answered: nothing holds the worker"
         proc.send_signal(signal.SIGTERM)
         _assert_gone(proc, port)
     finally:
@@ -208,6 +242,7 @@ def test_running_stops_every_time_and_frees_its_port():
 
 # -- what a killed fake leaves on disk ---------------------------------------------------------------
 
+QUERY = "/ai/image/background/generation/query"
 SECRET = "s3cr3t-app-secret-value"
 TOKEN = "admin-token-value-42"
 
@@ -216,37 +251,44 @@ def _holding(folder: Path, needle: bytes) -> list[str]:
     return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
+@pytest.fixture
+def short_tmp():
+    """A temporary folder with a short path: the private Redis's unix socket lives below it
+    (a socket path has at most 107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="bgl-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_kill_9_of_workers_leaves_no_secret_and_the_next_start_sweeps(tmp_path):
+def test_kill_9_of_workers_leaves_no_secret_and_the_next_start_sweeps(short_tmp):
+    tmp_path = short_tmp
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # this test's own temporary folder, nobody else's
     flags = ["--workers", "2", "--app-key", f"key1:{SECRET}", "--admin-token", TOKEN]
     proc, port = _start(flags, env)
     try:
-        (folder,) = tmp_path.glob("bgmock-*")
+        (folder,) = tmp_path.glob("bgmock-[0-9]*")
         assert folder.name.startswith(f"bgmock-{proc.pid}-")
         assert folder.stat().st_mode & 0o777 == 0o700
-        requests.get(f"http://127.0.0.1:{port}/__admin/requests", headers={"X-Bgmock-Admin-Token": TOKEN}, timeout=10)
-        assert not (folder / "config.json").exists()
-        assert _holding(folder, SECRET.encode()) == [] and _holding(folder, TOKEN.encode()) == []
+        headers = {"X-Bgmock-Admin-Token": TOKEN, "X-Api-Key": SECRET}
+        requests.get(f"http://127.0.0.1:{port}/__admin/requests", headers=headers, timeout=10)
+        requests.get(f"http://127.0.0.1:{port}{QUERY}?taskId=x&app_secret={SECRET}", headers=headers, timeout=10)
+        # nothing anywhere in this fake's temporary files: its folder, its private Redis's
+        assert _holding(tmp_path, SECRET.encode()) == [] and _holding(tmp_path, TOKEN.encode()) == []
     finally:
         os.kill(proc.pid, signal.SIGKILL)  # the main process only: its workers must follow it
     proc.wait()
-    deadline = time.monotonic() + HANG
-    while _group(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    left = _group(proc.pid)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert not left, f"workers outlived their main process: {left}"
+    left = _wait_all_gone(proc)
+    assert not left, f"processes outlived their main process: {left}"
     assert folder.exists()  # nobody could delete it ...
     again, port2 = _start(flags, env)  # ... until the next fake starts
     try:
         assert not folder.exists()
-        assert [p.name.split("-")[1] for p in tmp_path.glob("bgmock-*")] == [str(again.pid)]
+        assert [p.name.split("-")[1] for p in tmp_path.glob("bgmock-[0-9]*")] == [str(again.pid)]
     finally:
         again.send_signal(signal.SIGTERM)
         _assert_gone(again, port2)
-    assert list(tmp_path.glob("bgmock-*")) == []  # a stopped fake deletes its own
+    assert list(tmp_path.glob("bgmock-*")) == []  # a stopped fake deletes its own folders
 
 
 def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
@@ -267,7 +309,8 @@ def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
     assert scratch.sweep(str(tmp_path)) == [live]  # its fake has gone now
 
 
-def test_a_one_process_start_sweeps_too(tmp_path):
+def test_a_one_process_start_sweeps_too(short_tmp):
+    tmp_path = short_tmp
     """Whichever mode starts next cleans up after a killed ``--workers`` fake."""
     dead = tmp_path / "bgmock-99999999-abc"
     dead.mkdir()

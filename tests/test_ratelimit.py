@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from helpers import QUERY, SCENES, SUBMIT, client, submit_item
+from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 from mockserver.backend import Backend
 from mockserver.cli import _serve_args, build_config, main
@@ -19,7 +20,7 @@ from mockserver.config import Config, ConfigError
 from mockserver.dispatch import Dispatcher
 from mockserver.http import Incoming
 from mockserver.ratelimit import parse_rate
-from mockserver.store_sqlite import SqliteStore
+from mockserver.storage import open_storage
 
 
 def _submit(c, app_key: str | None = None, headers: dict[str, str] | None = None) -> dict:
@@ -118,12 +119,19 @@ def test_query_counts_against_an_any_endpoint_limit():
     assert c.get(QUERY, query_string={"taskId": task}).get_json()["resCode"] == 501
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["memory", "sqlite"])
-def test_exact_under_concurrency(tmp_path, shared):
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
+def test_exact_under_concurrency(shared):
     """16 threads race for a bucket of 40: exactly 40 requests get through, whatever the timing."""
     config = Config(clock="manual", log_requests=False, rate_limits=({"rate": "1/h", "burst": 40},))
-    store = SqliteStore.for_config(tmp_path / "state.db", config) if shared else None
-    dispatcher = Dispatcher(Backend(config, store=store))
+    if shared:
+        for prefix in cleaned(fresh_prefix()):
+            _race(config.replace(state=redis_or_skip(), state_prefix=prefix))
+    else:
+        _race(config)
+
+
+def _race(config: Config) -> None:
+    dispatcher = Dispatcher(Backend(config, store=open_storage(config)))
     body = b'{"requestParams":[{"imageFileUrl":"https://example.com/p.jpg","modelNum":"mod001","width":800,"height":800}]}'
     request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=body)
     start = threading.Barrier(16)

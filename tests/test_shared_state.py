@@ -1,9 +1,10 @@
 """State shared across worker processes, and kept across a restart with ``--state``.
 
-``bgmock serve --workers 2`` runs two granian processes over one SQLite store.  Every request
+``bgmock serve --workers 2`` runs two granian processes over one private Redis.  Every request
 here goes over a fresh connection, and the ``X-Bgmock-Worker`` header says which process
-answered, so each test can show that what one worker did, the other one sees.  A few store
-tests run in-process (two backends on one file stand for two workers) to stay fast.
+answered, so each test can show that what one worker did, the other one sees.  The storage
+repositories are also tested in-process, memory and Redis alike (tests/test_redis_state.py has
+the Redis-only ones: several fakes, Redis going away).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import QUERY, SCENES, SUBMIT
+from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 from mockserver.backend import Backend
-from mockserver.config import Config
-from mockserver.store import MemoryStore
-from mockserver.store_sqlite import SqliteStore
+from mockserver.config import Config, ConfigError
+from mockserver.storage import open_storage
 from mockserver.tasks import Task
 
 pytest.importorskip("granian")
@@ -44,16 +45,17 @@ SETTINGS = {
 
 
 class Workers:
-    """A ``bgmock serve --workers 2`` subprocess on a free port."""
+    """A ``bgmock serve --workers 2`` subprocess on a free port; ``state``: a directory (kept in a
+    private Redis's append-only file there) or None (a private Redis keeping nothing)."""
 
-    def __init__(self, state: Path, config: Path) -> None:
+    def __init__(self, state: Path | None, config: Path) -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(self.port),
-             "--state", str(state), "--config", str(config), "--quiet"],
+             *(["--state", str(state)] if state else []), "--config", str(config), "--quiet"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.pids = self._wait_for_both()
@@ -104,7 +106,7 @@ def state_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def workers(state_dir) -> Iterator[Workers]:
-    server = Workers(state_dir / "state.db", state_dir / "config.json")
+    server = Workers(None, state_dir / "config.json")
     yield server
     server.stop()
 
@@ -199,7 +201,7 @@ def test_a_rate_limit_counts_every_workers_requests(workers):
 
 def test_state_survives_a_restart(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(SETTINGS))
-    workers = Workers(tmp_path / "state.db", tmp_path / "config.json")
+    workers = Workers(tmp_path / "state", tmp_path / "config.json")
     try:
         workers.call("POST", "/__admin/clock", json={"advance": 30})
         body, _ = _submit(workers)
@@ -211,7 +213,7 @@ def test_state_survives_a_restart(tmp_path):
     finally:
         workers.stop()
 
-    again = Workers(tmp_path / "state.db", tmp_path / "config.json")
+    again = Workers(tmp_path / "state", tmp_path / "config.json")
     try:
         answer = again.call("GET", QUERY, params={"taskId": task_id})[0].json()
         assert answer["success"] is True and answer["data"]["taskId"] == task_id
@@ -253,158 +255,96 @@ def test_workers_act_out_the_answer_level_faults(workers):
         _fault(workers, "timeout", timeout=0.3)
 
 
-# -- the store itself, in-process (fast) ------------------------------------------------------
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request, tmp_path):
-    bounds = {"max_tasks": 5, "task_ttl_s": 100, "journal_size": 3}
+# -- the storage repositories, in-process (fast): memory and Redis alike -----------------------
+@pytest.fixture(params=["memory", "redis"])
+def store(request):
+    bounds = {"max_tasks": 5, "task_ttl_s": 100, "journal_size": 3, "log_requests": False}
     if request.param == "memory":
-        return MemoryStore(**bounds)
-    return SqliteStore(tmp_path / "s.db", **bounds)
+        yield open_storage(Config(**bounds))
+        return
+    url = redis_or_skip()
+    for prefix in cleaned(fresh_prefix()):
+        yield open_storage(Config(state=url, state_prefix=prefix, **bounds))
 
 
 def test_stores_bound_tasks_by_count_and_age(store):
     for i in range(8):
-        store.put_task(Task(f"t{i}", float(i), [], []), float(i))
-    assert [t.task_id for t in store.list_tasks(8.0, 10)] == ["t7", "t6", "t5", "t4", "t3"]
-    assert store.get_task("t2", 8.0) is None and store.get_task("t3", 8.0) is not None
-    assert store.get_task("t3", 103.5) is None  # older than task_ttl_s
+        store.tasks.put(Task(f"t{i}", float(i), [], []), float(i))
+    assert [t.task_id for t in store.tasks.newest(8.0, 10)] == ["t7", "t6", "t5", "t4", "t3"]
+    assert store.tasks.get("t2", 8.0) is None and store.tasks.get("t3", 8.0) is not None
+    assert store.tasks.get("t3", 103.5) is None  # older than task_ttl_s
     assert store.stats()["tasks"] <= 5
 
 
 def test_stores_count_no_task_past_its_age(store):
     for i in range(4):
-        store.put_task(Task(f"t{i}", float(i * 50), [], []), float(i * 50))
+        store.tasks.put(Task(f"t{i}", float(i * 50), [], []), float(i * 50))
     counts = store.stats(160.0)  # t0 (0 s) and t1 (50 s) are past task_ttl_s (100 s)
     assert (counts["tasks"], counts["evictedTasks"]) == (2, 2)
-    assert len(store.list_tasks(160.0, 10)) == 2
+    assert len(store.tasks.newest(160.0, 10)) == 2
 
 
 def test_stores_bound_the_journal(store):
     for i in range(5):
-        store.record({"n": i})
-    assert [e["n"] for e in store.journal()] == [4, 3, 2]
-    assert [e["n"] for e in store.journal(1)] == [4]
+        store.journal.append({"n": i})
+    assert [e["n"] for e in store.journal.newest()] == [4, 3, 2]
+    assert [e["n"] for e in store.journal.newest(1)] == [4]
 
 
 def test_stores_count_polls(store):
-    store.put_task(Task("t", 0.0, [], []), 0.0)
-    store.get_task("t", 1.0, poll=True)
-    assert store.get_task("t", 1.0, poll=True).polls == 2
+    store.tasks.put(Task("t", 0.0, [], []), 0.0)
+    store.tasks.get("t", 1.0, poll=True)
+    assert store.tasks.get("t", 1.0, poll=True).polls == 2
 
 
-def test_two_backends_on_one_file_share_everything(tmp_path):
-    """What two workers do, in one process: rules, IDs, clock, tasks and the journal."""
-    config = Config(state=str(tmp_path / "s.db"), log_requests=False, clock="manual", task_duration=10)
-    one, two = Backend(config), Backend(config, apply_startup_rules=False)
-    rule = one.add_fault({"resCode": 500, "times": 3})
-    assert two.add_fault({"resCode": 501})["id"] != rule["id"]
-    fired = [b.injected("submit", [], None) for b in (one, two, one, two, one)]
-    assert [f.error.res_code for f in fired] == [500, 500, 500, 501, 501]
-    one.delete_faults()
-    task_id = one.submit({"requestParams": [ITEM]})
-    assert two.store.get_task(task_id, two.clock.now()) is not None
-    one.advance(11)
-    assert two.clock.now() == pytest.approx(11)
-    assert two.query({"taskId": task_id}, base_url="http://x")["taskStatus"] == "finished"
-    one.reset()
-    assert two.clock.now() == 0 and two.tasks() == [] and two.faults() == []
+def test_stores_clear_everything_and_ids_start_again(store):
+    from mockserver.faults import FaultRule
+
+    store.tasks.put(Task("t", 0.0, [], []), 0.0)
+    store.journal.append({"n": 1})
+    store.rules.add(FaultRule(id="rule-1", res_code=500))
+    store.ids.next("rule")
+    store.clear()
+    counts = store.stats(0.0)
+    assert [counts[k] for k in ("tasks", "evictedTasks", "rules", "journal")] == [0, 0, 0, 0]
+    assert store.ids.next("rule") == 1
 
 
-def test_startup_rules_are_replaced_not_duplicated_on_restart(tmp_path):
-    config = Config(state=str(tmp_path / "s.db"), faults=({"resCode": 500, "times": 2},))
-    first = Backend(config)
-    first.injected("submit", [], None)  # one of two used
-    again = Backend(config)  # a restart with the same start-up config
-    faults = again.faults()
-    assert len(faults) == 1 and faults[0]["remaining"] == 2  # the start-up rule, as configured
+def test_a_seed_does_not_make_fakes_on_one_redis_replay_each_others_task_ids():
+    """Same --seed in every process (and after a restart on the same Redis): tasks never overwrite."""
+    url = redis_or_skip()
+    for prefix in cleaned(fresh_prefix()):
+        config = Config(state=url, state_prefix=prefix, seed=7, log_requests=False, clock="manual")
+        one, two = Backend(config), Backend(config, apply_startup_rules=False)
+        ids = [b.submit({"requestParams": [ITEM]}) for b in (one, two, one, two)]
+        restarted = Backend(config)
+        ids.append(restarted.submit({"requestParams": [ITEM]}))
+        assert len(set(ids)) == 5
+        assert len(restarted.tasks()) == 5
 
 
-def test_a_file_that_is_not_a_state_file_is_a_clear_error(tmp_path):
-    from mockserver.config import ConfigError
-
-    bad = tmp_path / "notes.txt"
-    bad.write_text("hello, this is not SQLite" * 100)
-    with pytest.raises(ConfigError, match="not a usable bgmock state file"):
-        SqliteStore(bad, max_tasks=1, task_ttl_s=1, journal_size=1)
-
-
-def test_a_seed_does_not_make_workers_replay_each_others_task_ids(tmp_path):
-    """Same --seed in every worker (and after a restart on the same file): tasks never overwrite."""
-    config = Config(state=str(tmp_path / "s.db"), seed=7, log_requests=False, clock="manual")
-    one, two = Backend(config), Backend(config, apply_startup_rules=False)
-    ids = [b.submit({"requestParams": [ITEM]}) for b in (one, two, one, two)]
-    restarted = Backend(config)
-    ids.append(restarted.submit({"requestParams": [ITEM]}))
-    assert len(set(ids)) == 5
-    assert len(restarted.tasks()) == 5
+def test_an_old_sqlite_state_file_gets_one_clear_line(tmp_path):
+    old = tmp_path / "state.db"
+    old.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--state", str(old), "--port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "state now lives in Redis" in done.stderr and "Traceback" not in done.stderr
+    assert old.read_bytes().startswith(b"SQLite format 3")  # left as it was
 
 
-def test_another_programs_database_is_left_alone(tmp_path):
-    import sqlite3
-
-    from mockserver.config import ConfigError
-
-    theirs = tmp_path / "app.sqlite"
-    with sqlite3.connect(theirs) as conn:
-        conn.execute("CREATE TABLE precious (x)")
-    with pytest.raises(ConfigError, match="something else"):
-        SqliteStore(theirs, max_tasks=1, task_ttl_s=1, journal_size=1)
-    with sqlite3.connect(theirs) as conn:
-        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["precious"]
-
-
-def test_the_journal_rotates_and_resets_for_every_writer(tmp_path):
-    """Two stores on one file stand for two workers: rotation and reset reach both writers."""
-    a = SqliteStore(tmp_path / "s.db", max_tasks=10, task_ttl_s=100, journal_size=50)
-    b = SqliteStore(tmp_path / "s.db", max_tasks=10, task_ttl_s=100, journal_size=50)
-    for store in (a, b):
-        store._journal.rotate_bytes = 2000  # rotate every few dozen entries, for the test
-    for n in range(300):
-        (a if n % 2 else b).record({"n": n, "pad": "x" * 40})
-    newest = a.journal()
-    assert [e["n"] for e in newest] == list(range(299, 249, -1))  # the newest 50, newest first
-    assert [e["id"] for e in newest] == sorted((e["id"] for e in newest), reverse=True)
-    assert b.journal(3) == newest[:3]
-    a.clear()
-    b.record({"n": "after"})
-    assert [e["n"] for e in a.journal()] == ["after"]
-    assert a.journal()[0]["id"] > newest[0]["id"]  # IDs never repeat, even across a reset
-
-
-def test_threads_writing_the_journal_across_rotations_lose_no_line(tmp_path):
-    """A thread reopening the journal after a rotation once closed the file another thread was
-    writing to: EBADF, or its line written into whatever reused the descriptor (a client's socket)."""
-    store = SqliteStore(tmp_path / "s.db", max_tasks=10, task_ttl_s=100, journal_size=100_000)
-    store._journal.rotate_bytes = 8_000  # a rotation every ~80 entries
-    errors: list[BaseException] = []
-
-    def write(thread: int) -> None:
-        try:
-            for n in range(1500):
-                store.record({"thread": thread, "n": n, "pad": "x" * 60})
-        except OSError as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    kept = store.journal()  # the two newest files: every line in them whole, none missing in between
-    assert len(kept) > 50 and all(set(e) == {"id", "thread", "n", "pad"} for e in kept)
-    last = {}
-    for entry in reversed(kept):  # oldest first: each thread's numbers run on without a gap
-        t = entry["thread"]
-        assert entry["n"] == last.get(t, entry["n"] - 1) + 1
-        last[t] = entry["n"]
+def test_a_state_that_is_neither_a_url_nor_served_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="expected a Redis URL"):
+        Backend(Config(state=str(tmp_path)))
 
 
 def test_a_second_fake_on_a_busy_port_is_refused_not_sharing_it(workers, tmp_path):
     """granian listens with SO_REUSEPORT: without a check, the second one took half the traffic."""
     second = subprocess.run(
         [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(workers.port),
-         "--state", str(tmp_path / "other.db"), "--quiet"],
+         "--quiet"],
         capture_output=True, text=True, timeout=60,
     )
     assert second.returncode == 2
@@ -413,7 +353,7 @@ def test_a_second_fake_on_a_busy_port_is_refused_not_sharing_it(workers, tmp_pat
 
 def test_workers_that_keep_dying_stop_the_fake_with_a_message(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(SETTINGS))
-    server = Workers(tmp_path / "s.db", tmp_path / "config.json")
+    server = Workers(None, tmp_path / "config.json")
     try:
         first = int(next(iter(server.pids)))
         os.kill(first, signal.SIGKILL)
@@ -437,11 +377,28 @@ def _running(pid: str) -> bool:
     return False
 
 
+def _children(parent: int) -> set[str]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.add(stat.parent.name)
+    return found
+
+
+def _name(pid: str) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    return ""
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_workers_die_with_a_killed_main_process(tmp_path):
     """Orphaned workers went on serving the port, and met the next fake started on it."""
     (tmp_path / "config.json").write_text(json.dumps(SETTINGS))
-    server = Workers(tmp_path / "s.db", tmp_path / "config.json")
+    server = Workers(None, tmp_path / "config.json")
+    private_redis = {pid for pid in _children(server.proc.pid) if _name(pid) == "redis-server"}
+    assert len(private_redis) == 1
     try:
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait(timeout=10)
@@ -449,6 +406,9 @@ def test_workers_die_with_a_killed_main_process(tmp_path):
         while any(map(_running, server.pids)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not any(map(_running, server.pids))
+        while any(map(_running, private_redis)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_running, private_redis))  # the private Redis died with the fake too
     finally:
-        for pid in filter(_running, server.pids):
+        for pid in filter(_running, server.pids | private_redis):
             os.kill(int(pid), signal.SIGKILL)

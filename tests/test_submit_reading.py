@@ -36,13 +36,16 @@ def test_a_seed_replays_the_task_ids_the_uuid_module_makes_from_its_draws(seed: 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("800", 800), (" 800 ", 800), ("+800", 800), ("-1", -1), ("٨٠٠", 800),  # Arabic-Indic digits are digits
+        ("800", 800), (" 800 ", 800), ("+800", 800), ("-1", -1), ("\t800\r\n", 800), (800.0, 800),
+        # not ASCII decimal: left a string for the schema to refuse by name
+        ("٨٠٠", "٨٠٠"), ("\u3000800", "\u3000800"), ("\x0b800", "\x0b800"),
         ("²", "²"), ("8_00", "8_00"), ("0x10", "0x10"), ("", ""), ("9" * 33, "9" * 33), ("800.0", "800.0"),
     ],
 )
 def test_integer_spellings_read_as_before(value: str, expected: Any) -> None:
-    """Lenient mode reads exactly the decimal spellings it always read; anything else stays a
-    string for the schema to refuse by name."""
+    """Lenient mode reads ASCII decimal spellings (JSON whitespace around them allowed), and a
+    whole-number float as the integer it is; anything else stays as sent for the schema to
+    refuse by name (Arabic-Indic digits were read as digits until issue 15)."""
     schema = {"properties": {"width": {"type": "integer"}}}
     assert coerce({"width": value}, schema) == {"width": expected}
 

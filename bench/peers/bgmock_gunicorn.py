@@ -1,8 +1,8 @@
-"""Peer for choosing the server: bgmock's WSGI app (shared SQLite state) on gunicorn's sync workers.
+"""Peer for choosing the server: bgmock's WSGI app (shared state in Redis) on gunicorn's sync workers.
 
 ``bench/bench_throughput.py`` runs it beside ``bgmock serve --workers 2`` (granian), with the
-same app and store, so the difference between the two rows is the server's.  The state file
-comes from $BGMOCK_BENCH_STATE; the bench prepares it (start-up rules) like serve_workers.
+same app and store, so the difference between the two rows is the server's.  The Redis URL
+comes from $BGMOCK_BENCH_STATE (the bench starts a private redis-server for it).
 """
 
 from __future__ import annotations

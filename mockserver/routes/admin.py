@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ..coercion import integer_plan, whole_numbers
 from ..dispatch import Context, Route
 from ..errors import GatewayError, InvalidInput
 from ..http import Reply
+from ..parsing import is_json_blank, parse_int
+from ..problems import json_type, schema_problems
 from ..validation import load_json
 
 
 def _json_body(ctx: Context) -> Any:
-    if not ctx.request.body.strip():
+    if is_json_blank(ctx.request.body):
         return {}
     try:
         return load_json(ctx.request.body, "body")
@@ -20,15 +22,36 @@ def _json_body(ctx: Context) -> Any:
         raise InvalidInput(["body: not valid JSON"]) from None
 
 
+def _checked_body(ctx: Context, ref: str) -> dict[str, Any]:
+    """The JSON body checked against ``schemas/admin.json``'s ``ref``: an unknown key is named
+    (``set: is not a documented field``), never read as a missing one."""
+    body = _json_body(ctx)
+    spec = ctx.backend.spec
+    if not isinstance(body, dict):
+        name, _, pointer = ref.partition("#/$defs/")
+        fields = ", ".join(spec.schema(name)["$defs"][pointer].get("properties", {}))
+        raise InvalidInput([f"body: must be a JSON object with {fields}, got {json_type(body)}"])
+    body = whole_numbers(body, integer_plan(spec, ref))
+    problems = schema_problems(spec.validator(ref), body)
+    if problems:
+        raise InvalidInput(problems)
+    return body
+
+
 def _limit(ctx: Context, default: int) -> int:
-    raw = ctx.request.query.get("limit", str(default))
-    if not re.fullmatch(r"[0-9]{1,9}", raw):  # ASCII ("²".isdigit() is true) and short enough for int()
-        raise InvalidInput(["limit: must be a whole number"])
-    return int(raw)
+    raw = ctx.request.query.get("limit")
+    if raw is None:
+        return default
+    bounds = ctx.backend.spec.schema("admin.json")["$defs"]["limit"]  # the documented range
+    try:
+        return parse_int(raw, "limit", minimum=bounds["minimum"], maximum=bounds["maximum"])
+    except ValueError as exc:
+        raise InvalidInput([str(exc)]) from None
 
 
 def health(ctx: Context) -> Reply:
-    return Reply.json(ctx.backend.health())
+    state = ctx.backend.health()
+    return Reply.json(state, status=200 if state["status"] == "ok" else 503)
 
 
 def list_faults(ctx: Context) -> Reply:
@@ -68,15 +91,16 @@ def tasks(ctx: Context) -> Reply:
 
 def clock(ctx: Context) -> Reply:
     if ctx.request.method == "POST":
-        body = _json_body(ctx)
-        seconds = body.get("advance") if isinstance(body, dict) else None
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10**9:
-            raise InvalidInput(["advance: must be a number of seconds, 0 or more"])
-        ctx.backend.advance(float(seconds))
+        body = _checked_body(ctx, "admin.json#/$defs/clockAdvance")
+        ctx.backend.advance(float(body["advance"]))
     return Reply.json({"now": round(ctx.backend.clock.now(), 3), "mode": ctx.backend.clock.mode})
 
 
 def reset(ctx: Context) -> Reply:
+    body = _json_body(ctx)
+    if body != {}:  # it takes nothing: a field sent is a field the caller expected to matter
+        fields = ", ".join(str(k)[:64] for k in body) if isinstance(body, dict) else json_type(body)
+        raise InvalidInput([f"body: POST /__admin/reset takes no fields (send nothing or {{}}), got {fields}"])
     ctx.backend.reset()
     return Reply.json({"reset": True})
 

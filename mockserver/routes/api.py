@@ -40,6 +40,7 @@ def query(ctx: Context) -> Reply:
         _without_system(body), base_url=ctx.request.base_url, prefer=ctx.request.header("prefer"), notes=ctx.notes
     )
     ctx.notes["taskId"] = data["taskId"]
+    ctx.notes["taskStatus"] = data["taskStatus"]  # journaled: what the client was told (the kit's evidence)
     return Reply.json(ctx.envelopes.success(data))
 
 

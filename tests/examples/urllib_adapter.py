@@ -71,4 +71,7 @@ class Adapter:
 
 
 def make_adapter(base_url, app_key, app_secret, **tuning):
-    return Adapter(base_url, app_key, app_secret, **tuning)
+    """The kit's factory: your client in a test configuration, inside the kit's bounds (a 3 s
+    timeout, polls every 0.5 s, a 5 s polling deadline; the kit allows 10 s and 15 s)."""
+    settings = {"timeout": 3.0, "poll_interval": 0.5, "poll_timeout": 5.0, **tuning}
+    return Adapter(base_url, app_key, app_secret, **settings)

@@ -1,0 +1,208 @@
+"""Schema errors in the API's words: one short line per problem, naming the field and what it accepts.
+
+jsonschema's own messages quote the value and the schema (``'short' is not valid under any of
+the given schemas``), which tells a user neither which rule failed nor what would pass.  Every
+body, fault rule, admin call and config file the fake checks is explained here, so each kind of
+schema error has one wording everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+_ALTERNATIVES = ("anyOf", "oneOf")
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a Python value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def field_path(path: Iterable[Any], prefix: str = "") -> str:
+    """``['requestParams', 0, 'width']`` -> ``requestParams[0].width``."""
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """One short problem line; never echoes a long instance (an image's base64) back."""
+    return "; ".join(explain(error, prefix))
+
+
+def explain(error: ValidationError, prefix: str = "") -> list[str]:
+    """The problem lines of one error: usually one; an ``anyOf`` whose fitting branch failed
+    several of its rules gives each of them."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    path = field_path(error.absolute_path, prefix)
+    if "x-field" in schema:
+        path = f"{path}.{schema['x-field']}" if path else schema["x-field"]
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if "x-message" in schema and kind not in ("required", "type"):
+        message = schema["x-message"]
+    elif kind in _ALTERNATIVES:
+        return _alternatives(error, prefix, path)
+    elif kind == "required":
+        missing = [name for name in expected if name not in value]
+        path = field_path([*error.absolute_path, missing[0] if missing else "?"], prefix)
+        message = "is required"
+    elif kind == "type":
+        names = [str(n) for n in expected] if isinstance(expected, list) else [str(expected)]
+        message = f"must be {_either([_article(n) for n in names])}, got {json_type(value)}"
+    elif kind in ("minimum", "maximum"):
+        bounds = schema.get("minimum"), schema.get("maximum")
+        if None not in bounds:
+            message = f"must be between {bounds[0]} and {bounds[1]}, got {_shown(value)}"
+        else:
+            message = f"must be {'at least' if kind == 'minimum' else 'at most'} {expected}, got {_shown(value)}"
+    elif kind in ("exclusiveMinimum", "exclusiveMaximum"):
+        message = f"must be {'more' if kind == 'exclusiveMinimum' else 'less'} than {expected}, got {_shown(value)}"
+    elif kind == "minLength":
+        message = "must not be empty" if expected == 1 else f"must be at least {expected} characters"
+    elif kind == "maxLength":
+        message = f"must be at most {expected} characters, got {len(value)}"
+    elif kind in ("minItems", "maxItems"):
+        message = f"must hold {'at least' if kind == 'minItems' else 'at most'} {expected} items, got {len(value)}"
+    elif kind in ("minProperties", "maxProperties"):
+        side = "at least" if kind == "minProperties" else "at most"
+        message = f"must hold {side} {expected} fields, got {len(value)}"
+    elif kind == "enum" and "propertyNames" in error.relative_schema_path:
+        message = f"key {_shown(value)} is not accepted: keys must be one of {_listed(expected)}"
+    elif kind == "enum":
+        message = f"must be one of {_listed(expected)}"
+    elif kind == "const":
+        message = f"must be {json.dumps(expected)}"
+    elif kind == "pattern":
+        message = f"must match the pattern {expected}"
+    else:
+        message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
+    return [f"{path}: {message}" if path else message]
+
+
+def _alternatives(error: ValidationError, prefix: str, path: str) -> list[str]:
+    """An ``anyOf``/``oneOf`` failure in words: when the value has the type one branch declares,
+    that branch's own problems (``admin_token: must be at least 8 characters``); otherwise every
+    branch's shape (``seed: must be an integer or null, got string``)."""
+    branches: Sequence[Any] = error.validator_value if isinstance(error.validator_value, list) else []
+    failures: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        failures.setdefault(sub.relative_schema_path[0], []).append(sub)
+    for index, branch in enumerate(branches):
+        subs = failures.get(index, [])
+        fits = isinstance(branch, Mapping) and "type" in branch and not any(
+            s.validator == "type" and len(s.relative_schema_path) == 2 for s in subs
+        )
+        if fits and subs:
+            lines = [line for sub in subs for line in explain(sub, prefix)]
+            return list(dict.fromkeys(lines))
+    shapes = [_accepts(branch) for branch in branches]
+    message = f"must be {_either(shapes)}, got {json_type(error.instance)}"
+    return [f"{path}: {message}" if path else message]
+
+
+def _accepts(schema: Any) -> str:
+    """What one branch accepts, in a few words (``a string of at least 8 characters``)."""
+    if not isinstance(schema, Mapping):
+        return "a valid value"
+    if "x-accepts" in schema:
+        return str(schema["x-accepts"])
+    if "enum" in schema:
+        return f"one of {_listed(schema['enum'])}"
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    declared = schema.get("type")
+    if not isinstance(declared, str):
+        return "a valid value"
+    words = _article(declared)
+    if declared == "string":
+        low, high = schema.get("minLength"), schema.get("maxLength")
+        if low and high:
+            words += f" of {low} to {high} characters"
+        elif low and low > 1:
+            words += f" of at least {low} characters"
+        elif low:
+            words = "a non-empty string"
+    elif declared in ("integer", "number"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            words += f" from {low} to {high}"
+        elif low is not None:
+            words += f" of at least {low}"
+    elif declared == "object" and isinstance(schema.get("propertyNames"), Mapping):
+        names = schema["propertyNames"].get("enum")
+        if names:
+            words += f" with keys among {_listed(names)}"
+    return words
+
+
+def _article(name: str) -> str:
+    if name == "null":
+        return "null"
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _listed(values: Iterable[Any]) -> str:
+    return ", ".join(json.dumps(v) for v in values)
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in a message, cut short (a message never carries a long string back)."""
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, (str, int, float, bool)) else repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def schema_problems(
+    validator: Any, instance: Any, prefix: str = "", *, fast: Callable[[Any], bool] | None = None
+) -> list[str]:
+    """Every problem the compiled validator finds, as sorted, de-duplicated lines.
+
+    ``fast`` (``Spec.fast_check``) answers valid input without walking the full validator;
+    only input it refuses is explained (and judged) by ``validator``.
+    """
+    if fast is not None and fast(instance):
+        return []
+    found: set[str] = set()
+    for err in validator.iter_errors(instance):
+        found.update(_unexpected_fields(err, prefix) or explain(err, prefix))
+    return sorted(found)
+
+
+def _unexpected_fields(error: ValidationError, prefix: str) -> list[str]:
+    """One line per field a closed schema refuses, named by its path (``requestParams[0].foo``).
+
+    jsonschema reports all of them in one message that names only the parent object; the
+    fields are recovered from that message and confirmed by finding their joined list in it,
+    so an odd key cannot make us name the wrong field (we then keep the plain message).
+    """
+    if error.validator not in ("additionalProperties", "unevaluatedProperties") or error.validator_value is not False:
+        return []
+    if not isinstance(error.instance, dict):
+        return []
+    extras = sorted((key for key in error.instance if repr(key) in error.message), key=str)
+    if not extras or ", ".join(repr(k) for k in extras) not in error.message:
+        return []
+    parent = field_path(error.absolute_path, prefix)
+    return [f"{parent}.{key[:64]}: is not a documented field" if parent else f"{key[:64]}: is not a documented field"
+            for key in extras]

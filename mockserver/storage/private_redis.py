@@ -1,0 +1,165 @@
+"""A private ``redis-server`` for the fake's lifetime: ``--workers N`` and ``--state DIR`` need
+shared state but no Redis of the user's.
+
+It listens on a unix socket in a private directory (0700, no TCP port: nothing else on the
+machine can reach it), keeps nothing on disk unless given a data directory (then Redis's own
+append-only file there, so a restart keeps tasks, rules and the journal), and dies with the
+fake: stopped on a clean exit, and on Linux sent SIGTERM by the kernel when the process that
+started it dies, even by ``kill -9`` (``PR_SET_PDEATHSIG``).  A directory a killed fake left
+behind is swept by the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..config import ConfigError, without_password
+
+_PREFIX = "bgmock-redis-"
+_INSTALL = (
+    "redis-server is not on PATH: install it (apt-get install redis-server, brew install redis) "
+    "or pass the URL of a Redis you run (--state redis://HOST:PORT/DB)"
+)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep(base: Path | None = None) -> int:
+    """Remove the private directories of fakes that are no longer running; how many went."""
+    base = base or Path(tempfile.gettempdir())
+    removed = 0
+    for path in base.glob(_PREFIX + "*"):
+        pid = path.name[len(_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and path.is_dir() and path.owner() == _me():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _me() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def check_data_dir(path: str) -> Path:
+    """``--state DIR``: a directory (made if missing); an old bgmock state file gets one clear line."""
+    data = Path(path).expanduser()
+    if data.is_file():
+        raise ConfigError(
+            f"--state {path}: this is a file (bgmock before 0.2 kept state in an SQLite file); state now lives "
+            "in Redis: pass a directory (a private Redis keeps its data there) or --state redis://HOST:PORT/DB"
+        )
+    try:
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"--state {path}: cannot use this directory ({exc.strerror or exc})") from None
+    return data.resolve()
+
+
+class PrivateRedis:
+    """``with PrivateRedis(data_dir) as url:`` a ``unix://`` URL of a redis-server of our own."""
+
+    def __init__(self, data_dir: Path | None = None, *, timeout_s: float = 10.0) -> None:
+        self.data_dir = data_dir
+        self.timeout_s = timeout_s
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.home: Path | None = None
+
+    def __enter__(self) -> str:
+        server = shutil.which("redis-server")
+        if server is None:
+            raise ConfigError(_INSTALL)
+        sweep()
+        self.home = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))  # 0700
+        sock = self.home / "redis.sock"
+        args = [server, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+                "--save", "", "--dir", str(self.data_dir or self.home), "--logfile", str(self.home / "redis.log")]
+        if self.data_dir is not None:  # Redis's own append-only file keeps the state across restarts
+            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            args += ["--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent, start_new_session=True,  # Ctrl-C reaches the fake, which stops it
+        )
+        self._wait_ready(sock)
+        return f"unix://{sock}"
+
+    def _wait_ready(self, sock: Path) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as probe:
+                probe.settimeout(0.5)
+                probe.connect(str(sock))
+                probe.sendall(b"PING\r\n")
+                if probe.recv(64).startswith(b"+PONG"):
+                    return
+            time.sleep(0.02)
+        log = (self.home / "redis.log").read_text(errors="replace").strip().splitlines() if self.home else []
+        self.__exit__()
+        raise ConfigError(f"the private redis-server did not start: {log[-1] if log else 'no log'}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: Redis flushes its append-only file and exits
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _is_url(state: str | None) -> bool:
+    from . import REDIS_SCHEMES
+
+    return bool(state) and state.startswith(REDIS_SCHEMES)
+
+
+@contextlib.contextmanager
+def serving_state(config: Any) -> Iterator[tuple[Any, str]]:
+    """The settings ``bgmock serve`` runs on, and what to say about where state lives.
+
+    Several processes (``workers`` > 1) or a ``state`` directory: a private Redis for the
+    fake's lifetime, its URL put in ``state``. A Redis URL or one process in memory: as given.
+    """
+    if _is_url(config.state):
+        yield config, f"state in Redis at {without_password(config.state)}, prefix {config.state_prefix}"
+        return
+    if not config.state and config.workers <= 1:
+        yield config, "state in memory"
+        return
+    data = check_data_dir(config.state) if config.state else None
+    with PrivateRedis(data) as url:
+        said = f"state kept in {data} (private Redis)" if data else "state shared in a private Redis"
+        yield config.replace(state=url), said

@@ -1,0 +1,354 @@
+"""State on Redis: any number of fakes on one Redis and one key prefix behave as one fake.
+
+Runs against the real ``redis-server`` of the machine (tests/redis_helpers.py), each test
+under a key prefix of its own.  First the store in-process (fast), then three ``bgmock serve``
+processes on one Redis, driven round-robin, then Redis going away under a running fake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from helpers import QUERY, SUBMIT
+from redis_helpers import cleaned, fresh_prefix, redis_or_skip
+
+from mockserver.backend import Backend
+from mockserver.config import Config, ConfigError
+from mockserver.storage import open_storage
+from mockserver.tasks import Task
+
+ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": 800, "height": 800, "imageNum": 2}
+
+
+@pytest.fixture
+def url() -> str:
+    return redis_or_skip()
+
+
+@pytest.fixture
+def prefix(url) -> Iterator[str]:
+    yield from cleaned(fresh_prefix())
+
+
+def _store(url: str, prefix: str, **bounds):
+    values = {"max_tasks": 5, "task_ttl_s": 100, "journal_size": 3, "product_cache_bytes": 1000, **bounds}
+    return open_storage(Config(state=url, state_prefix=prefix, **values))
+
+
+# -- the store, in-process ------------------------------------------------------------------
+def test_tasks_are_bounded_by_count_and_by_age_on_the_fakes_clock(url, prefix):
+    store = _store(url, prefix)
+    for i in range(8):
+        store.tasks.put(Task(f"t{i}", float(i), [], []), float(i))
+    assert [t.task_id for t in store.tasks.newest(8.0, 10)] == ["t7", "t6", "t5", "t4", "t3"]
+    assert store.tasks.get("t2", 8.0) is None and store.tasks.get("t3", 8.0) is not None
+    assert store.tasks.get("t3", 103.5) is None  # older than task_ttl_s on the fake's clock
+    counts = store.stats(160.0)
+    assert (counts["tasks"], counts["evictedTasks"]) == (0, 8)
+
+
+def test_polls_count_once_each_and_unknown_tasks_are_not_created(url, prefix):
+    store = _store(url, prefix)
+    store.tasks.put(Task("t", 0.0, [{"a": 1}], ["url"]), 0.0)
+    store.tasks.get("t", 1.0, poll=True)
+    task = store.tasks.get("t", 1.0, poll=True)
+    assert (task.polls, task.items, task.sources) == (2, [{"a": 1}], ["url"])
+    assert store.tasks.get("nope", 1.0, poll=True) is None
+    assert store.stats()["tasks"] == 1
+
+
+def test_the_journal_is_bounded_newest_first_with_ids_shared_by_every_fake(url, prefix):
+    one, two = _store(url, prefix), _store(url, prefix)
+    for i in range(5):
+        (one if i % 2 else two).journal.append({"n": i, "id": 999})
+    entries = one.journal.newest()
+    assert [e["n"] for e in entries] == [4, 3, 2] and [e["id"] for e in entries] == [5, 4, 3]
+    assert [e["n"] for e in two.journal.newest(1)] == [4]
+
+
+def test_product_photos_are_bounded_by_bytes(url, prefix):
+    store = _store(url, prefix, product_cache_bytes=1000)
+    for i in range(5):
+        store.tasks.put_product("task", i, bytes([i]) * 300)
+    kept = [store.tasks.product("task", i) for i in range(5)]
+    assert kept[:2] == [None, None] and kept[4] == bytes([4]) * 300  # the oldest went first
+    store.tasks.put_product("task", 9, b"x" * 1001)  # larger than the whole bound: not kept
+    assert store.tasks.product("task", 9) is None and store.tasks.product("task", 4) is not None
+
+
+def test_a_times_rule_fires_exactly_times_under_concurrent_fakes(url, prefix):
+    """The counters move inside a WATCH transaction: 16 threads on 4 stores, 2 firings in all."""
+    config = Config(state=url, state_prefix=prefix, log_requests=False)
+    backends = [Backend(config, apply_startup_rules=False) for _ in range(4)]
+    backends[0].add_fault({"resCode": 500, "times": 2})
+    backends[0].add_fault({"resCode": 501, "everyN": 5})
+    with ThreadPoolExecutor(16) as pool:
+        fired = list(pool.map(lambda i: backends[i % 4].injected("submit", [], None), range(200)))
+    codes = Counter(f.error.res_code for f in fired if f is not None)
+    assert codes[500] == 2
+    assert codes[501] == 198 // 5  # every 5th of the 198 requests the first rule let through
+    assert [r["id"] for r in backends[3].faults()] == ["rule-2"]  # rule-1 used up, gone
+
+
+def test_rate_limit_tokens_are_exact_across_fakes(url, prefix):
+    limits = ({"rate": "1/h", "burst": 30, "scope": "global", "endpoint": "scenes"},)
+    config = Config(state=url, state_prefix=prefix, log_requests=False, rate_limits=limits)
+    backends = [Backend(config, apply_startup_rules=False) for _ in range(3)]
+    with ThreadPoolExecutor(12) as pool:
+        refused = list(pool.map(lambda i: backends[i % 3].rate_limited("scenes", None), range(90)))
+    assert sum(r is None for r in refused) == 30
+
+
+def test_backends_on_one_prefix_share_rules_ids_clock_tasks_and_reset(url, prefix):
+    config = Config(state=url, state_prefix=prefix, log_requests=False, clock="manual", task_duration=10)
+    one, two = Backend(config), Backend(config, apply_startup_rules=False)
+    rule = one.add_fault({"resCode": 500, "times": 1})
+    assert two.add_fault({"resCode": 501})["id"] != rule["id"]
+    one.delete_faults()
+    task_id = one.submit({"requestParams": [ITEM]})
+    assert two.store.tasks.get(task_id, two.clock.now()) is not None
+    one.advance(11)
+    assert two.clock.now() == pytest.approx(11)
+    assert two.query({"taskId": task_id}, base_url="http://x")["taskStatus"] == "finished"
+    one.reset()
+    assert two.clock.now() == 0 and two.tasks() == [] and two.faults() == []
+
+
+def test_two_prefixes_on_one_redis_do_not_see_each_other(url, prefix):
+    other = fresh_prefix()
+    for _ in cleaned(other):
+        mine = Backend(Config(state=url, state_prefix=prefix, log_requests=False))
+        theirs = Backend(Config(state=url, state_prefix=other, log_requests=False))
+        mine.add_fault({"resCode": 500, "endpoint": "query"})
+        mine.submit({"requestParams": [ITEM]})
+        assert theirs.faults() == [] and theirs.tasks() == []
+        theirs.reset()
+        assert len(mine.faults()) == 1 and len(mine.tasks()) == 1
+
+
+def test_startup_rules_are_replaced_not_duplicated_when_a_fake_restarts(url, prefix):
+    config = Config(state=url, state_prefix=prefix, faults=({"resCode": 500, "times": 2},), log_requests=False)
+    first = Backend(config)
+    first.add_fault({"resCode": 501})
+    first.injected("submit", [], None)  # one of two used
+    again = Backend(config)  # a restart with the same start-up config
+    assert [(r["resCode"], r.get("remaining")) for r in again.faults()] == [(500, 2), (501, None)]
+
+
+def test_an_unreachable_redis_is_one_clear_error(prefix):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the socket is closed
+    with pytest.raises(ConfigError, match=rf"--state redis://u:\*\*\*@127.0.0.1:{port}/0: cannot reach Redis"):
+        Backend(Config(state=f"redis://u:hunter22@127.0.0.1:{port}/0", state_timeout_s=0.5))
+
+
+def test_the_admin_config_never_shows_the_redis_password(url, prefix):
+    secret_url = url.replace("redis://", "redis://:pw-not-shown@")
+    config = Config(state=secret_url, state_prefix=prefix)
+    assert "pw-not-shown" not in json.dumps(config.redacted())
+
+
+# -- three `bgmock serve` processes on one Redis ---------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Serve:
+    """``bgmock serve --state REDIS`` in a subprocess; ready when its line is printed."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port), "--quiet", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        line = self.proc.stdout.readline()
+        if "listening" not in line:
+            self.stop()
+            raise AssertionError(f"bgmock serve did not start: {line}{self.proc.stdout.read()}")
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep the pipe drained
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def three(url, prefix) -> Iterator[list[Serve]]:
+    fakes: list[Serve] = []
+    try:
+        for _ in range(3):
+            fakes.append(Serve("--state", url, "--state-prefix", prefix, "--clock", "manual",
+                               "--task-duration", "5"))
+        yield fakes
+    finally:
+        for fake in fakes:
+            fake.stop()
+
+
+def _submit(base: str, session: requests.Session | None = None, **kwargs) -> dict:
+    http = session or requests
+    return http.post(base + SUBMIT, json={"requestParams": [ITEM]}, timeout=10, **kwargs).json()
+
+
+def test_three_fakes_on_one_redis_are_one_fake(three):
+    a, b, c = (fake.url for fake in three)
+    task_id = _submit(a)["data"]["result"]["taskId"]
+    assert requests.get(b + QUERY, params={"taskId": task_id}, timeout=10).json()["data"]["taskStatus"] == "submitted"
+    requests.post(c + "/__admin/clock", json={"advance": 6}, timeout=10).raise_for_status()  # one clock for all
+    answer = requests.get(b + QUERY, params={"taskId": task_id}, timeout=10).json()["data"]
+    assert answer["taskStatus"] == "finished"
+    for url in answer["taskResult"][0]["imageUrlList"]:  # drawn by another fake than the one submitted to
+        image = requests.get(c + url.split(str(three[1].port), 1)[1], timeout=10)
+        assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    requests.post(a + "/__admin/faults", json={"resCode": 500, "times": 2}, timeout=10).raise_for_status()
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda i: _submit(three[i % 3].url)["resCode"], range(24)))
+    assert codes.count(500) == 2 and codes.count(200) == 22
+    journal = requests.get(b + "/__admin/requests", params={"limit": 1000}, timeout=10).json()["requests"]
+    ids = [entry["id"] for entry in journal]
+    assert len(ids) == len(set(ids)) == 1 + 2 + 24  # every call exactly once (admin calls are not journaled)
+    requests.post(c + "/__admin/reset", timeout=10).raise_for_status()
+    for fake in (a, b):
+        assert requests.get(fake + "/__admin/tasks", timeout=10).json()["tasks"] == []
+        assert requests.get(fake + "/__admin/faults", timeout=10).json()["faults"] == []
+        assert requests.get(fake + "/__admin/health", timeout=10).json()["clock"] == 0
+
+
+def test_concurrent_submits_over_three_fakes_lose_and_duplicate_nothing(three):
+    """8 clients x 500 submits, round-robin over the three fakes on kept connections."""
+
+    def client(n: int) -> list[str]:
+        with requests.Session() as session:
+            return [_submit(three[(n + i) % 3].url, session)["data"]["result"]["taskId"] for i in range(500)]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = [task_id for batch in pool.map(client, range(8)) for task_id in batch]
+    assert len(ids) == len(set(ids)) == 4000
+    health = requests.get(three[0].url + "/__admin/health", timeout=10).json()
+    assert health["tasks"] == 4000 and health["redis"] == "up"
+
+
+# -- Redis going away under a running fake -----------------------------------------------------
+@contextlib.contextmanager
+def _private_redis(workdir: Path, *extra: str) -> Iterator[tuple[str, callable]]:
+    """A redis-server of our own (append-only file in ``workdir``), and a function restarting it."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not on PATH")
+    port = _free_port()
+    procs: list[subprocess.Popen] = []
+
+    def start() -> None:
+        procs.append(subprocess.Popen(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always", "--dir", str(workdir), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+            time.sleep(0.05)
+        raise AssertionError("private redis-server did not start")
+
+    def stop() -> None:
+        procs[-1].terminate()
+        procs[-1].wait(10)
+
+    start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0", (start, stop)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_lost_redis_answers_system_error_then_the_fake_serves_again(tmp_path):
+    with _private_redis(tmp_path) as (url, (start, stop)):
+        fake = Serve("--state", url, "--task-duration", "0")
+        try:
+            task_id = _submit(fake.url)["data"]["result"]["taskId"]
+            stop()
+            down = requests.post(fake.url + SUBMIT, json={"requestParams": [ITEM]}, timeout=10)
+            assert down.status_code == 200 and down.json()["resCode"] == 500
+            assert down.json()["resMessage"] == "system error"
+            health = requests.get(fake.url + "/__admin/health", timeout=10)
+            assert health.status_code == 503 and health.json()["redis"] == "down"
+            start()  # the same data directory: what Redis kept is back
+            answer = requests.get(fake.url + QUERY, params={"taskId": task_id}, timeout=10).json()
+            assert answer["resCode"] == 200 and answer["data"]["taskStatus"] == "finished"
+            assert requests.get(fake.url + "/__admin/health", timeout=10).json()["redis"] == "up"
+        finally:
+            fake.stop()
+
+
+def test_serve_with_an_unreachable_redis_says_so_in_one_line_and_exits_2():
+    port = _free_port()
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "serve", "--state", f"redis://127.0.0.1:{port}/0", "--port", "0"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "cannot reach Redis" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_slow_redis_answers_system_error_within_the_timeout_never_hangs(tmp_path):
+    with _private_redis(tmp_path, "--enable-debug-command", "yes") as (url, _):
+        fake = Serve("--state", url, "--config", str(_config(tmp_path, state_timeout_s=0.5)))
+        try:
+            import redis
+
+            stall = threading.Thread(target=lambda: redis.Redis.from_url(url).execute_command("DEBUG", "SLEEP", "3"))
+            stall.start()
+            time.sleep(0.2)  # Redis is now asleep for 3 s
+            answer = requests.post(fake.url + SUBMIT, json={"requestParams": [ITEM]}, timeout=10).json()
+            asleep = stall.is_alive()  # the fake answered while Redis still slept: it did not wait for it
+            stall.join()
+            assert answer["resCode"] == 500 and answer["resMessage"] == "system error"
+            assert asleep
+            assert _submit(fake.url)["resCode"] == 200  # Redis awake again: served
+        finally:
+            fake.stop()
+
+
+def _config(folder: Path, **settings) -> Path:
+    path = folder / "config.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def test_workers_without_redis_server_say_how_to_get_it_in_one_line(tmp_path):
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", "0"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": str(bare)},
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "redis-server is not on PATH" in done.stderr and "--state redis://" in done.stderr
