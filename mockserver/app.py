@@ -79,6 +79,8 @@ class FakeApp(Flask):
     # -- who answers -----------------------------------------------------------------------
     def _to_flask(self, host: WsgiApp, environ: dict[str, Any]) -> bool:
         path = environ.get("PATH_INFO") or "/"
+        if not path.isascii():  # decided on the path the dispatcher matches (as WsgiApp.incoming reads it)
+            path = path.encode("latin-1").decode("utf-8", "replace")
         if self._bgmock_owns(path, host):
             return False
         if not self._host_allowed(host, environ):
