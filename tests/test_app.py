@@ -101,6 +101,24 @@ def test_before_and_after_request_hooks_run_for_the_users_routes_only():
     assert seen == ["/oss/upload", "/oss/upload"]
 
 
+def test_wsgi_middleware_on_app_wsgi_app_sees_every_request():
+    """What README says to do to see bgmock's requests too: Flask's own middleware idiom."""
+    app = extended()
+    seen: list[str] = []
+    inner = app.wsgi_app
+
+    def middleware(environ, start_response):
+        seen.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    app.wsgi_app = middleware
+    client = app.test_client()
+    assert _submit(client)["success"] is True
+    assert client.post("/oss/upload").status_code == 200
+    assert client.get("/nowhere").status_code == 404
+    assert seen == [SUBMIT, "/oss/upload", "/nowhere"]
+
+
 def test_a_users_error_handlers_answer_for_their_views():
     app = extended()
 
