@@ -1,8 +1,9 @@
 """Serving the fake: a lean WSGI host for the dispatcher, and ``--workers N`` on granian.
 
-``app.create_app`` is the Flask host (handy to embed, and Flask's test client); for serving
-under load this module's ``WsgiApp`` does the same job without Flask's per-request
-machinery: environ -> ``Incoming`` -> ``Dispatcher.handle`` -> status, headers, body.  It
+``app.create_app`` is the Flask app (to embed, to extend with one's own routes, Flask's test
+client), which hands bgmock's paths to this module's ``WsgiApp``; ``bgmock serve`` runs
+``WsgiApp`` alone, without Flask's per-request machinery: environ -> ``Incoming`` ->
+``Dispatcher.handle`` -> status, headers, body.  It
 also acts out transport faults, on the socket when the server exposes it (werkzeug,
 gunicorn) and as closely as the server allows when it does not (granian; see
 ``docs/load-and-workers.md`` for what a client sees there).
@@ -133,7 +134,7 @@ class WsgiApp:
         return Reply.json(body).body  # encoded as every other answer is
 
     def incoming(self, environ: dict[str, Any]) -> Incoming:
-        """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
+        """The request as the dispatcher sees it (the fields the in-process modes build too)."""
         # Strict (framing.py): werkzeug and granian hand the header over as the client sent it.
         length = content_length([environ["CONTENT_LENGTH"]]) if environ.get("CONTENT_LENGTH") else None
         if length is None and not environ.get("wsgi.input_terminated"):
