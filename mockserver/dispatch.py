@@ -26,8 +26,10 @@ from .errors import ApiError, GatewayError, InvalidInput
 from .faults import ANSWER_FAULTS
 from .http import Incoming, Reply
 from .origin import Guard, Refused
+from .parsing import media_type
 from .redact import SECRET_HEADERS, SECRET_PARAMS, Redactor, masked_names
 from .signing import verify
+from .validation.body import FORM, parse_body
 
 log = logging.getLogger("bgmock")
 
@@ -67,9 +69,6 @@ def route_table() -> list[Route]:
 
 def signing_params(request: Incoming) -> dict[str, str]:
     """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
-    from .parsing import media_type
-    from .validation import FORM, parse_body
-
     params = dict(request.query)
     if media_type(request.header("content-type")) == FORM:
         try:

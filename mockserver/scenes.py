@@ -23,8 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .coercion import whole
 from .parsing import read_int
+from .validation.coercion import whole
 
 __all__ = ["CatalogError", "Scene", "SceneCatalog"]
 
