@@ -39,8 +39,14 @@ class RequestRules:
     ) -> None:
         self.spec = spec
         self.strict = config.strict
+        self.max_body_bytes = config.max_body_bytes
         self.submit_rules = SubmitValidator(spec, config, scene_ids=scene_ids, resolve_image=resolve_image)
         self.prefer_reader = PreferReader(spec)
+
+    def size(self, raw: bytes) -> None:
+        """A body over ``max_body_bytes`` is refused before anything reads it."""
+        if len(raw) > self.max_body_bytes:
+            raise InvalidInput([f"body: larger than the {self.max_body_bytes} bytes the fake accepts"])
 
     def body(self, content_type: str | None, raw: bytes) -> dict[str, Any]:
         """The API call's body as an object (JSON or form), or a 700 naming ``body``/``Content-Type``."""
