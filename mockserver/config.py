@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .coercion import integer_plan, whole_numbers
-from .problems import schema_problems
 from .spec import load_spec
+from .validation.coercion import integer_plan, whole_numbers
+from .validation.problems import schema_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
