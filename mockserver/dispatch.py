@@ -26,8 +26,10 @@ from .errors import ApiError, GatewayError, InvalidInput
 from .faults import ANSWER_FAULTS
 from .http import Incoming, Reply
 from .origin import Guard, Refused
+from .parsing import media_type
 from .redact import SECRET_HEADERS, SECRET_PARAMS, Redactor, masked_names
 from .signing import verify
+from .validation.body import FORM, parse_body
 
 log = logging.getLogger("bgmock")
 
@@ -67,9 +69,6 @@ def route_table() -> list[Route]:
 
 def signing_params(request: Incoming) -> dict[str, str]:
     """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
-    from .parsing import media_type
-    from .validation import FORM, parse_body
-
     params = dict(request.query)
     if media_type(request.header("content-type")) == FORM:
         try:
@@ -208,8 +207,7 @@ class Dispatcher:
             if not hmac.compare_digest(given, cfg.admin_token.encode()):
                 raise GatewayError("Unauthorized")
         if route.kind == "api":
-            if len(request.body) > cfg.max_body_bytes:
-                raise InvalidInput([f"body: larger than the {cfg.max_body_bytes} bytes the fake accepts"])
+            self.backend.requests.size(request.body)  # before signatures and limits: bounded work
             if cfg.app_keys:
                 params = signing_params(request)
                 ctx.notes["signing"] = {k: params[k] for k in _SIGNING_KEYS if k in params}

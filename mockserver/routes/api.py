@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dispatch import Context, Route
 from ..http import Reply
-from ..validation import FormBody, parse_body
+from ..validation import FormBody
 
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
@@ -14,7 +14,7 @@ SCENES = "/ai/image/background/generation/scene/query"
 
 
 def _body(ctx: Context) -> dict[str, Any]:
-    body = parse_body(ctx.request.header("content-type"), ctx.request.body, strict=ctx.backend.config.strict)
+    body = ctx.backend.requests.body(ctx.request.header("content-type"), ctx.request.body)
     ctx.notes["body"] = body
     return body
 
