@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from mockserver.coercion import scalar_types
+from mockserver.validation.coercion import scalar_types
 
 from .observation import is_submit, reached_api, shortened_length
 from .strategies import ImageSpec, Request
@@ -105,7 +105,7 @@ def _raw_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _spellings(entry: Mapping[str, Any], item_schema: Mapping[str, Any]) -> list[Leaned]:
-    declared_types = scalar_types(item_schema)  # the fields the fake reads spellings of (mockserver/coercion.py)
+    declared_types = scalar_types(item_schema)  # the fields whose spellings the fake reads (its coercion)
     for item in _raw_items(entry):
         for key, value in item.items():
             declared = declared_types.get(key) if isinstance(key, str) else None

@@ -6,7 +6,7 @@ the transport and polling probes.
 
 from __future__ import annotations
 
-from mockserver.coercion import coerce
+from mockserver.validation.coercion import coerce
 
 from ..observation import Observation, is_submit, reached_api
 from ..strategies import ImageSpec
@@ -64,7 +64,7 @@ def fidelity(obs: Observation, ctx: Context) -> None:
             raise Broken("wrong number of items", f"the caller asked for 1 item; the request carried {len(params)}")
         sent = params[0]
         # "800" and 800 are one value: both sides read as the item schema's types, by the fake's
-        # own lenient reading (mockserver/coercion.py), so the kit and the fake cannot disagree.
+        # own lenient reading (mockserver/validation/coercion.py), so the kit and the fake cannot disagree.
         sent_read, given_read = coerce(sent, schema), coerce(given, schema)
         both = "imgBase64" in given and "imageFileUrl" in given
         for key, value in given.items():
