@@ -22,11 +22,12 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .observation import is_submit, reached_api
+from mockserver.validation.coercion import scalar_types
+
+from .observation import is_submit, reached_api, shortened_length
 from .strategies import ImageSpec, Request
 
 FORM = "application/x-www-form-urlencoded"
-_SHORTENED = re.compile(r"^<(\d+) chars>$")
 _PLAIN_INTEGER = re.compile(r"^[0-9]+$")
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
@@ -95,7 +96,7 @@ def _raw_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The items as sent, when the journal shows them unparsed (else none)."""
     body = entry.get("body")
     raw = body.get("requestParams") if isinstance(body, dict) else None
-    if isinstance(raw, str) and not _SHORTENED.match(raw):
+    if isinstance(raw, str) and shortened_length(raw) is None:
         try:
             raw = json.loads(raw)
         except ValueError:
@@ -104,11 +105,11 @@ def _raw_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _spellings(entry: Mapping[str, Any], item_schema: Mapping[str, Any]) -> list[Leaned]:
-    properties = item_schema.get("properties", {})
+    declared_types = scalar_types(item_schema)  # the fields whose spellings the fake reads (its coercion)
     for item in _raw_items(entry):
         for key, value in item.items():
-            declared = properties.get(key, {}).get("type") if isinstance(key, str) else None
-            if not isinstance(value, str) or declared not in ("integer", "number", "boolean"):
+            declared = declared_types.get(key) if isinstance(key, str) else None
+            if not isinstance(value, str) or declared is None:
                 continue
             plain = {
                 "integer": _PLAIN_INTEGER.match(value),
@@ -134,8 +135,8 @@ def _image_encoding(entry: Mapping[str, Any], request: Request | None) -> list[L
     sent = params[0].get("imgBase64")
     if not isinstance(sent, str):
         return []
-    shortened = _SHORTENED.match(sent)
-    length = int(shortened.group(1)) if shortened else len(sent)
+    shortened = shortened_length(sent)
+    length = len(sent) if shortened is None else shortened
     if (entry.get("images") or [{}])[0].get("crc32") != image.crc32:
         return []  # other bytes: C2's "image bytes changed" says it better
     standard = len(image.b64)
