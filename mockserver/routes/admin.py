@@ -8,6 +8,7 @@ from ..coercion import integer_plan, whole_numbers
 from ..dispatch import Context, Route
 from ..errors import GatewayError, InvalidInput
 from ..http import Reply
+from ..journal import SCHEMA_VERSION
 from ..parsing import is_json_blank, parse_int
 from ..problems import json_type, schema_problems
 from ..validation import load_json
@@ -82,7 +83,7 @@ def delete_faults(ctx: Context) -> Reply:
 
 
 def requests_(ctx: Context) -> Reply:
-    return Reply.json({"requests": ctx.backend.journal(_limit(ctx, 100))})
+    return Reply.json({"schemaVersion": SCHEMA_VERSION, "requests": ctx.backend.journal(_limit(ctx, 100))})
 
 
 def tasks(ctx: Context) -> Reply:
