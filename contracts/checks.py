@@ -14,6 +14,7 @@ from typing import Any
 
 from mockserver.parsing import read_int, read_number
 
+from .journal import TEXT_LIMIT, shortened_length
 from .observation import Observation, Pair, code_of, gaps, is_query, is_submit, measures, pairs, reached_api, valid
 from .scenarios import UNDOCUMENTED_CODE, Catalog
 from .settings import Settings
@@ -113,11 +114,11 @@ def _normal(schema: Mapping[str, Any], key: str, value: Any) -> Any:
 
 
 def _same_text(sent: Any, given: Any) -> bool:
-    """The journal shortens strings over 256 characters to "<N chars>": compare lengths then."""
-    if isinstance(sent, str) and isinstance(given, str) and sent.startswith("<") and sent.endswith(" chars>"):
-        length = read_int(sent[1:-7])
-        if length is not None and len(given) > 256:
-            return length == len(given)
+    """The journal shortens long strings to "<N chars>" (the abbreviation rule of
+    schemas/journal-entry.json, read in journal.py): compare lengths then."""
+    length = shortened_length(sent)
+    if length is not None and isinstance(given, str) and len(given) > TEXT_LIMIT:
+        return length == len(given)
     return sent == given
 
 
