@@ -209,7 +209,8 @@ class Dispatcher:
                 raise GatewayError("Unauthorized")
         if route.kind == "api":
             if len(request.body) > cfg.max_body_bytes:
-                raise InvalidInput([f"body: larger than the {cfg.max_body_bytes} bytes the fake accepts"])
+                ctx.notes.problems = [f"body: larger than the {cfg.max_body_bytes} bytes the fake accepts"]
+                raise InvalidInput(ctx.notes.problems)
             if cfg.app_keys:
                 params = signing_params(request)
                 ctx.notes.signing = {k: params[k] for k in SIGNING_KEYS if k in params}

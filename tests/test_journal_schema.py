@@ -179,3 +179,19 @@ def test_big_images_are_recorded_by_digest_not_by_content() -> None:
     (entry,) = d.backend.journal()
     assert ENTRY.is_valid(entry)
     assert entry["params"][0]["imgBase64"] == f"<{len(b64(image))} chars>"
+
+
+@pytest.mark.parametrize(
+    ("body", "settings", "expected"),
+    [(b"{not json", {}, "body"), (b"{}" + b" " * 2000, {"max_body_bytes": 1024}, "larger than")],
+    ids=["unreadable", "too-large"],
+)
+def test_a_body_refused_before_validation_is_journaled_with_its_problem(
+    body: bytes, settings: dict[str, Any], expected: str
+) -> None:
+    """Every 700 for the request's form says why in the journal (the kit's C1 reads ``problems``)."""
+    d = fake(**settings)
+    answer = json.loads(send(d, "POST", SUBMIT, body).body)
+    (entry,) = d.backend.journal()
+    assert answer["resCode"] == 700 and entry["resCode"] == 700
+    assert entry["problems"] and expected in entry["problems"][0], entry["problems"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dispatch import Context, Route
+from ..errors import InvalidInput
 from ..http import Reply
 from ..validation import FormBody, parse_body
 
@@ -14,7 +15,11 @@ SCENES = "/ai/image/background/generation/scene/query"
 
 
 def _body(ctx: Context) -> dict[str, Any]:
-    body = parse_body(ctx.request.header("content-type"), ctx.request.body, strict=ctx.backend.config.strict)
+    try:
+        body = parse_body(ctx.request.header("content-type"), ctx.request.body, strict=ctx.backend.config.strict)
+    except InvalidInput as exc:  # an unreadable body breaks the request schema: the journal says why
+        ctx.notes.problems = exc.problems
+        raise
     ctx.notes.body = body
     return body
 
