@@ -26,6 +26,7 @@ from .redact import SECRET_HEADERS, SECRET_PARAMS, Redactor, masked_names
 
 if TYPE_CHECKING:
     from .backend import Injected
+    from .clock import Clock
     from .http import Incoming, Reply
     from .validation import SubmitItem
 
@@ -141,7 +142,7 @@ class JournalEntry:
 class JournalWriter:
     """Numbers entries and builds them from a request, its notes and its answer."""
 
-    def __init__(self, redactor: Redactor, clock: Any) -> None:
+    def __init__(self, redactor: Redactor, clock: Clock) -> None:
         self.redactor = redactor
         self.clock = clock
         self._seq = itertools.count(1)

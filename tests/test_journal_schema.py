@@ -195,3 +195,12 @@ def test_a_body_refused_before_validation_is_journaled_with_its_problem(
     (entry,) = d.backend.journal()
     assert answer["resCode"] == 700 and entry["resCode"] == 700
     assert entry["problems"] and expected in entry["problems"][0], entry["problems"]
+
+
+def test_the_openapi_document_describes_the_journal_by_the_schema() -> None:
+    from mockserver.openapi import COMPONENTS, build_document
+
+    doc = build_document()
+    assert "journal-entry" in doc["components"]["schemas"]
+    journal_def = doc["components"]["schemas"]["admin"]["$defs"]["journal"]
+    assert journal_def["properties"]["requests"]["items"] == {"$ref": COMPONENTS + "journal-entry"}
