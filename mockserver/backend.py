@@ -19,23 +19,21 @@ from .cache import LruCache
 from .clock import Clock
 from .config import Config, ConfigError
 from .errors import ApiError, InvalidInput
-from .faults import ANSWER_FAULTS, TRANSPORT_FAULTS, FaultRule, parse_prefer
+from .faults import ANSWER_FAULTS, FaultRule
 from .fetch import ImageFetcher
 from .ids import Ids
 from .journal import Notes, image_note
 from .latency import Latency, LatencyModel
-from .parsing import read_int
 from .ratelimit import RateLimiter, limits_from_config
 from .scenes import CatalogError, Scene, SceneCatalog
 from .spec import Spec, load_spec
 from .storage import Storage, open_storage
 from .tasks import Task
-from .validation import SubmitItem, SubmitValidator, validate_params
+from .validation import RequestRules, SubmitItem
 
 RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/([0-9]{1,2})/([0-9]{1,2})\.(png|jpg)$")
 #: Matched on the unquoted path: a user catalog's modelNum may hold any character (coverUrl quotes it).
 COVER_PATH = re.compile(r"^/__bgmock/covers/(.+)\.png$", re.DOTALL)
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class TransportFault(Exception):
@@ -88,9 +86,7 @@ class Backend:
             self.catalog = SceneCatalog.load(self.config.catalog or self.spec.fixture("scenes.json"))
         except CatalogError as exc:  # a user's file: say which line to fix, no traceback
             raise ConfigError(f"catalog: {exc}") from None
-        self.submit_validator = SubmitValidator(self.spec, self.config)
         self.fetcher = ImageFetcher.from_config(self.config)  # None unless fetch_images is on
-        self._max_delay_ms = int(self.spec.schema("fault-rule.json")["properties"]["delayMs"]["maximum"])
         # Age bound = task_ttl_s: nothing in these caches is reachable once its task is forgotten.
         self.results = LruCache(
             max_items=self.config.image_cache_items, max_bytes=self.config.image_cache_bytes,
@@ -103,8 +99,17 @@ class Backend:
         triggers = {e.trigger.get("modelNum"): code for code, e in self.spec.errors.items()}
         self.magic_errors: dict[str, int] = {k: v for k, v in triggers.items() if k}
         self.magic_outcomes: dict[str, str] = dict(self.spec.task_outcomes)
+        self.requests = self._request_rules()
         if apply_startup_rules:  # False in worker processes: the parent installed them once
             self._startup_rules()
+
+    def _request_rules(self) -> RequestRules:
+        """The request rules, given what they need: the scene IDs submit accepts (None: any)
+        and a resolver for this fake's own image URLs (and downloads, under ``fetch_images``)."""
+        scene_ids = None if self.config.allow_any_scene else frozenset(
+            [*(s.model_num for s in self.catalog), *self.magic_errors, *self.magic_outcomes]
+        )
+        return RequestRules(self.spec, self.config, scene_ids=scene_ids, resolve_image=self.resolve_image_url)
 
     def _id_seed(self) -> int | None:
         """The configured seed; with a shared store, mixed with a per-start number from the store.
@@ -144,30 +149,12 @@ class Backend:
         self, endpoint: str, candidates: Sequence[Mapping[str, Any]], prefer: str | None
     ) -> Injected | None:
         """The fault this request gets: ``Prefer`` first, then programmed rules in order."""
-        wish = parse_prefer(prefer)
-        # ASCII digits only, and few ("²".isdigit() is true; int() of 5000 digits raises), and a
-        # delay no longer than a fault rule's own maximum: a header must not hold a thread for days.
-        # A value the fake cannot act on is a mistake in the test, so it is refused, not ignored
-        # (a typo such as code=5001 would otherwise run the happy path unnoticed).
-        bad = []
-        delay = read_int(wish["delay"], max_digits=9) if "delay" in wish else 0
-        if delay is None:
-            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds (ASCII digits)")
-        delay = min(delay or 0, self._max_delay_ms)
-        code = wish.get("code")
-        number = read_int(code, max_digits=9) if code is not None else None
-        if code is not None and number not in self.spec.errors:
-            codes = ", ".join(str(c) for c in self.spec.documented_codes)
-            bad.append(f"Prefer: code={code[:16]} is not a documented resCode ({codes})")
-        transport = wish.get("transport")
-        if transport is not None and transport not in TRANSPORT_FAULTS:
-            bad.append(f"Prefer: transport={transport[:16]} is not one of {', '.join(TRANSPORT_FAULTS)}")
-        if bad:
-            raise InvalidInput(bad)
-        if number is not None:
-            return Injected(error=ApiError(number, INJECTED if number == 700 else None), delay_ms=delay)
-        if transport is not None:
-            return Injected(transport=transport, delay_ms=delay)
+        wish = self.requests.prefer(prefer)  # a value the fake cannot act on is a 700
+        delay = wish.delay_ms
+        if wish.code is not None:
+            return Injected(error=ApiError(wish.code, INJECTED if wish.code == 700 else None), delay_ms=delay)
+        if wish.transport is not None:
+            return Injected(transport=wish.transport, delay_ms=delay)
         rule = self.store.rules.fire(endpoint, candidates, self.ids.chance)
         if rule is None:
             return Injected(delay_ms=delay) if delay else None
@@ -206,7 +193,7 @@ class Backend:
         sends), validation over magic scene IDs; the validation outcome is noted either way.
         """
         notes = notes if notes is not None else Notes()
-        params = self.submit_validator.read(body)  # once: rules match on it, validation checks it
+        params = self.requests.submit_params(body)  # once: rules match on it, validation checks it
         candidates = params.candidates
         notes.params = candidates
         injected = self.injected("submit", candidates, prefer)
@@ -214,9 +201,11 @@ class Backend:
         problems: InvalidInput | None = None
         items: list[SubmitItem] = []
         try:
-            items = self.submit_validator.validate(body, self.resolve_image_url, self.scene_problem, params=params)
+            items = self.requests.submit(body, params)
         except InvalidInput as exc:
-            problems = exc
+            # Kept without its traceback: that holds this frame, whose local would hold the
+            # exception, a cycle that kept the request's body alive until a full collection.
+            problems = exc.with_traceback(None)
             notes.problems = exc.problems
         else:
             # What arrived, for clients' fidelity checks: the decoded image's digest per item. Only
@@ -226,18 +215,15 @@ class Backend:
         if injected is not None:
             raise_injected(injected)
         if problems is not None:
-            raise problems
+            try:
+                raise problems
+            finally:  # the same cycle, through the traceback of this raise
+                problems = None
         for item in items:
             code = self.magic_errors.get(item.params["modelNum"])
             if code is not None:
                 raise ApiError(code, INJECTED if code == 700 else None)
         return self._create_task(items, app_key)
-
-    def scene_problem(self, model_num: Any) -> str | None:
-        """Why a modelNum is refused (unknown to the catalog), or None."""
-        if not isinstance(model_num, str) or self.scene(model_num) is not None:
-            return None
-        return f"unknown scene ID {model_num[:64]!r} (see the scene query API)"
 
     def _create_task(self, items: Sequence[SubmitItem], app_key: str | None) -> str:
         now = self.clock.now()
@@ -285,7 +271,7 @@ class Backend:
         """The ``data`` of a result query; counts a poll of the task."""
         notes = notes if notes is not None else Notes()
         try:
-            params = validate_params(self.spec, "query-request.json", body, strict=self.config.strict)
+            params = self.requests.query(body)
         except InvalidInput as exc:
             notes.problems = exc.problems
             raise
@@ -294,9 +280,7 @@ class Backend:
         notes.injected = injected
         if injected is not None:
             raise_injected(injected)
-        task_id = params["taskId"]
-        if not _UUID.match(task_id):
-            raise InvalidInput(["taskId: must be a task ID from the submit answer (a UUID)"])
+        task_id = self.requests.task_id(params)
         now = self.clock.now()
         task = self.store.tasks.get(task_id, now, poll=True)
         if task is None:
@@ -349,7 +333,7 @@ class Backend:
         notes: Notes | None = None,
     ) -> list[dict[str, Any]]:
         notes = notes if notes is not None else Notes()
-        params = validate_params(self.spec, "scene-query-request.json", body, strict=self.config.strict)
+        params = self.requests.scene_query(body)
         notes.params = [params]
         injected = self.injected("scenes", [params], prefer)
         notes.injected = injected
@@ -492,6 +476,7 @@ class Backend:
         fresh = Backend(config, spec=self.spec, clock=self.clock, store=self.store, apply_startup_rules=False)
         kept = {"spec", "clock", "ids", "store"}
         vars(self).update({name: part for name, part in vars(fresh).items() if name not in kept})
+        self.requests = self._request_rules()  # fresh's would resolve image URLs through fresh
         self.clock.mode = config.clock
         self.reset()
 
@@ -532,8 +517,15 @@ def raise_injected(injected: Injected) -> None:
     if injected.transport:
         raise TransportFault(injected.transport, injected.delay_ms)
     if injected.error is not None:
-        injected.error.delay_ms = injected.delay_ms
-        raise injected.error
+        # A new exception each time: the stored one, raised, would carry a traceback whose
+        # frames hold ``injected`` and so itself, a cycle that kept the request alive until a
+        # full collection.
+        stored = injected.error
+        error = ApiError(stored.res_code, stored.detail, message=stored.message, delay_ms=injected.delay_ms)
+        try:
+            raise error
+        finally:
+            del error
 
 
 def _rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | None:

@@ -25,8 +25,10 @@ from .faults import ANSWER_FAULTS
 from .http import Incoming, Reply
 from .journal import SIGNING_KEYS, JournalWriter, Notes
 from .origin import Guard, Refused
+from .parsing import media_type
 from .redact import Redactor
 from .signing import verify
+from .validation.body import FORM, parse_body
 
 log = logging.getLogger("bgmock")
 
@@ -66,9 +68,6 @@ def route_table() -> list[Route]:
 
 def signing_params(request: Incoming) -> dict[str, str]:
     """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
-    from .parsing import media_type
-    from .validation import FORM, parse_body
-
     params = dict(request.query)
     if media_type(request.header("content-type")) == FORM:
         try:
@@ -208,9 +207,11 @@ class Dispatcher:
             if not hmac.compare_digest(given, cfg.admin_token.encode()):
                 raise GatewayError("Unauthorized")
         if route.kind == "api":
-            if len(request.body) > cfg.max_body_bytes:
-                ctx.notes.problems = [f"body: larger than the {cfg.max_body_bytes} bytes the fake accepts"]
-                raise InvalidInput(ctx.notes.problems)
+            try:
+                self.backend.requests.size(request.body)  # before signatures and limits: bounded work
+            except InvalidInput as exc:  # the journal says why, as for any body refused unread
+                ctx.notes.problems = exc.problems
+                raise
             if cfg.app_keys:
                 params = signing_params(request)
                 ctx.notes.signing = {k: params[k] for k in SIGNING_KEYS if k in params}

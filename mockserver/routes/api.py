@@ -7,7 +7,7 @@ from typing import Any
 from ..dispatch import Context, Route
 from ..errors import InvalidInput
 from ..http import Reply
-from ..validation import FormBody, parse_body
+from ..validation import FormBody
 
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
@@ -16,7 +16,7 @@ SCENES = "/ai/image/background/generation/scene/query"
 
 def _body(ctx: Context) -> dict[str, Any]:
     try:
-        body = parse_body(ctx.request.header("content-type"), ctx.request.body, strict=ctx.backend.config.strict)
+        body = ctx.backend.requests.body(ctx.request.header("content-type"), ctx.request.body)
     except InvalidInput as exc:  # an unreadable body breaks the request schema: the journal says why
         ctx.notes.problems = exc.problems
         raise
