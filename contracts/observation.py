@@ -106,14 +106,6 @@ class Observation:
         return out
 
 
-def shortened_length(text: str) -> int | None:
-    """N when ``text`` is the journal's stand-in "<N chars>" for a string over 256 characters
-    (the fake keeps longer strings by their length only), else None."""
-    if text.startswith("<") and text.endswith(" chars>"):
-        return read_int(text[1:-7])
-    return None
-
-
 def is_submit(entry: dict[str, Any]) -> bool:
     return str(entry.get("path", "")).endswith(SUBMIT)
 

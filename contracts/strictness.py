@@ -11,7 +11,8 @@ Each decision is a row of the table in docs/contracts.md ("The strict reading").
 The vendor samples' own habits (numbers and booleans as strings, ``requestParams`` as a JSON
 string, form bodies of the IOP SDK) are not faults. Everything here reads the fake's journal
 only, so some leniencies can be judged only when the journal shows the text as sent (it keeps
-strings up to 256 characters; longer ones by their length).
+strings up to 256 characters, longer ones by their length: the abbreviation rule of
+schemas/journal-entry.json, read through journal.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any, NamedTuple
 
 from mockserver.validation.coercion import scalar_types
 
-from .observation import is_submit, reached_api, shortened_length
+from .journal import shortened_length
+from .observation import is_submit, reached_api
 from .strategies import ImageSpec, Request
 
 FORM = "application/x-www-form-urlencoded"

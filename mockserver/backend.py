@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from .errors import ApiError, InvalidInput
 from .faults import ANSWER_FAULTS, FaultRule
 from .fetch import ImageFetcher
 from .ids import Ids
+from .journal import Notes, image_note
 from .latency import Latency, LatencyModel
 from .ratelimit import RateLimiter, limits_from_config
 from .scenes import CatalogError, Scene, SceneCatalog
@@ -185,19 +185,19 @@ class Backend:
         *,
         prefer: str | None = None,
         app_key: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> str:
         """Validate a submit body and create its task; returns the task ID.
 
         Order: injected faults win over validation (so a test can force a code whatever it
         sends), validation over magic scene IDs; the validation outcome is noted either way.
         """
-        notes = notes if notes is not None else {}
+        notes = notes if notes is not None else Notes()
         params = self.requests.submit_params(body)  # once: rules match on it, validation checks it
         candidates = params.candidates
-        notes["params"] = candidates
+        notes.params = candidates
         injected = self.injected("submit", candidates, prefer)
-        notes["injected"] = _describe(injected)
+        notes.injected = injected
         problems: InvalidInput | None = None
         items: list[SubmitItem] = []
         try:
@@ -206,12 +206,12 @@ class Backend:
             # Kept without its traceback: that holds this frame, whose local would hold the
             # exception, a cycle that kept the request's body alive until a full collection.
             problems = exc.with_traceback(None)
-            notes["problems"] = exc.problems
+            notes.problems = exc.problems
         else:
             # What arrived, for clients' fidelity checks: the decoded image's digest per item. Only
             # the journal shows notes, so without one the digest (~2 ms for 3 MiB) is not computed.
             if self.config.journal_size:
-                notes["images"] = [_image_note(index, item) for index, item in enumerate(items)]
+                notes.images = [image_note(index, item) for index, item in enumerate(items)]
         if injected is not None:
             raise_injected(injected)
         if problems is not None:
@@ -266,18 +266,18 @@ class Backend:
         *,
         base_url: str,
         prefer: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> dict[str, Any]:
         """The ``data`` of a result query; counts a poll of the task."""
-        notes = notes if notes is not None else {}
+        notes = notes if notes is not None else Notes()
         try:
             params = self.requests.query(body)
         except InvalidInput as exc:
-            notes["problems"] = exc.problems
+            notes.problems = exc.problems
             raise
-        notes["params"] = [params]
+        notes.params = [params]
         injected = self.injected("query", [params], prefer)
-        notes["injected"] = _describe(injected)
+        notes.injected = injected
         if injected is not None:
             raise_injected(injected)
         task_id = self.requests.task_id(params)
@@ -330,13 +330,13 @@ class Backend:
         *,
         base_url: str,
         prefer: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> list[dict[str, Any]]:
-        notes = notes if notes is not None else {}
+        notes = notes if notes is not None else Notes()
         params = self.requests.scene_query(body)
-        notes["params"] = [params]
+        notes.params = [params]
         injected = self.injected("scenes", [params], prefer)
-        notes["injected"] = _describe(injected)
+        notes.injected = injected
         if injected is not None:
             raise_injected(injected)
         scene_type = params.get("sceneType")
@@ -535,31 +535,3 @@ def _rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | N
     if code == 700:
         return f"{spec.errors[700].message}: {rule.res_message}"
     return rule.res_message
-
-
-def _describe(injected: Injected | None) -> dict[str, Any] | None:
-    if injected is None:
-        return None
-    return {
-        "resCode": injected.error.res_code if injected.error else None,
-        "transport": injected.transport, "delayMs": injected.delay_ms, "rule": injected.rule_id,
-        "shape": injected.shape,
-    }
-
-
-def _image_note(index: int, item: SubmitItem) -> dict[str, Any]:
-    """The journal's view of one item's image: which source the fake used and a digest of its
-    bytes, so a contract check can tell whether the client sent the caller's image unchanged.
-
-    CRC-32, not SHA-256: nobody forges images against their own fake, and an accidental change
-    (re-encoded, resized, truncated) slips past a 32-bit checksum with odds of 1 in 4 billion;
-    SHA-256 cost 1.5 ms of a 3 MiB image's ~11 ms (bench/RESULTS.md, "Hot path"), CRC-32 0.5 ms."""
-    data = item.product
-    info = item.image
-    return {
-        "item": index, "source": item.source,
-        "crc32": f"{zlib.crc32(data):08x}" if data is not None else None,
-        "bytes": len(data) if data is not None else None,
-        "format": info.format if info else None,
-        "width": info.width if info else None, "height": info.height if info else None,
-    }

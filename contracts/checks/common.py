@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..observation import Observation, Pair, code_of, measures, reached_api, shortened_length
+from ..journal import TEXT_LIMIT, shortened_length
+from ..observation import Observation, Pair, code_of, measures, reached_api
 from ..settings import Settings
 from .registry import Broken, Skip
 
@@ -25,8 +26,9 @@ def refused(obs: Observation) -> None:
 
 
 def same_text(sent: Any, given: Any) -> bool:
-    """The journal shortens strings over 256 characters to "<N chars>": compare lengths then."""
-    if isinstance(sent, str) and isinstance(given, str) and len(given) > 256:
+    """The journal shortens long strings to "<N chars>" (the abbreviation rule of
+    schemas/journal-entry.json, read in journal.py): compare lengths then."""
+    if isinstance(sent, str) and isinstance(given, str) and len(given) > TEXT_LIMIT:
         length = shortened_length(sent)
         if length is not None:
             return length == len(given)

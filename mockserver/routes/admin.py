@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..dispatch import Context, Route
 from ..errors import GatewayError
 from ..http import Reply
+from ..journal import SCHEMA_VERSION
 from ..validation import admin as rules
 
 
@@ -36,7 +37,7 @@ def delete_faults(ctx: Context) -> Reply:
 
 
 def requests_(ctx: Context) -> Reply:
-    return Reply.json({"requests": ctx.backend.journal(_limit(ctx))})
+    return Reply.json({"schemaVersion": SCHEMA_VERSION, "requests": ctx.backend.journal(_limit(ctx))})
 
 
 def tasks(ctx: Context) -> Reply:
