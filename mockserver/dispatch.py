@@ -110,10 +110,13 @@ class Dispatcher:
         except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
             return self._store_lost(request, exc)
 
-    def _store_lost(self, request: Incoming, exc: BaseException) -> Reply:
+    def _store_lost(self, request: Incoming, exc: BaseException, route: Route | None = None) -> Reply:
+        """The API's own 500 ``system error`` (HTTP 200, as the gateway answers); on the admin
+        API, a plain REST API, HTTP 503 with it, so ``curl -f`` and scripts see the outage."""
         log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
                     _printable(request.path), exc)
-        return Reply.json(self.envelopes.business_error(ApiError(500)))
+        status = 503 if route is not None and route.kind == "admin" else 200
+        return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
 
     def _handle(self, request: Incoming) -> Reply:
         started = time.perf_counter()
@@ -149,7 +152,7 @@ class Dispatcher:
             status = 400 if route is not None and route.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
         except self._store_down as exc:
-            reply = self._store_lost(request, exc)
+            reply = self._store_lost(request, exc, route)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", _printable(request.method), self._shown_path(request))
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
@@ -170,6 +173,9 @@ class Dispatcher:
             try:
                 notes = refused or (ctx.notes if ctx is not None else Notes())
                 self._record(request, route, notes, reply, started)
+            except self._store_down as exc:  # the outage is said once per request, without a traceback
+                log.warning("bgmock: could not record %s %s: state store unavailable (%s)",
+                            _printable(request.method), _printable(request.path), exc)
             except Exception:  # the journal must never turn an answer into a traceback
                 log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
