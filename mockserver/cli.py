@@ -201,6 +201,7 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     from .backend import Backend
     from .dispatch import Dispatcher
     from .serving import WsgiApp
+    from .ui import dashboard_url
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
@@ -222,7 +223,8 @@ def _serve_one(config: Config, state: str, started: float) -> int:
         url = _urls(config, port, beside)
         print(
             f"bgmock listening on {url} ({mode}, {signing}{_active(config)}"
-            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms)",
+            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms;"
+            f" dashboard {dashboard_url(config, port)})",
             flush=True,
         )
         if beside is not None:

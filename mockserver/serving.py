@@ -259,10 +259,12 @@ def serve_workers(
             # per fault; the fake logs its own errors and requests through the "bgmock" logger.
             log_level="critical", log_access=False, respawn_failed_workers=True, **tls,
         )
+        from .ui import dashboard_url
+
         print(
             f"bgmock listening on {'https' if config.tls else 'http'}://{config.host}:{port}"
             f" ({config.workers} granian worker(s), {state};"
-            f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
+            f" started in {(time.perf_counter() - started) * 1000:.0f} ms; dashboard {dashboard_url(config, port)})",
             flush=True,
         )
         try:

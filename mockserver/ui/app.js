@@ -369,7 +369,8 @@
     return el("article", { class: "task", "data-task": str(t.taskId) },
       el("header", {}, el("span", { class: "mono", text: str(t.taskId) }), badge(status, kind),
         fate ? badge(fate, "bad") : null, el("span", { class: "how", text: howItGotThere(t) })),
-      kv([["taskMessage", t.taskMessage], ["sources", list(t.sources).join(", ")], ["appKey", t.appKey]]),
+      kv([[status === "finished" || status === "failed" ? "taskMessage" : "will end with", t.taskMessage],
+        ["sources", list(t.sources).join(", ")], ["appKey", t.appKey]]),
       el("h3", { text: `Items (${list(t.items).length})` }),
       list(t.items).map((item, index) => {
         const i = obj(item);
@@ -592,6 +593,7 @@
     if (button) show(button.dataset.view);
   });
 
+  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1) || "requests");
   closeExchange();
   syncPreset();
