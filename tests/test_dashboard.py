@@ -224,6 +224,11 @@ def test_the_clock_button_finishes_a_task_and_its_images_appear(page: Any, fake:
         "id => [...document.querySelectorAll(`article[data-task='${id}'] .results img`)]"
         ".every(img => img.complete && img.naturalWidth === 800)", arg=task_id, timeout=WAIT_MS,
     )
+    page.locator(f"article.task[data-task='{task_id}'] details summary").first.click()  # the item: its product
+    page.wait_for_function(
+        "id => { const i = document.querySelector(`article[data-task='${id}'] details .thumbs img`);"
+        " return i && i.complete && i.naturalWidth === 600; }", arg=task_id, timeout=WAIT_MS,
+    )
     link = page.locator(f"article.task[data-task='{task_id}'] .results a").first.get_attribute("href")
     assert link == f"/__bgmock/results/{task_id}/0/0.png"  # opens full size
     assert requests.get(fake.url + link, timeout=10).status_code == 200

@@ -102,7 +102,11 @@
       }
       const answer = await fetch(path, init);
       if (answer.status !== 401) return answer;
-      if (token) sessionStorage.removeItem(TOKEN_KEY);
+      // Several calls are in flight at once: only the first refusal of a token forgets it and
+      // asks; a call refused with a token already replaced just tries again with the new one.
+      const now = sessionStorage.getItem(TOKEN_KEY);
+      if (now !== null && now !== token) continue;
+      if (now !== null) sessionStorage.removeItem(TOKEN_KEY);
       await askToken(Boolean(token));
     }
   }
@@ -389,8 +393,16 @@
       list(t.items).map((item, index) => {
         const i = obj(item);
         const shown = Object.fromEntries(Object.entries(i).filter(([k]) => !k.startsWith("_")));
-        return el("details", {}, el("summary", { text: `item ${index}: ${str(i.modelNum)} ${str(i.width)}×${str(i.height)}, ${str(i.imageNum)} image(s)${i.productTitle ? ` · ${str(i.productTitle)}` : ""}` }),
+        const details = el("details", {}, el("summary", { text: `item ${index}: ${str(i.modelNum)} ${str(i.width)}×${str(i.height)}, ${str(i.imageNum)} image(s)${i.productTitle ? ` · ${str(i.productTitle)}` : ""}` }),
           el("pre", { text: pretty(shown) }));
+        if (i.imgBase64 !== undefined && UUID.test(str(t.taskId))) { // the product, fetched when opened
+          details.addEventListener("toggle", () => {
+            if (details.open && !details.querySelector(".thumbs")) {
+              details.append(el("div", { class: "thumbs" }, productFigure(str(t.taskId), index, `product of item ${index}`)));
+            }
+          });
+        }
+        return details;
       }),
       results.length ? [
         el("h3", { text: `Result images (${results.length})` }),
