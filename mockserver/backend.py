@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,22 +19,21 @@ from .cache import LruCache
 from .clock import Clock
 from .config import Config, ConfigError
 from .errors import ApiError, InvalidInput
-from .faults import ANSWER_FAULTS, TRANSPORT_FAULTS, FaultRule, parse_prefer
+from .faults import ANSWER_FAULTS, FaultRule
 from .fetch import ImageFetcher
 from .ids import Ids
+from .journal import Notes, image_note
 from .latency import Latency, LatencyModel
-from .parsing import read_int
 from .ratelimit import RateLimiter, limits_from_config
 from .scenes import CatalogError, Scene, SceneCatalog
 from .spec import Spec, load_spec
 from .storage import Storage, open_storage
 from .tasks import Task
-from .validation import SubmitItem, SubmitValidator, validate_params
+from .validation import RequestRules, SubmitItem
 
 RESULT_PATH = re.compile(r"^/__bgmock/results/([0-9a-fA-F-]{36})/([0-9]{1,2})/([0-9]{1,2})\.(png|jpg)$")
 #: Matched on the unquoted path: a user catalog's modelNum may hold any character (coverUrl quotes it).
 COVER_PATH = re.compile(r"^/__bgmock/covers/(.+)\.png$", re.DOTALL)
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class TransportFault(Exception):
@@ -88,9 +86,7 @@ class Backend:
             self.catalog = SceneCatalog.load(self.config.catalog or self.spec.fixture("scenes.json"))
         except CatalogError as exc:  # a user's file: say which line to fix, no traceback
             raise ConfigError(f"catalog: {exc}") from None
-        self.submit_validator = SubmitValidator(self.spec, self.config)
         self.fetcher = ImageFetcher.from_config(self.config)  # None unless fetch_images is on
-        self._max_delay_ms = int(self.spec.schema("fault-rule.json")["properties"]["delayMs"]["maximum"])
         # Age bound = task_ttl_s: nothing in these caches is reachable once its task is forgotten.
         self.results = LruCache(
             max_items=self.config.image_cache_items, max_bytes=self.config.image_cache_bytes,
@@ -103,8 +99,17 @@ class Backend:
         triggers = {e.trigger.get("modelNum"): code for code, e in self.spec.errors.items()}
         self.magic_errors: dict[str, int] = {k: v for k, v in triggers.items() if k}
         self.magic_outcomes: dict[str, str] = dict(self.spec.task_outcomes)
+        self.requests = self._request_rules()
         if apply_startup_rules:  # False in worker processes: the parent installed them once
             self._startup_rules()
+
+    def _request_rules(self) -> RequestRules:
+        """The request rules, given what they need: the scene IDs submit accepts (None: any)
+        and a resolver for this fake's own image URLs (and downloads, under ``fetch_images``)."""
+        scene_ids = None if self.config.allow_any_scene else frozenset(
+            [*(s.model_num for s in self.catalog), *self.magic_errors, *self.magic_outcomes]
+        )
+        return RequestRules(self.spec, self.config, scene_ids=scene_ids, resolve_image=self.resolve_image_url)
 
     def _id_seed(self) -> int | None:
         """The configured seed; with a shared store, mixed with a per-start number from the store.
@@ -144,30 +149,12 @@ class Backend:
         self, endpoint: str, candidates: Sequence[Mapping[str, Any]], prefer: str | None
     ) -> Injected | None:
         """The fault this request gets: ``Prefer`` first, then programmed rules in order."""
-        wish = parse_prefer(prefer)
-        # ASCII digits only, and few ("²".isdigit() is true; int() of 5000 digits raises), and a
-        # delay no longer than a fault rule's own maximum: a header must not hold a thread for days.
-        # A value the fake cannot act on is a mistake in the test, so it is refused, not ignored
-        # (a typo such as code=5001 would otherwise run the happy path unnoticed).
-        bad = []
-        delay = read_int(wish["delay"], max_digits=9) if "delay" in wish else 0
-        if delay is None:
-            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds (ASCII digits)")
-        delay = min(delay or 0, self._max_delay_ms)
-        code = wish.get("code")
-        number = read_int(code, max_digits=9) if code is not None else None
-        if code is not None and number not in self.spec.errors:
-            codes = ", ".join(str(c) for c in self.spec.documented_codes)
-            bad.append(f"Prefer: code={code[:16]} is not a documented resCode ({codes})")
-        transport = wish.get("transport")
-        if transport is not None and transport not in TRANSPORT_FAULTS:
-            bad.append(f"Prefer: transport={transport[:16]} is not one of {', '.join(TRANSPORT_FAULTS)}")
-        if bad:
-            raise InvalidInput(bad)
-        if number is not None:
-            return Injected(error=ApiError(number, INJECTED if number == 700 else None), delay_ms=delay)
-        if transport is not None:
-            return Injected(transport=transport, delay_ms=delay)
+        wish = self.requests.prefer(prefer)  # a value the fake cannot act on is a 700
+        delay = wish.delay_ms
+        if wish.code is not None:
+            return Injected(error=ApiError(wish.code, INJECTED if wish.code == 700 else None), delay_ms=delay)
+        if wish.transport is not None:
+            return Injected(transport=wish.transport, delay_ms=delay)
         rule = self.store.rules.fire(endpoint, candidates, self.ids.chance)
         if rule is None:
             return Injected(delay_ms=delay) if delay else None
@@ -198,46 +185,45 @@ class Backend:
         *,
         prefer: str | None = None,
         app_key: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> str:
         """Validate a submit body and create its task; returns the task ID.
 
         Order: injected faults win over validation (so a test can force a code whatever it
         sends), validation over magic scene IDs; the validation outcome is noted either way.
         """
-        notes = notes if notes is not None else {}
-        params = self.submit_validator.read(body)  # once: rules match on it, validation checks it
+        notes = notes if notes is not None else Notes()
+        params = self.requests.submit_params(body)  # once: rules match on it, validation checks it
         candidates = params.candidates
-        notes["params"] = candidates
+        notes.params = candidates
         injected = self.injected("submit", candidates, prefer)
-        notes["injected"] = _describe(injected)
+        notes.injected = injected
         problems: InvalidInput | None = None
         items: list[SubmitItem] = []
         try:
-            items = self.submit_validator.validate(body, self.resolve_image_url, self.scene_problem, params=params)
+            items = self.requests.submit(body, params)
         except InvalidInput as exc:
-            problems = exc
-            notes["problems"] = exc.problems
+            # Kept without its traceback: that holds this frame, whose local would hold the
+            # exception, a cycle that kept the request's body alive until a full collection.
+            problems = exc.with_traceback(None)
+            notes.problems = exc.problems
         else:
             # What arrived, for clients' fidelity checks: the decoded image's digest per item. Only
             # the journal shows notes, so without one the digest (~2 ms for 3 MiB) is not computed.
             if self.config.journal_size:
-                notes["images"] = [_image_note(index, item) for index, item in enumerate(items)]
+                notes.images = [image_note(index, item) for index, item in enumerate(items)]
         if injected is not None:
             raise_injected(injected)
         if problems is not None:
-            raise problems
+            try:
+                raise problems
+            finally:  # the same cycle, through the traceback of this raise
+                problems = None
         for item in items:
             code = self.magic_errors.get(item.params["modelNum"])
             if code is not None:
                 raise ApiError(code, INJECTED if code == 700 else None)
         return self._create_task(items, app_key)
-
-    def scene_problem(self, model_num: Any) -> str | None:
-        """Why a modelNum is refused (unknown to the catalog), or None."""
-        if not isinstance(model_num, str) or self.scene(model_num) is not None:
-            return None
-        return f"unknown scene ID {model_num[:64]!r} (see the scene query API)"
 
     def _create_task(self, items: Sequence[SubmitItem], app_key: str | None) -> str:
         now = self.clock.now()
@@ -280,23 +266,21 @@ class Backend:
         *,
         base_url: str,
         prefer: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> dict[str, Any]:
         """The ``data`` of a result query; counts a poll of the task."""
-        notes = notes if notes is not None else {}
+        notes = notes if notes is not None else Notes()
         try:
-            params = validate_params(self.spec, "query-request.json", body, strict=self.config.strict)
+            params = self.requests.query(body)
         except InvalidInput as exc:
-            notes["problems"] = exc.problems
+            notes.problems = exc.problems
             raise
-        notes["params"] = [params]
+        notes.params = [params]
         injected = self.injected("query", [params], prefer)
-        notes["injected"] = _describe(injected)
+        notes.injected = injected
         if injected is not None:
             raise_injected(injected)
-        task_id = params["taskId"]
-        if not _UUID.match(task_id):
-            raise InvalidInput(["taskId: must be a task ID from the submit answer (a UUID)"])
+        task_id = self.requests.task_id(params)
         now = self.clock.now()
         task = self.store.tasks.get(task_id, now, poll=True)
         if task is None:
@@ -346,13 +330,13 @@ class Backend:
         *,
         base_url: str,
         prefer: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> list[dict[str, Any]]:
-        notes = notes if notes is not None else {}
-        params = validate_params(self.spec, "scene-query-request.json", body, strict=self.config.strict)
-        notes["params"] = [params]
+        notes = notes if notes is not None else Notes()
+        params = self.requests.scene_query(body)
+        notes.params = [params]
         injected = self.injected("scenes", [params], prefer)
-        notes["injected"] = _describe(injected)
+        notes.injected = injected
         if injected is not None:
             raise_injected(injected)
         scene_type = params.get("sceneType")
@@ -499,6 +483,7 @@ class Backend:
         fresh = Backend(config, spec=self.spec, clock=self.clock, store=self.store, apply_startup_rules=False)
         kept = {"spec", "clock", "ids", "store"}
         vars(self).update({name: part for name, part in vars(fresh).items() if name not in kept})
+        self.requests = self._request_rules()  # fresh's would resolve image URLs through fresh
         self.clock.mode = config.clock
         self.reset()
 
@@ -539,8 +524,15 @@ def raise_injected(injected: Injected) -> None:
     if injected.transport:
         raise TransportFault(injected.transport, injected.delay_ms)
     if injected.error is not None:
-        injected.error.delay_ms = injected.delay_ms
-        raise injected.error
+        # A new exception each time: the stored one, raised, would carry a traceback whose
+        # frames hold ``injected`` and so itself, a cycle that kept the request alive until a
+        # full collection.
+        stored = injected.error
+        error = ApiError(stored.res_code, stored.detail, message=stored.message, delay_ms=injected.delay_ms)
+        try:
+            raise error
+        finally:
+            del error
 
 
 def _rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | None:
@@ -550,31 +542,3 @@ def _rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | N
     if code == 700:
         return f"{spec.errors[700].message}: {rule.res_message}"
     return rule.res_message
-
-
-def _describe(injected: Injected | None) -> dict[str, Any] | None:
-    if injected is None:
-        return None
-    return {
-        "resCode": injected.error.res_code if injected.error else None,
-        "transport": injected.transport, "delayMs": injected.delay_ms, "rule": injected.rule_id,
-        "shape": injected.shape,
-    }
-
-
-def _image_note(index: int, item: SubmitItem) -> dict[str, Any]:
-    """The journal's view of one item's image: which source the fake used and a digest of its
-    bytes, so a contract check can tell whether the client sent the caller's image unchanged.
-
-    CRC-32, not SHA-256: nobody forges images against their own fake, and an accidental change
-    (re-encoded, resized, truncated) slips past a 32-bit checksum with odds of 1 in 4 billion;
-    SHA-256 cost 1.5 ms of a 3 MiB image's ~11 ms (bench/RESULTS.md, "Hot path"), CRC-32 0.5 ms."""
-    data = item.product
-    info = item.image
-    return {
-        "item": index, "source": item.source,
-        "crc32": f"{zlib.crc32(data):08x}" if data is not None else None,
-        "bytes": len(data) if data is not None else None,
-        "format": info.format if info else None,
-        "width": info.width if info else None, "height": info.height if info else None,
-    }

@@ -13,8 +13,10 @@ from typing import Any
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
+from .lifecycle import Watchdog, exit_code_before_ready
 from .origin import is_loopback
 from .parsing import flag_int, flag_number, flag_signed_int
+from .scratch import sweep
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -172,7 +174,14 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """SIGINT and SIGTERM stop it in every mode, within seconds (``lifecycle``): exit code 0 once
+    it has said it is listening, 128 + the signal before (130 for Ctrl-C, 143 for SIGTERM)."""
     started = time.perf_counter()
+    with Watchdog().installed() as watchdog:
+        return _serve_with(args, started, watchdog)
+
+
+def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) -> int:
     config = build_config(args)
     if not is_loopback(config.host):
         if not config.admin_token:
@@ -192,21 +201,25 @@ def _serve(args: argparse.Namespace) -> int:
         if config.workers > 1 or config.server == "granian":
             from .serving import serve_workers
 
-            return serve_workers(config, state, started=started)
+            return serve_workers(config, state, started=started, watchdog=watchdog)  # sweeps, in scratch_dir
         return _serve_one(config, state, started)
 
 
 def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .backend import Backend
+    from .bodies import keep_large_blocks_mapped
     from .dispatch import Dispatcher
     from .serving import WsgiApp
     from .ui import dashboard_url
+
+    keep_large_blocks_mapped()  # process-wide, so here (the process is ours), not in the server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     app = WsgiApp(Dispatcher(Backend(config)))
+    sweep()  # what a fake killed with kill -9 left in the temporary folder (scratch.py)
     server = beside = None
     try:
         server = _make_server(config, app)
@@ -218,7 +231,8 @@ def _serve_one(config: Config, state: str, started: float) -> int:
         raise ConfigError(f"{flag} {port}: cannot listen on {config.host}:{port} ({exc.strerror or exc})") from None
     port = server.socket.getsockname()[1]
     signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
-    try:  # from the announcement on, Ctrl-C is a clean stop (a client may act on the line at once)
+    # The socket listens already: a client acting on the line at once is queued, then answered.
+    try:  # from the announcement on, a stop signal is a clean stop (exit code 0)
         mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
         url = _urls(config, port, beside)
         print(
@@ -277,6 +291,7 @@ def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
     proxy = Proxy(lambda: config, app.dispatcher.refuse) if config.proxy and not tls_port else None
     return make_threaded(
         config.host, port, app, refusal=app.refusal, max_body=config.max_body_bytes, tls=gate, proxy=proxy,
+        body_memory=config.body_memory_bytes,
     )
 
 
@@ -338,8 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bgmock: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl-C while starting: stop quietly, with the shell's code for SIGINT
-        return 130
+    except KeyboardInterrupt as exc:  # stopped while starting: quietly, with the shell's code for the signal
+        return exit_code_before_ready(exc)
     except OSError as exc:
         print(f"bgmock: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .coercion import integer_plan, whole_numbers
-from .problems import schema_problems
 from .spec import load_spec
+from .validation.coercion import integer_plan, whole_numbers
+from .validation.problems import schema_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,6 +47,7 @@ class Config:
     allow_any_scene: bool = False
     catalog: str | None = None
     max_body_bytes: int = 12 * 1024 * 1024
+    body_memory_bytes: int | None = None  # None: 4 x max_body_bytes (httpd's body budget)
     max_image_bytes: int = 4 * 1024 * 1024
     image_check: str = "structure"
     image_min_side: int = 512

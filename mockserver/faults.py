@@ -1,4 +1,7 @@
-"""Fault rules: what a rule matches, when a matching request makes it fire, and ``Prefer``.
+"""Fault rules: what a rule matches and when a matching request makes it fire.
+
+A rule's data is checked by ``validation.admin.fault_rule``; the ``Prefer`` header by
+``validation.prefer``.
 
 The decision is pure (a rule, its counters, one random draw -> fire or not) so that any store,
 in memory or shared between processes, can apply it atomically under its own lock.
@@ -6,23 +9,18 @@ in memory or shared between processes, can apply it atomically under its own loc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .coercion import integer_plan, whole, whole_numbers
-from .errors import InvalidInput
 from .parsing import parse_number, read_int
-from .problems import schema_problems
 from .spec import Spec
+from .validation.admin import fault_rule
 
 TRANSPORT_FAULTS = ("reset", "empty", "malformed", "truncated", "dribble", "http502", "http503", "http504", "timeout")
 #: Transport faults that carry the real answer (cut short, or sent slowly): the request is
 #: handled as usual, so a task a dribbled submit names really exists.
 ANSWER_FAULTS = frozenset({"truncated", "dribble"})
-#: One ``name=value`` of a Prefer header; around it only HTTP's whitespace (space, tab).
-_PREFER_ITEM = re.compile(r"[ \t]*([A-Za-z_-]+)[ \t]*=[ \t]*\"?([^\",;]*)\"?[ \t]*")
 
 
 @dataclass
@@ -49,12 +47,7 @@ class FaultRule:
     @classmethod
     def from_json(cls, spec: Spec, data: Any, rule_id: str) -> FaultRule:
         """Validate against ``schemas/fault-rule.json``; a bad rule is a 700 naming the field."""
-        if not isinstance(data, Mapping):
-            raise InvalidInput(["rule: must be a JSON object"])
-        data = whole_numbers(dict(data), integer_plan(spec, "fault-rule.json"))  # {"times": 2.0} is 2
-        problems = schema_problems(spec.validator("fault-rule.json"), data, "rule")
-        if problems:
-            raise InvalidInput(problems)
+        data = fault_rule(spec, data)
         return cls(
             id=rule_id,
             endpoint=data.get("endpoint", "submit"),
@@ -66,11 +59,10 @@ class FaultRule:
             probability=float(data.get("probability", 1.0)),
             every_n=int(data.get("everyN", 1)),
             delay_ms=int(data.get("delayMs", 0)),
-            # A match value 800.0 is the 800 a coerced item carries (compared as "800" otherwise).
-            match={key: whole(value) for key, value in data.get("match", {}).items()},
+            match=data.get("match", {}),
             shape=data.get("shape"),
             undocumented_code=data.get("undocumentedCode"),
-            latency=_checked_latency(data.get("latency")),
+            latency=data.get("latency"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -119,36 +111,11 @@ class FaultRule:
         return True
 
 
-def _checked_latency(text: str | None) -> str | None:
-    """A rule's ``latency`` spelling, checked now so a bad one is a 700 when the rule is added."""
-    if text is None:
-        return None
-    from .latency import Latency
-
-    try:
-        Latency.parse(text)
-    except ValueError as exc:
-        raise InvalidInput([f"rule.latency: {exc}"]) from None
-    return text
-
-
 def _same(actual: Any, wanted: Any) -> bool:
     """Loose equality so that "800" matches 800 and "true" matches True."""
     if actual == wanted and type(actual) is type(wanted):
         return True
     return str(actual).strip().lower() == str(wanted).strip().lower() and actual is not None
-
-
-def parse_prefer(header: str | None) -> dict[str, str]:
-    """``Prefer: code=501, delay=200`` -> ``{"code": "501", "delay": "200"}`` (Prism's convention)."""
-    if not header:
-        return {}
-    out: dict[str, str] = {}
-    for part in re.split(r"[,;]", header):
-        match = _PREFER_ITEM.fullmatch(part)
-        if match:
-            out[match.group(1).lower()] = match.group(2).strip(" \t")
-    return out
 
 
 def parse_fault_flag(text: str) -> dict[str, Any]:

@@ -9,8 +9,13 @@ when every one of these holds, checked again on each redirect:
   ``127.0.0.1`` or ``localhost`` must be named to be reached; a wildcard never reaches them);
 - the connection goes to the address that was checked (no second DNS lookup to rebind);
 - redirects stay on the same host (at most ``MAX_REDIRECTS``);
-- the body is at most ``fetch_max_bytes`` and the whole exchange takes at most
-  ``fetch_timeout_s`` (a server dribbling one byte at a time is cut off too).
+- the body is at most ``fetch_max_bytes`` (a ``Content-Length`` is parsed strictly by
+  ``framing.py``: a malformed one is refused, not trusted or crashed on);
+- the whole exchange takes at most ``fetch_timeout_s``, one deadline from the first DNS
+  lookup to the last body byte across redirects: the lookup waits in a helper thread that is
+  abandoned at the deadline (``getaddrinfo`` cannot be interrupted), connect and the TLS
+  handshake each get what is left, and every read of the status line, headers and body is
+  bounded by what is left (a server dribbling its status line a byte at a time is cut off).
 
 A refusal is a ``FetchRefused``, a ``LookupError`` whose text is the reason: validation turns
 it into the 700 answer naming ``imageFileUrl``. Secrets are not involved, so none is logged.
@@ -19,15 +24,19 @@ it into the 700 answer naming ``imageFileUrl``. Secrets are not involved, so non
 from __future__ import annotations
 
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from .config import Config
+from .framing import FramingError, content_length
 
 MAX_REDIRECTS = 3
 _CHUNK = 64 * 1024
@@ -104,7 +113,7 @@ class ImageFetcher:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             scheme, host, port, target = self._checked(current, first=url)
-            address = self._address(host, port)
+            address = self._address(host, port, deadline)
             status, location, body = self._get(scheme, host, address, port, target, deadline)
             if status in (301, 302, 303, 307, 308):
                 if not location:
@@ -138,9 +147,9 @@ class ImageFetcher:
             target += "?" + parts.query
         return scheme, host, port or (443 if scheme == "https" else 80), target
 
-    def _address(self, host: str, port: int) -> str:
+    def _address(self, host: str, port: int, deadline: float) -> str:
         """One resolved address, after checking all of them (a host is as safe as its worst)."""
-        addresses = self.resolver(host, port)
+        addresses = self._resolve(host, port, deadline)
         if not addresses:
             raise FetchRefused(f"cannot resolve host {host[:100]}")
         if self.policy.listing(host) != "exact":
@@ -152,13 +161,44 @@ class ImageFetcher:
                     )
         return addresses[0]
 
+    def _timed_out(self) -> FetchRefused:
+        return FetchRefused(f"download took longer than {self.policy.timeout_s:g} s")
+
+    def _left(self, deadline: float) -> float:
+        """Seconds left of the exchange, or the timeout refusal."""
+        left = deadline - self.clock()
+        if left <= 0:
+            raise self._timed_out()
+        return left
+
+    def _resolve(self, host: str, port: int, deadline: float) -> Sequence[str]:
+        """The resolver's answer within the deadline: ``getaddrinfo`` takes no timeout, so it
+        runs in a daemon thread that is left behind (it ends with the system's own DNS timeout)."""
+        left = self._left(deadline)
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["addresses"] = self.resolver(host, port)
+            except BaseException as exc:  # handed to the caller's thread below
+                box["error"] = exc
+
+        worker = threading.Thread(target=run, name="bgmock-fetch-resolve", daemon=True)
+        worker.start()
+        worker.join(left)
+        if worker.is_alive():
+            raise self._timed_out()
+        try:
+            if "error" in box:
+                raise box["error"]
+            return box["addresses"]
+        finally:
+            box.clear()  # no cycle through this frame's traceback back to the exception
+
     def _get(
         self, scheme: str, host: str, address: str, port: int, target: str, deadline: float
     ) -> tuple[int, str | None, bytes]:
-        remaining = deadline - self.clock()
-        if remaining <= 0:
-            raise FetchRefused(f"download took longer than {self.policy.timeout_s:g} s")
-        conn = _PinnedConnection(scheme, host, address, port, timeout=remaining)
+        conn = _PinnedConnection(scheme, host, address, port, deadline=deadline, left=self._left)
         try:
             conn.request(
                 "GET",
@@ -173,16 +213,15 @@ class ImageFetcher:
             response = conn.getresponse()
             if response.status in (301, 302, 303, 307, 308):
                 return response.status, response.getheader("Location"), b""
-            length = response.getheader("Content-Length")
-            if length and length.isdigit() and int(length) > self.policy.max_bytes:
+            try:
+                length = content_length(response.headers.get_all("Content-Length") or ())
+            except FramingError as exc:
+                raise FetchRefused(f"the image server sent a bad Content-Length: {exc}") from None
+            if length is not None and length > self.policy.max_bytes:
                 raise FetchRefused(f"the image is larger than fetch_max_bytes ({self.policy.max_bytes} bytes)")
             chunks: list[bytes] = []
             size = 0
-            while True:
-                left = deadline - self.clock()
-                if left <= 0:
-                    raise FetchRefused(f"download took longer than {self.policy.timeout_s:g} s")
-                conn.set_timeout(left)
+            while True:  # each read is bounded by the deadline (_DeadlineReader)
                 chunk = response.read1(_CHUNK) if response.status == 200 else b""
                 if not chunk:
                     break
@@ -194,9 +233,11 @@ class ImageFetcher:
         except FetchRefused:
             raise
         except TimeoutError:
-            raise FetchRefused(f"download took longer than {self.policy.timeout_s:g} s") from None
+            raise self._timed_out() from None
         except (OSError, http.client.HTTPException) as exc:
             raise FetchRefused(f"download failed ({type(exc).__name__})") from None
+        except ValueError:  # http.client's int() of a chunk size the server garbled
+            raise FetchRefused("download failed (malformed chunked body)") from None
         finally:
             conn.close()
 
@@ -208,23 +249,73 @@ def _host_header(host: str, port: int, scheme: str) -> str:
 
 
 class _PinnedConnection(http.client.HTTPConnection):
-    """An HTTP(S) connection to an address already checked, speaking to ``host`` by name."""
+    """An HTTP(S) connection to an address already checked, speaking to ``host`` by name,
+    every step of it within one deadline (``left(deadline)`` gives the seconds remaining or
+    raises the timeout refusal)."""
 
-    def __init__(self, scheme: str, host: str, address: str, port: int, *, timeout: float) -> None:
-        super().__init__(address, port, timeout=timeout)
+    def __init__(
+        self, scheme: str, host: str, address: str, port: int, *, deadline: float,
+        left: Callable[[float], float],
+    ) -> None:
+        super().__init__(address, port, timeout=left(deadline))
         self._scheme = scheme
         self._name = host
+        self._deadline = deadline
+        self._left = left
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.host, self.port), self.timeout)
+        # One call each, and CPython bounds a call's total wait by its timeout (PEP 475).
+        self.sock = socket.create_connection((self.host, self.port), self._left(self._deadline))
         if self._scheme == "https":
+            self.sock.settimeout(self._left(self._deadline))
             context = ssl.create_default_context()
             self.sock = context.wrap_socket(self.sock, server_hostname=self._name)
 
-    def set_timeout(self, seconds: float) -> None:
+    def send(self, data: Any) -> None:
         if self.sock is not None:
-            self.sock.settimeout(max(seconds, 0.001))
+            self.sock.settimeout(self._left(self._deadline))
+        super().send(data)
+
+    def response_class(self, sock: socket.socket, **options: Any) -> http.client.HTTPResponse:  # type: ignore[override]
+        """http.client's response, reading through ``_DeadlineReader`` instead of ``makefile``."""
+        return http.client.HTTPResponse(_DeadlineSocket(sock, self._deadline, self._left), **options)  # type: ignore[arg-type]
 
     def putrequest(self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False) -> None:
         # http.client would send the address as Host; the caller sends the name instead.
         super().putrequest(method, url, skip_host=True, skip_accept_encoding=True)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The response stream: each receive waits only for what is left of the deadline.
+
+    ``makefile``'s stream applies the socket timeout to each receive, so a server sending its
+    status line one byte a second never trips a 3 s timeout; this one cannot outlive it."""
+
+    def __init__(self, sock: socket.socket, deadline: float, left: Callable[[float], float]) -> None:
+        super().__init__()
+        self._sock, self._deadline, self._left = sock, deadline, left
+        # As ``socket.makefile`` does: http.client closes the connection once it has the
+        # answer's head (``Connection: close``); the socket stays open until this stream closes.
+        sock._io_refs += 1  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock._decref_socketios()  # type: ignore[attr-defined]
+        super().close()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock.settimeout(self._left(self._deadline))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineSocket:
+    """All ``HTTPResponse`` asks of its socket: ``makefile("rb")``."""
+
+    def __init__(self, sock: socket.socket, deadline: float, left: Callable[[float], float]) -> None:
+        self._args = (sock, deadline, left)
+
+    def makefile(self, mode: str, *_args: Any, **_kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(*self._args))

@@ -321,7 +321,7 @@ def running(
     server = LiveServer(cfg)
     return Handle(
         server.backend, server.url, app_key=app_key, app_secret=app_secret, mode="live", close=server.stop,
-        dispatcher=getattr(server.app.wsgi_app, "dispatcher", None), tls_url=server.tls_url,
+        dispatcher=server.dispatcher, tls_url=server.tls_url,
     )
 
 

@@ -15,10 +15,14 @@ What it does that a user relies on:
   transfer coding, both ``Content-Length`` and ``Transfer-Encoding``) gets a JSON envelope with
   a 4xx/5xx status, never an HTML page, and the connection is closed;
 - bounds: request line and each header line 8 KiB, 100 headers, ``max_connections`` open at
-  once (more get a 503 envelope), an idle or stalled connection is closed after
-  ``idle_timeout`` seconds, a request's line and headers must arrive within ``head_timeout``
-  and its body within ``body_timeout`` however steadily a slow client trickles them (the
-  slowloris defence); the body's own cap is the application's (``max_body_bytes``).
+  once (when none is free the longest-idle keep-alive connection makes room, ``slots.py``;
+  with every one mid-request a newcomer gets a 503 envelope), an idle or stalled connection
+  is closed after ``idle_timeout`` seconds, a request's line and headers must arrive within
+  ``head_timeout`` and its body within ``body_timeout`` however steadily a slow client
+  trickles them (the slowloris defence);
+- bodies: framing numbers parsed strictly (``framing.py``), a ``Content-Length`` over the
+  cap (``max_body_bytes``, the application's 700) answered without reading the body, and
+  every body charged to one budget for all connections before it is read (``bodies.py``).
 """
 
 from __future__ import annotations
@@ -30,22 +34,23 @@ import logging
 import socket
 import socketserver
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from .bodies import BodyBudget
+from .framing import FramingError, content_length
+from .request_body import MAX_HEADERS, MAX_LINE, ChunkedBody, LengthBody
+from .slots import Slots
+
 log = logging.getLogger("bgmock")
 WsgiCallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-MAX_LINE = 8192
-MAX_HEADERS = 100
 #: Closing with unread request bytes: read and discard up to this much, for up to this long.
 LINGER_BYTES = 64 << 20
 LINGER_S = 2.0
-_HEX = frozenset(b"0123456789abcdefABCDEF")
 _TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _NO_BODY_STATUS = frozenset({204, 304})
 
@@ -60,99 +65,18 @@ class BadRequest(Exception):
         self.body = body  # an answer made elsewhere (the proxy's journaled 403), else the server's envelope
 
 
-class _Body:
-    """A ``Content-Length`` body, read by the server before the application runs: never past
-    its length (the next request on the connection starts there).  ``problem`` says why a
-    body could not be read whole (the client closed or stalled early, bad chunk framing)."""
-
-    def __init__(self, rfile: Any, length: int) -> None:
-        self.rfile = rfile
-        self.length = length
-        self.remaining = length
-        self.problem = ""
-
-    def read(self, size: int) -> bytes:
-        size = min(size, self.remaining)
-        if size <= 0:
-            return b""
-        try:
-            data = self.rfile.read(size)
-        except OSError:  # a timeout (the deadline) or a reset
-            data = b""
-        self.remaining -= len(data)
-        if len(data) < size:
-            self.problem = f"the body ended before its Content-Length ({self.length} bytes) was sent"
-            self.remaining = 0
-        return data
-
-    def unread(self) -> bool:
-        """Whether the client may still be sending this body (it was longer than the cap)."""
-        return self.remaining > 0 and not self.problem
-
-
-class _ChunkedBody(_Body):
-    """A ``Transfer-Encoding: chunked`` body, decoded."""
-
-    def __init__(self, rfile: Any) -> None:
-        super().__init__(rfile, 0)
-        self.done = False
-        self.consumed = 0
-
-    def read(self, size: int) -> bytes:
-        parts: list[bytes] = []
-        wanted = size
-        try:
-            while wanted > 0 and not self.done:
-                if self.remaining == 0 and not self._next_chunk():
-                    break
-                part = self.rfile.read(min(wanted, self.remaining))
-                if not part:
-                    raise OSError("the chunked body ended inside a chunk")
-                parts.append(part)
-                self.remaining -= len(part)
-                wanted -= len(part)
-                if self.remaining == 0 and self.rfile.read(2) not in (b"\r\n", b"\n"):
-                    raise ValueError("malformed chunked body: a chunk is not followed by CRLF")
-        except ValueError as exc:
-            self.problem, self.done = str(exc), True
-        except OSError:
-            self.problem, self.done = "the chunked body ended before its last chunk", True
-        data = b"".join(parts)
-        self.consumed += len(data)
-        return data
-
-    def _next_chunk(self) -> bool:
-        line = self.rfile.readline(MAX_LINE + 1)
-        if not line:
-            raise OSError("ended")
-        size = line.split(b";", 1)[0].strip()
-        if len(line) > MAX_LINE or not line.endswith(b"\n") or not size or not _HEX.issuperset(size):
-            raise ValueError("malformed chunked body: a chunk size is not a hexadecimal number")
-        self.remaining = int(size, 16)
-        if self.remaining == 0:  # the last chunk: skip trailers up to the blank line
-            for _ in range(MAX_HEADERS + 1):
-                if self.rfile.readline(MAX_LINE + 1) in (b"\r\n", b"\n", b""):
-                    break
-            else:
-                raise ValueError("malformed chunked body: too many trailer lines")
-            self.done = True
-            return False
-        return True
-
-    def unread(self) -> bool:
-        return not self.done and not self.problem
-
-
 class _Deadline(io.RawIOBase):
     """The connection as the request reader's raw stream: each read waits at most the idle
     timeout, and none goes past the deadline of the request's current part (head or body)."""
 
-    def __init__(self, sock: socket.socket, idle: float) -> None:
+    def __init__(self, sock: socket.socket, idle: float, on_data: Callable[[], None]) -> None:
         super().__init__()
         self.sock = sock
         self.idle = idle
         self.deadline: float | None = None
         self.timeout = idle
+        self.waiting = False  # between requests: the first byte that comes ends the idleness
+        self.on_data = on_data
 
     def start(self, seconds: float | None) -> None:
         """A new deadline, ``seconds`` from now (None: only the idle timeout)."""
@@ -160,6 +84,10 @@ class _Deadline(io.RawIOBase):
         if seconds is None and self.timeout != self.idle:
             self.timeout = self.idle
             self.sock.settimeout(self.idle)
+
+    def left(self) -> float:
+        """Seconds left before the current deadline (the idle timeout when there is none)."""
+        return self.idle if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
 
     def readable(self) -> bool:
         return True
@@ -173,7 +101,11 @@ class _Deadline(io.RawIOBase):
             if abs(wanted - self.timeout) > 0.05:  # settimeout costs two syscalls: not per read
                 self.timeout = wanted
                 self.sock.settimeout(wanted)
-        return self.sock.recv_into(buffer)
+        received = self.sock.recv_into(buffer)
+        if self.waiting and received:
+            self.waiting = False
+            self.on_data()
+        return received
 
 
 class _Date:
@@ -201,7 +133,7 @@ class Handler(socketserver.StreamRequestHandler):
         self.timeout = self.server.idle_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
         self.rfile.close()  # read through the deadline instead (the socket stays open)
-        self.clock = _Deadline(self.connection, self.server.idle_timeout)
+        self.clock = _Deadline(self.connection, self.server.idle_timeout, self._busy)
         self.rfile = io.BufferedReader(self.clock, 1 << 16)
         self.scheme = "http"
 
@@ -209,7 +141,7 @@ class Handler(socketserver.StreamRequestHandler):
         """Carry on over ``sock``: this connection wrapped in TLS (by tls.py, or by proxy.py
         after a CONNECT). The server closes it, and ``server_close`` wakes it."""
         self.connection = sock
-        self.clock = _Deadline(sock, self.server.idle_timeout)
+        self.clock = _Deadline(sock, self.server.idle_timeout, self._busy)
         self.rfile = io.BufferedReader(self.clock, 1 << 16)
         self.scheme = "https"
         self.server.secured(self.request, sock)
@@ -229,11 +161,20 @@ class Handler(socketserver.StreamRequestHandler):
             if not keep:
                 return
 
+    def _busy(self) -> None:
+        self.server.slots.busy(self.request)
+
     def _one_request(self) -> bool:
         # Slow clients: the line and headers must arrive within head_timeout, the body within
         # body_timeout, whatever the pace (a byte every few seconds resets no timer).
         self.clock.start(self.server.head_timeout)
+        # Idle until a byte of the next request comes: the first connection to go when the
+        # slots run out (slots.py).
+        self.server.slots.idle(self.request)
+        self.clock.waiting = True
         line = self.rfile.readline(MAX_LINE + 1)
+        self.clock.waiting = False
+        self._busy()  # a pipelined request may have been read already, with no new byte
         while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
             line = self.rfile.readline(MAX_LINE + 1)
         if not line:
@@ -246,27 +187,68 @@ class Handler(socketserver.StreamRequestHandler):
             self._refuse(exc.status, exc.reason, exc.body)
             self._linger()
             return False
-        body: _Body = environ.pop("bgmock.body")
+        body: LengthBody = environ.pop("bgmock.body")
         self.clock.start(self.server.body_timeout)
-        if environ.pop("bgmock.expect_continue", False):
-            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        # The whole body (up to one byte over the cap) before the application runs: a body cut
-        # short or badly framed is the HTTP layer's error, not a request with half a body.
-        data = body.read(self.server.max_body + 1)
-        if body.problem:
-            self._refuse(400, body.problem)
-            self._linger()
-            return False
-        environ["wsgi.input"] = io.BytesIO(data)
-        if body.unread():  # longer than the cap: the rest is never read, so this answer closes
-            environ["bgmock.keep_alive"] = False
-        answered = self._answer(environ)
+        expect_continue = environ.pop("bgmock.expect_continue", False)
+        charged = 0
+        if isinstance(body, ChunkedBody) or body.length <= self.server.max_body:
+            if expect_continue:
+                self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            # The whole body (up to one byte over the cap) before the application runs: a body
+            # cut short or badly framed is the HTTP layer's error, not a request with half a body.
+            data, charged = self._read_body(body)
+            if data is None:
+                self._refuse(503, "too many request bodies in flight (body_memory_bytes); retry")
+                self._linger()
+                return False
+        else:  # refused on its declared length, unread: the application's 700 (transport.Oversized)
+            data = b""
+        try:
+            if body.problem:
+                self._refuse(400, body.problem)
+                self._linger()
+                return False
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["bgmock.body_bytes"] = data  # serving.WsgiApp takes it as is: no second copy
+            if body.unread():  # longer than the cap: the rest is never read, so this answer closes
+                environ["bgmock.keep_alive"] = False
+            answered = self._answer(environ)
+        finally:
+            del data
+            environ.pop("bgmock.body_bytes", None)
+            environ.pop("wsgi.input", None)
+            self.server.bodies.release(charged)
         self.clock.start(None)
         if answered and environ["bgmock.keep_alive"]:  # the body was read whole before the answer
             return True
         if body.unread():
             self._linger()
         return False
+
+    def _read_body(self, body: LengthBody) -> tuple[bytes | None, int]:
+        """Up to the cap plus one byte, charged to the server's body budget first (a
+        declared length at once, a chunked body a mebibyte at a time); (None, 0) when the
+        budget had no room before the body's deadline."""
+        budget, limit = self.server.bodies, self.server.max_body + 1
+        if not isinstance(body, ChunkedBody):
+            want = min(body.length, limit)
+            if want == 0:
+                return b"", 0
+            charged = budget.acquire(want, self.clock.left())
+            return (None, 0) if charged is None else (body.read(want), charged)
+        parts: list[bytes] = []
+        size = total = 0
+        while size < limit and not body.done and not body.problem:
+            step = budget.acquire(min(1 << 20, limit - size), self.clock.left())
+            if step is None:
+                budget.release(total)
+                return None, 0
+            total += step
+            part = body.read(step)
+            parts.append(part)
+            size += len(part)
+        budget.release(total - size)  # what the last step did not fill
+        return b"".join(parts), size
 
     def _linger(self) -> None:
         """Close without losing the answer: a close with unread request bytes makes the kernel
@@ -339,23 +321,29 @@ class Handler(socketserver.StreamRequestHandler):
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
             "bgmock.socket": self.connection,
         }
+        lengths: list[str] = []
         for name, value in headers:
-            key = "CONTENT_TYPE" if name == "content-type" else (
-                "CONTENT_LENGTH" if name == "content-length" else "HTTP_" + name.upper().replace("-", "_"))
+            if name == "content-length":
+                lengths.append(value)
+                continue
+            key = "CONTENT_TYPE" if name == "content-type" else "HTTP_" + name.upper().replace("-", "_")
             if key in environ:
-                if key == "CONTENT_LENGTH" and environ[key] != value:
-                    raise BadRequest(400, "conflicting Content-Length headers")
-                if key != "CONTENT_LENGTH":
-                    environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
+                environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
             else:
                 environ[key] = value
+        try:
+            length = content_length(lengths)  # every header that turns into a number, strictly
+        except FramingError as exc:
+            raise BadRequest(400, str(exc)) from None
+        if length is not None:
+            environ["CONTENT_LENGTH"] = str(length)
         environ["bgmock.body"] = self._body(environ)
         connection = environ.get("HTTP_CONNECTION", "").lower()
         environ["bgmock.keep_alive"] = "close" not in connection and (
             version == "HTTP/1.1" or "keep-alive" in connection)
         return environ
 
-    def _body(self, environ: dict[str, Any]) -> _Body:
+    def _body(self, environ: dict[str, Any]) -> LengthBody:
         coding = environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if coding:
             if "CONTENT_LENGTH" in environ:
@@ -363,12 +351,9 @@ class Handler(socketserver.StreamRequestHandler):
             if coding != "chunked" or environ["SERVER_PROTOCOL"] != "HTTP/1.1":
                 raise BadRequest(501, f"Transfer-Encoding {coding[:40]!r} is not supported (chunked is)")
             environ["wsgi.input_terminated"] = True
-            body: _Body = _ChunkedBody(self.rfile)
+            body: LengthBody = ChunkedBody(self.rfile)
         else:
-            raw = environ.get("CONTENT_LENGTH", "")
-            if raw and not (raw.isascii() and raw.isdigit()):
-                raise BadRequest(400, "malformed Content-Length")
-            body = _Body(self.rfile, int(raw) if raw else 0)
+            body = LengthBody(self.rfile, int(environ.get("CONTENT_LENGTH", 0)))  # checked by _build
         if environ.get("HTTP_EXPECT", "").lower() == "100-continue" and environ["SERVER_PROTOCOL"] == "HTTP/1.1":
             environ["bgmock.expect_continue"] = True
         return body
@@ -457,7 +442,8 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def __init__(
         self, host: str, port: int, app: WsgiCallable, *, refusal: Callable[[int, str], bytes] | None = None,
         max_connections: int = 256, idle_timeout: float = 15.0, head_timeout: float = 20.0,
-        body_timeout: float = 120.0, max_body: int = 12 << 20, tls: Any = None, proxy: Any = None,
+        body_timeout: float = 120.0, max_body: int = 12 << 20, body_memory: int | None = None,
+        tls: Any = None, proxy: Any = None,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.app = app
@@ -467,23 +453,26 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.body_timeout = body_timeout
         self.max_body = max_body
         #: ``tls.Gate`` (HTTPS on this port) and ``proxy.Proxy`` (CONNECT and absolute-form
-        #: requests), or None; ``_secured`` maps an accepted socket to its TLS wrapper.
+        #: requests), or None.
         self.tls = tls
         self.proxy = proxy
-        self._secured: dict[socket.socket, socket.socket] = {}
+        # Bodies held at once, all connections together (bodies.py); by default four at the cap.
+        self.bodies = BodyBudget(body_memory or 4 * (max_body + 1))
         self.date = _Date()
         self.closing = False
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
+        self.slots = Slots(max_connections)
         super().__init__((host, port), Handler)
 
     @property
     def port(self) -> int:
         return int(self.socket.getsockname()[1])
 
+    def connections(self) -> tuple[int, int]:
+        """(open, idle) connections: what ``max_connections`` and making room see."""
+        return self.slots.counts()
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        if not self.slots.take(request):  # the longest-idle keep-alive connection makes room
             body = self.refusal(503, "too many open connections to the fake")
             with contextlib.suppress(OSError):
                 request.settimeout(0.5)
@@ -493,27 +482,24 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
                 )
             self.shutdown_request(request)
             return
-        with self._open_lock:
-            self._open.add(request)
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._release(request)
+            self.slots.release(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._release(request)
+            self.slots.release(request)
 
     def secured(self, request: Any, wrapped: socket.socket) -> None:
         """``request`` now speaks TLS through ``wrapped`` (which took over its descriptor)."""
-        with self._open_lock:
-            self._secured[request] = wrapped
+        self.slots.secured(request, wrapped)
 
     def shutdown_request(self, request: Any) -> None:
-        wrapped = self._secured.get(request)
+        wrapped = self.slots.wire(request)
         if wrapped is None:
             super().shutdown_request(request)
             return
@@ -522,13 +508,6 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         close(wrapped)
         super().shutdown_request(wrapped)
 
-    def _release(self, request: Any) -> None:
-        with self._open_lock:
-            self._secured.pop(request, None)
-            if request in self._open:
-                self._open.discard(request)
-                self._slots.release()
-
     def handle_error(self, request: Any, client_address: Any) -> None:
         """socketserver prints a traceback for anything ``handle`` raised; ours logs it once."""
         log.exception("bgmock: error on a connection from %s", client_address)
@@ -536,9 +515,7 @@ class ThreadedServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def server_close(self) -> None:
         self.closing = True
         super().server_close()
-        with self._open_lock:
-            connections = [self._secured.get(conn, conn) for conn in self._open]
-        for conn in connections:  # wake the threads blocked reading an idle connection
+        for conn in self.slots.held():  # wake the threads blocked reading an idle connection
             with contextlib.suppress(OSError):
                 socket.socket.shutdown(conn, socket.SHUT_RDWR)  # the TCP level, also under TLS
 

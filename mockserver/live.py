@@ -29,7 +29,11 @@ class LiveServer:
         # journal, ``GET /__admin/requests``, records every call). Errors are still logged.
         cfg = cfg.replace(log_requests=False) if cfg.log_requests else cfg
         self.backend = Backend(cfg)
+        #: The Flask app served (a test may add its own routes to it: see app.py); its
+        #: ``extensions["bgmock"]`` is the fake's WSGI host, whose dispatcher answers bgmock's paths.
         self.app = create_app(backend=self.backend)
+        fake = self.app.extensions["bgmock"]
+        self.dispatcher = fake.dispatcher
         # The same server as ``bgmock serve`` (keep-alive, exact transport faults).
         # The port speaks HTTP and HTTPS alike (the first byte tells), so a test switches to
         # https with a setting (``tls``) on the same session server; the proxy hook answers
@@ -38,9 +42,9 @@ class LiveServer:
             return self.backend.config
 
         self._server: ThreadedServer = make_server(
-            host, port, self.app, refusal=self.app.wsgi_app.refusal, max_body=cfg.max_body_bytes,
-            tls=Gate(lambda: server_context(current()), plain=True),
-            proxy=Proxy(current, self.app.wsgi_app.dispatcher.refuse),
+            host, port, self.app, refusal=fake.refusal, max_body=cfg.max_body_bytes,
+            body_memory=cfg.body_memory_bytes, tls=Gate(lambda: server_context(current()), plain=True),
+            proxy=Proxy(current, self.dispatcher.refuse),
         )
         self.host = host
         self.port = self._server.socket.getsockname()[1]

@@ -5,10 +5,12 @@ invented catalog in ``fixtures/scenes.json`` and lets users point at their own. 
 is user input: every problem with it becomes a ``CatalogError`` naming the file and the entry,
 because a ``KeyError`` from deep inside server start-up tells nobody which line to fix.
 
-This module is a leaf on purpose (no Flask, no other ``mockserver`` module): the server, the
-image renderer and the contract kit all read scenes, and none of them should drag in the others.
-Request validation (ranges, ``"Indoor"`` as a scene type) belongs to the JSON schemas; ``query``
-trusts its caller and only filters and ranks.
+The file's shape is ``schemas/catalog.json``, worded by ``validation.problems`` like every
+other input; this module adds only what a schema cannot say (unique IDs, category names).
+It stays light (no Flask, no Pillow, no backend): the server, the image renderer and the
+contract kit all read scenes, and none of them should drag in the others. ``query`` trusts
+its caller (the scene query's rules are ``schemas/scene-query-request.json``'s) and only
+filters and ranks.
 """
 
 from __future__ import annotations
@@ -23,14 +25,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .coercion import whole
-from .parsing import read_int
+from .spec import load_spec
+from .validation.coercion import integer_plan, whole_numbers
+from .validation.problems import schema_problems
 
 __all__ = ["CatalogError", "Scene", "SceneCatalog"]
-
-SCENE_TYPE_RANGE = range(1, 5)
-CATEGORY_RANGE = range(1, 12)
-SUPPORTED_VERSIONS = (1,)
 
 # The documented names; a catalog may omit "sceneTypes" and still read well in messages.
 DEFAULT_SCENE_TYPES: Mapping[int, str] = MappingProxyType(
@@ -39,7 +38,6 @@ DEFAULT_SCENE_TYPES: Mapping[int, str] = MappingProxyType(
 # Lets a user catalog that only cares about IDs skip colours and still render something.
 DEFAULT_PALETTE: tuple[str, ...] = ("#f2f2f2", "#d9d9d9", "#a6a6a6")
 
-_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _HAS_CJK = re.compile(f"[{_CJK}]")
 # A run of CJK, or a run of other word characters: "iPhone手机壳" is two tokens, not one,
@@ -181,30 +179,19 @@ class SceneCatalog:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<catalog>") -> SceneCatalog:
-        """Validate a parsed catalog: unique modelNum, sceneType 1-4, category ids 1-11.
+        """Validate a parsed catalog against ``schemas/catalog.json``, then what a schema cannot
+        say: unique modelNum, and a category name for every id a scene uses.
 
         ``categories``, ``sceneTypes``, ``keywords``, ``palette`` and ``categoryNameList`` are
         optional so that a user can write a catalog that only lists the IDs their client uses.
         """
-        if not isinstance(data, Mapping):
-            raise CatalogError(
-                f"{source}: scene catalog must be a JSON object with a 'scenes' list"
-            )
-        version = data.get("version", 1)
-        if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
-            raise CatalogError(
-                f"{source}: version {version!r} is not supported (expected one of "
-                f"{', '.join(map(str, SUPPORTED_VERSIONS))})"
-            )
-        scene_types = _id_names(data.get("sceneTypes"), "sceneTypes", SCENE_TYPE_RANGE, source)
-        categories = _id_names(data.get("categories"), "categories", CATEGORY_RANGE, source)
-        raw_scenes = data.get("scenes")
-        if not isinstance(raw_scenes, list):
-            raise CatalogError(f"{source}: 'scenes' must be a list of scene objects")
+        data = _checked(data, source)
+        scene_types = _id_names(data.get("sceneTypes"))
+        categories = _id_names(data.get("categories"))
         scenes: list[Scene] = []
         seen: dict[str, int] = {}
-        for position, entry in enumerate(raw_scenes):
-            scene = _parse_scene(entry, position, categories, source)
+        for position, entry in enumerate(data["scenes"]):
+            scene = _parse_scene(entry, f"{source}: {_entry(position, entry)}", categories)
             if scene.model_num in seen:
                 raise CatalogError(
                     f"{source}: scenes[{position}]: duplicate modelNum {scene.model_num!r} "
@@ -280,85 +267,63 @@ def _index(scene: Scene) -> _Indexed:
     return _Indexed(scene, frozenset(terms), tuple(dict.fromkeys(cjk)))
 
 
-def _id_names(raw: Any, field: str, allowed: range, source: str) -> dict[int, str] | None:
-    """Parse ``{"1": "Indoor", ...}``; JSON keys are strings, a Python caller may pass ints."""
+#: Problems named in one CatalogError: enough to fix a file in one go, never a wall of text.
+_MAX_PROBLEMS = 10
+_ENTRY = re.compile(r"^scenes\[([0-9]+)\]")
+
+
+def _checked(data: Any, source: str) -> dict[str, Any]:
+    """The catalog after ``schemas/catalog.json`` (whole-number floats read as the integers
+    JSON Schema counts them), or a CatalogError naming the file, each bad entry and field."""
+    if not isinstance(data, Mapping):
+        raise CatalogError(f"{source}: scene catalog must be a JSON object with a 'scenes' list")
+    data = {key: _str_keys(value) if key in ("sceneTypes", "categories") else value for key, value in data.items()}
+    spec = load_spec()
+    data = whole_numbers(data, integer_plan(spec, "catalog.json"))  # "sceneType": 2.0 is 2
+    problems = schema_problems(spec.validator("catalog.json"), data, fast=spec.fast_check("catalog.json"))
+    if problems:
+        shown = [_labelled(problem, data) for problem in problems[:_MAX_PROBLEMS]]
+        more = len(problems) - len(shown)
+        raise CatalogError(f"{source}: " + "; ".join(shown) + (f" (and {more} more)" if more > 0 else ""))
+    return data
+
+
+def _str_keys(names: Any) -> Any:
+    """``{1: "Indoor"}`` from a Python caller as the file would say it, ``{"1": "Indoor"}``."""
+    if not isinstance(names, Mapping):
+        return names
+    return {str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v for k, v in names.items()}
+
+
+def _entry(position: int, entry: Any) -> str:
+    """``scenes[3] (modelNum 'mod004')``: the index to count to, the ID to search for."""
+    model_num = entry.get("modelNum") if isinstance(entry, Mapping) else None
+    if isinstance(model_num, str) and model_num.strip():
+        return f"scenes[{position}] (modelNum {model_num[:64]!r})"
+    return f"scenes[{position}]"
+
+
+def _labelled(problem: str, data: Mapping[str, Any]) -> str:
+    """A schema problem about a scene, with that scene's modelNum beside its index."""
+    match = _ENTRY.match(problem)
+    if not match:
+        return problem
+    position = int(match[1])
+    rest = problem[match.end():]
+    return _entry(position, data["scenes"][position]) + (f": {rest[1:]}" if rest.startswith(".") else rest)
+
+
+def _id_names(raw: Mapping[str, str] | None) -> dict[int, str] | None:
+    """``{"1": "Indoor", ...}`` (keys checked by the schema) -> ``{1: "Indoor", ...}``."""
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
-        raise CatalogError(f"{source}: '{field}' must be an object mapping ids to names")
-    names: dict[int, str] = {}
-    for key, name in raw.items():
-        number = _as_id(key)
-        if number is None or number not in allowed:
-            raise CatalogError(
-                f"{source}: {field}: key {str(key)[:40]!r} must be an id from "
-                f"{allowed.start} to {allowed.stop - 1}"
-            )
-        if not isinstance(name, str) or not name.strip():
-            raise CatalogError(f"{source}: {field}[{key!r}]: name must be a non-empty string")
-        names[number] = name
-    return names
+    return {int(key): name for key, name in raw.items()}
 
 
-def _as_id(key: Any) -> int | None:
-    """An integer id from an int or a string of digits; anything else (bools too) is None."""
-    if isinstance(key, bool):
-        return None
-    if isinstance(key, int):
-        return key
-    if isinstance(key, str):
-        return read_int(key, padded=True, max_digits=4)  # ASCII digits ("²".isdigit() is true; int("²") fails)
-    return None
-
-
-def _parse_scene(
-    entry: Any, position: int, categories: Mapping[int, str] | None, source: str
-) -> Scene:
-    """One validated Scene, or a CatalogError that says which entry and which field."""
-    label = f"{source}: scenes[{position}]"
-    if not isinstance(entry, Mapping):
-        raise CatalogError(f"{label}: each scene must be a JSON object")
-    model_num = entry.get("modelNum")
-    if not isinstance(model_num, str) or not model_num.strip():
-        raise CatalogError(f"{label}: 'modelNum' must be a non-empty string")
-    label = f"{label} (modelNum {model_num!r})"
-
-    def text(field: str) -> str:
-        value = entry.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise CatalogError(f"{label}: '{field}' must be a non-empty string")
-        return value
-
-    def strings(field: str) -> tuple[str, ...] | None:
-        value = entry.get(field)
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise CatalogError(f"{label}: '{field}' must be a list of non-empty strings")
-        return tuple(value)
-
-    name, scene_name = text("name"), text("sceneName")
-
-    scene_type = whole(entry.get("sceneType"))  # 2.0 is the integer 2, as JSON Schema counts
-    if (
-        isinstance(scene_type, bool)
-        or not isinstance(scene_type, int)
-        or (scene_type not in SCENE_TYPE_RANGE)
-    ):
-        raise CatalogError(f"{label}: 'sceneType' must be an integer 1-4, got {scene_type!r}")
-
-    raw_categories = entry.get("categoryType")
-    if not isinstance(raw_categories, list) or not raw_categories:
-        raise CatalogError(f"{label}: 'categoryType' must be a non-empty list of ids 1-11")
-    raw_categories = [whole(value) for value in raw_categories]
-    for value in raw_categories:
-        if isinstance(value, bool) or not isinstance(value, int) or value not in CATEGORY_RANGE:
-            raise CatalogError(f"{label}: 'categoryType' must hold integer ids 1-11, got {value!r}")
-    if len(set(raw_categories)) != len(raw_categories):
-        raise CatalogError(f"{label}: 'categoryType' lists a category twice")
-    category_types = tuple(raw_categories)
-
-    category_names = strings("categoryNameList")
+def _parse_scene(entry: Mapping[str, Any], label: str, categories: Mapping[int, str] | None) -> Scene:
+    """One Scene from an entry the schema passed; the names rules a schema cannot say."""
+    category_types = tuple(entry["categoryType"])
+    category_names = entry.get("categoryNameList")
     if category_names is None:
         missing = [c for c in category_types if c not in (categories or {})]
         if missing:
@@ -366,31 +331,19 @@ def _parse_scene(
                 f"{label}: no 'categoryNameList', and the catalog's 'categories' has no name "
                 f"for id(s) {', '.join(map(str, missing))}"
             )
-        category_names = tuple((categories or {})[c] for c in category_types)
+        category_names = [(categories or {})[c] for c in category_types]
     elif len(category_names) != len(category_types):
         raise CatalogError(
             f"{label}: 'categoryNameList' has {len(category_names)} names for "
             f"{len(category_types)} 'categoryType' ids"
         )
-
-    keywords = tuple(k.strip().lower() for k in strings("keywords") or ())
-
-    palette = strings("palette")
-    if palette is None:
-        palette = DEFAULT_PALETTE
-    elif not 2 <= len(palette) <= 3 or not all(_COLOUR.fullmatch(c) for c in palette):
-        raise CatalogError(
-            f"{label}: 'palette' must list 2-3 colours written #rrggbb, got {list(palette)!r}"
-        )
-    palette = tuple(c.lower() for c in palette)
-
     return Scene(
-        model_num=model_num,
-        name=name,
-        scene_name=scene_name,
-        scene_type=scene_type,
+        model_num=entry["modelNum"],
+        name=entry["name"],
+        scene_name=entry["sceneName"],
+        scene_type=entry["sceneType"],
         category_types=category_types,
-        category_names=category_names,
-        keywords=keywords,
-        palette=palette,
+        category_names=tuple(category_names),
+        keywords=tuple(k.strip().lower() for k in entry.get("keywords") or ()),
+        palette=tuple(c.lower() for c in entry.get("palette") or DEFAULT_PALETTE),
     )

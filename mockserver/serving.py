@@ -1,8 +1,9 @@
 """Serving the fake: a lean WSGI host for the dispatcher, and ``--workers N`` on granian.
 
-``app.create_app`` is the Flask host (handy to embed, and Flask's test client); for serving
-under load this module's ``WsgiApp`` does the same job without Flask's per-request
-machinery: environ -> ``Incoming`` -> ``Dispatcher.handle`` -> status, headers, body.  It
+``app.create_app`` is the Flask app (to embed, to extend with one's own routes, Flask's test
+client), which hands bgmock's paths to this module's ``WsgiApp``; ``bgmock serve`` runs
+``WsgiApp`` alone, without Flask's per-request machinery: environ -> ``Incoming`` ->
+``Dispatcher.handle`` -> status, headers, body.  It
 also acts out transport faults, on the socket when the server exposes it (werkzeug,
 gunicorn) and as closely as the server allows when it does not (granian; see
 ``docs/load-and-workers.md`` for what a client sees there).
@@ -13,7 +14,9 @@ fake's own work (validation, shared state) is what is left to pay for.
 
 Several processes share state through Redis (``storage/``; a private ``redis-server`` unless
 ``--state`` names a Redis): the parent installs the start-up fault rules once; each worker
-builds its own Backend on the same Redis and key prefix.
+builds its own Backend on the same Redis and key prefix.  The settings reach the workers in
+an environment variable, never a file; the parent's private temporary folder (``scratch.py``)
+holds only the TLS files granian reads.  Stopping and readiness: ``lifecycle.py``.
 """
 
 from __future__ import annotations
@@ -22,25 +25,30 @@ import ctypes
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .backend import Backend
+from .bodies import BODY_WAIT_S, BodyBudget
 from .config import Config, ConfigError
 from .dispatch import Dispatcher
 from .errors import ApiError, GatewayError
+from .framing import FramingError, content_length
 from .http import Incoming, Reply
+from .lifecycle import STOP_GRACE_S, Probe, Watchdog, probe_address, wait_until_answering
+from .scratch import scratch_dir
 from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
+from .ui import dashboard_url  # (imported here: the announcer thread must not import)
 
-#: Environment variable through which the parent hands its settings to granian's workers.
+#: Environment variable through which the parent hands its settings (JSON) to granian's workers.
 WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
 #: The main process's pid, for workers to die with it (``_die_with_parent``).
 WORKER_PARENT_ENV = "BGMOCK_WORKER_PARENT"
@@ -56,6 +64,10 @@ class Aborted(ConnectionAbortedError):
     logging an "Error on request" traceback for a fault that was asked for."""
 
 
+class _NoRoom(Exception):
+    """No room in the body budget before the wait ran out (answered 503)."""
+
+
 class WsgiApp:
     """A WSGI callable that hands every request to one dispatcher."""
 
@@ -65,13 +77,26 @@ class WsgiApp:
         self.config = dispatcher.backend.config
         # Which process answered (X-Bgmock-Worker), so a test or a person can see the spread.
         self._worker_header = [("X-Bgmock-Worker", worker)] if worker else []
+        # Bodies read here, all threads together (werkzeug's, granian's; bgmock's own server
+        # charges its own budget before the application runs): bodies.py.
+        cfg = self.config
+        self.bodies = BodyBudget(cfg.body_memory_bytes or 4 * (cfg.max_body_bytes + 1))
+        self.body_wait_s = BODY_WAIT_S
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        charged = 0
         try:
+            charged = self._charge(environ)
             reply = self.dispatcher.handle(self.incoming(environ))
+        except FramingError as exc:  # a Content-Length no server should have passed on
+            reply = self._bad_request(400, str(exc))
+        except _NoRoom:
+            reply = self._bad_request(503, "too many request bodies in flight (body_memory_bytes); retry")
         except Exception:  # the dispatcher has its own net; this one catches a broken request stream
             log.exception("bgmock: internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             reply = Reply.json(self.dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock")))
+        finally:
+            self.bodies.release(charged)
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
         if reply.transport:
@@ -82,20 +107,46 @@ class WsgiApp:
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
         return [reply.body]
 
+    def _bad_request(self, status: int, reason: str) -> Reply:
+        status, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", reason, status=status))
+        return Reply.json(body, status=status, headers={"Connection": "close"})
+
+    def _charge(self, environ: dict[str, Any]) -> int:
+        """Room for the body about to be read (its declared length, or the cap for a chunked
+        one), waiting up to ``body_wait_s``; 0 when there is nothing to read here."""
+        if "bgmock.body_bytes" in environ:
+            return 0  # bgmock's own server read it within its own budget
+        limit = self.config.max_body_bytes
+        length = content_length([environ["CONTENT_LENGTH"]]) if environ.get("CONTENT_LENGTH") else None
+        if length is None:
+            want = limit + 1 if environ.get("wsgi.input_terminated") else 0
+        else:
+            want = 0 if length > limit else length  # over the cap: refused unread (Oversized)
+        if want == 0:
+            return 0
+        charged = self.bodies.acquire(want, self.body_wait_s)
+        if charged is None:
+            raise _NoRoom
+        return charged
+
     def refusal(self, status: int, reason: str) -> bytes:
         """The body for a request the HTTP server could not read: the gateway's JSON envelope."""
         _, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", reason, status=status))
         return Reply.json(body).body  # encoded as every other answer is
 
     def incoming(self, environ: dict[str, Any]) -> Incoming:
-        """The request as the dispatcher sees it (the same fields ``app.py`` builds from Flask)."""
-        try:
-            length: int | None = int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
-        except ValueError:
-            length = 0
+        """The request as the dispatcher sees it (the fields the in-process modes build too)."""
+        # Strict (framing.py): werkzeug and granian hand the header over as the client sent it.
+        length = content_length([environ["CONTENT_LENGTH"]]) if environ.get("CONTENT_LENGTH") else None
         if length is None and not environ.get("wsgi.input_terminated"):
             length = 0  # no length and no terminated stream (no chunked upload): no body
-        body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
+        try:
+            # bgmock's own server read the body already (within its budget): take it as is.
+            body = environ.get("bgmock.body_bytes")
+            if body is None or (length is not None and length > self.config.max_body_bytes):
+                body = read_body(environ["wsgi.input"], length, self.config.max_body_bytes)
+        except (OSError, ValueError) as exc:  # werkzeug's dechunking: a bad chunk size, a cut body
+            raise FramingError(f"the request body could not be read ({str(exc)[:80] or type(exc).__name__})") from None
         query: dict[str, str] = {}
         raw_query = environ.get("QUERY_STRING")
         for key, value in parse_qsl(raw_query, keep_blank_values=True) if raw_query else ():
@@ -172,11 +223,12 @@ def _cut(part: bytes) -> Iterator[bytes]:
 # -- granian workers -------------------------------------------------------------------------
 def worker_app() -> WsgiApp:
     """Granian's factory, run in each worker: a Backend on the shared store the parent prepared."""
-    path = os.environ.get(WORKER_CONFIG_ENV)
-    if not path:
+    text = os.environ.pop(WORKER_CONFIG_ENV, None)  # read once: this worker spawns nothing that needs it
+    if not text:
         raise RuntimeError(f"{WORKER_CONFIG_ENV} is not set: start workers with `bgmock serve --workers N`")
-    config = Config.from_mapping(json.loads(Path(path).read_text(encoding="utf-8")))
+    config = Config.from_mapping(json.loads(text))
     _die_with_parent()
+    _stop_only_when_told()
     if config.log_requests:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(message)s", datefmt="%H:%M:%S")
     # Shared state (Redis): the parent installed the start-up rules once. One worker without
@@ -186,21 +238,37 @@ def worker_app() -> WsgiApp:
 
 
 def _die_with_parent() -> None:
-    """Linux: a SIGTERM for this worker when bgmock's main process dies, however it dies.
+    """Linux: SIGKILL for this worker when bgmock's main process dies, however it dies.
 
     granian's workers outlive a ``kill -9`` of the main process and go on serving, orphans on
     the port that a restarted fake then meets.  ``PR_SET_PDEATHSIG`` fires when the thread that
-    started the worker ends; granian starts and respawns workers from its main thread.
+    started the worker ends; granian starts and respawns workers from its main thread.  SIGKILL,
+    not SIGTERM: with the main process gone nobody would force a worker whose graceful stop
+    hangs (a request in a ``timeout`` fault holds it for ``hang_s``); the store survives a
+    killed process by design.
     """
     parent = os.environ.get(WORKER_PARENT_ENV, "")
     if not sys.platform.startswith("linux") or not parent.isdigit():
         return
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if os.getppid() != int(parent):  # the main process died before the request above
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _stop_only_when_told() -> None:
+    """Block SIGINT in this worker: it stops on its main process's SIGTERM alone.
+
+    Ctrl-C signals the whole process group.  A granian worker that got SIGINT and, a moment
+    later, its main process's SIGTERM sometimes handled neither and went on serving while the
+    main process waited for it (measured: 3 of 9 Ctrl-C); one signal alone always stopped it.
+    The mask is set in the worker's main thread before granian starts its runtime threads,
+    which inherit it, so no thread of the worker takes SIGINT.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
 def _port_to_serve(host: str, port: int) -> int:
@@ -220,10 +288,14 @@ def _port_to_serve(host: str, port: int) -> int:
 
 
 def serve_workers(
-    config: Config, state: str, *, started: float | None = None, blocking_threads: int | None = None
+    config: Config, state: str, *, started: float | None = None, blocking_threads: int | None = None,
+    watchdog: Watchdog | None = None,
 ) -> int:
     """Run ``config.workers`` granian processes; several share the Redis of ``config.state``
-    (``storage/private_redis.serving_state`` says where state lives: ``state``). Returns an exit code."""
+    (``storage/private_redis.serving_state`` says where state lives: ``state``). Returns an exit code.
+
+    Stops within ``lifecycle.STOP_GRACE_S`` of SIGINT or SIGTERM (forcing if it must), and says
+    it is listening only once a worker answers (``lifecycle``)."""
     try:
         from granian import Granian
         from granian.constants import Interfaces
@@ -233,21 +305,22 @@ def serve_workers(
             "(or, from the bgmock checkout, pip install -e \".[workers]\")"
         ) from None
     started = time.perf_counter() if started is None else started
-    with tempfile.TemporaryDirectory(prefix="bgmock-") as scratch:
+    watchdog = watchdog or Watchdog()
+    with scratch_dir() as scratch:
+        watchdog.at_force.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
         port = _port_to_serve(config.host, config.port)
         config = config.replace(port=port)
         # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
         # also installs the start-up rules, once for all workers.
         Backend(config)
-        settings = Path(scratch) / "config.json"
-        settings.write_text(json.dumps(config.as_dict()), encoding="utf-8")
-        os.environ[WORKER_CONFIG_ENV] = str(settings)
+        # The settings (secrets included) reach the workers in their environment, never in a file.
+        os.environ[WORKER_CONFIG_ENV] = json.dumps(config.as_dict())
         os.environ[WORKER_PARENT_ENV] = str(os.getpid())
         tls: dict[str, Any] = {}
         if config.tls:  # granian serves TLS itself, from files (docs/tls-and-proxy.md)
             from .tls import server_files
 
-            tls["ssl_cert"], tls["ssl_key"] = server_files(config, Path(scratch))
+            tls["ssl_cert"], tls["ssl_key"] = server_files(config, scratch)
         if blocking_threads is None:
             # Threads per worker = requests it serves at once. Few is fastest for quick answers
             # (less GIL hand-over); a latency setting means many requests wait at once.
@@ -258,22 +331,26 @@ def serve_workers(
             # critical: a deliberate abort (a transport fault) would otherwise print a traceback
             # per fault; the fake logs its own errors and requests through the "bgmock" logger.
             log_level="critical", log_access=False, respawn_failed_workers=True, **tls,
+            workers_kill_timeout=int(STOP_GRACE_S) - 1,  # granian's own force, before the watchdog's
         )
-        from .ui import dashboard_url
-
-        print(
-            f"bgmock listening on {'https' if config.tls else 'http'}://{config.host}:{port}"
-            f" ({config.workers} granian worker(s), {state};"
-            f" started in {(time.perf_counter() - started) * 1000:.0f} ms; dashboard {dashboard_url(config, port)})",
-            flush=True,
+        # granian installs this as its SIGINT/SIGTERM handler when it starts (instance attribute)
+        server.signal_handler_interrupt = watchdog.wrap(server.signal_handler_interrupt)
+        announced = threading.Event()
+        # resolved and made here: the announcer thread must not import or resolve (fork safety)
+        probe = Probe(probe_address(config.host, port), tls=bool(config.tls), admin_token=config.admin_token)
+        announcer = threading.Thread(
+            target=_announce_when_answering,
+            args=(server, probe, config, state, started, watchdog.stopping, announced),
+            name="bgmock-ready", daemon=True,
         )
+        announcer.start()
         try:
             server.serve()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # a stop before granian set its handlers (ours raise Stopped)
             pass
-        except SystemExit as exc:  # granian gave up; its own message is below log_level
-            if exc.code in (0, None):
-                return 0
+        except SystemExit as exc:
+            if exc.code in (0, None) or watchdog.signum is not None:
+                return watchdog.exit_code(announced.is_set())  # a worker ended by the same Ctrl-C is no crash
             print(
                 f"bgmock: granian stopped (exit {exc.code}): a worker died again within 5.5 s of being"
                 " respawned (granian's crash-loop guard); the fake is no longer listening",
@@ -281,9 +358,31 @@ def serve_workers(
             )
             return exc.code if isinstance(exc.code, int) else 1
         finally:
+            watchdog.stopping.set()  # the announcer gives up if no worker ever answered
             os.environ.pop(WORKER_CONFIG_ENV, None)
             os.environ.pop(WORKER_PARENT_ENV, None)
-    return 0
+    return watchdog.exit_code(announced.is_set())
+
+
+def _announce_when_answering(
+    server: Any, probe: Probe, config: Config, state: str, started: float, stop: threading.Event,
+    announced: threading.Event,
+) -> None:
+    """Print the listening line once a worker answers (the port is bound before any worker runs)."""
+    # granian forks its workers from its main thread; probing after the last fork means no
+    # fork copies a lock this thread holds (OpenSSL's, with --tls). Its respawns come later.
+    forked = getattr(server, "wrks", None)
+    while forked is not None and len(forked) < config.workers and not stop.is_set():
+        time.sleep(0.005)
+    if wait_until_answering(probe, stop=stop):
+        announced.set()
+        print(
+            f"bgmock listening on {'https' if config.tls else 'http'}://{config.host}:{probe.port}"
+            f" ({config.workers} granian worker(s), {state};"
+            f" started in {(time.perf_counter() - started) * 1000:.0f} ms;"
+            f" dashboard {dashboard_url(config, probe.port)})",
+            flush=True,
+        )
 
 
 __all__ = ["Aborted", "WsgiApp", "serve_workers", "worker_app"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -99,11 +100,13 @@ class Spec:
         return found  # type: ignore[no-any-return]
 
     def _build(self, ref: str) -> Draft202012Validator:
-        from jsonschema import Draft202012Validator
+        from jsonschema import Draft202012Validator, validators
 
         name, _, pointer = ref.partition("#")
         schema: dict[str, Any] = {"$ref": SCHEMA_BASE + ref} if pointer else self.schemas[name]
-        return Draft202012Validator(schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        # ``pattern`` as JSON Schema (ECMA-262) and the fast check read it: see ``ecma_pattern``.
+        strict = validators.extend(Draft202012Validator, {"pattern": _pattern})
+        return strict(schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER)  # type: ignore[no-any-return]
 
     def fast_check(self, ref: str) -> Callable[[Any], bool]:
         """A compiled yes/no check for ``ref``, to skip the full validator on valid input.
@@ -137,6 +140,39 @@ class Spec:
 
     def fixture(self, name: str) -> Path:
         return self.fixtures_dir / name
+
+
+@lru_cache(maxsize=256)
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A schema's ``pattern`` compiled so that ``$`` means what ECMA-262 (JSON Schema's regex
+    dialect, and jsonschema-rs's) says: the end of the text. Python's ``$`` also matches before
+    a final newline, so ``"example.com\\n"`` passed ``^[A-Za-z0-9.]+$`` in jsonschema while the
+    fast check refused it; with no problem to name, the value was then accepted. ``\\Z`` is
+    Python's end of text; a ``$`` escaped or inside ``[...]`` stays a dollar sign."""
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    """jsonschema's ``pattern`` keyword, with ``ecma_pattern``'s end of text."""
+    from jsonschema import ValidationError
+
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 class _Lazy:

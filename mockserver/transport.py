@@ -35,11 +35,31 @@ def malformed_body(*, complete: bool = False) -> bytes:
     return whole if complete else whole[:57]
 
 
+class Oversized(bytes):
+    """A body refused on its declared length: it holds no bytes, but ``len()`` is the length
+    the client declared, so every cap check (``len(body) > max_body_bytes``) refuses it as it
+    would the real body, without the fake ever reading or holding it (a client announcing
+    100 MB used to cost 12 MiB of buffering before its refusal)."""
+
+    declared: int
+
+    def __new__(cls, declared: int) -> Oversized:
+        made = super().__new__(cls, b"")
+        made.declared = declared
+        return made
+
+    def __len__(self) -> int:
+        return self.declared
+
+
 def read_body(stream: Any, length: int | None, limit: int) -> bytes:
     """At most ``limit + 1`` bytes (one more tells "too large"), read in pieces: a single
-    ``read(limit + 1)`` would allocate the whole cap (12 MiB) for every request, however small."""
+    ``read(limit + 1)`` would allocate the whole cap (12 MiB) for every request, however small.
+    A declared ``length`` over the cap is not read at all (an ``Oversized``)."""
     if length == 0:
         return b""
+    if length is not None and length > limit:
+        return Oversized(length)
     want = limit + 1 if length is None else min(length, limit + 1)
     parts: list[bytes] = []
     size = 0

@@ -429,5 +429,5 @@ def test_host_headers_are_read_like_browsers_write_them(value: str, expected: tu
 
 def test_the_guard_is_on_in_every_served_dispatcher() -> None:
     """Every host of the fake builds its dispatcher with the guard; only the in-process mode opts out."""
-    assert create_app(SETTINGS).config["BGMOCK_DISPATCHER"].guard is not None
+    assert create_app(SETTINGS).extensions["bgmock"].dispatcher.guard is not None
     assert Dispatcher(Backend(Config.from_mapping(SETTINGS))).guard is not None

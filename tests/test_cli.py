@@ -12,7 +12,6 @@ import json
 import os
 import re
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,10 +32,11 @@ ITEM = submit_item(imgBase64=MISSING, imageFileUrl="https://cdn.example.com/p/mu
 
 
 def bgmock_exe() -> str:
+    """The console script of the environment running the tests, never another one on PATH
+    (which could be an older install, or another interpreter's that lacks the test extras)."""
     beside = Path(sys.executable).with_name("bgmock")
-    found = str(beside) if beside.exists() else shutil.which("bgmock")
-    assert found, "the bgmock console script is not installed (pip install -e .)"
-    return found
+    assert beside.exists(), f"the bgmock console script is not installed beside {sys.executable} (pip install -e .)"
+    return str(beside)
 
 
 def first_line(proc: subprocess.Popen, timeout: float = 20) -> str:

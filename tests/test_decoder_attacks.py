@@ -1,4 +1,5 @@
-"""Images built to attack the decoder: each answers a 700 naming the field, with bounded memory.
+"""Images built to attack the decoder: each answers a 700 naming the field, with bounded memory
+and bounded work (a JPEG with thousands of scans is refused by counting them, not decoded).
 
 Memory is the behaviour bound, not time: ``tracemalloc`` measures what Python allocates while
 the request is answered, and on Linux the process's peak resident size (VmHWM, reset through
@@ -8,6 +9,8 @@ cannot see. Both checks run under both image_check settings (structure walk and 
 
 from __future__ import annotations
 
+import io
+import re
 import struct
 import tracemalloc
 import zlib
@@ -18,6 +21,10 @@ from pathlib import Path
 
 import pytest
 from helpers import b64, client, make_image, problems, submit, submit_item
+from PIL import Image
+
+from mockserver.images import MAX_JPEG_SCANS, ImageProblem, inspect_image, open_header
+from mockserver.render import _decode_product
 
 MB = 1024 * 1024
 #: Python allocations while one hostile image is answered.
@@ -111,7 +118,33 @@ def webp_with_garbage_chunk() -> bytes:
     return bytes(data)
 
 
+_NEXT_MARKER = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
+
+
+@lru_cache(maxsize=8)
+def jpeg_with_scans(scans: int, side: int = 1200) -> bytes:
+    """A real progressive JPEG (Pillow writes 10 scans) with its last tiny scan repeated until
+    it has ``scans``: a 12-byte AC refinement scan still makes the decoder visit every
+    coefficient of its component, so 2 000 of them cost seconds of CPU in ~25 kB more file."""
+    img = Image.radial_gradient("L").resize((side, side)).convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", progressive=True, quality=80)
+    data = buf.getvalue()
+    pos, found = 2, []
+    while data[pos + 1] != 0xD9:  # a well-formed file from Pillow: segments, scans, then EOI
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        end = pos + 2 + length
+        if data[pos + 1] == 0xDA:
+            end = _NEXT_MARKER.search(data, end).start()  # type: ignore[union-attr]
+            found.append(data[pos:end])
+        pos = end
+    assert len(found) == 10
+    extra = [scan for scan in found if len(scan) < 20][-1] * (scans - len(found))
+    return data[:pos] + extra + data[pos:]
+
+
 ATTACKS = {
+    "jpeg-2000-scans": (lambda: jpeg_with_scans(2000), "scans"),
     # name: (image bytes, a word the 700 problem must contain)
     "png-bomb-60000x60000": (lambda: png_claiming(60000, 60000, rows=1), "too large"),
     "png-5000x5000-zeros": (lambda: png_claiming(5000, 5000), "5000x5000"),
@@ -159,3 +192,27 @@ def test_an_image_at_the_largest_allowed_size_is_decoded_within_the_same_bound()
     with memory_bound():
         answer = submit(c, submit_item(imgBase64=b64(png_claiming(2999, 2999))))
     assert answer["resCode"] == 200, answer
+
+
+@pytest.mark.parametrize("scans", [10, MAX_JPEG_SCANS])
+@pytest.mark.parametrize("image_check", ["structure", "full"])
+def test_progressive_jpegs_up_to_the_scan_cap_are_accepted(scans: int, image_check: str) -> None:
+    answer = submit(client(image_check=image_check), submit_item(imgBase64=b64(jpeg_with_scans(scans))))
+    assert answer["resCode"] == 200, answer
+
+
+@pytest.mark.parametrize("verify", [True, "structure"])
+def test_one_scan_past_the_cap_is_refused_by_every_inspection(verify: bool | str) -> None:
+    """Both checks; ``verify=False`` reads the header only and decodes nothing."""
+    with pytest.raises(ImageProblem, match=f"more than {MAX_JPEG_SCANS} scans"):
+        inspect_image(jpeg_with_scans(MAX_JPEG_SCANS + 1), verify=verify)
+
+
+def test_the_renderer_never_decodes_a_jpeg_past_the_scan_cap() -> None:
+    """The renderer opens products through the same ``open_header``: past the cap it draws
+    its stand-in product instead of spending the decode."""
+    with pytest.raises(ImageProblem, match="scans"):
+        open_header(jpeg_with_scans(2000), "JPEG")
+    with pytest.raises(ImageProblem, match="scans"):
+        _decode_product(jpeg_with_scans(2000), (200, 200))
+    assert _decode_product(jpeg_with_scans(10), (200, 200)).size[0] <= 200

@@ -9,9 +9,13 @@ schemas' edges, and check that valid requests really take the fast path.
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mockserver.config import Config, ConfigError
 from mockserver.spec import load_spec
 
 SPEC = load_spec()
@@ -66,3 +70,28 @@ def test_the_fast_path_never_accepts_what_jsonschema_refuses(ref, instance):
 def test_valid_submits_take_the_fast_path(items):
     assert SPEC.validator("submit-request.json#/$defs/items").is_valid(items)
     assert SPEC.fast_check("submit-request.json#/$defs/items")(items)
+
+
+# A trailing newline: Python's ``$`` matches before it, ECMA-262's (JSON Schema's) does not. When
+# jsonschema accepted what the fast check refused, it had no problem to name and the value passed.
+NEWLINE_CASES = [
+    ("config.json", {"allow_hosts": ["example.com\n"]}),
+    ("config.json", {"fetch_allow_hosts": ["example.com\n"]}),
+    ("submit-request-item.strict.json", {"imageFileUrl": "https://example.com/p.png", "modelNum": "mod001",
+                                         "width": 800, "height": 800, "imageNum": 4, "productTitle": "mug\n"}),
+    ("catalog.json", {"scenes": [{"modelNum": "m", "name": "N", "sceneName": "S", "sceneType": 1,
+                                  "categoryType": [1], "palette": ["#ffffff\n", "#000000"]}]}),
+]
+
+
+@pytest.mark.parametrize(("ref", "instance"), NEWLINE_CASES, ids=[ref for ref, _ in NEWLINE_CASES])
+def test_a_pattern_ends_at_the_end_of_the_text_in_both_validators(ref: str, instance: dict) -> None:
+    assert not SPEC.fast_check(ref)(instance)
+    assert not SPEC.validator(ref).is_valid(instance)
+    without = json.loads(json.dumps(instance).replace("\\n", ""))
+    assert SPEC.fast_check(ref)(without) and SPEC.validator(ref).is_valid(without)
+
+
+def test_a_setting_with_a_trailing_newline_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"allow_hosts\[0\]: must match"):
+        Config.from_mapping({"allow_hosts": ["example.com\n"]})

@@ -13,7 +13,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -259,21 +259,73 @@ def test_idle_connections_are_closed() -> None:
         srv.stop()
 
 
-def test_connections_beyond_the_cap_get_a_503_envelope() -> None:
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait (up to 5 s) for the server's threads to reach a state; not a timing assertion."""
+    deadline = time.monotonic() + 5
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert condition()
+
+
+def _kept(port: int) -> socket.socket:
+    """A keep-alive connection that has had one answer and now sits idle."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    return sock
+
+
+def test_connections_beyond_the_cap_get_a_503_envelope_when_none_is_idle() -> None:
     srv = _Server(max_connections=1)
     try:
         with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as first:
-            first.sendall(_post("127.0.0.1"))
-            assert b'"resCode":200' in first.recv(65536)  # the one slot is taken by a kept connection
+            first.sendall(b"GET /__admin/health HTTP/1.1\r\n")  # in the middle of a request: busy
+            _until(lambda: srv.server.connections() == (1, 0))
             envelope = _refusal(srv.raw(_post("127.0.0.1")), 503)
             assert "too many open connections" in str(envelope["message"])
-        deadline = time.monotonic() + 5  # the slot frees when the first connection closes
-        while time.monotonic() < deadline:
-            data = srv.raw(b"GET /__admin/health HTTP/1.1\r\nConnection: close\r\n\r\n")
-            if data.startswith(b"HTTP/1.1 200"):
-                break
-            time.sleep(0.02)
-        assert data.startswith(b"HTTP/1.1 200")
+            first.sendall(b"\r\n")  # the busy connection was not cut: it gets its answer
+            assert first.recv(65536).startswith(b"HTTP/1.1 200")
+        _until(lambda: srv.server.connections()[0] == 0)  # the slot frees when it closes
+        assert srv.raw(b"GET /__admin/health HTTP/1.1\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 200")
+    finally:
+        srv.stop()
+
+
+def test_when_slots_run_out_the_longest_idle_keep_alive_connection_makes_room() -> None:
+    """256 keep-alive clients each sending a request now and then used to hold every slot."""
+    srv = _Server(max_connections=3)
+    try:
+        oldest = _kept(srv.port)
+        _until(lambda: srv.server.connections() == (1, 1))  # its thread marked it idle: the oldest idle
+        middle = _kept(srv.port)
+        _until(lambda: srv.server.connections() == (2, 2))
+        busy = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        busy.sendall(b"GET /__admin/health HTTP/1.1\r\n")
+        _until(lambda: srv.server.connections() == (3, 2))
+        newcomer = _kept(srv.port)  # answered, not refused
+        assert oldest.recv(1024) == b""  # closed by the server: it had been idle the longest
+        middle.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert middle.recv(65536).startswith(b"HTTP/1.1 200")  # the others are untouched
+        busy.sendall(b"\r\n")
+        assert busy.recv(65536).startswith(b"HTTP/1.1 200")
+        _until(lambda: srv.server.connections() == (3, 3))
+        for sock in (oldest, middle, busy, newcomer):
+            sock.close()
+    finally:
+        srv.stop()
+
+
+def test_many_keep_alive_clients_cannot_lock_a_new_one_out() -> None:
+    """The attack of issue 15, by count: every slot held by a kept connection, then more
+    clients than slots each get their answer."""
+    srv = _Server(max_connections=8)
+    try:
+        kept = [_kept(srv.port) for _ in range(8)]
+        for _ in range(20):
+            answer = srv.raw(b"GET /__admin/health HTTP/1.1\r\nConnection: close\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200")
+        for sock in kept:
+            sock.close()
     finally:
         srv.stop()
 
@@ -326,5 +378,60 @@ def test_a_body_trickled_past_its_deadline_is_refused() -> None:
             time.sleep(0.6)  # the rest would come too late
             data = b"".join(iter(lambda: sock.recv(65536), b""))
         assert "Content-Length" in str(_refusal(data, 400)["message"])
+    finally:
+        srv.stop()
+
+
+# -- bodies in flight, all connections together (bodies.py) ----------------------------------
+
+
+def _head(length: int) -> bytes:
+    return f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def test_bodies_in_flight_are_bounded_together() -> None:
+    """One upload holds the whole body budget while it trickles in; another body that does
+    not fit waits, and past its deadline gets a 503 envelope instead of more memory."""
+    srv = _Server(max_body=4000, body_memory=4001, body_timeout=0.5)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as first:
+            first.sendall(_head(4000))
+            _until(lambda: srv.server.bodies.used == 4000)  # charged before a byte of it came
+            envelope = _refusal(srv.raw(_post("127.0.0.1")), 503)
+            assert "too many request bodies in flight" in str(envelope["message"])
+        _until(lambda: srv.server.bodies.used == 0)  # the cut-off upload gave its share back
+        assert json.loads(_answers(srv.raw(_post("127.0.0.1")))[0][2])["resCode"] == 200  # room again
+    finally:
+        srv.stop()
+
+
+def test_a_body_waiting_for_room_is_read_once_there_is_some() -> None:
+    srv = _Server(max_body=4000, body_memory=4001)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as first:
+            first.sendall(_head(len(BODY)))
+            _until(lambda: srv.server.bodies.used == len(BODY))
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as second:
+                second.sendall(_post("127.0.0.1").replace(b"Content-Length", b"Connection: close\r\nContent-Length"))
+                first.sendall(BODY.encode())  # the first body completes, is answered, and leaves
+                assert b'"resCode":200' in first.recv(65536)
+                (status, _, body), = _answers(b"".join(iter(lambda: second.recv(65536), b"")))
+                assert status == 200 and json.loads(body)["resCode"] == 200
+    finally:
+        srv.stop()
+
+
+def test_a_chunked_body_is_charged_as_it_grows_and_stops_at_the_cap() -> None:
+    srv = _Server(max_body=2000)
+    try:
+        chunks = b"".join(b"400\r\n" + b"a" * 1024 + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"
+        data = srv.raw(
+            f"POST {SUBMIT} HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+            + chunks
+        )
+        (status, headers, body), = _answers(data)
+        assert status == 200 and headers["connection"] == "close"
+        assert "larger than the 2000 bytes" in json.loads(body)["resMessage"]
+        _until(lambda: srv.server.bodies.used == 0)
     finally:
         srv.stop()

@@ -261,7 +261,7 @@ def test_custom_catalog_from_the_command_line(tmp_path: Path) -> None:
         ("{not json", "not valid JSON"),
         ('{"scenes": [{"modelNum": "a", "name": "A", "sceneName": "A", "sceneType": 9, "categoryType": [1]}]}',
          "sceneType"),
-        ('{"scenes": "none"}', "'scenes' must be a list"),
+        ('{"scenes": "none"}', "scenes: must be an array, got string"),
     ],
 )
 def test_bad_catalog_stops_the_fake_with_a_config_error(tmp_path: Path, content: str | None, needle: str,

@@ -266,31 +266,61 @@ def test_bad_scene_type_raises_catalog_error(tmp_path: Path) -> None:
     ("data", "needle"),
     [
         ([], "JSON object"),
-        ({"version": 2, "scenes": []}, "version 2"),
-        ({}, "'scenes' must be a list"),
-        ({"scenes": ["mod001"]}, "must be a JSON object"),
-        ({"scenes": [_scene(modelNum=None)]}, "'modelNum'"),
-        ({"scenes": [_scene(name="")]}, "'name'"),
-        ({"scenes": [_scene(sceneName=3)]}, "'sceneName'"),
-        ({"scenes": [_scene(sceneType=True)]}, "'sceneType'"),
-        ({"scenes": [_scene(sceneType="Indoor")]}, "'sceneType'"),
-        ({"scenes": [_scene(categoryType=[12])]}, "'categoryType'.*12"),
-        ({"scenes": [_scene(categoryType=[])]}, "'categoryType'"),
+        ({"version": 2, "scenes": []}, "version: is not supported"),
+        ({}, "scenes: is required"),
+        ({"scenes": ["mod001"]}, r"scenes\[0\]: must be an object, got string"),
+        ({"scenes": [_scene(modelNum=None)]}, "modelNum: must be a string"),
+        ({"scenes": [_scene(name="")]}, "name: must be a non-empty string"),
+        ({"scenes": [_scene(sceneName=3)]}, "sceneName: must be a string"),
+        ({"scenes": [_scene(sceneType=True)]}, "sceneType: must be an integer"),
+        ({"scenes": [_scene(sceneType="Indoor")]}, "sceneType: must be an integer"),
+        ({"scenes": [_scene(categoryType=[12])]}, r"categoryType\[0\]: .*12"),
+        ({"scenes": [_scene(categoryType=[])]}, "categoryType: must list at least one"),
         ({"scenes": [_scene(categoryType=[1, 1], categoryNameList=["a", "a"])]}, "twice"),
         ({"scenes": [_scene(categoryNameList=["a", "b"])]}, "'categoryNameList'"),
         ({"scenes": [_scene(categoryType=[3], categoryNameList=None)]}, "no name for id"),
-        ({"scenes": [_scene(keywords="coffee")]}, "'keywords'"),
-        ({"scenes": [_scene(palette=["red", "blue"])]}, "'palette'"),
-        ({"scenes": [_scene(palette=["#ffffff"])]}, "'palette'"),
-        ({"sceneTypes": {"5": "Space"}, "scenes": []}, "sceneTypes"),
-        ({"categories": {"one": "General"}, "scenes": []}, "categories"),
-        ({"categories": {"1": ""}, "scenes": []}, "categories"),
+        ({"scenes": [_scene(keywords="coffee")]}, "keywords: must be an array"),
+        ({"scenes": [_scene(palette=["red", "blue"])]}, r"palette\[0\]: must be a colour written #rrggbb"),
+        ({"scenes": [_scene(palette=["#ffffff"])]}, "palette: must list 2-3 colours"),
+        ({"sceneTypes": {"5": "Space"}, "scenes": []}, 'sceneTypes: key "5" is not accepted'),
+        ({"categories": {"one": "General"}, "scenes": []}, 'categories: key "one"'),
+        ({"categories": {"1": ""}, "scenes": []}, "categories.1: must be a non-empty string"),
     ],
 )
 def test_bad_catalog_entries_name_the_problem(data: Any, needle: str) -> None:
     with pytest.raises(CatalogError, match=needle) as info:
         SceneCatalog.from_dict(data, source="user.json")
     assert str(info.value).startswith("user.json")
+
+
+def test_every_schema_problem_of_a_catalog_is_named_at_once() -> None:
+    data = {"scenes": [_scene("a", sceneType=9), _scene("b", name=""), _scene("c")]}
+    with pytest.raises(CatalogError) as info:
+        SceneCatalog.from_dict(data, source="user.json")
+    message = str(info.value)
+    assert "scenes[0] (modelNum 'a'): sceneType: must be between 1 and 4, got 9" in message
+    assert "scenes[1] (modelNum 'b'): name: must be a non-empty string" in message
+    assert "scenes[2]" not in message
+
+
+def test_a_broken_catalog_gets_a_bounded_message() -> None:
+    data = {"scenes": [_scene(f"s{i}", sceneType=9) for i in range(500)]}
+    with pytest.raises(CatalogError, match=r"\(and 490 more\)$") as info:
+        SceneCatalog.from_dict(data, source="user.json")
+    assert len(str(info.value)) < 2000
+
+
+def test_null_optional_fields_and_python_spellings_read_as_absent_or_equal() -> None:
+    loaded = SceneCatalog.from_dict(
+        {"sceneTypes": {2: "Outside"}, "categories": {"1": "General Purpose"},
+         "scenes": [_scene("n", sceneType=2.0, categoryType=[1.0], categoryNameList=None, keywords=None,
+                           palette=None)]},
+    )
+    scene = loaded.get("n")
+    assert scene is not None
+    assert (scene.scene_type, scene.category_types, scene.category_names) == (2, (1,), ("General Purpose",))
+    assert type(scene.scene_type) is int and scene.keywords == () and len(scene.palette) >= 2
+    assert loaded.scene_type_names == {2: "Outside"}
 
 
 def test_catalog_error_is_a_value_error() -> None:

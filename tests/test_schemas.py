@@ -164,3 +164,28 @@ def test_config_defaults_equal_the_config_schema() -> None:
 def test_config_defaults_validate_against_the_config_schema() -> None:
     SPEC.validator("config.json").validate(Config().as_dict())
 
+
+
+# -- the scene catalog ---------------------------------------------------------------------------
+
+
+def test_the_shipped_scene_catalog_validates_against_the_catalog_schema() -> None:
+    shipped = json.loads(SPEC.fixture("scenes.json").read_text(encoding="utf-8"))
+    SPEC.validator("catalog.json").validate(shipped)
+    assert SPEC.fast_check("catalog.json")(shipped)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"scenes": [{"modelNum": "m", "name": "N", "sceneName": "S", "sceneType": 5, "categoryType": [1]}]},
+        {"scenes": [{"modelNum": "m", "name": "N", "sceneName": "S", "sceneType": 1, "categoryType": [1, 1]}]},
+        {"scenes": [{"modelNum": " ", "name": "N", "sceneName": "S", "sceneType": 1, "categoryType": [1]}]},
+        {"sceneTypes": {"0": "Zero"}, "scenes": []},
+        {"version": 2, "scenes": []},
+    ],
+)
+def test_the_catalog_schema_and_its_fast_check_refuse_alike(bad: dict[str, Any]) -> None:
+    """Both verdicts matter: the fast check answers valid files, jsonschema explains the others."""
+    assert not SPEC.validator("catalog.json").is_valid(bad)
+    assert not SPEC.fast_check("catalog.json")(bad)

@@ -188,14 +188,14 @@ def test_no_path_reaches_a_file(served_from_a_trap: LiveServer, path: str) -> No
 
 
 def test_the_only_routes_are_the_dispatchers_catch_alls() -> None:
-    """No static folder, no send_file, no Flask route at all: every request goes to the
-    dispatcher (through its WSGI host), whose image routes render from memory (tasks and the
-    scene catalog), not from paths."""
+    """No static folder, no send_file, no Flask route of bgmock's own (a user may add theirs:
+    tests/test_app.py): every request goes to the dispatcher (through its WSGI host), whose
+    image routes render from memory (tasks and the scene catalog), not from paths."""
     from mockserver.serving import WsgiApp
 
     app = client().application
     assert list(app.url_map.iter_rules()) == []
-    assert isinstance(app.wsgi_app, WsgiApp)
+    assert isinstance(app.extensions["bgmock"], WsgiApp)
     status, _, body = _raw_get_flask(app, "/__bgmock/covers/mod001.png")
     assert status == 200 and body.startswith(b"\x89PNG")
 

@@ -445,3 +445,55 @@ def test_a_result_url_from_a_live_fake_is_accepted_as_input() -> None:
         again = http.post(fake.url + SUBMIT, json={"requestParams": [item]}, timeout=10).json()
     assert accepted(again), again
     assert fake.backend.tasks()[0]["items"][0]["_image"]["width"] == 800
+
+
+# -- the rules alone, without a fake ---------------------------------------------------------------
+
+
+def test_request_rules_judge_a_submit_with_only_what_they_are_given() -> None:
+    """``RequestRules`` is fed the scene IDs and an image resolver; no backend is built, so a
+    rule that reached back into one would fail here."""
+    from mockserver.config import Config
+    from mockserver.errors import InvalidInput
+    from mockserver.spec import load_spec
+    from mockserver.validation import RequestRules
+
+    image = make_image("PNG", 600, 600)
+
+    def resolve(url: str) -> bytes | None:
+        if url.endswith("/gone.png"):
+            raise LookupError("no such image on this fake")
+        return image if url.startswith("http://127.0.0.1/") else None
+
+    rules = RequestRules(load_spec(), Config(), scene_ids={"only-this"}, resolve_image=resolve)
+    body = {"requestParams": [
+        submit_item(modelNum="only-this"),
+        submit_item(modelNum="mod001"),
+        submit_item(imgBase64=MISSING, modelNum="only-this", imageFileUrl="http://127.0.0.1/gone.png"),
+        submit_item(imgBase64=MISSING, modelNum="only-this", imageFileUrl="http://127.0.0.1/ok.png"),
+    ]}
+    with pytest.raises(InvalidInput) as caught:
+        rules.submit(body)
+    assert caught.value.problems == [
+        "requestParams[1].modelNum: unknown scene ID 'mod001' (see the scene query API)",
+        "requestParams[2].imageFileUrl: no such image on this fake",
+    ]
+    items = rules.submit({"requestParams": [body["requestParams"][3]]})
+    assert items[0].source == "imageFileUrl" and items[0].product == image
+
+
+def test_the_validation_package_needs_neither_the_backend_nor_the_settings_module() -> None:
+    """No cycle hidden in a function: config reads validation's wording, so validation must not
+    import config (or the backend) back, at import time or later."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mockserver.validation as v\n"
+        "for name in v.__all__: getattr(v, name)\n"
+        "import mockserver.validation.admin, mockserver.validation.prefer\n"
+        "banned = ('mockserver.backend', 'mockserver.config', 'mockserver.dispatch')\n"
+        "print(sorted(m for m in sys.modules if m in banned))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

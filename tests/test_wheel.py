@@ -1,10 +1,17 @@
 """The built wheel works on its own: schemas and fixtures ship inside it and are found there.
 
-Builds the wheel from this checkout, installs it (without dependencies) into a fresh venv that
-sees this environment's flask/jsonschema/Pillow, and runs it from a directory outside the
-checkout, so nothing can be picked up from the source tree by accident. Building fetches
-hatchling through pip's build isolation; when that is impossible the test fails (it must not
-pass silently in CI).
+Builds the wheel from this checkout, installs it (without dependencies) into a fresh venv, and
+runs it from a directory outside the checkout, so nothing can be picked up from the source tree
+by accident. Building fetches hatchling through pip's build isolation; when that is impossible
+the test fails (it must not pass silently in CI).
+
+The venv takes its dependencies (flask, jsonschema, Pillow, pip itself) from *the environment
+running this test*, through a ``.pth`` file listing its site-packages, and never from the base
+interpreter: ``system_site_packages=True`` would see the base Python's packages, so the test would
+pass or fail with whatever that Python happens to have (on a base Python with nothing but pip it
+failed: No module named 'PIL'). A ``.pth`` line adds a folder to ``sys.path`` without running the
+``.pth`` files inside it, so this environment's editable bgmock (a ``.pth`` pointing at the
+checkout) stays invisible to the venv; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -60,12 +68,29 @@ def installed(tmp_path_factory) -> Path:
     wheels = list(dist.glob("bgmock-*.whl"))
     assert len(wheels) == 1, wheels
     env_dir = tmp / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    # pip comes from the system site-packages the venv sees; --ignore-installed: this environment's
-    # editable bgmock must not count as "already satisfied"
+    _see_running_environment(python)
+    # pip comes from this environment too; --ignore-installed: this environment's editable
+    # bgmock must not count as "already satisfied"
     _run([str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheels[0])])
     return env_dir
+
+
+def _site_dirs() -> list[str]:
+    """The folders this interpreter imports installed distributions from: site-packages only,
+    never the checkout (which this environment's editable install adds to ``sys.path``)."""
+    found = [sysconfig.get_path("purelib"), sysconfig.get_path("platlib"), *sys.path]
+    return [p for p in dict.fromkeys(found)
+            if p and p.rstrip("/").endswith(("site-packages", "dist-packages")) and Path(p).is_dir()]
+
+
+def _see_running_environment(python: Path) -> None:
+    """Make the venv of ``python`` import this environment's distributions, after its own."""
+    own = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    # "zz": read after any .pth the wheel itself installs; one folder per line, nothing executed
+    (Path(own) / "zz_bgmock_test_deps.pth").write_text("".join(f"{p}\n" for p in _site_dirs()), encoding="utf-8")
 
 
 def _clean_env() -> dict[str, str]:

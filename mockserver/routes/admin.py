@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..coercion import integer_plan, whole_numbers
 from ..dispatch import Context, Route
-from ..errors import GatewayError, InvalidInput
+from ..errors import GatewayError
 from ..http import Reply
-from ..parsing import is_json_blank, parse_int
-from ..problems import json_type, schema_problems
-from ..validation import load_json
+from ..journal import SCHEMA_VERSION
+from ..validation import admin as rules
 
 
-def _json_body(ctx: Context) -> Any:
-    if is_json_blank(ctx.request.body):
-        return {}
-    try:
-        return load_json(ctx.request.body, "body")
-    except ValueError:
-        raise InvalidInput(["body: not valid JSON"]) from None
-
-
-def _checked_body(ctx: Context, ref: str) -> dict[str, Any]:
-    """The JSON body checked against ``schemas/admin.json``'s ``ref``: an unknown key is named
-    (``set: is not a documented field``), never read as a missing one."""
-    body = _json_body(ctx)
-    spec = ctx.backend.spec
-    if not isinstance(body, dict):
-        name, _, pointer = ref.partition("#/$defs/")
-        fields = ", ".join(spec.schema(name)["$defs"][pointer].get("properties", {}))
-        raise InvalidInput([f"body: must be a JSON object with {fields}, got {json_type(body)}"])
-    body = whole_numbers(body, integer_plan(spec, ref))
-    problems = schema_problems(spec.validator(ref), body)
-    if problems:
-        raise InvalidInput(problems)
-    return body
-
-
-def _limit(ctx: Context, default: int) -> int:
-    raw = ctx.request.query.get("limit")
-    if raw is None:
-        return default
-    bounds = ctx.backend.spec.schema("admin.json")["$defs"]["limit"]  # the documented range
-    try:
-        return parse_int(raw, "limit", minimum=bounds["minimum"], maximum=bounds["maximum"])
-    except ValueError as exc:
-        raise InvalidInput([str(exc)]) from None
+def _limit(ctx: Context) -> int:
+    return rules.limit(ctx.backend.spec, ctx.request.query.get("limit"), 100)
 
 
 def health(ctx: Context) -> Reply:
@@ -60,18 +24,9 @@ def list_faults(ctx: Context) -> Reply:
 
 def add_faults(ctx: Context) -> Reply:
     """One rule, or a list of rules (all validated before any is stored)."""
-    body = _json_body(ctx)
-    rules = body if isinstance(body, list) else [body]
-    from ..faults import FaultRule
-
-    for index, rule in enumerate(rules):
-        try:
-            FaultRule.from_json(ctx.backend.spec, rule, "check")
-        except InvalidInput as exc:
-            prefix = f"[{index}] " if isinstance(body, list) else ""
-            raise InvalidInput([prefix + p for p in exc.problems]) from None
-    added = [ctx.backend.add_fault(rule) for rule in rules]
-    return Reply.json({"faults": added} if isinstance(body, list) else added[0], status=201)
+    checked, many = rules.fault_rules(ctx.backend.spec, ctx.request.body)
+    added = [ctx.backend.add_fault(rule) for rule in checked]
+    return Reply.json({"faults": added} if many else added[0], status=201)
 
 
 def delete_faults(ctx: Context) -> Reply:
@@ -82,11 +37,11 @@ def delete_faults(ctx: Context) -> Reply:
 
 
 def requests_(ctx: Context) -> Reply:
-    return Reply.json({"requests": ctx.backend.journal(_limit(ctx, 100))})
+    return Reply.json({"schemaVersion": SCHEMA_VERSION, "requests": ctx.backend.journal(_limit(ctx))})
 
 
 def tasks(ctx: Context) -> Reply:
-    return Reply.json({"tasks": ctx.backend.tasks(_limit(ctx, 100))})
+    return Reply.json({"tasks": ctx.backend.tasks(_limit(ctx))})
 
 
 #: Media types of the upload formats the fake accepts (images.sniff_format's names).
@@ -110,16 +65,13 @@ def product(ctx: Context) -> Reply:
 
 def clock(ctx: Context) -> Reply:
     if ctx.request.method == "POST":
-        body = _checked_body(ctx, "admin.json#/$defs/clockAdvance")
+        body = rules.checked_body(ctx.backend.spec, ctx.request.body, "admin.json#/$defs/clockAdvance")
         ctx.backend.advance(float(body["advance"]))
     return Reply.json({"now": round(ctx.backend.clock.now(), 3), "mode": ctx.backend.clock.mode})
 
 
 def reset(ctx: Context) -> Reply:
-    body = _json_body(ctx)
-    if body != {}:  # it takes nothing: a field sent is a field the caller expected to matter
-        fields = ", ".join(str(k)[:64] for k in body) if isinstance(body, dict) else json_type(body)
-        raise InvalidInput([f"body: POST /__admin/reset takes no fields (send nothing or {{}}), got {fields}"])
+    rules.empty_body(ctx.request.body, "POST /__admin/reset")
     ctx.backend.reset()
     return Reply.json({"reset": True})
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..dispatch import Context, Route
+from ..errors import InvalidInput
 from ..http import Reply
-from ..validation import FormBody, parse_body
+from ..validation import FormBody
 
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
@@ -14,17 +15,21 @@ SCENES = "/ai/image/background/generation/scene/query"
 
 
 def _body(ctx: Context) -> dict[str, Any]:
-    body = parse_body(ctx.request.header("content-type"), ctx.request.body, strict=ctx.backend.config.strict)
-    ctx.notes["body"] = body
+    try:
+        body = ctx.backend.requests.body(ctx.request.header("content-type"), ctx.request.body)
+    except InvalidInput as exc:  # an unreadable body breaks the request schema: the journal says why
+        ctx.notes.problems = exc.problems
+        raise
+    ctx.notes.body = body
     return body
 
 
 def submit(ctx: Context) -> Reply:
     body = _body(ctx)
     task_id = ctx.backend.submit(
-        body, prefer=ctx.request.header("prefer"), app_key=ctx.notes.get("appKey"), notes=ctx.notes
+        body, prefer=ctx.request.header("prefer"), app_key=ctx.notes.app_key, notes=ctx.notes
     )
-    ctx.notes["taskId"] = task_id
+    ctx.notes.task_id = task_id
     return Reply.json(ctx.envelopes.success({"result": {"taskId": task_id}}))
 
 
@@ -39,8 +44,8 @@ def query(ctx: Context) -> Reply:
     data = ctx.backend.query(
         _without_system(body), base_url=ctx.request.base_url, prefer=ctx.request.header("prefer"), notes=ctx.notes
     )
-    ctx.notes["taskId"] = data["taskId"]
-    ctx.notes["taskStatus"] = data["taskStatus"]  # journaled: what the client was told (the kit's evidence)
+    ctx.notes.task_id = data["taskId"]
+    ctx.notes.task_status = data["taskStatus"]  # journaled: what the client was told (the kit's evidence)
     return Reply.json(ctx.envelopes.success(data))
 
 

@@ -2,7 +2,7 @@
 
 jsonschema's own messages quote the value and the schema (``'short' is not valid under any of
 the given schemas``), which tells a user neither which rule failed nor what would pass.  Every
-body, fault rule, admin call and config file the fake checks is explained here, so each kind of
+body, fault rule, admin call, config file and scene catalog the fake checks is explained here, so each kind of
 schema error has one wording everywhere.
 """
 

@@ -1,43 +1,38 @@
-"""Request bodies in, parsed parameters or a list of field problems out.
+"""A submit's ``requestParams``: the schema's verdict, then what a schema cannot say.
 
-The API's shape lives in ``schemas/``; this module only adds what a schema cannot say: how
-bodies are encoded on the wire, the lenient coercion of string spellings (guided by the
-schema's declared types), and the rules that need the decoded image.
+The item's shape lives in ``schemas/submit-request-item.json``; this module adds the lenient
+coercion of string spellings (guided by the schema's declared types), the known scene IDs,
+and the rules that need the decoded image or the URL.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from ..errors import InvalidInput
+from ..images import ImageInfo, ImageProblem, check_structure, inspect_image
+from .body import load_json
 from .coercion import coerce, scalar_types
-from .config import Config
-from .errors import InvalidInput
-from .images import ImageInfo, ImageProblem, check_structure, inspect_image
-from .parsing import JSON_WHITESPACE_BYTES, is_json_blank, media_type
 from .problems import json_type, schema_problems
-from .spec import Spec
 
-FORM = "application/x-www-form-urlencoded"
+if TYPE_CHECKING:  # the settings' type only: config.py imports this package's problems and coercion
+    from ..config import Config
+    from ..spec import Spec
+
 URL_IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "bmp", "webp"})
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{2,5})$")
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
 _URLSAFE = str.maketrans("-_", "+/")
 
-#: Deepest JSON nesting the fake reads. Its own bodies nest 3 deep (body, requestParams, item);
-#: anything much deeper is an attack on the parser or on what walks the value after it.
-MAX_JSON_DEPTH = 32
-
-#: Resolves a URL that points at the fake itself to image bytes: None when the URL is not the
-#: fake's; raises LookupError (its text is the reason) when it is, but no image is there.
-LocalResolver = Callable[[str], "bytes | None"]
+#: Resolves an ``imageFileUrl`` to image bytes: None when the URL is not to be checked (not the
+#: fake's own, and not fetched); raises LookupError (its text is the reason) when no image is there.
+ImageResolver = Callable[[str], "bytes | None"]
 
 
 @dataclass(frozen=True)
@@ -69,130 +64,23 @@ class SubmitParams:
         return [item for item in self.items if isinstance(item, dict)]
 
 
-class FormBody(dict):
-    """A form-decoded body: every value is a string by nature of the encoding, so even strict
-    mode reads numbers and booleans from it (strict is about the types JSON can carry)."""
-
-
-def parse_body(content_type: str | None, body: bytes, *, strict: bool = False) -> dict[str, Any]:
-    """Decode a JSON or form-encoded body into an object, or raise a 700 naming the problem."""
-    media = media_type(content_type)
-    if is_json_blank(body):  # JSON's four whitespace characters, not bytes.isspace()'s six
-        return {}
-    looks_json = body.lstrip(JSON_WHITESPACE_BYTES)[:1] == b"{"
-    if media == FORM and not (looks_json and not strict):
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput(["body: form data is not valid UTF-8"]) from None
-        return FormBody(parse_qsl(text, keep_blank_values=True))
-    # Lenient: a JSON object sent as a form (``curl -d '{...}'``) or with no type is read as JSON.
-    if media in ("application/json", FORM) or media.endswith("+json") or (not media and not strict):
-        try:
-            value = load_json(body, "body")
-        except ValueError as exc:
-            raise InvalidInput([f"body: not valid JSON ({str(exc)[:120]})"]) from None
-        if not isinstance(value, dict):
-            raise InvalidInput([f"body: must be a JSON object, got {json_type(value)}"])
-        return value
-    shown = media or "none"
-    raise InvalidInput(
-        [f"Content-Type: {shown[:80]} is not supported (use application/json or {FORM})"]
-    )
-
-
-def load_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``json.loads`` that refuses nesting deeper than ``max_depth`` with a 700 naming ``where``.
-
-    Raises ValueError for malformed JSON. Python's parser recurses and gives up only near 1000
-    levels, and every walk over the value afterwards recurses too, so depth is bounded here,
-    once, for every body the fake reads.
-    """
-    text = data.decode(json.detect_encoding(data), "surrogatepass") if isinstance(data, bytes) else data
-    try:
-        if text.startswith("\ufeff"):  # what json.loads says of a str with a BOM (bytes lose theirs above)
-            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-        value = _DECODER.decode(text)
-    except RecursionError:
-        raise InvalidInput([f"{where}: JSON nested deeper than {max_depth} levels"]) from None
-    # Walk the parsed containers (cheap: a base64 image is one leaf) rather than scanning
-    # every character of a multi-megabyte body for brackets.
-    problem = _unfit(value, max_depth)
-    if problem:
-        raise InvalidInput([f"{where}: {problem}"])
-    return value
-
-
-def _not_json(name: str) -> Any:
-    """NaN and Infinity: Python's parser takes them, JSON does not (and neither may the fake's answers)."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"number {text[:20]} is out of range")
-    return number
-
-
-#: One decoder for every body: ``json.loads`` with options builds a new one per call.
-_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
-
-
-def _unfit(value: Any, limit: int) -> str | None:
-    """What the parser let through that the fake cannot keep: arrays and objects nested more
-    than ``limit`` levels, or a lone surrogate (``"\\ud800"`` is JSON, but no Unicode text: it
-    could not be written to the journal, a log or an answer).
-
-    Iterative, a level at a time: the containers of one level are collected without building a
-    (node, depth) pair per container, the cost that mattered on small bodies.  A string costs a
-    look only when it is not ASCII (``isascii`` is a flag: a base64 image costs nothing).
-    """
-    level = [value] if isinstance(value, (dict, list)) else []
-    depth = 0
-    if isinstance(value, str) and _lone_surrogate(value):
-        return _SURROGATE
-    while level:
-        depth += 1
-        if depth > limit:
-            return f"JSON nested deeper than {limit} levels"
-        deeper = []
-        for node in level:
-            if isinstance(node, dict):
-                for key in node:
-                    if not key.isascii() and _lone_surrogate(key):
-                        return _SURROGATE
-                children: Iterable[Any] = node.values()
-            else:
-                children = node
-            for child in children:
-                if isinstance(child, (dict, list)):
-                    deeper.append(child)
-                elif isinstance(child, str) and not child.isascii() and _lone_surrogate(child):
-                    return _SURROGATE
-        level = deeper
-    return None
-
-
-_SURROGATE = "JSON text holds a lone surrogate (an unpaired \\ud800-\\udfff), which is not Unicode"
-
-
-def _lone_surrogate(text: str) -> bool:
-    if text.isascii():
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 class SubmitValidator:
     """Checks a submit body against the schemas and the image rules of one fake's config."""
 
-    def __init__(self, spec: Spec, config: Config) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        config: Config,
+        *,
+        scene_ids: Container[str] | None = None,
+        resolve_image: ImageResolver | None = None,
+    ) -> None:
+        """``scene_ids``: the ``modelNum`` values submit accepts (None: any, ``allow_any_scene``);
+        ``resolve_image``: the fake's own images and, with ``fetch_images``, downloads."""
         self.spec = spec
         self.config = config
+        self.scene_ids = scene_ids
+        self.resolve_image = resolve_image
         self.item_schema = spec.schema("submit-request-item.json")
         self.item_types = scalar_types(self.item_schema)
         self.items_validator = spec.validator("submit-request.json#/$defs/items")
@@ -236,14 +124,7 @@ class SubmitValidator:
         types, strings = self.item_types, not self.config.strict
         return SubmitParams([coerce(item, self.item_schema, types=types, strings=strings) for item in raw])
 
-    def validate(
-        self,
-        body: Mapping[str, Any],
-        resolve_local: LocalResolver | None = None,
-        scene_problem: Callable[[Any], str | None] | None = None,
-        *,
-        params: SubmitParams | None = None,
-    ) -> list[SubmitItem]:
+    def validate(self, body: Mapping[str, Any], *, params: SubmitParams | None = None) -> list[SubmitItem]:
         """Validated items, or InvalidInput listing every failing field.
 
         ``params`` is ``read(body)`` when the caller already has it (it is read here otherwise).
@@ -269,11 +150,11 @@ class SubmitValidator:
             if not isinstance(item, dict):
                 continue
             prefix = f"requestParams[{index}]"
-            unknown = scene_problem(item.get("modelNum")) if scene_problem and item.get("modelNum") else None
+            unknown = self.scene_problem(item.get("modelNum"))
             if unknown:
                 problems.append(f"{prefix}.modelNum: {unknown}")
             try:
-                parsed.append(self._image(item, prefix, resolve_local))
+                parsed.append(self._image(item, prefix))
             except InvalidInput as exc:
                 specific += exc.problems
         if specific:
@@ -282,9 +163,16 @@ class SubmitValidator:
             raise InvalidInput(list(dict.fromkeys(problems)))
         return parsed
 
-    def _image(
-        self, item: dict[str, Any], prefix: str, resolve_local: LocalResolver | None
-    ) -> SubmitItem:
+    def scene_problem(self, model_num: Any) -> str | None:
+        """Why a ``modelNum`` is refused (a string the catalog does not know), or None; its type
+        and emptiness are the schema's to judge."""
+        if self.scene_ids is None or not isinstance(model_num, str) or not model_num:
+            return None
+        if model_num in self.scene_ids:
+            return None
+        return f"unknown scene ID {model_num[:64]!r} (see the scene query API)"
+
+    def _image(self, item: dict[str, Any], prefix: str) -> SubmitItem:
         params = dict(item)
         params.setdefault("imageNum", self.item_schema["properties"]["imageNum"]["default"])
         b64 = item.get("imgBase64")
@@ -297,7 +185,7 @@ class SubmitValidator:
             return SubmitItem(params, "imageFileUrl", None, None)
         self.check_url(url, f"{prefix}.imageFileUrl")
         try:
-            local = resolve_local(url) if resolve_local else None
+            local = self.resolve_image(url) if self.resolve_image else None
         except LookupError as exc:
             raise InvalidInput([f"{prefix}.imageFileUrl: {exc}"]) from None
         if local is not None:
@@ -373,13 +261,3 @@ def _superseded(general: list[str], specific: list[str]) -> list[str]:
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n} bytes"
-
-
-def validate_params(spec: Spec, schema_name: str, body: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
-    """Coerce (unless strict) and check a flat parameter object (query, scene query)."""
-    schema = spec.schema(schema_name)
-    params = coerce(body, schema, strings=not strict or isinstance(body, FormBody))
-    problems = schema_problems(spec.validator(schema_name), params, fast=spec.fast_check(schema_name))
-    if problems:
-        raise InvalidInput(problems)
-    return params

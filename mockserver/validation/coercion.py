@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .parsing import read_int, read_number
+from ..parsing import read_int, read_number
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from ..spec import Spec
 
 #: The declared types whose string spellings ``coerce`` reads.
 _COERCED = ("integer", "number", "boolean")

@@ -1,0 +1,269 @@
+"""How ``bgmock serve`` stops and says it is ready, the same in every serving mode.
+
+**Stopping.** SIGINT (Ctrl-C, sent to the whole process group) and SIGTERM (to the main
+process) both mean "stop now".  The first one arms a watchdog: it repeats SIGTERM to child
+processes still there every ``NUDGE_S`` (a granian worker can lose one), and if the fake is
+still there ``STOP_GRACE_S`` later, every child process it started gets SIGKILL, and ``FORCE_EXIT_S``
+after that the main process ends itself (``os._exit``), whatever it was waiting on.  A second
+stop signal forces at once.  Stopping cannot hang, whatever a server library, a worker thread,
+a lock or an atexit handler does; the force is the exception (a line on stderr says it was
+needed), not the way it normally stops.
+
+**Readiness.** ``bgmock listening on ...`` is printed only once a connection would be
+answered: the one-process servers print after their socket listens (the kernel queues a
+connection from then on, and the loop that answers it starts right after); granian's
+workers start after the main process has already bound the port, so the main process asks
+``GET /__admin/health`` until a worker answers (``wait_until_answering``), then prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
+
+#: Seconds between the first stop signal and SIGKILL of the fake's child processes.
+STOP_GRACE_S = 4.0
+#: Seconds after that before the main process ends itself if it is still there.
+FORCE_EXIT_S = 1.0
+#: Seconds between the SIGTERMs repeated to children that have not stopped yet.
+NUDGE_S = 0.5
+#: The signals that stop the fake.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The exit code of a fake stopped by a signal once it had announced itself (graceful or forced).
+EXIT_STOPPED = 0
+
+
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread by a stop signal (a KeyboardInterrupt, so servers that handle
+    Ctrl-C, werkzeug's and socketserver's loops, stop the same way for SIGTERM)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def exit_code_before_ready(exc: BaseException) -> int:
+    """The shell's code for a fake stopped while starting: 128 + the signal (130 for Ctrl-C)."""
+    return 128 + (exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT))
+
+
+class Watchdog:
+    """Makes a requested stop certain: see the module docstring."""
+
+    def __init__(self, *, grace_s: float = STOP_GRACE_S, force_exit_s: float = FORCE_EXIT_S) -> None:
+        self.grace_s = grace_s
+        self.force_exit_s = force_exit_s
+        self.stopping = threading.Event()
+        self.signum: int | None = None
+        self.main_pid = os.getpid()
+        #: Run (each error ignored) after the children are killed, before the process ends:
+        #: what a ``finally`` would have done (the private temporary folder's removal).
+        self.at_force: list[Callable[[], None]] = []
+        self._forcing = threading.Lock()
+
+    def exit_code(self, announced: bool) -> int:
+        """0 for a fake stopped after it said it was listening, 128 + the signal before."""
+        if self.signum is None or announced:
+            return EXIT_STOPPED
+        return 128 + self.signum
+
+    def arm(self, signum: int = signal.SIGINT) -> None:
+        """The first stop signal starts the countdown; a second one forces now."""
+        if self.signum is None:
+            self.signum = signum
+        if self.stopping.is_set():
+            threading.Thread(target=self._force, name="bgmock-force-stop", daemon=True).start()
+            return
+        self.stopping.set()
+        threading.Thread(target=self._countdown, name="bgmock-stop-watchdog", daemon=True).start()
+
+    def _countdown(self) -> None:
+        """SIGTERM again, every ``NUDGE_S``, to children still there; then force.
+
+        A granian worker loses a SIGTERM that arrives in the instant between installing its
+        handler and registering what the handler must wake (it then serves on, and its main
+        process waits for it); the next SIGTERM is not lost.  A daemon thread: when the process
+        ends normally (the usual case) it ends with it."""
+        deadline = time.monotonic() + self.grace_s
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(NUDGE_S, left))
+            for pid in forks(self.main_pid):  # not the private redis-server: it is stopped after them
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
+        self._force()
+
+    def _force(self) -> None:
+        if not self._forcing.acquire(blocking=False):
+            return
+        left = kill_children(self.main_pid)
+        print(f"bgmock: still stopping after {self.grace_s:g} s: forced"
+              + (f" (SIGKILL to {len(left)} process(es): {', '.join(map(str, left))})" if left else ""),
+              file=sys.stderr, flush=True)
+        time.sleep(self.force_exit_s)
+        for cleanup in self.at_force:
+            with contextlib.suppress(Exception):
+                cleanup()
+        os._exit(EXIT_STOPPED)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Watchdog]:
+        """Our handlers for the stop signals while the block runs: arm, then raise ``Stopped``.
+
+        Only in the main thread (where Python runs signal handlers); the previous handlers come
+        back afterwards, so ``cli.main`` called inside another program leaves it as it was."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+
+        def on_stop(signum: int, _frame: Any) -> None:
+            if os.getpid() != self.main_pid:  # a child forked before it set its own handlers
+                os._exit(0)
+            self.arm(signum)
+            raise Stopped(signum)
+
+        previous = {signum: signal.signal(signum, on_stop) for signum in STOP_SIGNALS}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def wrap(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """``handler`` (a server library's own stop handler) behind the watchdog.
+
+        The wrapper also ends, at once, a *child* that receives a stop signal before it has
+        installed handlers of its own: a forked process inherits its parent's Python-level
+        handlers, and granian's would only set a flag in the child's copy of the parent's
+        server object; the stop would be lost and the worker would go on serving, its main
+        process waiting for it (one of the two causes of ``--workers`` fakes that did not stop
+        on Ctrl-C; the other, a worker given SIGINT and SIGTERM at once: ``serving.py``,
+        ``_stop_only_when_told``).
+        """
+
+        def on_stop(*args: Any, **kwargs: Any) -> Any:
+            if os.getpid() != self.main_pid:
+                os._exit(0)
+            self.arm(args[0] if args and isinstance(args[0], int) else signal.SIGINT)
+            return handler(*args, **kwargs)
+
+        return on_stop
+
+
+def kill_children(parent: int) -> list[int]:
+    """SIGKILL every live child process of ``parent``; returns their pids."""
+    killed = []
+    for pid in children(parent):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed
+
+
+def children(parent: int) -> list[int]:
+    """The pids of ``parent``'s child processes (from /proc; elsewhere, multiprocessing's)."""
+    if os.path.isdir("/proc/self"):
+        found = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent and fields[0] != b"Z":  # ppid; a zombie needs no kill
+                found.append(int(name))
+        return found
+    import multiprocessing
+
+    return [p.pid for p in multiprocessing.active_children() if p.pid is not None]
+
+
+def probe_address(host: str, port: int) -> tuple[int, tuple[Any, ...]]:
+    """(family, address) to probe the fake at: resolved here, in the caller's thread (see below)."""
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    family, _, _, _, address = socket.getaddrinfo(target, port, type=socket.SOCK_STREAM)[0]
+    return family, address
+
+
+class Probe:
+    """What ``wait_until_answering`` sends, and where: all of it prepared by the caller's thread."""
+
+    def __init__(self, address: tuple[int, tuple[Any, ...]], *, tls: bool = False, admin_token: str | None = None):
+        self.family, self.sockaddr = address
+        self.port = int(self.sockaddr[1])
+        host = f"[{self.sockaddr[0]}]" if ":" in self.sockaddr[0] else self.sockaddr[0]
+        head = f"GET /__admin/health HTTP/1.1\r\nHost: {host}:{self.port}\r\nConnection: close\r\n"
+        if admin_token:
+            head += f"X-Bgmock-Admin-Token: {admin_token}\r\n"
+        self.request = (head + "\r\n").encode("latin-1")
+        self.tls: ssl.SSLContext | None = None
+        if tls:  # our own server: whether its certificate is trusted is not the question here
+            import ssl
+
+            self.tls = ssl.create_default_context()
+            self.tls.check_hostname = False
+            self.tls.verify_mode = ssl.CERT_NONE
+
+    def status(self, timeout_s: float) -> bytes:
+        """The first bytes of the answer (raises OSError when nothing answers)."""
+        with socket.socket(self.family, socket.SOCK_STREAM) as raw:
+            raw.settimeout(timeout_s)
+            raw.connect(self.sockaddr)
+            conn = self.tls.wrap_socket(raw) if self.tls is not None else raw
+            conn.sendall(self.request)
+            status = b""
+            while len(status) < 12 and (part := conn.recv(16)):
+                status += part
+            return status
+
+
+def forks(parent: int) -> list[int]:
+    """The children of ``parent`` that are copies of it (granian's workers), not programs it ran."""
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
+            own = cmdline.read()
+    except OSError:
+        return children(parent)
+    found = []
+    for pid in children(parent):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if cmdline.read() == own:
+                found.append(pid)
+    return found
+
+
+def wait_until_answering(probe: Probe, *, stop: threading.Event | None = None, timeout_s: float = 2.0) -> bool:
+    """Ask ``GET /__admin/health`` until it answers 200; False if ``stop`` is set first.
+    Admin calls are neither journaled nor logged: the probes leave no trace a user sees.
+
+    Fork-safe: this runs in a thread while granian forks its workers, and a fork copies a lock
+    held by another thread as held forever.  So no import, no name resolution (``getaddrinfo``
+    imports the idna codec, whose module lock a worker then waited on for ever when it bound its
+    routes), no logging: a numeric address, a prepared request and context, sockets and sleeps."""
+    pause = 0.005
+    while stop is None or not stop.is_set():
+        try:
+            if probe.status(timeout_s)[9:12] == b"200":
+                return True
+        except (OSError, ValueError):
+            pass
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+    return False
+
+
+__all__ = [
+    "EXIT_STOPPED", "STOP_GRACE_S", "Probe", "Stopped", "Watchdog", "exit_code_before_ready", "probe_address",
+    "wait_until_answering",
+]

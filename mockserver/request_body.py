@@ -1,0 +1,101 @@
+"""A request's body as the default server reads it off the connection, before the
+application runs: a ``Content-Length`` body never past its length (the next request on the
+connection starts there), a chunked one decoded with its sizes parsed strictly
+(``framing.py``); either says why it could not be read whole (``problem``), so a body cut
+short or badly framed is the HTTP layer's 400, never a request run with half a body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .framing import parse_chunk_size
+
+#: Longest request line, header line or chunk-size line; most headers (and trailer lines).
+MAX_LINE = 8192
+MAX_HEADERS = 100
+
+
+class LengthBody:
+    """A ``Content-Length`` body, read by the server before the application runs: never past
+    its length (the next request on the connection starts there).  ``problem`` says why a
+    body could not be read whole (the client closed or stalled early, bad chunk framing)."""
+
+    def __init__(self, rfile: Any, length: int) -> None:
+        self.rfile = rfile
+        self.length = length
+        self.remaining = length
+        self.problem = ""
+
+    def read(self, size: int) -> bytes:
+        size = min(size, self.remaining)
+        if size <= 0:
+            return b""
+        try:
+            data = self.rfile.read(size)
+        except OSError:  # a timeout (the deadline) or a reset
+            data = b""
+        self.remaining -= len(data)
+        if len(data) < size:
+            self.problem = f"the body ended before its Content-Length ({self.length} bytes) was sent"
+            self.remaining = 0
+        return data
+
+    def unread(self) -> bool:
+        """Whether the client may still be sending this body (it was longer than the cap)."""
+        return self.remaining > 0 and not self.problem
+
+
+class ChunkedBody(LengthBody):
+    """A ``Transfer-Encoding: chunked`` body, decoded."""
+
+    def __init__(self, rfile: Any) -> None:
+        super().__init__(rfile, 0)
+        self.done = False
+        self.consumed = 0
+
+    def read(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        wanted = size
+        try:
+            while wanted > 0 and not self.done:
+                if self.remaining == 0 and not self._next_chunk():
+                    break
+                part = self.rfile.read(min(wanted, self.remaining))
+                if not part:
+                    raise OSError("the chunked body ended inside a chunk")
+                parts.append(part)
+                self.remaining -= len(part)
+                wanted -= len(part)
+                if self.remaining == 0 and self.rfile.read(2) not in (b"\r\n", b"\n"):
+                    raise ValueError("malformed chunked body: a chunk is not followed by CRLF")
+        except ValueError as exc:
+            self.problem, self.done = str(exc), True
+        except OSError:
+            self.problem, self.done = "the chunked body ended before its last chunk", True
+        data = b"".join(parts)
+        self.consumed += len(data)
+        return data
+
+    def _next_chunk(self) -> bool:
+        line = self.rfile.readline(MAX_LINE + 1)
+        if not line:
+            raise OSError("ended")
+        if len(line) > MAX_LINE or not line.endswith(b"\n"):
+            raise ValueError("malformed chunked body: a chunk size line is not ended")
+        self.remaining = parse_chunk_size(line)  # a FramingError is a ValueError: refused above
+        if self.remaining == 0:  # the last chunk: skip trailers up to the blank line
+            for _ in range(MAX_HEADERS + 1):
+                if self.rfile.readline(MAX_LINE + 1) in (b"\r\n", b"\n", b""):
+                    break
+            else:
+                raise ValueError("malformed chunked body: too many trailer lines")
+            self.done = True
+            return False
+        return True
+
+    def unread(self) -> bool:
+        return not self.done and not self.problem
+
+
+__all__ = ["MAX_HEADERS", "MAX_LINE", "ChunkedBody", "LengthBody"]

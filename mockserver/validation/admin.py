@@ -1,0 +1,100 @@
+"""The admin API's bodies and parameters: fault rules, the clock, reset, ``limit``.
+
+The admin API is plain REST beside the vendor's API, but its input comes from outside all the
+same (a test, a script, ``curl``): each problem is a 700 naming the field, in the same words as
+the API's (``problems.py``), and never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+from ..latency import Latency
+from ..parsing import is_json_blank, parse_int
+from .body import load_json
+from .coercion import integer_plan, whole, whole_numbers
+from .problems import json_type, schema_problems
+
+if TYPE_CHECKING:
+    from ..spec import Spec
+
+
+def json_body(raw: bytes) -> Any:
+    """Any JSON value (an empty body is ``{}``); the caller says what shape it wants."""
+    if is_json_blank(raw):
+        return {}
+    try:
+        return load_json(raw, "body")
+    except ValueError:
+        raise InvalidInput(["body: not valid JSON"]) from None
+
+
+def checked_body(spec: Spec, raw: bytes, ref: str) -> dict[str, Any]:
+    """The JSON body checked against ``schemas/admin.json``'s ``ref``: an unknown key is named
+    (``set: is not a documented field``), never read as a missing one."""
+    body = json_body(raw)
+    if not isinstance(body, dict):
+        name, _, pointer = ref.partition("#/$defs/")
+        fields = ", ".join(spec.schema(name)["$defs"][pointer].get("properties", {}))
+        raise InvalidInput([f"body: must be a JSON object with {fields}, got {json_type(body)}"])
+    body = whole_numbers(body, integer_plan(spec, ref))
+    problems = schema_problems(spec.validator(ref), body)
+    if problems:
+        raise InvalidInput(problems)
+    return body
+
+
+def empty_body(raw: bytes, call: str) -> None:
+    """A call that takes nothing: a field sent is a field the caller expected to matter."""
+    body = json_body(raw)
+    if body != {}:
+        fields = ", ".join(str(k)[:64] for k in body) if isinstance(body, dict) else json_type(body)
+        raise InvalidInput([f"body: {call} takes no fields (send nothing or {{}}), got {fields}"])
+
+
+def limit(spec: Spec, raw: str | None, default: int) -> int:
+    """The ``limit`` query parameter, in the documented range."""
+    if raw is None:
+        return default
+    bounds = spec.schema("admin.json")["$defs"]["limit"]
+    try:
+        return parse_int(raw, "limit", minimum=bounds["minimum"], maximum=bounds["maximum"])
+    except ValueError as exc:
+        raise InvalidInput([str(exc)]) from None
+
+
+def fault_rule(spec: Spec, data: Any) -> dict[str, Any]:
+    """One fault rule checked against ``schemas/fault-rule.json`` and its latency spelling read;
+    whole-number floats made ints (``{"times": 2.0}`` is 2) and match values too (800.0 is the
+    800 a coerced item carries). The rule's data, for ``FaultRule`` to build from."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput(["rule: must be a JSON object"])
+    data = whole_numbers(dict(data), integer_plan(spec, "fault-rule.json"))
+    problems = schema_problems(spec.validator("fault-rule.json"), data, "rule")
+    if problems:
+        raise InvalidInput(problems)
+    if data.get("latency") is not None:
+        try:
+            Latency.parse(data["latency"])
+        except ValueError as exc:
+            raise InvalidInput([f"rule.latency: {exc}"]) from None
+    if "match" in data:
+        data["match"] = {key: whole(value) for key, value in data["match"].items()}
+    return data
+
+
+def fault_rules(spec: Spec, raw: bytes) -> tuple[list[dict[str, Any]], bool]:
+    """``POST /__admin/faults``: one rule or a list of rules, every one checked before any is
+    stored (a problem names its rule by index). Returns the rules and whether a list was sent."""
+    body = json_body(raw)
+    many = isinstance(body, list)
+    rules = []
+    for index, rule in enumerate(body if many else [body]):
+        try:
+            rules.append(fault_rule(spec, rule))
+        except InvalidInput as exc:
+            prefix = f"[{index}] " if many else ""
+            raise InvalidInput([prefix + p for p in exc.problems]) from None
+    return rules, many
