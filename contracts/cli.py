@@ -86,6 +86,9 @@ def contract_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--junit", metavar="FILE", help="write the verdicts as JUnit XML (one test case per obligation)"
     )
+    parser.add_argument(
+        "--html", metavar="FILE", help="write the report as one self-contained HTML page (images, stderr)"
+    )
     parser.add_argument("--base-url", metavar="URL", help="use this running fake instead of starting one")
     parser.add_argument("--app-key", metavar="KEY", help="with --base-url: the key pair the fake accepts")
     parser.add_argument("--app-secret", metavar="SECRET", help="with --base-url: the secret of --app-key")
@@ -131,7 +134,7 @@ def contract(args: argparse.Namespace) -> int:
         return _usage("--app-key and --app-secret go together")
     if args.app_key is not None and args.base_url is None:
         return _usage("--app-key needs --base-url (the kit makes its own key pair for the fake it starts)")
-    for path, flag in ((args.report, "--report"), (args.junit, "--junit")):
+    for path, flag in ((args.report, "--report"), (args.junit, "--junit"), (args.html, "--html")):
         problem = _writable(path, flag)
         if problem:
             return _usage(problem)
@@ -160,6 +163,10 @@ def contract(args: argparse.Namespace) -> int:
         result.write_json(args.report)
     if args.junit:
         result.write_junit(args.junit)
+    if args.html:
+        from .report_html import write_html
+
+        write_html(result, args.html)
     return 0 if result.ok else 1
 
 

@@ -384,6 +384,13 @@ class Backend:
 
         return self.results.get_or_make((task_id, item, index, fmt), draw)
 
+    def product_image(self, task_id: str, item: int) -> bytes | None:
+        """The image an item of a known task was submitted with (GET /__admin/tasks/<id>/products/<n>)."""
+        task = self.store.tasks.get(task_id, self.clock.now())
+        if task is None or item >= len(task.items):
+            return None
+        return self._product(task_id, item)
+
     def _product(self, task_id: str, item: int) -> bytes | None:
         """The item's submitted photo: this process's cache, else the store (with several workers,
         another one may have taken the submit); None draws the placeholder product."""

@@ -212,6 +212,7 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     from .bodies import keep_large_blocks_mapped
     from .dispatch import Dispatcher
     from .serving import WsgiApp
+    from .ui import dashboard_url
 
     keep_large_blocks_mapped()  # process-wide, so here (the process is ours), not in the server
 
@@ -237,7 +238,8 @@ def _serve_one(config: Config, state: str, started: float) -> int:
         url = _urls(config, port, beside)
         print(
             f"bgmock listening on {url} ({mode}, {signing}{_active(config)}"
-            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms)",
+            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms;"
+            f" dashboard {dashboard_url(config, port)})",
             flush=True,
         )
         if beside is not None:

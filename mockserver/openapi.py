@@ -225,6 +225,17 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
                 },
             },
         },
+        **{
+            path: {"get": {
+                "operationId": op_id, "summary": summary, "tags": ["dashboard"],
+                "responses": {"200": {"description": "The file.", "content": {media: {"schema": {"type": "string"}}}}},
+            }}
+            for path, op_id, summary, media in (
+                ("/__bgmock/ui", "dashboard", "The dashboard page (docs/dashboard.md)", "text/html"),
+                ("/__bgmock/ui/app.js", "dashboardScript", "The dashboard's script", "text/javascript"),
+                ("/__bgmock/ui/style.css", "dashboardStyle", "The dashboard's style sheet", "text/css"),
+            )
+        },
         "/__bgmock/covers/{modelNum}.png": {
             "get": {
                 "operationId": "sceneCover",
@@ -312,6 +323,15 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         "/__admin/tasks": {
             "get": op("tasks", "Tasks with their state, newest first", admin("tasks"), parameters=limit())
         },
+        "/__admin/tasks/{taskId}/products/{item}": {
+            "get": {
+                **op("taskProduct", "The product image an item of a task was submitted with", {}),
+                "parameters": [
+                    {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
+                    {"name": "item", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+                ],
+            },
+        },
         "/__admin/clock": {
             "get": op("clock", "The fake's clock", admin("clockState")),
             "post": op(
@@ -324,6 +344,16 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         "/__admin/reset": {"post": op("reset", "Forget tasks, rules and the journal", admin("reset"))},
         "/__admin/config": {"get": op("config", "The settings in force, secrets masked", admin("config"))},
     }
+    product = paths["/__admin/tasks/{taskId}/products/{item}"]["get"]["responses"]
+    product["200"] = {
+        "description": "The image as uploaded (base64 in the submit), in its own format.",
+        "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}}
+                    for kind in ("image/jpeg", "image/png", "image/bmp", "image/webp")},
+    }
+    product["404"] = _answer(
+        "Unknown or forgotten task, item out of range, or an item submitted by URL only.", ref("gateway-error")
+    )
+    del product["400"]
     paths["/__admin/faults/{ruleId}"]["delete"]["responses"]["404"] = _answer(
         "No such rule (or an ID the route cannot hold): the gateway envelope InvalidApiPath.", ref("gateway-error")
     )

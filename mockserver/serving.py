@@ -47,6 +47,7 @@ from .http import Incoming, Reply, host_port
 from .lifecycle import STOP_GRACE_S, Probe, Watchdog, probe_address, wait_until_answering
 from .scratch import scratch_dir
 from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
+from .ui import dashboard_url  # (imported here: the announcer thread must not import)
 
 #: Environment variable through which the parent hands its settings (JSON) to granian's workers.
 WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
@@ -399,7 +400,8 @@ def _announce_when_answering(
         print(
             f"bgmock listening on {'https' if config.tls else 'http'}://{host_port(config.host, probe.port)}"
             f" ({config.workers} granian worker(s), {state};"
-            f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
+            f" started in {(time.perf_counter() - started) * 1000:.0f} ms;"
+            f" dashboard {dashboard_url(config, probe.port)})",
             flush=True,
         )
 

@@ -129,3 +129,5 @@ def test_the_wheels_console_script_serves(installed, tmp_path):
         assert body["resCode"] == 200, body
         health = requests.get(f"{url}/__admin/health", timeout=10).json()
         assert health["status"] == "ok" and health["scenes"] > 0
+        for name in ("", "/app.js", "/style.css"):  # the dashboard's files ship in the wheel
+            assert requests.get(f"{url}/__bgmock/ui{name}", timeout=10).status_code == 200, name

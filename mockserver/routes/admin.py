@@ -44,6 +44,25 @@ def tasks(ctx: Context) -> Reply:
     return Reply.json({"tasks": ctx.backend.tasks(_limit(ctx))})
 
 
+#: Media types of the upload formats the fake accepts (images.sniff_format's names).
+_PRODUCT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp", "WEBP": "image/webp"}
+
+
+def product(ctx: Context) -> Reply:
+    """The product image a submit uploaded (base64) for one item of a task, as received: the
+    dashboard's thumbnail. 404 for an unknown or expired task, an item out of range, a URL-only
+    item, or a product the fake no longer holds (``product_cache_bytes``, ``task_ttl_s``)."""
+    from ..images import sniff_format
+
+    data = ctx.backend.product_image(str(ctx.args["task_id"]), ctx.args["item"])
+    kind = _PRODUCT_TYPES.get(sniff_format(data) or "") if data is not None else None
+    if data is None or kind is None:
+        raise GatewayError("InvalidApiPath", "No such product image (unknown task, no uploaded image, or forgotten)")
+    # Bytes a client sent: never sniffed as anything but the image they are, never a document.
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"}
+    return Reply(body=data, content_type=kind, headers=headers)
+
+
 def clock(ctx: Context) -> Reply:
     if ctx.request.method == "POST":
         body = rules.checked_body(ctx.backend.spec, ctx.request.body, "admin.json#/$defs/clockAdvance")
@@ -72,6 +91,9 @@ ROUTES: list[Route] = [
     ),
     Route("/__admin/requests", ("GET",), "admin_requests", requests_, kind="admin"),
     Route("/__admin/tasks", ("GET",), "admin_tasks", tasks, kind="admin"),
+    Route(
+        "/__admin/tasks/<uuid:task_id>/products/<int:item>", ("GET",), "admin_task_product", product, kind="admin",
+    ),
     Route("/__admin/clock", ("GET", "POST"), "admin_clock", clock, kind="admin"),
     Route("/__admin/reset", ("POST",), "admin_reset", reset, kind="admin"),
     Route("/__admin/config", ("GET",), "admin_config", config, kind="admin"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..dispatch import Context, Route
 from ..errors import GatewayError
 from ..http import Reply
+from ..ui import ROUTES as DASHBOARD_ROUTES
 
 _TYPES = {"png": "image/png", "jpg": "image/jpeg"}
 
@@ -37,4 +38,5 @@ ROUTES: list[Route] = [
     ),
     # path, not string: a user catalog's modelNum may contain "/" (coverUrl quotes it as %2F).
     Route("/__bgmock/covers/<path:model_num>.png", ("GET",), "cover_image", cover, kind="asset"),
+    *DASHBOARD_ROUTES,  # GET /__bgmock/ui: the dashboard (mockserver/ui/)
 ]
