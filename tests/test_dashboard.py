@@ -4,7 +4,8 @@ Headless system Chromium driven by Playwright (the ``browser`` fixture of test_b
 browser download; skipped locally without Chromium, a failure under ``CI=true``). Each test
 drives the page as a person would and checks what the fake then holds through the admin API,
 or drives the fake with plain HTTP (as curl would) and checks what the page then shows.
-The screenshots in docs/img/ are taken here, so they show what ships.
+The screenshots in docs/img/ are taken here, so they show what ships (``BGMOCK_SCREENSHOTS=1``
+writes them there; a plain run writes them to a scratch folder and leaves the tree clean).
 
 Without a browser, the first tests still check what the fake serves: the files, their
 Content-Security-Policy, that nothing is loaded from elsewhere, and the thumbnail endpoint.
@@ -15,8 +16,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,11 @@ from mockserver.ui import dashboard_url
 from tests.test_browser import browser  # noqa: F401 - the shared headless Chromium fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "img"
+#: Where the screenshots go: docs/img/ when asked (``BGMOCK_SCREENSHOTS=1 python -m pytest
+#: tests/test_dashboard.py``, which refreshes the docs' pictures from what ships), else a scratch
+#: folder: every run takes them, but a plain test run leaves the working tree as it was.
+_ASKED = bool(os.environ.get("BGMOCK_SCREENSHOTS"))
+SHOTS = ROOT / "docs" / "img" if _ASKED else Path(tempfile.mkdtemp(prefix="bgmock-shots-"))
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 3}
@@ -419,7 +426,7 @@ def test_behind_public_url_the_pages_own_calls_pass_the_origin_check(browser: An
 def test_every_view_fits_the_screen_and_is_photographed_for_the_docs(
     browser: Any, fake: LiveServer, name: str, width: int, height: int  # noqa: F811
 ) -> None:
-    """No view scrolls sideways at 1280x800 or 390x844; the shots go to docs/img/."""
+    """No view scrolls sideways at 1280x800 or 390x844; the shots go to SHOTS (docs/img/ when asked)."""
     requests.post(fake.url + "/__admin/faults", json={"resCode": 501, "everyN": 4}, timeout=5)
     requests.post(fake.url + "/__admin/faults", json={"endpoint": "query", "transport": "http503", "times": 2},
                   timeout=5)
