@@ -20,17 +20,13 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from .answers.urls import COVER_IMAGE, QUERY, REST_PREFIX, RESULT_IMAGE, SCENES, SUBMIT, template
 from .spec import SCHEMA_BASE, Spec, load_spec
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 ADMIN_HEADER = "X-Bgmock-Admin-Token"
 COMPONENTS = "#/components/schemas/"
-
-SUBMIT = "/ai/image/background/generation/scenario"
-QUERY = "/ai/image/background/generation/query"
-SCENES = "/ai/image/background/generation/scene/query"
-
 
 def _component(ref: str, base: str) -> str:
     """``common.json#/$defs/x`` (relative to the file ``base``) -> ``#/components/schemas/common/$defs/x``."""
@@ -203,7 +199,7 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
         "No such image: an unknown task, one not finished, or an index out of range.", ref("gateway-error")
     )
     return {
-        "/__bgmock/results/{taskId}/{item}/{index}.{ext}": {
+        template(RESULT_IMAGE, {"task_id": "taskId"}): {
             "get": {
                 "operationId": "resultImage",
                 "summary": "A result image (drawn in memory on first fetch)",
@@ -225,7 +221,7 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
                 },
             },
         },
-        "/__bgmock/covers/{modelNum}.png": {
+        template(COVER_IMAGE, {"model_num": "modelNum"}): {
             "get": {
                 "operationId": "sceneCover",
                 "summary": "A scene's cover image (drawn in memory)",
@@ -338,7 +334,7 @@ def build_document(
     paths: dict[str, dict[str, Any]] = {}
     for path, operations in _api_operations(strict).items():
         paths[path] = operations
-        paths["/rest" + path] = {method: _signed(op, spec) for method, op in operations.items()}
+        paths[REST_PREFIX + path] = {method: _signed(op, spec) for method, op in operations.items()}
     paths.update(_asset_operations())
     paths.update(_admin_operations())
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..dispatch import Context, Route
 from ..errors import GatewayError
 from ..http import Reply
 from ..validation import admin as rules
+from .base import Context, Route
 
 
 def _limit(ctx: Context) -> int:

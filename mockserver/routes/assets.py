@@ -6,9 +6,10 @@ matched by strict converters and looked up in the task store and the scene catal
 
 from __future__ import annotations
 
-from ..dispatch import Context, Route
+from ..answers.urls import COVER_IMAGE, RESULT_IMAGE
 from ..errors import GatewayError
 from ..http import Reply
+from .base import Context, Route
 
 _TYPES = {"png": "image/png", "jpg": "image/jpeg"}
 
@@ -31,10 +32,6 @@ def cover(ctx: Context) -> Reply:
 
 
 ROUTES: list[Route] = [
-    Route(
-        "/__bgmock/results/<uuid:task_id>/<int:item>/<int:index>.<any(png, jpg):ext>", ("GET",),
-        "result_image", result, kind="asset",
-    ),
-    # path, not string: a user catalog's modelNum may contain "/" (coverUrl quotes it as %2F).
-    Route("/__bgmock/covers/<path:model_num>.png", ("GET",), "cover_image", cover, kind="asset"),
+    Route(RESULT_IMAGE, ("GET",), "result_image", result, kind="asset"),
+    Route(COVER_IMAGE, ("GET",), "cover_image", cover, kind="asset"),
 ]
