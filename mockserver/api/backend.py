@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..answers.views import scene_views, task_view
 from ..cache import LruCache
 from ..clock import Clock
 from ..config import Config, ConfigError
@@ -69,7 +70,7 @@ class Backend:
             self.spec, parts.config, scene_ids=parts.scene_ids(), resolve_image=self.images.resolve_url
         )
 
-    # The parts other modules read (the dispatcher: limiter, latency).
+    # The parts others read (the dispatcher: limiter, latency; tests: the caches).
     @property
     def limiter(self) -> RateLimiter:
         return self.parts.limiter
@@ -85,6 +86,10 @@ class Backend:
     @property
     def results(self) -> LruCache:
         return self.parts.results
+
+    @property
+    def products(self) -> LruCache:
+        return self.parts.products
 
     def _id_seed(self) -> int | None:
         """The configured seed; with a shared store, mixed with a per-start number from the store.
@@ -209,7 +214,7 @@ class Backend:
         return task_id
 
     # -- result query ---------------------------------------------------------------------
-    def query(
+    def poll(
         self,
         body: Mapping[str, Any],
         *,
@@ -235,6 +240,12 @@ class Backend:
             raise InvalidInput([f"taskId: no such task {task_id} (unknown, or expired and forgotten)"])
         return task, now
 
+    def query(self, body: Mapping[str, Any], *, base_url: str, prefer: str | None = None,
+              notes: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``data`` of a result query, as the route answers it (``poll``, then the view)."""
+        task, now = self.poll(body, prefer=prefer, notes=notes)
+        return task_view(task, now, self.config, base_url)
+
     def tasks(self, limit: int = 100) -> list[dict[str, Any]]:
         now = self.clock.now()
         return [task.to_json(now) for task in self.store.tasks.newest(now, limit)]
@@ -250,7 +261,7 @@ class Backend:
             return Scene(model_num, model_num, model_num, 1, (1,), ("General Purpose",), (), ())
         return None
 
-    def scene_query(
+    def find_scenes(
         self,
         body: Mapping[str, Any],
         *,
@@ -274,6 +285,12 @@ class Backend:
             scene_type=scene_type,
             count=params.get("count", 10),
         ))
+
+    def scene_query(self, body: Mapping[str, Any], *, base_url: str, prefer: str | None = None,
+                    notes: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The ``data`` of a scene query, as the route answers it (``find_scenes``, then the view)."""
+        found = self.find_scenes(body, prefer=prefer, notes=notes)
+        return scene_views(found, self.parts.catalog.scene_type_names, self.config, base_url)
 
     # -- images (api/images.py) -----------------------------------------------------------
     def result_image(self, task_id: str, item: int, index: int, ext: str) -> bytes | None:

@@ -34,7 +34,7 @@ def query(ctx: Context) -> Reply:
         body.pop("requestParams", None)
         if "taskId" not in body and "taskId" in ctx.request.query:  # POST to the GET-style URL
             body["taskId"] = ctx.request.query["taskId"]
-    task, now = ctx.backend.query(_without_system(body), prefer=ctx.request.header("prefer"), notes=ctx.notes)
+    task, now = ctx.backend.poll(_without_system(body), prefer=ctx.request.header("prefer"), notes=ctx.notes)
     data = task_view(task, now, ctx.backend.config, ctx.request.base_url)
     ctx.notes["taskId"] = data["taskId"]
     ctx.notes["taskStatus"] = data["taskStatus"]  # journaled: what the client was told (the kit's evidence)
@@ -43,7 +43,7 @@ def query(ctx: Context) -> Reply:
 
 def scenes(ctx: Context) -> Reply:
     body = _body(ctx)
-    found = ctx.backend.scene_query(_without_system(body), prefer=ctx.request.header("prefer"), notes=ctx.notes)
+    found = ctx.backend.find_scenes(_without_system(body), prefer=ctx.request.header("prefer"), notes=ctx.notes)
     data = scene_views(found, ctx.backend.catalog.scene_type_names, ctx.backend.config, ctx.request.base_url)
     return Reply.json(ctx.envelopes.success(data))
 
