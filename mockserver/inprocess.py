@@ -67,8 +67,7 @@ def act_out(reply: Reply, config: Config, prepared: requests.PreparedRequest) ->
     if reply.delay_ms:
         wait(reply.delay_ms / 1000, timeout, prepared)
     if reply.transport:
-        return on_responses.act_out(reply.transport, reply.body, prepared, timeout,
-                                    dribble_s=config.dribble_s, hang_s=config.hang_s)
+        return on_responses.act_out(reply.transport, reply.body, prepared, timeout, config)
     headers = {"Content-Type": reply.content_type, "Content-Length": str(len(reply.body)), **reply.headers}
     return reply.status, headers, reply.body
 

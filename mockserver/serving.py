@@ -91,8 +91,7 @@ class WsgiApp:
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
         if reply.transport:
-            return act_out(reply.transport, environ, start_response, reply.body,
-                           dribble_s=self.config.dribble_s, hang_s=self.config.hang_s)
+            return act_out(reply.transport, environ, start_response, reply.body, self.config)
         headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))]
         headers += list(reply.headers.items())
         headers += self._worker_header

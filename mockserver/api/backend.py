@@ -17,8 +17,8 @@ from ..answers.views import scene_views, task_view
 from ..cache import LruCache
 from ..clock import Clock
 from ..config import Config, ConfigError
-from ..errors import ApiError, InvalidInput
-from ..faults import INJECTED, Injected, Injector, raise_injected
+from ..errors import InvalidInput
+from ..faults import Injected, Injector, injected_error, raise_injected
 from ..ids import Ids
 from ..latency import LatencyModel
 from ..ratelimit import RateLimiter
@@ -177,7 +177,7 @@ class Backend:
         for item in items:
             code = self.parts.magic_errors.get(item.params["modelNum"])
             if code is not None:
-                raise ApiError(code, INJECTED if code == 700 else None)
+                raise injected_error(code)
         return self._create_task(items, app_key)
 
     def _create_task(self, items: Sequence[SubmitItem], app_key: str | None) -> str:

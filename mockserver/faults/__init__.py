@@ -18,11 +18,19 @@ Nothing here knows of serving or routes: the behaviour (``api``) and the dispatc
 
 from __future__ import annotations
 
-from .decision import INJECTED, Injected, Injector, TransportFault, apply_to_reply, raise_injected
+from .decision import (
+    INJECTED,
+    Injected,
+    Injector,
+    TransportFault,
+    apply_to_reply,
+    injected_error,
+    raise_injected,
+)
 from .kinds import ANSWER_FAULTS, KINDS, TRANSPORT_FAULTS, FaultKind, wire_status
 from .rules import FaultRule, parse_fault_flag
 
 __all__ = [
     "ANSWER_FAULTS", "INJECTED", "KINDS", "TRANSPORT_FAULTS", "FaultKind", "FaultRule", "Injected", "Injector",
-    "TransportFault", "apply_to_reply", "parse_fault_flag", "raise_injected", "wire_status",
+    "TransportFault", "apply_to_reply", "injected_error", "parse_fault_flag", "raise_injected", "wire_status",
 ]

@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 
 #: The detail of a 700 that was asked for rather than earned (no field is at fault).
 INJECTED = "injected by bgmock (no field of this request is at fault)"
+#: The resCode of a bad input, which an injected one says it was asked for (``INJECTED``).
+INVALID_INPUT = 700
+
+
+def injected_error(code: int, message: str | None = None) -> ApiError:
+    """The error a test asked for: a 700 says no field is at fault."""
+    return ApiError(code, INJECTED if code == INVALID_INPUT else None, message=message)
 
 
 class TransportFault(Exception):
@@ -90,7 +97,7 @@ class Injector:
         """The fault this request gets: the ``Prefer`` wish first, then programmed rules in order."""
         delay = wish.delay_ms
         if wish.code is not None:
-            return Injected(error=ApiError(wish.code, INJECTED if wish.code == 700 else None), delay_ms=delay)
+            return Injected(error=injected_error(wish.code), delay_ms=delay)
         if wish.transport is not None:
             return Injected(transport=wish.transport, delay_ms=delay)
         rule = self.store.rules.fire(endpoint, candidates, self.chance)
@@ -98,8 +105,7 @@ class Injector:
             return Injected(delay_ms=delay) if delay else None
         error = None
         if rule.res_code is not None:
-            detail = INJECTED if rule.res_code == 700 else None
-            error = ApiError(rule.res_code, detail, message=rule_message(self.spec, rule))
+            error = injected_error(rule.res_code, rule_message(self.spec, rule))
         elif rule.undocumented_code is not None:
             error = ApiError(rule.undocumented_code, message=rule.res_message or "unknown error")
         delay_ms = rule.delay_ms
@@ -163,6 +169,6 @@ def rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | No
     code = rule.res_code or default_code
     if rule.res_message is None:
         return spec.errors[code].message if default_code else None
-    if code == 700:
-        return f"{spec.errors[700].message}: {rule.res_message}"
+    if code == INVALID_INPUT:
+        return f"{spec.errors[INVALID_INPUT].message}: {rule.res_message}"
     return rule.res_message

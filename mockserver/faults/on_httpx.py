@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
-from ..config import Config
-from ..http import Reply
 from .kinds import HTML, JSON, KINDS, FaultKind, carried, check_acts, dribble_pause, html_page, malformed_body
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..http import Reply
 
 #: What httpx's own transports say for each way a connection ends early (measured against
 #: ``bgmock serve`` with httpx 0.28; the async transports give the same classes).

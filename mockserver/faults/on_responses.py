@@ -17,12 +17,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import RemoteDisconnected
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from .kinds import HTML, JSON, KINDS, FaultKind, carried, check_acts, dribble_pause, html_page, malformed_body
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 #: (status, headers, body), as a ``responses`` callback returns an answer.
 Answer = tuple[int, dict[str, str], bytes]
@@ -60,11 +63,11 @@ def wait(seconds: float, timeout: float | None, prepared: requests.PreparedReque
     time.sleep(seconds)
 
 
-def act_out(kind: str, answer: bytes, prepared: requests.PreparedRequest, timeout: float | None, *,
-            dribble_s: float, hang_s: float) -> Answer:
+def act_out(kind: str, answer: bytes, prepared: requests.PreparedRequest, timeout: float | None,
+            config: Config) -> Answer:
     """The answer ``responses`` returns for the fault, or the exception ``requests`` raises for it."""
     found = KINDS[kind]
-    return ACTS[found.act](Call(found, answer, prepared, timeout, dribble_s, hang_s))
+    return ACTS[found.act](Call(found, answer, prepared, timeout, config.dribble_s, config.hang_s))
 
 
 def _page(call: Call) -> Answer:

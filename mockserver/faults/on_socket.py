@@ -13,10 +13,13 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..transport import drop_connection
 from .kinds import HTML, JSON, KINDS, FaultKind, carried, check_acts, dribble_pause, html_page, malformed_body, reason
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 StartResponse = Callable[..., Any]
 
@@ -41,12 +44,11 @@ class Wire:
 
 
 def act_out(
-    kind: str, environ: dict[str, Any], start_response: StartResponse, answer: bytes, *, dribble_s: float,
-    hang_s: float,
+    kind: str, environ: dict[str, Any], start_response: StartResponse, answer: bytes, config: Config
 ) -> Iterable[bytes]:
     """Misbehave like a network or a load balancer (each kind has a test with ``requests``)."""
     found = KINDS[kind]
-    return ACTS[found.act](Wire(found, environ, start_response, answer, dribble_s, hang_s))
+    return ACTS[found.act](Wire(found, environ, start_response, answer, config.dribble_s, config.hang_s))
 
 
 def _page(wire: Wire) -> Iterable[bytes]:
