@@ -20,7 +20,23 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .answers.urls import COVER_IMAGE, QUERY, REST_PREFIX, RESULT_IMAGE, SCENES, SUBMIT, template
+from .answers.urls import (
+    ADMIN_CLOCK,
+    ADMIN_CONFIG,
+    ADMIN_FAULT,
+    ADMIN_FAULTS,
+    ADMIN_HEALTH,
+    ADMIN_REQUESTS,
+    ADMIN_RESET,
+    ADMIN_TASKS,
+    COVER_IMAGE,
+    QUERY,
+    REST_PREFIX,
+    RESULT_IMAGE,
+    SCENES,
+    SUBMIT,
+    template,
+)
 from .spec import SCHEMA_BASE, Spec, load_spec
 
 JSON = "application/json"
@@ -275,8 +291,8 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         return [{"name": "limit", "in": "query", "required": False, "schema": admin("limit")}]
 
     paths = {
-        "/__admin/health": {"get": op("health", "Liveness and counters", admin("health"))},
-        "/__admin/faults": {
+        ADMIN_HEALTH: {"get": op("health", "Liveness and counters", admin("health"))},
+        ADMIN_FAULTS: {
             "get": op("listFaults", "The programmed fault rules with their counters", admin("faultList")),
             "post": op(
                 "addFaults",
@@ -287,7 +303,7 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
             ),
             "delete": op("deleteFaults", "Remove every fault rule", admin("removed")),
         },
-        "/__admin/faults/{ruleId}": {
+        template(ADMIN_FAULT, {"rule_id": "ruleId"}): {
             "delete": op(
                 "deleteFault",
                 "Remove one fault rule",
@@ -302,13 +318,13 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
                 ],
             ),
         },
-        "/__admin/requests": {
+        ADMIN_REQUESTS: {
             "get": op("journal", "The request journal, newest first", admin("journal"), parameters=limit())
         },
-        "/__admin/tasks": {
+        ADMIN_TASKS: {
             "get": op("tasks", "Tasks with their state, newest first", admin("tasks"), parameters=limit())
         },
-        "/__admin/clock": {
+        ADMIN_CLOCK: {
             "get": op("clock", "The fake's clock", admin("clockState")),
             "post": op(
                 "advanceClock",
@@ -317,10 +333,10 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
                 requestBody={"required": True, "content": {JSON: {"schema": admin("clockAdvance")}}},
             ),
         },
-        "/__admin/reset": {"post": op("reset", "Forget tasks, rules and the journal", admin("reset"))},
-        "/__admin/config": {"get": op("config", "The settings in force, secrets masked", admin("config"))},
+        ADMIN_RESET: {"post": op("reset", "Forget tasks, rules and the journal", admin("reset"))},
+        ADMIN_CONFIG: {"get": op("config", "The settings in force, secrets masked", admin("config"))},
     }
-    paths["/__admin/faults/{ruleId}"]["delete"]["responses"]["404"] = _answer(
+    paths[template(ADMIN_FAULT, {"rule_id": "ruleId"})]["delete"]["responses"]["404"] = _answer(
         "No such rule (or an ID the route cannot hold): the gateway envelope InvalidApiPath.", ref("gateway-error")
     )
     return paths

@@ -1,6 +1,7 @@
-"""Every path of the fake, defined once: the vendor's API paths and the URLs of served images.
+"""Every path of the fake, defined once: the vendor's API, the served images, the admin API.
 
-The route table (``routes/``) is built from these rules; the answers build image URLs with
+The route table (``routes/``) and the OpenAPI document (``openapi.py``, by ``template``) are
+built from these rules; the answers build image URLs with
 ``result_url``/``cover_url``; and the behaviour recognises its own image URLs (a submit that
 names a result or a cover of this fake, resolved in-process) with ``own_image``, which
 matches the very same rules, so the three cannot drift.
@@ -20,6 +21,16 @@ QUERY = "/ai/image/background/generation/query"
 SCENES = "/ai/image/background/generation/scene/query"
 #: The IOP SDK's signed form of each API path.
 REST_PREFIX = "/rest"
+
+#: The admin API (bgmock's own REST API: faults, journal, tasks, clock, reset, config, health).
+ADMIN_HEALTH = "/__admin/health"
+ADMIN_FAULTS = "/__admin/faults"
+ADMIN_FAULT = "/__admin/faults/<string(maxlength=64):rule_id>"
+ADMIN_REQUESTS = "/__admin/requests"
+ADMIN_TASKS = "/__admin/tasks"
+ADMIN_CLOCK = "/__admin/clock"
+ADMIN_RESET = "/__admin/reset"
+ADMIN_CONFIG = "/__admin/config"
 
 #: Below this prefix the fake serves its own images (never the vendor's paths).
 ASSETS = "/__bgmock/"
