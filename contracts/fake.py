@@ -16,6 +16,8 @@ from typing import Any
 
 from mockserver.signing import signed_query
 
+from .journal import entries
+
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
 SCENES = "/ai/image/background/generation/scene/query"
@@ -121,7 +123,7 @@ class Fake:
     def journal(self, limit: int = 500) -> list[dict[str, Any]]:
         """The newest ``limit`` API requests, oldest first."""
         answer = self._call("GET", "/__admin/requests", query={"limit": str(limit)})
-        return list(reversed(answer.get("requests", [])))
+        return list(reversed(entries(answer)))  # read through the schema's promises (journal.py)
 
     def mark(self) -> int:
         """Remember where the journal is now; ``since_mark`` returns what came after."""

@@ -3,6 +3,7 @@
 A scenario is data (kind, code, how many times, answer shape); ``rules()`` turns it into the
 fault rules of ``schemas/fault-rule.json`` that the runner posts to ``/__admin/faults``. The
 codes and whether each may be retried come from the error catalog (``schemas/errors.json``).
+Which kinds a run draws is the union of those its obligations name (``Obligation.kinds``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from hypothesis import strategies as st
 SHAPES = ("extra-fields", "reordered", "string-rescode")
 #: A code the reference does not document (fault-rule field ``undocumentedCode``).
 UNDOCUMENTED_CODE = 9999
-#: C9 probes: transport faults each submit must survive (fault-rule field ``transport``).
-TRANSPORT_PROBES = ("reset", "empty", "malformed", "truncated", "http502", "http503", "timeout")
+#: The kinds of scenario (see ``Scenario``); an obligation names those it needs (checks.registry).
+KINDS = ("success", "error", "transient", "shape", "undocumented")
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,6 @@ class Catalog:
     def restricted(self, codes: Sequence[int]) -> Catalog:
         """Only these codes (the ``codes`` setting): what the scenarios and probes draw from."""
         return Catalog(tuple(c for c in self.codes if c in codes), frozenset(c for c in self.retryable if c in codes))
-
-
-#: Which scenario kinds an obligation needs (the runner draws only those of active obligations).
-KINDS_FOR = {
-    "C1": ("success",),
-    "C2": ("success",),
-    "C3": ("success",),
-    "C4": ("success",),
-    "C5": ("error",),
-    "C6": ("error",),
-    "C7": ("error", "transient"),
-    "C8": ("shape", "undocumented"),
-}
 
 
 def catalogue(

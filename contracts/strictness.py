@@ -11,7 +11,8 @@ Each decision is a row of the table in docs/contracts.md ("The strict reading").
 The vendor samples' own habits (numbers and booleans as strings, ``requestParams`` as a JSON
 string, form bodies of the IOP SDK) are not faults. Everything here reads the fake's journal
 only, so some leniencies can be judged only when the journal shows the text as sent (it keeps
-strings up to 256 characters; longer ones by their length).
+strings up to 256 characters, longer ones by their length: the abbreviation rule of
+schemas/journal-entry.json, read through journal.py).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from mockserver.validation.coercion import scalar_types
+
+from .journal import shortened_length
 from .observation import is_submit, reached_api
 from .strategies import ImageSpec, Request
 
 FORM = "application/x-www-form-urlencoded"
-_SHORTENED = re.compile(r"^<(\d+) chars>$")
 _PLAIN_INTEGER = re.compile(r"^[0-9]+$")
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
@@ -95,7 +98,7 @@ def _raw_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The items as sent, when the journal shows them unparsed (else none)."""
     body = entry.get("body")
     raw = body.get("requestParams") if isinstance(body, dict) else None
-    if isinstance(raw, str) and not _SHORTENED.match(raw):
+    if isinstance(raw, str) and shortened_length(raw) is None:
         try:
             raw = json.loads(raw)
         except ValueError:
@@ -104,11 +107,11 @@ def _raw_items(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _spellings(entry: Mapping[str, Any], item_schema: Mapping[str, Any]) -> list[Leaned]:
-    properties = item_schema.get("properties", {})
+    declared_types = scalar_types(item_schema)  # the fields whose spellings the fake reads (its coercion)
     for item in _raw_items(entry):
         for key, value in item.items():
-            declared = properties.get(key, {}).get("type") if isinstance(key, str) else None
-            if not isinstance(value, str) or declared not in ("integer", "number", "boolean"):
+            declared = declared_types.get(key) if isinstance(key, str) else None
+            if not isinstance(value, str) or declared is None:
                 continue
             plain = {
                 "integer": _PLAIN_INTEGER.match(value),
@@ -134,8 +137,8 @@ def _image_encoding(entry: Mapping[str, Any], request: Request | None) -> list[L
     sent = params[0].get("imgBase64")
     if not isinstance(sent, str):
         return []
-    shortened = _SHORTENED.match(sent)
-    length = int(shortened.group(1)) if shortened else len(sent)
+    shortened = shortened_length(sent)
+    length = len(sent) if shortened is None else shortened
     if (entry.get("images") or [{}])[0].get("crc32") != image.crc32:
         return []  # other bytes: C2's "image bytes changed" says it better
     standard = len(image.b64)

@@ -85,6 +85,14 @@ def _glibc() -> ctypes.CDLL | None:
 _LIBC = _glibc()
 
 
+#: Set by ``keep_large_blocks_mapped``: the process is bgmock's own (``bgmock serve``), so it may
+#: tune and trim the allocator. An embedded server (a test run's ``running()``, the plugin)
+#: leaves the host process's allocator alone: a CI run once crashed (SIGSEGV in a buffered read
+#: of another thread) in a pytest process that trimmed while its threads allocated, and the
+#: trim is only worth it for a long-running fake's resident size anyway.
+_OWN_PROCESS = False
+
+
 def keep_large_blocks_mapped() -> None:
     """Give every block of a mebibyte or more its own mapping, returned when it is freed.
 
@@ -94,6 +102,8 @@ def keep_large_blocks_mapped() -> None:
     reading a 10 MB body in turn, every arena grew to its own peak: 315 MB resident at the
     peak and 82 MB after, against 159 and 44 with it (bench/RESULTS.md). A fixed threshold
     stops that. It is process-wide: ``bgmock serve`` sets it, an embedded server does not."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
     if _LIBC is not None:
         _LIBC.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
@@ -101,8 +111,9 @@ def keep_large_blocks_mapped() -> None:
 def give_back_memory() -> None:
     """Return the allocator's free pages to the system (glibc ``malloc_trim``; elsewhere a
     no-op). Large bodies are freed into per-thread arenas that glibc does not shrink on its
-    own: without this, the resident size after a burst of uploads stays near its peak."""
-    if _LIBC is not None:
+    own: without this, the resident size after a burst of uploads stays near its peak. Only in
+    bgmock's own process (``_OWN_PROCESS``)."""
+    if _LIBC is not None and _OWN_PROCESS:
         _LIBC.malloc_trim(0)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
+from .http import host_port
 from .lifecycle import Watchdog, exit_code_before_ready
 from .origin import is_loopback
 from .parsing import flag_int, flag_number, flag_signed_int
@@ -256,8 +257,9 @@ def _serve_one(config: Config, state: str, started: float) -> int:
 def _urls(config: Config, port: int, beside: Any) -> str:
     """Where the fake listens, as the announcement line says it."""
     if beside is not None:
-        return f"http://{config.host}:{port} and https://{config.host}:{beside.socket.getsockname()[1]}"
-    return f"{'https' if config.tls else 'http'}://{config.host}:{port}"
+        https = host_port(config.host, beside.socket.getsockname()[1])
+        return f"http://{host_port(config.host, port)} and https://{https}"
+    return f"{'https' if config.tls else 'http'}://{host_port(config.host, port)}"
 
 
 def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:

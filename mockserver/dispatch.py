@@ -9,9 +9,7 @@ applied to the answer by ``faults.apply_to_reply``.
 
 from __future__ import annotations
 
-import functools
 import hmac
-import itertools
 import logging
 import time
 from typing import Any
@@ -23,11 +21,12 @@ from .answers.envelopes import Envelopes
 from .answers.urls import CONVERTERS
 from .api import Backend
 from .errors import ApiError, GatewayError, InvalidInput
-from .faults import TransportFault, apply_to_reply, wire_status
+from .faults import TransportFault, apply_to_reply
 from .http import Incoming, Reply
+from .journal import SIGNING_KEYS, JournalWriter, Notes
 from .origin import Guard, Refused
 from .parsing import media_type
-from .redact import SECRET_HEADERS, SECRET_PARAMS, Redactor, masked_names
+from .redact import Redactor
 from .routes import Context, Route, route_table
 from .signing import verify
 from .validation.body import FORM, parse_body
@@ -61,7 +60,6 @@ class Dispatcher:
             [Rule(r.rule, methods=list(r.methods), endpoint=r.endpoint) for r in self.routes],
             strict_slashes=False, converters=CONVERTERS,
         )
-        self._seq = itertools.count(1)
         # What a shared store raises when its engine is down or slow (redis-py's connection and
         # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
         self._store_down = backend.store.unavailable
@@ -69,6 +67,7 @@ class Dispatcher:
         cfg = backend.config
         #: Every configured secret, by value: nothing the fake records or answers may carry one.
         self.redactor = Redactor([*cfg.app_keys.values(), cfg.admin_token])
+        self.journal = JournalWriter(self.redactor, backend.clock)
 
     def handle(self, request: Incoming) -> Reply:
         """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
@@ -78,16 +77,19 @@ class Dispatcher:
         except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
             return self._store_lost(request, exc)
 
-    def _store_lost(self, request: Incoming, exc: BaseException) -> Reply:
+    def _store_lost(self, request: Incoming, exc: BaseException, route: Route | None = None) -> Reply:
+        """The API's own 500 ``system error`` (HTTP 200, as the gateway answers); on the admin
+        API, a plain REST API, HTTP 503 with it, so ``curl -f`` and scripts see the outage."""
         log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
                     _printable(request.path), exc)
-        return Reply.json(self.envelopes.business_error(ApiError(500)))
+        status = 503 if route is not None and route.kind == "admin" else 200
+        return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
 
     def _handle(self, request: Incoming) -> Reply:
         started = time.perf_counter()
         route: Route | None = None
         ctx: Context | None = None
-        refused: dict[str, Any] | None = None
+        refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
         try:
             if self.guard is not None:
                 self.guard.check_host(request)
@@ -104,11 +106,11 @@ class Dispatcher:
             reply.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
         except Refused as exc:  # a web page or a rebound name: journaled, whatever the route
             reply = self._gateway(exc)
-            refused = {"gateway": exc.code, "problems": [exc.message]}
+            refused = Notes(gateway=exc.code, problems=[exc.message])
         except GatewayError as exc:
             reply = self._gateway(exc)
             if ctx is not None:
-                ctx.notes["gateway"] = exc.code
+                ctx.notes.gateway = exc.code
         except TransportFault as exc:
             reply = Reply(transport=exc.kind, delay_ms=exc.delay_ms, status=0)
         except ApiError as exc:
@@ -117,11 +119,11 @@ class Dispatcher:
             status = 400 if route is not None and route.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
         except self._store_down as exc:
-            reply = self._store_lost(request, exc)
+            reply = self._store_lost(request, exc, route)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", _printable(request.method), self._shown_path(request))
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
-        reply = apply_to_reply(reply, ctx.notes.get("injected") if ctx is not None else None)
+        reply = apply_to_reply(reply, ctx.notes.injected if ctx is not None else None)
         if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(route), self.backend.ids.chance)
@@ -129,7 +131,11 @@ class Dispatcher:
             reply.body = self.redactor.data(reply.body)  # a problem message may quote what was sent
         if route is None or route.kind == "api" or refused:
             try:
-                self._record(request, route, ctx, reply, started, refused)
+                notes = refused or (ctx.notes if ctx is not None else Notes())
+                self._record(request, route, notes, reply, started)
+            except self._store_down as exc:  # the outage is said once per request, without a traceback
+                log.warning("bgmock: could not record %s %s: state store unavailable (%s)",
+                            _printable(request.method), _printable(request.path), exc)
             except Exception:  # the journal must never turn an answer into a traceback
                 log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
@@ -156,17 +162,22 @@ class Dispatcher:
             if not hmac.compare_digest(given, cfg.admin_token.encode()):
                 raise GatewayError("Unauthorized")
         if route.kind == "api":
-            self.backend.requests.size(request.body)  # before signatures and limits: bounded work
+            try:
+                self.backend.requests.size(request.body)  # before signatures and limits: bounded work
+            except InvalidInput as exc:  # the journal says why, as for any body refused unread
+                ctx.notes.problems = exc.problems
+                raise
             if cfg.app_keys:
                 params = signing_params(request)
-                ctx.notes["signing"] = {k: params[k] for k in _SIGNING_KEYS if k in params}
-                app_key, scheme = verify(params, route.api_name, cfg.app_keys, skew_s=cfg.timestamp_skew_s)
-                ctx.notes.update(appKey=app_key, signature=scheme)
+                ctx.notes.signing = {k: params[k] for k in SIGNING_KEYS if k in params}
+                ctx.notes.app_key, ctx.notes.signature = verify(
+                    params, route.api_name, cfg.app_keys, skew_s=cfg.timestamp_skew_s
+                )
             if self.backend.limiter:  # after the signature (it names the app_key), before faults
-                app_key = ctx.notes.get("appKey") or signing_params(request).get("app_key")
+                app_key = ctx.notes.app_key or signing_params(request).get("app_key")
                 refused = self.backend.rate_limited(_api_endpoint(route), app_key)
                 if refused:
-                    ctx.notes["rateLimit"] = refused
+                    ctx.notes.rate_limit = refused
                     raise ApiError(501)
         return route.handler(ctx)
 
@@ -179,53 +190,15 @@ class Dispatcher:
         proxy mode does with a host the fake does not stand in for (proxy.py)."""
         started = time.perf_counter()
         reply = self._gateway(error)
-        self._record(request, None, None, reply, started, {"gateway": error.code, "problems": [error.message]})
+        self._record(request, None, Notes(gateway=error.code, problems=[error.message]), reply, started)
         return reply
 
     def _record(
-        self, request: Incoming, route: Route | None, ctx: Context | None, reply: Reply, started: float,
-        refused: dict[str, Any] | None = None,
+        self, request: Incoming, route: Route | None, notes: Notes, reply: Reply, started: float,
     ) -> None:
-        notes = refused or (ctx.notes if ctx else {})
         elapsed_ms = (time.perf_counter() - started) * 1000
-        query, headers = masked_names(request.query, SECRET_PARAMS), request.headers
-        if not (type(headers) is dict and SECRET_HEADERS.isdisjoint(headers)):
-            headers = {k: v for k, v in headers.items() if k not in SECRET_HEADERS}  # dropped, not masked
-        entry = {
-            "id": next(self._seq),
-            "time": _utc_now_ms(),
-            "clock": round(self.backend.clock.now(), 3),
-            "method": request.method,
-            "path": _summarize(request.path, 2048),
-            "endpoint": route.endpoint if route else None,
-            "query": _summarize(query),  # (a copy: the journal never shares the request's dicts)
-            "headers": _summarize(headers),
-            "contentType": _summarize(request.header("content-type")),
-            "bodyBytes": len(request.body),
-            "body": _summarize(notes.get("body")),
-            "params": _summarize(notes.get("params")),
-            "images": notes.get("images", []),
-            "problems": notes.get("problems", []),
-            "injected": notes.get("injected"),
-            "appKey": notes.get("appKey"),
-            "signature": notes.get("signature"),
-            "signing": _summarize(notes.get("signing")),
-            "gateway": notes.get("gateway"),
-            "status": _wire_status(reply),
-            "resCode": reply.res_code,
-            "transport": reply.transport,
-            "taskId": notes.get("taskId"),
-            "taskStatus": notes.get("taskStatus"),
-            "rateLimit": notes.get("rateLimit"),
-            "delayMs": reply.delay_ms,
-            "elapsedMs": round(elapsed_ms, 3),
-            "t": round(started, 6),
-        }
-        # By value (a configured secret under any name, inside any string) and by name (in a
-        # body too; the query and headers were masked above, so with no secret only bodies walk).
-        for key in _OUTSIDE_TEXT if self.redactor else ("body", "params"):
-            entry[key] = self.redactor.value(entry[key])
-        self.backend.record(entry)
+        entry = self.journal.entry(request, route.endpoint if route else None, notes, reply, started, elapsed_ms)
+        self.backend.record(entry.to_json())
         if self.backend.config.log_requests:
             log.info(
                 "%s %s -> %s%s%s %.1fms", _printable(request.method), self._shown_path(request), reply.status or "-",
@@ -238,17 +211,9 @@ class Dispatcher:
         return _printable(self.redactor.text(request.path))
 
 
-#: The fields of a journal entry that hold what a client sent (the rest is the fake's own).
-_OUTSIDE_TEXT = ("path", "query", "headers", "contentType", "body", "params", "problems", "signing", "appKey")
-
-
 def _api_endpoint(route: Route) -> str:
     """``submit_rest`` -> ``submit``: limits and latencies name the API, not the URL form."""
     return route.endpoint.removesuffix("_rest")
-
-
-#: System parameters of a signed call, kept in the journal (``signing``) as they arrived.
-_SIGNING_KEYS = ("app_key", "timestamp", "sign", "sign_method", "sign_ver", "partner_id")
 
 
 def _printable(text: str, limit: int = 300) -> str:
@@ -256,72 +221,5 @@ def _printable(text: str, limit: int = 300) -> str:
     return text[:limit].encode("unicode_escape").decode("ascii") + ("..." if len(text) > limit else "")
 
 
-_SCALARS = frozenset({int, float, bool, type(None)})
-#: Bounds of a journal entry, whatever a request sends (the journal holds up to journal_size).
-_MAX_ITEMS = 32
-_MAX_DEPTH = 8
-
-
-def _utc_now_ms() -> str:
-    """``datetime.now(timezone.utc).isoformat(timespec="milliseconds")``, the date and time of
-    day formatted once a second (``_utc_second``) rather than once per request."""
-    second, nanos = divmod(time.time_ns(), 1_000_000_000)
-    return f"{_utc_second(second)}.{nanos // 1_000_000:03d}+00:00"
-
-
-@functools.lru_cache(maxsize=4)
-def _utc_second(second: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-
-
-def _summarize(value: Any, limit: int = 256, depth: int = 0) -> Any:
-    """Journal copy of parsed parameters, bounded whatever was sent: long strings (base64
-    images) become a short note, containers keep their first entries, deep nesting is cut."""
-    if isinstance(value, str):
-        return value if len(value) <= limit else f"<{len(value)} chars>"
-    if not isinstance(value, (dict, list)):
-        return value
-    if depth >= _MAX_DEPTH:
-        return f"<nested deeper than {_MAX_DEPTH}>"
-    if isinstance(value, dict):
-        if len(value) <= _MAX_ITEMS and _plain(value, limit):
-            return dict(value)  # nothing to shorten (the common case): a copy in one C call
-        out: dict[str, Any] = {}
-        for index, (key, item) in enumerate(value.items()):
-            if index == _MAX_ITEMS:
-                out["..."] = f"<{len(value) - _MAX_ITEMS} more fields>"
-                break
-            # Plain short keys and scalars are kept as they are without a call (the hot path).
-            name = key if type(key) is str and len(key) <= 64 else _summarize(str(key), 64)
-            kind = type(item)
-            plain = kind in _SCALARS or (kind is str and len(item) <= limit)
-            out[name] = item if plain else _summarize(item, limit, depth + 1)
-        return out
-    items = [_summarize(item, limit, depth + 1) for item in value[:_MAX_ITEMS]]
-    if len(value) > _MAX_ITEMS:
-        items.append(f"<{len(value) - _MAX_ITEMS} more items>")
-    return items
-
-
-def _plain(value: dict[Any, Any], limit: int) -> bool:
-    """Whether ``_summarize`` would keep every entry of ``value`` as it is: short string keys,
-    scalar or short string values."""
-    for key, item in value.items():
-        if type(key) is not str or len(key) > 64:
-            return False
-        kind = type(item)
-        if kind is str:
-            if len(item) > limit:
-                return False
-        elif kind not in _SCALARS:
-            return False
-    return True
-
-
 __all__ = ["Context", "Dispatcher", "Incoming", "Reply", "Route"]
 
-
-def _wire_status(reply: Reply) -> int | None:
-    """The HTTP status the client saw: a load balancer's page has its own; a dropped
-    connection has none (``faults.KINDS`` says, kind by kind)."""
-    return wire_status(reply.transport, reply.status)

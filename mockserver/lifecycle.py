@@ -40,7 +40,7 @@ FORCE_EXIT_S = 1.0
 #: Seconds between the SIGTERMs repeated to children that have not stopped yet.
 NUDGE_S = 0.5
 #: The signals that stop the fake.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
 #: The exit code of a fake stopped by a signal once it had announced itself (graceful or forced).
 EXIT_STOPPED = 0
 

@@ -13,6 +13,7 @@ from typing import Any
 from .api import Backend
 from .app import create_app
 from .config import Config
+from .http import host_port
 from .httpd import ThreadedServer, make_server
 from .proxy import Proxy
 from .tls import Gate, server_context
@@ -48,8 +49,8 @@ class LiveServer:
         )
         self.host = host
         self.port = self._server.socket.getsockname()[1]
-        self.url = f"http://{host}:{self.port}"
-        self.tls_url = f"https://{host}:{self.port}"
+        self.url = f"http://{host_port(host, self.port)}"
+        self.tls_url = f"https://{host_port(host, self.port)}"
         # A short poll interval: stop() waits for the loop to notice, up to one interval.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="bgmock-live", daemon=True

@@ -20,6 +20,7 @@ holds only the TLS files granian reads.  Stopping and readiness: ``lifecycle.py`
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ from .dispatch import Dispatcher
 from .errors import ApiError, GatewayError
 from .faults.on_socket import Aborted, act_out
 from .framing import FramingError, content_length
-from .http import Incoming, Reply
+from .http import Incoming, Reply, host_port
 from .lifecycle import STOP_GRACE_S, Probe, Watchdog, probe_address, wait_until_answering
 from .scratch import scratch_dir
 from .transport import read_body
@@ -149,7 +150,8 @@ class WsgiApp:
             headers["content-type"] = environ["CONTENT_TYPE"]
         if environ.get("CONTENT_LENGTH"):
             headers["content-length"] = environ["CONTENT_LENGTH"]
-        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT')}"
+        host = environ.get("HTTP_HOST") or host_port(environ.get("SERVER_NAME", "127.0.0.1"),
+                                                     environ.get("SERVER_PORT", 80))
         path = environ.get("PATH_INFO") or "/"
         if not path.isascii():  # WSGI hands the path as latin-1 code points of its UTF-8 bytes
             path = path.encode("latin-1").decode("utf-8", "replace")
@@ -210,6 +212,21 @@ def _stop_only_when_told() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
 
+def bind_address(host: str) -> str:
+    """The IP address granian binds for ``host``: it takes no names (``localhost`` crashed it
+    with a traceback), so a name is resolved here, and one that does not resolve is a
+    ``ConfigError``. The one-process servers resolve names themselves."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        return str(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0])
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"--host {host}: not an IP address, and the name does not resolve ({exc})") from None
+
+
 def _port_to_serve(host: str, port: int) -> int:
     """``port`` if nobody listens on it (a free one for 0), else a ``ConfigError``.
 
@@ -247,7 +264,8 @@ def serve_workers(
     watchdog = watchdog or Watchdog()
     with scratch_dir() as scratch:
         watchdog.at_force.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
-        port = _port_to_serve(config.host, config.port)
+        address = bind_address(config.host)
+        port = _port_to_serve(address, config.port)
         config = config.replace(port=port)
         # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
         # also installs the start-up rules, once for all workers.
@@ -265,7 +283,7 @@ def serve_workers(
             # (less GIL hand-over); a latency setting means many requests wait at once.
             blocking_threads = 64 if config.latency else 8
         server = Granian(
-            "mockserver.serving:worker_app", factory=True, address=config.host, port=port,
+            "mockserver.serving:worker_app", factory=True, address=address, port=port,
             interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
             # critical: a deliberate abort (a transport fault) would otherwise print a traceback
             # per fault; the fake logs its own errors and requests through the "bgmock" logger.
@@ -274,6 +292,9 @@ def serve_workers(
         )
         # granian installs this as its SIGINT/SIGTERM handler when it starts (instance attribute)
         server.signal_handler_interrupt = watchdog.wrap(server.signal_handler_interrupt)
+        # SIGHUP (a closed terminal, a dropped ssh session) stops the fake as in one process;
+        # granian's own meaning, "reload the workers", left it serving on its port for good.
+        server.signal_handler_reload = server.signal_handler_interrupt
         announced = threading.Event()
         # resolved and made here: the announcer thread must not import or resolve (fork safety)
         probe = Probe(probe_address(config.host, port), tls=bool(config.tls), admin_token=config.admin_token)
@@ -316,7 +337,7 @@ def _announce_when_answering(
     if wait_until_answering(probe, stop=stop):
         announced.set()
         print(
-            f"bgmock listening on {'https' if config.tls else 'http'}://{config.host}:{probe.port}"
+            f"bgmock listening on {'https' if config.tls else 'http'}://{host_port(config.host, probe.port)}"
             f" ({config.workers} granian worker(s), {state};"
             f" started in {(time.perf_counter() - started) * 1000:.0f} ms)",
             flush=True,

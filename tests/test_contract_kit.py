@@ -480,7 +480,10 @@ def test_a_signed_fake_without_keys_is_a_plain_setup_error(capsys: pytest.Captur
 
 
 # -- install hints that work without PyPI ----------------------------------------------------------
-HYPOTHESIS_MODULES = ("runner", "checks", "scenarios", "strategies", "observation")
+HYPOTHESIS_MODULES = (
+    "runner", "search", "probing", "session", "calls", "scenarios", "strategies", "observation",
+    "checks", "checks.registry", "checks.common", "checks.wire", "checks.answers", "checks.transport", "checks.polling",
+)
 
 
 def _without(monkeypatch: pytest.MonkeyPatch, package: str, *loaded: str) -> None:

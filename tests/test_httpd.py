@@ -295,7 +295,10 @@ def test_when_slots_run_out_the_longest_idle_keep_alive_connection_makes_room() 
     """256 keep-alive clients each sending a request now and then used to hold every slot."""
     srv = _Server(max_connections=3)
     try:
-        oldest, middle = _kept(srv.port), _kept(srv.port)
+        oldest = _kept(srv.port)
+        _until(lambda: srv.server.connections() == (1, 1))  # its thread marked it idle: the oldest idle
+        middle = _kept(srv.port)
+        _until(lambda: srv.server.connections() == (2, 2))
         busy = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
         busy.sendall(b"GET /__admin/health HTTP/1.1\r\n")
         _until(lambda: srv.server.connections() == (3, 2))

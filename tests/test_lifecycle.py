@@ -321,3 +321,20 @@ def test_a_one_process_start_sweeps_too(short_tmp):
     finally:
         proc.send_signal(signal.SIGTERM)
         _assert_gone(proc, port)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["threaded", "workers"])
+def test_a_closed_terminal_stops_the_fake(mode):
+    """SIGHUP to the process group (the terminal closed, the ssh session dropped): granian took
+    it for "reload the workers", and a --workers fake went on serving on its port for good."""
+    for _ in range(3):
+        proc, port = _start(MODES[mode])
+        try:
+            _answers_at_once(port)
+        except BaseException:
+            _kill(proc)
+            raise
+        os.killpg(proc.pid, signal.SIGHUP)
+        err = _assert_gone(proc, port)
+        assert "forced" not in err, f"the stop needed the watchdog: {err}"

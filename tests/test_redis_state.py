@@ -299,6 +299,8 @@ def test_a_lost_redis_answers_system_error_then_the_fake_serves_again(tmp_path):
             assert down.json()["resMessage"] == "system error"
             health = requests.get(fake.url + "/__admin/health", timeout=10)
             assert health.status_code == 503 and health.json()["redis"] == "down"
+            rules = requests.get(fake.url + "/__admin/faults", timeout=10)  # a REST API: the outage is a 503
+            assert rules.status_code == 503 and rules.json()["resMessage"] == "system error"
             start()  # the same data directory: what Redis kept is back
             answer = requests.get(fake.url + QUERY, params={"taskId": task_id}, timeout=10).json()
             assert answer["resCode"] == 200 and answer["data"]["taskStatus"] == "finished"

@@ -412,3 +412,28 @@ def test_workers_die_with_a_killed_main_process(tmp_path):
     finally:
         for pid in filter(_running, server.pids | private_redis):
             os.kill(int(pid), signal.SIGKILL)
+
+
+def test_a_private_redis_that_dies_is_started_again_and_its_data_directory_kept(tmp_path):
+    """Killed under a running fake (out of memory, a stray kill): the fake said nothing and
+    answered 500 for good. Now the same socket comes back, and with --state DIR the tasks too."""
+    (tmp_path / "config.json").write_text(json.dumps(SETTINGS))
+    server = Workers(tmp_path / "state", tmp_path / "config.json")
+    try:
+        body, _ = _submit(server)
+        task_id = body["data"]["result"]["taskId"]
+        time.sleep(1.2)  # appendfsync everysec: the task reaches the append-only file
+        (redis_pid,) = [pid for pid in _children(server.proc.pid) if _name(pid) == "redis-server"]
+        os.kill(int(redis_pid), signal.SIGKILL)
+        deadline, answer = time.monotonic() + 20, None
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.RequestException):
+                answer = server.call("GET", QUERY, params={"taskId": task_id})[0].json()
+                if answer.get("resCode") == 200:
+                    break
+            time.sleep(0.1)
+        assert answer is not None and answer["resCode"] == 200, answer
+        assert [pid for pid in _children(server.proc.pid) if _name(pid) == "redis-server"] != [redis_pid]
+    finally:
+        server.stop()
+    assert "the private redis-server died (exit -9); starting it again" in server.proc.stdout.read().decode()

@@ -9,7 +9,6 @@ module-level state.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..config import Config, ConfigError
 from ..errors import InvalidInput
 from ..faults import Injected, Injector, injected_error, raise_injected
 from ..ids import Ids
+from ..journal import Notes, image_note
 from ..latency import LatencyModel
 from ..ratelimit import RateLimiter
 from ..scenes import Scene, SceneCatalog
@@ -121,10 +121,10 @@ class Backend:
         return self.injector.decide(endpoint, candidates, self.requests.prefer(prefer))
 
     def _faulted(self, endpoint: str, candidates: Sequence[Mapping[str, Any]], prefer: str | None,
-                 notes: dict[str, Any]) -> Injected | None:
+                 notes: Notes) -> Injected | None:
         """``injected``, noted for the journal."""
         injected = self.injected(endpoint, candidates, prefer)
-        notes["injected"] = injected.describe() if injected is not None else None
+        notes.injected = injected
         return injected
 
     def rate_limited(self, endpoint: str, app_key: str | None) -> str | None:
@@ -141,17 +141,17 @@ class Backend:
         *,
         prefer: str | None = None,
         app_key: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> str:
         """Validate a submit body and create its task; returns the task ID.
 
         Order: injected faults win over validation (so a test can force a code whatever it
         sends), validation over magic scene IDs; the validation outcome is noted either way.
         """
-        notes = notes if notes is not None else {}
+        notes = notes if notes is not None else Notes()
         params = self.requests.submit_params(body)  # once: rules match on it, validation checks it
         candidates = params.candidates
-        notes["params"] = candidates
+        notes.params = candidates
         injected = self._faulted("submit", candidates, prefer, notes)
         problems: InvalidInput | None = None
         items: list[SubmitItem] = []
@@ -161,12 +161,12 @@ class Backend:
             # Kept without its traceback: that holds this frame, whose local would hold the
             # exception, a cycle that kept the request's body alive until a full collection.
             problems = exc.with_traceback(None)
-            notes["problems"] = exc.problems
+            notes.problems = exc.problems
         else:
             # What arrived, for clients' fidelity checks: the decoded image's digest per item. Only
             # the journal shows notes, so without one the digest (~2 ms for 3 MiB) is not computed.
             if self.config.journal_size:
-                notes["images"] = [_image_note(index, item) for index, item in enumerate(items)]
+                notes.images = [image_note(index, item) for index, item in enumerate(items)]
         if injected is not None:
             raise_injected(injected)
         if problems is not None:
@@ -219,17 +219,17 @@ class Backend:
         body: Mapping[str, Any],
         *,
         prefer: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> tuple[Task, float]:
         """The task a result query names and the time it is seen at; counts a poll of it.
         (``answers.views.task_view`` shapes the answer.)"""
-        notes = notes if notes is not None else {}
+        notes = notes if notes is not None else Notes()
         try:
             params = self.requests.query(body)
         except InvalidInput as exc:
-            notes["problems"] = exc.problems
+            notes.problems = exc.problems
             raise
-        notes["params"] = [params]
+        notes.params = [params]
         injected = self._faulted("query", [params], prefer, notes)
         if injected is not None:
             raise_injected(injected)
@@ -241,7 +241,7 @@ class Backend:
         return task, now
 
     def query(self, body: Mapping[str, Any], *, base_url: str, prefer: str | None = None,
-              notes: dict[str, Any] | None = None) -> dict[str, Any]:
+              notes: Notes | None = None) -> dict[str, Any]:
         """The ``data`` of a result query, as the route answers it (``poll``, then the view)."""
         task, now = self.poll(body, prefer=prefer, notes=notes)
         return task_view(task, now, self.config, base_url)
@@ -266,12 +266,12 @@ class Backend:
         body: Mapping[str, Any],
         *,
         prefer: str | None = None,
-        notes: dict[str, Any] | None = None,
+        notes: Notes | None = None,
     ) -> list[Scene]:
         """The scenes a scene query finds, best first (``answers.views.scene_views`` shapes them)."""
-        notes = notes if notes is not None else {}
+        notes = notes if notes is not None else Notes()
         params = self.requests.scene_query(body)
-        notes["params"] = [params]
+        notes.params = [params]
         injected = self._faulted("scenes", [params], prefer, notes)
         if injected is not None:
             raise_injected(injected)
@@ -287,7 +287,7 @@ class Backend:
         ))
 
     def scene_query(self, body: Mapping[str, Any], *, base_url: str, prefer: str | None = None,
-                    notes: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                    notes: Notes | None = None) -> list[dict[str, Any]]:
         """The ``data`` of a scene query, as the route answers it (``find_scenes``, then the view)."""
         found = self.find_scenes(body, prefer=prefer, notes=notes)
         return scene_views(found, self.parts.catalog.scene_type_names, self.config, base_url)
@@ -359,21 +359,3 @@ class Backend:
             "imageCacheStats": self.parts.results.stats(),
             "productCacheStats": self.parts.products.stats(),
         }
-
-
-def _image_note(index: int, item: SubmitItem) -> dict[str, Any]:
-    """The journal's view of one item's image: which source the fake used and a digest of its
-    bytes, so a contract check can tell whether the client sent the caller's image unchanged.
-
-    CRC-32, not SHA-256: nobody forges images against their own fake, and an accidental change
-    (re-encoded, resized, truncated) slips past a 32-bit checksum with odds of 1 in 4 billion;
-    SHA-256 cost 1.5 ms of a 3 MiB image's ~11 ms (bench/RESULTS.md, "Hot path"), CRC-32 0.5 ms."""
-    data = item.product
-    info = item.image
-    return {
-        "item": index, "source": item.source,
-        "crc32": f"{zlib.crc32(data):08x}" if data is not None else None,
-        "bytes": len(data) if data is not None else None,
-        "format": info.format if info else None,
-        "width": info.width if info else None, "height": info.height if info else None,
-    }

@@ -56,13 +56,6 @@ class Injected:
     rule_id: str | None = None
     shape: str | None = None  # reshape the answer (``apply_to_reply`` does, on the envelope)
 
-    def describe(self) -> dict[str, Any]:
-        """The journal's ``injected``: what the request got (the dispatcher reads it back)."""
-        return {
-            "resCode": self.error.res_code if self.error else None,
-            "transport": self.transport, "delayMs": self.delay_ms, "rule": self.rule_id,
-            "shape": self.shape,
-        }
 
 
 class Injector:
@@ -147,20 +140,19 @@ def raise_injected(injected: Injected) -> None:
             del error
 
 
-def apply_to_reply(reply: Reply, injected: Mapping[str, Any] | None) -> Reply:
-    """The answer as the decision (its journal note, ``Injected.describe``) leaves it: a fault
-    that carries the answer handed to the transport, an off-schema shape, a delay."""
-    if not injected:
+def apply_to_reply(reply: Reply, injected: Injected | None) -> Reply:
+    """The answer as the decision leaves it: a fault that carries the answer handed to the
+    transport, an off-schema shape, a delay."""
+    if injected is None:
         return reply
-    if injected.get("transport") in ANSWER_FAULTS and not reply.transport:
-        reply.transport = injected["transport"]  # the real answer, cut short or sent slowly
-    shape = injected.get("shape")
-    if shape and not reply.transport:
-        body = reshape_body(reply.body, shape)
+    if injected.transport in ANSWER_FAULTS and not reply.transport:
+        reply.transport = injected.transport  # the real answer, cut short or sent slowly
+    if injected.shape and not reply.transport:
+        body = reshape_body(reply.body, injected.shape)
         if body is not None:
             reply = replace(reply, body=body)
-    if not reply.delay_ms and injected.get("delayMs"):  # a delay with a success answer
-        reply.delay_ms = injected["delayMs"]
+    if not reply.delay_ms and injected.delay_ms:  # a delay with a success answer
+        reply.delay_ms = injected.delay_ms
     return reply
 
 

@@ -14,6 +14,7 @@ from ..answers.urls import (
 )
 from ..errors import GatewayError
 from ..http import Reply
+from ..journal import SCHEMA_VERSION
 from ..validation import admin as rules
 from .base import Context, Route
 
@@ -46,7 +47,7 @@ def delete_faults(ctx: Context) -> Reply:
 
 
 def requests_(ctx: Context) -> Reply:
-    return Reply.json({"requests": ctx.backend.journal(_limit(ctx))})
+    return Reply.json({"schemaVersion": SCHEMA_VERSION, "requests": ctx.backend.journal(_limit(ctx))})
 
 
 def tasks(ctx: Context) -> Reply:

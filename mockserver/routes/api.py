@@ -6,23 +6,28 @@ from typing import Any
 
 from ..answers.urls import QUERY, REST_PREFIX, SCENES, SUBMIT
 from ..answers.views import scene_views, task_view
+from ..errors import InvalidInput
 from ..http import Reply
 from ..validation import FormBody
 from .base import Context, Route
 
 
 def _body(ctx: Context) -> dict[str, Any]:
-    body = ctx.backend.requests.body(ctx.request.header("content-type"), ctx.request.body)
-    ctx.notes["body"] = body
+    try:
+        body = ctx.backend.requests.body(ctx.request.header("content-type"), ctx.request.body)
+    except InvalidInput as exc:  # an unreadable body breaks the request schema: the journal says why
+        ctx.notes.problems = exc.problems
+        raise
+    ctx.notes.body = body
     return body
 
 
 def submit(ctx: Context) -> Reply:
     body = _body(ctx)
     task_id = ctx.backend.submit(
-        body, prefer=ctx.request.header("prefer"), app_key=ctx.notes.get("appKey"), notes=ctx.notes
+        body, prefer=ctx.request.header("prefer"), app_key=ctx.notes.app_key, notes=ctx.notes
     )
-    ctx.notes["taskId"] = task_id
+    ctx.notes.task_id = task_id
     return Reply.json(ctx.envelopes.success({"result": {"taskId": task_id}}))
 
 
@@ -36,8 +41,8 @@ def query(ctx: Context) -> Reply:
             body["taskId"] = ctx.request.query["taskId"]
     task, now = ctx.backend.poll(_without_system(body), prefer=ctx.request.header("prefer"), notes=ctx.notes)
     data = task_view(task, now, ctx.backend.config, ctx.request.base_url)
-    ctx.notes["taskId"] = data["taskId"]
-    ctx.notes["taskStatus"] = data["taskStatus"]  # journaled: what the client was told (the kit's evidence)
+    ctx.notes.task_id = data["taskId"]
+    ctx.notes.task_status = data["taskStatus"]  # journaled: what the client was told (the kit's evidence)
     return Reply.json(ctx.envelopes.success(data))
 
 

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..journal import Notes
+
 if TYPE_CHECKING:
     from ..answers.envelopes import Envelopes
     from ..api import Backend
@@ -35,4 +37,4 @@ class Context:
     backend: Backend
     envelopes: Envelopes
     route: Route
-    notes: dict[str, Any] = field(default_factory=dict)
+    notes: Notes = field(default_factory=Notes)

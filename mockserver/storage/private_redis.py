@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,11 +88,17 @@ def check_data_dir(path: str) -> Path:
 class PrivateRedis:
     """``with PrivateRedis(data_dir) as url:`` a ``unix://`` URL of a redis-server of our own."""
 
+    #: A redis-server that died is started again, unless it died this often within a minute.
+    MAX_RESTARTS = 5
+
     def __init__(self, data_dir: Path | None = None, *, timeout_s: float = 10.0) -> None:
         self.data_dir = data_dir
         self.timeout_s = timeout_s
         self.proc: subprocess.Popen[bytes] | None = None
         self.home: Path | None = None
+        self._args: list[str] = []
+        self._stopping = threading.Event()
+        self._restarts: list[float] = []
 
     def __enter__(self) -> str:
         server = shutil.which("redis-server")
@@ -100,18 +107,50 @@ class PrivateRedis:
         sweep()
         self.home = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))  # 0700
         sock = self.home / "redis.sock"
-        args = [server, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-                "--save", "", "--dir", str(self.data_dir or self.home), "--logfile", str(self.home / "redis.log")]
+        self._args = [server, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+                      "--save", "", "--dir", str(self.data_dir or self.home), "--logfile", str(self.home / "redis.log")]
         if self.data_dir is not None:  # Redis's own append-only file keeps the state across restarts
-            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+            self._args += ["--appendonly", "yes", "--appendfsync", "everysec"]
         else:
-            args += ["--appendonly", "no"]
+            self._args += ["--appendonly", "no"]
+        self._start(sock)
+        threading.Thread(target=self._watch, args=(sock,), name="bgmock-private-redis", daemon=True).start()
+        return f"unix://{sock}"
+
+    def _start(self, sock: Path) -> None:
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            self._args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent, start_new_session=True,  # Ctrl-C reaches the fake, which stops it
         )
         self._wait_ready(sock)
-        return f"unix://{sock}"
+
+    def _watch(self, sock: Path) -> None:
+        """A private Redis that dies (killed, out of memory) is started again on the same socket,
+        so the fake's clients reconnect by themselves: with a data directory nothing is lost;
+        without one, the state starts empty, and stderr says so. Given up on after
+        ``MAX_RESTARTS`` deaths within a minute (the API then answers 500 ``system error``)."""
+        while not self._stopping.is_set():
+            proc = self.proc
+            if proc is None or proc.poll() is None:
+                self._stopping.wait(0.2)
+                continue
+            if self._stopping.is_set():
+                return
+            now = time.monotonic()
+            self._restarts = [t for t in self._restarts if now - t < 60] + [now]
+            kept = "its data directory kept the state" if self.data_dir else "the state it held is lost"
+            if len(self._restarts) > self.MAX_RESTARTS:
+                print(f"bgmock: the private redis-server died {len(self._restarts)} times within a minute "
+                      f"(exit {proc.returncode}); not starting it again: API calls answer 500 system error",
+                      file=sys.stderr, flush=True)
+                return
+            print(f"bgmock: the private redis-server died (exit {proc.returncode}); starting it again ({kept})",
+                  file=sys.stderr, flush=True)
+            try:
+                self._start(sock)
+            except ConfigError as exc:
+                print(f"bgmock: {exc}", file=sys.stderr, flush=True)
+                return
 
     def _wait_ready(self, sock: Path) -> None:
         deadline = time.monotonic() + self.timeout_s
@@ -126,10 +165,16 @@ class PrivateRedis:
                     return
             time.sleep(0.02)
         log = (self.home / "redis.log").read_text(errors="replace").strip().splitlines() if self.home else []
-        self.__exit__()
+        self._stop()
         raise ConfigError(f"the private redis-server did not start: {log[-1] if log else 'no log'}")
 
     def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        self._stop()
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def _stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()  # SIGTERM: Redis flushes its append-only file and exits
             try:
@@ -137,8 +182,6 @@ class PrivateRedis:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.home is not None:
-            shutil.rmtree(self.home, ignore_errors=True)
 
 
 def _is_url(state: str | None) -> bool:
