@@ -10,25 +10,31 @@ module-level state.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..answers.views import scene_views, task_view
-from ..cache import LruCache
 from ..clock import Clock
 from ..config import Config, ConfigError
 from ..errors import InvalidInput
-from ..faults import Injected, Injector, injected_error, raise_injected
+from ..faults import Injector, injected_error, raise_injected
 from ..ids import Ids
 from ..journal import Notes, image_note
-from ..latency import LatencyModel
-from ..ratelimit import RateLimiter
-from ..scenes import Scene, SceneCatalog
-from ..spec import Spec, load_spec
-from ..storage import Storage, open_storage
+from ..scenes import Scene
+from ..spec import load_spec
+from ..storage import open_storage
 from ..tasks import Task
 from ..validation import RequestRules, SubmitItem
 from .images import Images
 from .parts import Parts
+
+if TYPE_CHECKING:  # annotations only: the parts are built in parts.py
+    from ..cache import LruCache
+    from ..faults import Injected
+    from ..latency import LatencyModel
+    from ..ratelimit import RateLimiter
+    from ..scenes import SceneCatalog
+    from ..spec import Spec
+    from ..storage import Storage
 
 
 class Backend:
