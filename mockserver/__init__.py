@@ -16,8 +16,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .api import Backend
     from .app import create_app
-    from .backend import Backend
     from .config import Config, ConfigError
     from .dispatch import Dispatcher
     from .handle import Handle, running

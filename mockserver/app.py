@@ -34,7 +34,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from .backend import Backend
+from .api import Backend
 from .config import Config
 from .dispatch import Dispatcher
 from .http import Incoming

@@ -208,7 +208,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
 
 def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
-    from .backend import Backend
+    from .api import Backend
     from .bodies import keep_large_blocks_mapped
     from .dispatch import Dispatcher
     from .serving import WsgiApp

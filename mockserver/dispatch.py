@@ -1,70 +1,37 @@
 """The only path into the backend: (method, path, query, headers, body) -> reply.
 
-The live Flask server and the in-process ``responses`` mode both call ``Dispatcher.handle``,
-so the two cannot drift. The route table is explicit (``routes/``), matched with werkzeug's
-router; every failure becomes a documented envelope, never a traceback.
+Every host (``serving.WsgiApp`` under ``bgmock serve``, granian and the Flask app; the
+in-process modes for ``requests`` and httpx) calls ``Dispatcher.handle``, so they cannot
+drift. The route table is explicit (``routes/``), matched with werkzeug's router; every
+failure becomes a documented envelope, never a traceback; a fault decision's remainder is
+applied to the answer by ``faults.apply_to_reply``.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
-from .backend import Backend, TransportFault
-from .envelopes import Envelopes
+from .answers.envelopes import Envelopes
+from .answers.urls import CONVERTERS
+from .api import Backend
 from .errors import ApiError, GatewayError, InvalidInput
-from .faults import ANSWER_FAULTS
+from .faults import TransportFault, apply_to_reply
 from .http import Incoming, Reply
 from .journal import SIGNING_KEYS, JournalWriter, Notes
 from .origin import Guard, Refused
 from .parsing import media_type
 from .redact import Redactor
+from .routes import Context, Route, route_table
 from .signing import verify
 from .validation.body import FORM, parse_body
 
 log = logging.getLogger("bgmock")
-
-Handler = Callable[["Context"], Reply]
-
-
-@dataclass(frozen=True)
-class Route:
-    """One row of the route table. ``kind`` decides checks: api (signed), admin, asset."""
-
-    rule: str
-    methods: tuple[str, ...]
-    endpoint: str
-    handler: Handler
-    kind: str = "api"
-    api_name: str = ""
-
-
-@dataclass
-class Context:
-    """What a handler gets: the request, URL arguments, the backend, and notes for the journal."""
-
-    request: Incoming
-    args: dict[str, Any]
-    backend: Backend
-    envelopes: Envelopes
-    route: Route
-    notes: Notes = field(default_factory=Notes)
-
-
-def route_table() -> list[Route]:
-    """Every route of the fake, in one list (imported lazily to keep modules acyclic)."""
-    from .routes import admin, api, assets
-
-    return [*api.ROUTES, *assets.ROUTES, *admin.ROUTES]
-
 
 def signing_params(request: Incoming) -> dict[str, str]:
     """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
@@ -91,7 +58,7 @@ class Dispatcher:
         self.by_endpoint = {route.endpoint: route for route in self.routes}
         self.url_map = Map(
             [Rule(r.rule, methods=list(r.methods), endpoint=r.endpoint) for r in self.routes],
-            strict_slashes=False,
+            strict_slashes=False, converters=CONVERTERS,
         )
         # What a shared store raises when its engine is down or slow (redis-py's connection and
         # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
@@ -156,14 +123,7 @@ class Dispatcher:
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             log.exception("bgmock: internal error on %s %s", _printable(request.method), self._shown_path(request))
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
-        injected = ctx.notes.injected if ctx is not None else None
-        if injected is not None:
-            if injected.transport in ANSWER_FAULTS and not reply.transport:
-                reply.transport = injected.transport  # the real answer, cut short or sent slowly
-            if injected.shape and not reply.transport:
-                reply = self._reshaped(reply, injected.shape)
-            if not reply.delay_ms and injected.delay_ms:  # a delay with a success answer
-                reply.delay_ms = injected.delay_ms
+        reply = apply_to_reply(reply, ctx.notes.injected if ctx is not None else None)
         if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(route), self.backend.ids.chance)
@@ -179,17 +139,6 @@ class Dispatcher:
             except Exception:  # the journal must never turn an answer into a traceback
                 log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
-
-    def _reshaped(self, reply: Reply, shape: str) -> Reply:
-        """The same answer in another shape (a fault rule's ``shape``), for tolerance tests."""
-        try:
-            body = json.loads(reply.body)
-        except ValueError:
-            return reply
-        if not isinstance(body, dict):
-            return reply
-        data = json.dumps(self.envelopes.reshape(body, shape), ensure_ascii=False, separators=(",", ":"))
-        return replace(reply, body=data.encode("utf-8"))
 
     def _match(self, path: str, method: str) -> tuple[str, dict[str, Any]]:
         """werkzeug's match, remembered for paths without arguments (the API's fixed paths).

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .backend import Backend
+from .api import Backend
 from .config import Config, ConfigError
 from .errors import InvalidInput
 from .faults import TRANSPORT_FAULTS

@@ -7,29 +7,22 @@ not seen; point such clients at a live fake (``mockserver.running()`` or the ``b
 
 Each intercepted call becomes an ``Incoming`` and goes through ``Dispatcher.handle``, the
 path the live server uses, so answers are the same. Transport faults are acted out as
-``requests`` reports them on a real socket: ``reset`` and ``empty`` raise
-``requests.exceptions.ConnectionError``, ``timeout`` raises ``ReadTimeout`` when the call has a
-read timeout shorter than ``hang_s`` (else ``ConnectionError`` after ``hang_s``), ``truncated``
-raises ``ChunkedEncodingError`` (urllib3 finds the body shorter than its Content-Length),
-``malformed`` and ``http502``/``503``/``504`` are answers with a broken or HTML body, and
-``dribble`` and delays take their real time (or raise ``ReadTimeout`` when the call's timeout is
-shorter). Known difference: urllib3 ``Retry`` settings on a mounted adapter do not retry
+``requests`` reports them on a real socket (``faults.on_responses`` says how, kind by kind);
+delays take their real time, or raise ``ReadTimeout`` when the call's timeout is shorter.
+Known difference: urllib3 ``Retry`` settings on a mounted adapter do not retry
 connection errors here (``responses`` only replays status retries).
 """
 
 from __future__ import annotations
 
-import errno
 import re
-import time
 from collections.abc import Iterable, Mapping
-from http.client import RemoteDisconnected
 from typing import Any
 
 try:
     import requests
     import responses
-    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+    import urllib3  # noqa: F401  (faults.on_responses needs it: the message below names it)
 except ModuleNotFoundError as _missing:  # optional packages; bgmock itself is not on PyPI
     raise ModuleNotFoundError(
         f"the in-process mode (mocked(), bgmock_responses) needs the package {_missing.name!r}: "
@@ -40,10 +33,11 @@ except ModuleNotFoundError as _missing:  # optional packages; bgmock itself is n
 from . import intercept
 from .config import Config
 from .dispatch import Dispatcher
+from .faults import on_responses
+from .faults.on_responses import Answer, read_timeout, wait
 from .handle import Handle
 from .http import Incoming, Reply
 from .intercept import DEFAULT_URL, VENDOR_URLS, Mocked, checked_base_urls, new_fake, url_pattern
-from .transport import dribble_pause, html_page, malformed_body
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -66,71 +60,16 @@ def _body_bytes(body: Any) -> bytes:
     return b"".join(_body_bytes(chunk) for chunk in body)  # an iterable: a chunked upload
 
 
-def read_timeout(value: Any) -> float | None:
-    """The read timeout of a ``requests`` call (a number, a (connect, read) pair, or None)."""
-    if isinstance(value, tuple):
-        value = value[-1]
-    value = getattr(value, "read_timeout", value)  # a urllib3 Timeout
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _timed_out(prepared: requests.PreparedRequest, timeout: float) -> requests.exceptions.ReadTimeout:
-    cause = ReadTimeoutError(None, prepared.url, f"Read timed out. (read timeout={timeout})")  # type: ignore[arg-type]
-    return requests.exceptions.ReadTimeout(cause, request=prepared)
-
-
-def _wait(seconds: float, timeout: float | None, prepared: requests.PreparedRequest) -> None:
-    """Take ``seconds`` of real time, as the live server would; a shorter read timeout wins."""
-    if timeout is not None and timeout < seconds:
-        time.sleep(timeout)
-        raise _timed_out(prepared, timeout)
-    time.sleep(seconds)
-
-
-def _dropped(prepared: requests.PreparedRequest, *, reset: bool) -> requests.exceptions.ConnectionError:
-    cause: Exception = (
-        ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
-        if reset
-        else RemoteDisconnected("Remote end closed connection without response")
-    )
-    return requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", cause), request=prepared)
-
-
-Answer = tuple[int, dict[str, str], bytes]
-
-
 def act_out(reply: Reply, config: Config, prepared: requests.PreparedRequest) -> Answer:
-    """A reply as ``responses`` returns it, or the exception ``requests`` raises for its fault."""
+    """A reply as ``responses`` returns it, or the exception ``requests`` raises for its fault
+    (``faults.on_responses`` acts each kind out)."""
     timeout = read_timeout(getattr(prepared, "req_kwargs", {}).get("timeout"))
     if reply.delay_ms:
-        _wait(reply.delay_ms / 1000, timeout, prepared)
-    kind = reply.transport
-    if not kind:
-        headers = {"Content-Type": reply.content_type, "Content-Length": str(len(reply.body)), **reply.headers}
-        return reply.status, headers, reply.body
-    json_type = "application/json"
-    if kind.startswith("http5") and kind[4:].isdigit():
-        page = html_page(int(kind[4:]))
-        return int(kind[4:]), {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(page))}, page
-    if kind == "malformed":
-        body = malformed_body()
-        return 200, {"Content-Type": json_type, "Content-Length": str(len(body))}, body
-    full = reply.body or malformed_body(complete=True)  # truncated/dribble carry the real answer
-    if kind == "truncated":  # urllib3 raises IncompleteRead; requests turns it into ChunkedEncodingError
-        headers = {"Content-Type": json_type, "Content-Length": str(len(full)), "Connection": "close"}
-        return 200, headers, full[: len(full) // 2]
-    if kind == "dribble":  # the first byte comes after one pause; the whole body after dribble_s
-        pause = dribble_pause(config.dribble_s, len(full))
-        if timeout is not None and timeout < pause:
-            _wait(pause, timeout, prepared)
-        time.sleep(config.dribble_s)
-        return 200, {"Content-Type": json_type, "Content-Length": str(len(full))}, full
-    if kind == "timeout":  # hold the call for hang_s, then drop it with a reset
-        _wait(config.hang_s, timeout, prepared)
-    raise _dropped(prepared, reset=kind != "empty")
+        wait(reply.delay_ms / 1000, timeout, prepared)
+    if reply.transport:
+        return on_responses.act_out(reply.transport, reply.body, prepared, timeout, config)
+    headers = {"Content-Type": reply.content_type, "Content-Length": str(len(reply.body)), **reply.headers}
+    return reply.status, headers, reply.body
 
 
 class Interceptor:

@@ -11,21 +11,15 @@ Two ways in, one fake behind them:
 
 Each intercepted call becomes an ``Incoming`` and goes through ``Dispatcher.handle``, the path
 the live server uses. Transport faults are acted out as httpx reports them against
-``bgmock serve`` (``tests/test_inprocess_httpx.py`` runs each against both): ``reset`` raises
-``httpx.ReadError``, ``empty`` ``httpx.RemoteProtocolError`` ("Server disconnected without
-sending a response."), ``truncated`` ``RemoteProtocolError`` while the body is read, ``timeout``
-``httpx.ReadTimeout`` when the call's read timeout is shorter than ``hang_s`` (else
-``ReadError`` after ``hang_s``), ``dribble`` and delays take their real time (or end in
-``ReadTimeout``), ``malformed`` and ``http502``/``503``/``504`` are answers with a broken or
-HTML body. In an ``AsyncClient`` the fake runs in a worker thread and waits with
+``bgmock serve`` (``faults.on_httpx`` says how, kind by kind); delays take their real time (or
+end in ``ReadTimeout``). In an ``AsyncClient`` the fake runs in a worker thread and waits with
 ``anyio.sleep``, so other tasks go on meanwhile, as they would against a server.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 try:
@@ -41,91 +35,18 @@ except ModuleNotFoundError as _missing:  # an optional package
 from . import intercept
 from .config import Config
 from .dispatch import Dispatcher
+from .faults.on_httpx import Act, plan
 from .handle import Handle
 from .http import Reply
 from .intercept import Mocked, checked_base_urls, new_fake, url_pattern
-from .transport import dribble_pause, html_page, malformed_body
 
 MODE = "in-process httpx"
-#: What httpx's own transports say for each way a connection ends early (measured against
-#: ``bgmock serve`` with httpx 0.28; the async transports give the same classes).
-RESET = "[Errno 104] Connection reset by peer"
-EMPTY = "Server disconnected without sending a response."
-TIMED_OUT = "timed out"
 
 
 def read_timeout(request: httpx.Request) -> float | None:
     """The call's read timeout (httpx puts the client's ``Timeout`` in the request's extensions)."""
     value = (request.extensions.get("timeout") or {}).get("read")
     return None if value is None else float(value)
-
-
-@dataclass
-class Act:
-    """How one answer plays out on the wire, decided once for the sync and the async client.
-
-    ``wait`` passes before the status line, then ``error`` is raised instead of an answer; or
-    the answer comes, and reading its body takes ``body_wait``, gives ``body``, then raises
-    ``body_error`` (a connection that ended short of ``Content-Length``, a read that timed out).
-    """
-
-    wait: float = 0.0
-    error: Callable[[httpx.Request], Exception] | None = None
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    body_wait: float = 0.0
-    body_error: Callable[[httpx.Request], Exception] | None = None
-
-
-def _timed_out(request: httpx.Request) -> Exception:
-    return httpx.ReadTimeout(TIMED_OUT, request=request)
-
-
-def _reset(request: httpx.Request) -> Exception:
-    return httpx.ReadError(RESET, request=request)
-
-
-def _empty(request: httpx.Request) -> Exception:
-    return httpx.RemoteProtocolError(EMPTY, request=request)
-
-
-def _json(body: bytes, **extra: str) -> dict[str, str]:
-    return {"Content-Type": "application/json", "Content-Length": str(len(body)), **extra}
-
-
-def plan(reply: Reply, config: Config, timeout: float | None) -> Act:
-    """What the client sees for ``reply``, as httpx sees the live server act it out.
-
-    A read timeout counts silence: a delay, then a held connection (``timeout``), are one
-    silence, and the call times out when it is longer than the timeout.
-    """
-    kind = reply.transport
-    silence = reply.delay_ms / 1000 + (config.hang_s if kind == "timeout" else 0.0)
-    if silence and timeout is not None and timeout < silence:
-        return Act(wait=timeout, error=_timed_out)
-    if not kind:
-        headers = {"Content-Type": reply.content_type, "Content-Length": str(len(reply.body)), **reply.headers}
-        return Act(wait=silence, status=reply.status, headers=headers, body=reply.body)
-    if kind.startswith("http5") and kind[4:].isdigit():
-        page = html_page(int(kind[4:]))
-        headers = {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(page))}
-        return Act(wait=silence, status=int(kind[4:]), headers=headers, body=page)
-    if kind == "malformed":
-        body = malformed_body()
-        return Act(wait=silence, headers=_json(body), body=body)
-    full = reply.body or malformed_body(complete=True)  # truncated/dribble carry the real answer
-    if kind == "truncated":
-        half = full[: len(full) // 2]
-        message = (f"peer closed connection without sending complete message body "
-                   f"(received {len(half)} bytes, expected {len(full)})")
-        return Act(wait=silence, headers=_json(full, Connection="close"), body=half,
-                   body_error=lambda request: httpx.RemoteProtocolError(message, request=request))
-    if kind == "dribble":  # the status line at once; the first body byte after one pause
-        if timeout is not None and timeout < dribble_pause(config.dribble_s, len(full)):
-            return Act(wait=silence, headers=_json(full), body_wait=timeout, body_error=_timed_out)
-        return Act(wait=silence, headers=_json(full), body=full, body_wait=config.dribble_s)
-    return Act(wait=silence, error=_empty if kind == "empty" else _reset)  # reset, empty, timeout
 
 
 class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):

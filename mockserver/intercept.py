@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .backend import Backend
+from .api import Backend
 from .config import Config
 from .dispatch import Dispatcher
 from .handle import Handle, resolve

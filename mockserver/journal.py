@@ -22,11 +22,12 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .faults.kinds import wire_status as kind_status
 from .redact import SECRET_HEADERS, SECRET_PARAMS, Redactor, masked_names
 
 if TYPE_CHECKING:
-    from .backend import Injected
     from .clock import Clock
+    from .faults import Injected
     from .http import Incoming, Reply
     from .validation import SubmitItem
 
@@ -226,13 +227,8 @@ def image_note(index: int, item: SubmitItem) -> ImageNote:
 
 def wire_status(reply: Reply) -> int | None:
     """The HTTP status the client saw: a load balancer's page has its own; a dropped
-    connection has none."""
-    kind = reply.transport or ""
-    if kind.startswith("http5") and kind[4:].isdigit():
-        return int(kind[4:])
-    if kind in ("reset", "empty", "timeout", "malformed"):
-        return None if kind != "malformed" else 200
-    return reply.status
+    connection has none (``faults.KINDS`` says, kind by kind)."""
+    return kind_status(reply.transport, reply.status)
 
 
 def utc_now_ms() -> str:

@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .answers.urls import ADMIN_HEALTH
+
 if TYPE_CHECKING:
     import ssl
 
@@ -203,7 +205,7 @@ class Probe:
         self.family, self.sockaddr = address
         self.port = int(self.sockaddr[1])
         host = f"[{self.sockaddr[0]}]" if ":" in self.sockaddr[0] else self.sockaddr[0]
-        head = f"GET /__admin/health HTTP/1.1\r\nHost: {host}:{self.port}\r\nConnection: close\r\n"
+        head = f"GET {ADMIN_HEALTH} HTTP/1.1\r\nHost: {host}:{self.port}\r\nConnection: close\r\n"
         if admin_token:
             head += f"X-Bgmock-Admin-Token: {admin_token}\r\n"
         self.request = (head + "\r\n").encode("latin-1")

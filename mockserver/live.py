@@ -10,8 +10,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from .api import Backend
 from .app import create_app
-from .backend import Backend
 from .config import Config
 from .http import host_port
 from .httpd import ThreadedServer, make_server

@@ -20,17 +20,31 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from .answers.urls import (
+    ADMIN_CLOCK,
+    ADMIN_CONFIG,
+    ADMIN_FAULT,
+    ADMIN_FAULTS,
+    ADMIN_HEALTH,
+    ADMIN_REQUESTS,
+    ADMIN_RESET,
+    ADMIN_TASK_PRODUCT,
+    ADMIN_TASKS,
+    COVER_IMAGE,
+    DASHBOARD,
+    QUERY,
+    REST_PREFIX,
+    RESULT_IMAGE,
+    SCENES,
+    SUBMIT,
+    template,
+)
 from .spec import SCHEMA_BASE, Spec, load_spec
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 ADMIN_HEADER = "X-Bgmock-Admin-Token"
 COMPONENTS = "#/components/schemas/"
-
-SUBMIT = "/ai/image/background/generation/scenario"
-QUERY = "/ai/image/background/generation/query"
-SCENES = "/ai/image/background/generation/scene/query"
-
 
 def _component(ref: str, base: str) -> str:
     """``common.json#/$defs/x`` (relative to the file ``base``) -> ``#/components/schemas/common/$defs/x``."""
@@ -203,7 +217,7 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
         "No such image: an unknown task, one not finished, or an index out of range.", ref("gateway-error")
     )
     return {
-        "/__bgmock/results/{taskId}/{item}/{index}.{ext}": {
+        template(RESULT_IMAGE, {"task_id": "taskId"}): {
             "get": {
                 "operationId": "resultImage",
                 "summary": "A result image (drawn in memory on first fetch)",
@@ -231,12 +245,12 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
                 "responses": {"200": {"description": "The file.", "content": {media: {"schema": {"type": "string"}}}}},
             }}
             for path, op_id, summary, media in (
-                ("/__bgmock/ui", "dashboard", "The dashboard page (docs/dashboard.md)", "text/html"),
-                ("/__bgmock/ui/app.js", "dashboardScript", "The dashboard's script", "text/javascript"),
-                ("/__bgmock/ui/style.css", "dashboardStyle", "The dashboard's style sheet", "text/css"),
+                (DASHBOARD, "dashboard", "The dashboard page (docs/dashboard.md)", "text/html"),
+                (f"{DASHBOARD}/app.js", "dashboardScript", "The dashboard's script", "text/javascript"),
+                (f"{DASHBOARD}/style.css", "dashboardStyle", "The dashboard's style sheet", "text/css"),
             )
         },
-        "/__bgmock/covers/{modelNum}.png": {
+        template(COVER_IMAGE, {"model_num": "modelNum"}): {
             "get": {
                 "operationId": "sceneCover",
                 "summary": "A scene's cover image (drawn in memory)",
@@ -290,8 +304,8 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         return [{"name": "limit", "in": "query", "required": False, "schema": admin("limit")}]
 
     paths = {
-        "/__admin/health": {"get": op("health", "Liveness and counters", admin("health"))},
-        "/__admin/faults": {
+        ADMIN_HEALTH: {"get": op("health", "Liveness and counters", admin("health"))},
+        ADMIN_FAULTS: {
             "get": op("listFaults", "The programmed fault rules with their counters", admin("faultList")),
             "post": op(
                 "addFaults",
@@ -302,7 +316,7 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
             ),
             "delete": op("deleteFaults", "Remove every fault rule", admin("removed")),
         },
-        "/__admin/faults/{ruleId}": {
+        template(ADMIN_FAULT, {"rule_id": "ruleId"}): {
             "delete": op(
                 "deleteFault",
                 "Remove one fault rule",
@@ -317,13 +331,13 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
                 ],
             ),
         },
-        "/__admin/requests": {
+        ADMIN_REQUESTS: {
             "get": op("journal", "The request journal, newest first", admin("journal"), parameters=limit())
         },
-        "/__admin/tasks": {
+        ADMIN_TASKS: {
             "get": op("tasks", "Tasks with their state, newest first", admin("tasks"), parameters=limit())
         },
-        "/__admin/tasks/{taskId}/products/{item}": {
+        template(ADMIN_TASK_PRODUCT, {"task_id": "taskId"}): {
             "get": {
                 **op("taskProduct", "The product image an item of a task was submitted with", {}),
                 "parameters": [
@@ -332,7 +346,7 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
                 ],
             },
         },
-        "/__admin/clock": {
+        ADMIN_CLOCK: {
             "get": op("clock", "The fake's clock", admin("clockState")),
             "post": op(
                 "advanceClock",
@@ -341,10 +355,10 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
                 requestBody={"required": True, "content": {JSON: {"schema": admin("clockAdvance")}}},
             ),
         },
-        "/__admin/reset": {"post": op("reset", "Forget tasks, rules and the journal", admin("reset"))},
-        "/__admin/config": {"get": op("config", "The settings in force, secrets masked", admin("config"))},
+        ADMIN_RESET: {"post": op("reset", "Forget tasks, rules and the journal", admin("reset"))},
+        ADMIN_CONFIG: {"get": op("config", "The settings in force, secrets masked", admin("config"))},
     }
-    product = paths["/__admin/tasks/{taskId}/products/{item}"]["get"]["responses"]
+    product = paths[template(ADMIN_TASK_PRODUCT, {"task_id": "taskId"})]["get"]["responses"]
     product["200"] = {
         "description": "The image as uploaded (base64 in the submit), in its own format.",
         "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}}
@@ -354,7 +368,7 @@ def _admin_operations() -> dict[str, dict[str, Any]]:
         "Unknown or forgotten task, item out of range, or an item submitted by URL only.", ref("gateway-error")
     )
     del product["400"]
-    paths["/__admin/faults/{ruleId}"]["delete"]["responses"]["404"] = _answer(
+    paths[template(ADMIN_FAULT, {"rule_id": "ruleId"})]["delete"]["responses"]["404"] = _answer(
         "No such rule (or an ID the route cannot hold): the gateway envelope InvalidApiPath.", ref("gateway-error")
     )
     return paths
@@ -368,7 +382,7 @@ def build_document(
     paths: dict[str, dict[str, Any]] = {}
     for path, operations in _api_operations(strict).items():
         paths[path] = operations
-        paths["/rest" + path] = {method: _signed(op, spec) for method, op in operations.items()}
+        paths[REST_PREFIX + path] = {method: _signed(op, spec) for method, op in operations.items()}
     paths.update(_asset_operations())
     paths.update(_admin_operations())
 

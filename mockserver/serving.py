@@ -3,10 +3,8 @@
 ``app.create_app`` is the Flask app (to embed, to extend with one's own routes, Flask's test
 client), which hands bgmock's paths to this module's ``WsgiApp``; ``bgmock serve`` runs
 ``WsgiApp`` alone, without Flask's per-request machinery: environ -> ``Incoming`` ->
-``Dispatcher.handle`` -> status, headers, body.  It
-also acts out transport faults, on the socket when the server exposes it (werkzeug,
-gunicorn) and as closely as the server allows when it does not (granian; see
-``docs/load-and-workers.md`` for what a client sees there).
+``Dispatcher.handle`` -> status, headers, body; a transport fault is handed to
+``faults.on_socket``, which acts it out on the socket when the server exposes it.
 
 Why granian for ``--workers``: measured in ``bench/RESULTS.md``, it answers a trivial WSGI
 app about ten times faster than gunicorn's sync workers on this 2-core machine, so the
@@ -32,21 +30,22 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .backend import Backend
+from .api import Backend
 from .bodies import BODY_WAIT_S, BodyBudget
 from .config import Config, ConfigError
 from .dispatch import Dispatcher
 from .errors import ApiError, GatewayError
+from .faults.on_socket import Aborted, act_out
 from .framing import FramingError, content_length
 from .http import Incoming, Reply, host_port
 from .lifecycle import STOP_GRACE_S, Probe, Watchdog, probe_address, wait_until_answering
 from .scratch import scratch_dir
-from .transport import dribble_pause, drop_connection, html_page, malformed_body, read_body
+from .transport import read_body
 from .ui import dashboard_url  # (imported here: the announcer thread must not import)
 
 #: Environment variable through which the parent hands its settings (JSON) to granian's workers.
@@ -56,13 +55,6 @@ WORKER_PARENT_ENV = "BGMOCK_WORKER_PARENT"
 log = logging.getLogger("bgmock")
 StartResponse = Callable[..., Any]
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
-
-
-class Aborted(ConnectionAbortedError):
-    """Raised inside a response body to make the server drop the connection (deliberately).
-
-    A ConnectionError, so werkzeug treats it as a dropped connection (silently) rather than
-    logging an "Error on request" traceback for a fault that was asked for."""
 
 
 class _NoRoom(Exception):
@@ -101,7 +93,7 @@ class WsgiApp:
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
         if reply.transport:
-            return self.transport_fault(reply.transport, environ, start_response, reply.body)
+            return act_out(reply.transport, environ, start_response, reply.body, self.config)
         headers = [("Content-Type", reply.content_type), ("Content-Length", str(len(reply.body)))]
         headers += list(reply.headers.items())
         headers += self._worker_header
@@ -168,58 +160,6 @@ class WsgiApp:
             method=environ.get("REQUEST_METHOD", "GET").upper(), path=path, query=query,
             headers=headers, body=body, base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}",
         )
-
-    # -- transport faults -------------------------------------------------------------------
-    def transport_fault(
-        self, kind: str, environ: dict[str, Any], start_response: StartResponse, answer: bytes = b""
-    ) -> Iterable[bytes]:
-        """Misbehave like a network or a load balancer (each kind has a test with ``requests``)."""
-        if kind.startswith("http5"):
-            page = html_page(int(kind[4:]))
-            start_response(f"{kind[4:]} {_REASONS[int(kind[4:])]}", [
-                ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page))),
-            ])
-            return [page]
-        if kind == "malformed":
-            body = malformed_body()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        full = answer or malformed_body(complete=True)  # truncated/dribble carry the real answer
-        if kind == "dribble":
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(full)))])
-            return _dribble(full, self.config.dribble_s)
-        if kind == "timeout":
-            time.sleep(self.config.hang_s)
-        sock = _socket(environ)
-        if sock is not None and kind in ("reset", "empty", "timeout"):
-            drop_connection(sock, reset=kind != "empty")
-            start_response("502 Bad Gateway", [("Content-Length", "0"), ("Connection", "close")])
-            return [b""]
-        # truncated, or no socket to drop (granian): announce the whole body, send part, abort.
-        start_response("200 OK", [
-            ("Content-Type", "application/json"), ("Content-Length", str(len(full))), ("Connection", "close"),
-        ])
-        return _cut(full[: len(full) // 2] if kind == "truncated" else b"")
-
-
-def _socket(environ: dict[str, Any]) -> socket.socket | None:
-    sock = environ.get("bgmock.socket") or environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def _dribble(body: bytes, seconds: float) -> Iterator[bytes]:
-    pause = dribble_pause(seconds, len(body))
-    for index in range(len(body)):
-        time.sleep(pause)
-        yield body[index : index + 1]
-
-
-def _cut(part: bytes) -> Iterator[bytes]:
-    """Send ``part``, then abort: the server drops the connection short of Content-Length."""
-    if part:
-        yield part
-        time.sleep(0.01)  # let the server flush what was sent before the abort
-    raise Aborted("bgmock: transport fault (deliberate)")
 
 
 # -- granian workers -------------------------------------------------------------------------

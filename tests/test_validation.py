@@ -492,7 +492,8 @@ def test_the_validation_package_needs_neither_the_backend_nor_the_settings_modul
         "import sys, mockserver.validation as v\n"
         "for name in v.__all__: getattr(v, name)\n"
         "import mockserver.validation.admin, mockserver.validation.prefer\n"
-        "banned = ('mockserver.backend', 'mockserver.config', 'mockserver.dispatch')\n"
+        "banned = ('mockserver.backend', 'mockserver.api', 'mockserver.faults', 'mockserver.config',\n"
+        "          'mockserver.dispatch')\n"
         "print(sorted(m for m in sys.modules if m in banned))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from ..dispatch import Context, Route
+from ..answers.urls import (
+    ADMIN_CLOCK,
+    ADMIN_CONFIG,
+    ADMIN_FAULT,
+    ADMIN_FAULTS,
+    ADMIN_HEALTH,
+    ADMIN_REQUESTS,
+    ADMIN_RESET,
+    ADMIN_TASK_PRODUCT,
+    ADMIN_TASKS,
+)
 from ..errors import GatewayError
 from ..http import Reply
 from ..journal import SCHEMA_VERSION
 from ..validation import admin as rules
+from .base import Context, Route
 
 
 def _limit(ctx: Context) -> int:
@@ -81,20 +92,15 @@ def config(ctx: Context) -> Reply:
 
 
 ROUTES: list[Route] = [
-    Route("/__admin/health", ("GET",), "admin_health", health, kind="admin"),
-    Route("/__admin/faults", ("GET",), "admin_faults", list_faults, kind="admin"),
-    Route("/__admin/faults", ("POST",), "admin_add_fault", add_faults, kind="admin"),
-    Route("/__admin/faults", ("DELETE",), "admin_delete_faults", delete_faults, kind="admin"),
-    Route(
-        "/__admin/faults/<string(maxlength=64):rule_id>", ("DELETE",), "admin_delete_fault", delete_faults,
-        kind="admin",
-    ),
-    Route("/__admin/requests", ("GET",), "admin_requests", requests_, kind="admin"),
-    Route("/__admin/tasks", ("GET",), "admin_tasks", tasks, kind="admin"),
-    Route(
-        "/__admin/tasks/<uuid:task_id>/products/<int:item>", ("GET",), "admin_task_product", product, kind="admin",
-    ),
-    Route("/__admin/clock", ("GET", "POST"), "admin_clock", clock, kind="admin"),
-    Route("/__admin/reset", ("POST",), "admin_reset", reset, kind="admin"),
-    Route("/__admin/config", ("GET",), "admin_config", config, kind="admin"),
+    Route(ADMIN_HEALTH, ("GET",), "admin_health", health, kind="admin"),
+    Route(ADMIN_FAULTS, ("GET",), "admin_faults", list_faults, kind="admin"),
+    Route(ADMIN_FAULTS, ("POST",), "admin_add_fault", add_faults, kind="admin"),
+    Route(ADMIN_FAULTS, ("DELETE",), "admin_delete_faults", delete_faults, kind="admin"),
+    Route(ADMIN_FAULT, ("DELETE",), "admin_delete_fault", delete_faults, kind="admin"),
+    Route(ADMIN_REQUESTS, ("GET",), "admin_requests", requests_, kind="admin"),
+    Route(ADMIN_TASKS, ("GET",), "admin_tasks", tasks, kind="admin"),
+    Route(ADMIN_TASK_PRODUCT, ("GET",), "admin_task_product", product, kind="admin"),
+    Route(ADMIN_CLOCK, ("GET", "POST"), "admin_clock", clock, kind="admin"),
+    Route(ADMIN_RESET, ("POST",), "admin_reset", reset, kind="admin"),
+    Route(ADMIN_CONFIG, ("GET",), "admin_config", config, kind="admin"),
 ]

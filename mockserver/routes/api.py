@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dispatch import Context, Route
+from ..answers.urls import QUERY, REST_PREFIX, SCENES, SUBMIT
+from ..answers.views import scene_views, task_view
 from ..errors import InvalidInput
 from ..http import Reply
 from ..validation import FormBody
-
-SUBMIT = "/ai/image/background/generation/scenario"
-QUERY = "/ai/image/background/generation/query"
-SCENES = "/ai/image/background/generation/scene/query"
+from .base import Context, Route
 
 
 def _body(ctx: Context) -> dict[str, Any]:
@@ -41,9 +39,8 @@ def query(ctx: Context) -> Reply:
         body.pop("requestParams", None)
         if "taskId" not in body and "taskId" in ctx.request.query:  # POST to the GET-style URL
             body["taskId"] = ctx.request.query["taskId"]
-    data = ctx.backend.query(
-        _without_system(body), base_url=ctx.request.base_url, prefer=ctx.request.header("prefer"), notes=ctx.notes
-    )
+    task, now = ctx.backend.poll(_without_system(body), prefer=ctx.request.header("prefer"), notes=ctx.notes)
+    data = task_view(task, now, ctx.backend.config, ctx.request.base_url)
     ctx.notes.task_id = data["taskId"]
     ctx.notes.task_status = data["taskStatus"]  # journaled: what the client was told (the kit's evidence)
     return Reply.json(ctx.envelopes.success(data))
@@ -51,9 +48,8 @@ def query(ctx: Context) -> Reply:
 
 def scenes(ctx: Context) -> Reply:
     body = _body(ctx)
-    data = ctx.backend.scene_query(
-        _without_system(body), base_url=ctx.request.base_url, prefer=ctx.request.header("prefer"), notes=ctx.notes
-    )
+    found = ctx.backend.find_scenes(_without_system(body), prefer=ctx.request.header("prefer"), notes=ctx.notes)
+    data = scene_views(found, ctx.backend.catalog.scene_type_names, ctx.backend.config, ctx.request.base_url)
     return Reply.json(ctx.envelopes.success(data))
 
 
@@ -70,7 +66,7 @@ def _without_system(body: dict[str, Any]) -> dict[str, Any]:
 def _both(path: str, methods: tuple[str, ...], endpoint: str, handler: Any) -> list[Route]:
     return [
         Route(path, methods, endpoint, handler, api_name=path),
-        Route("/rest" + path, methods, endpoint + "_rest", handler, api_name=path),
+        Route(REST_PREFIX + path, methods, endpoint + "_rest", handler, api_name=path),
     ]
 
 

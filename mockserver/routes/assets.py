@@ -6,10 +6,11 @@ matched by strict converters and looked up in the task store and the scene catal
 
 from __future__ import annotations
 
-from ..dispatch import Context, Route
+from ..answers.urls import COVER_IMAGE, RESULT_IMAGE
 from ..errors import GatewayError
 from ..http import Reply
 from ..ui import ROUTES as DASHBOARD_ROUTES
+from .base import Context, Route
 
 _TYPES = {"png": "image/png", "jpg": "image/jpeg"}
 
@@ -32,11 +33,7 @@ def cover(ctx: Context) -> Reply:
 
 
 ROUTES: list[Route] = [
-    Route(
-        "/__bgmock/results/<uuid:task_id>/<int:item>/<int:index>.<any(png, jpg):ext>", ("GET",),
-        "result_image", result, kind="asset",
-    ),
-    # path, not string: a user catalog's modelNum may contain "/" (coverUrl quotes it as %2F).
-    Route("/__bgmock/covers/<path:model_num>.png", ("GET",), "cover_image", cover, kind="asset"),
+    Route(RESULT_IMAGE, ("GET",), "result_image", result, kind="asset"),
+    Route(COVER_IMAGE, ("GET",), "cover_image", cover, kind="asset"),
     *DASHBOARD_ROUTES,  # GET /__bgmock/ui: the dashboard (mockserver/ui/)
 ]

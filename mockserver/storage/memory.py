@@ -8,10 +8,10 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..faults import FaultRule
+from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
-from . import Storage, fire_first, take_tokens
+from .base import Storage, fire_first, take_tokens
 
 #: Rate-limit buckets kept at most (least recently used go first; a forgotten bucket is full).
 MAX_BUCKETS = 10_000

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ConfigError, without_password
+from .base import REDIS_SCHEMES
 
 _PREFIX = "bgmock-redis-"
 _INSTALL = (
@@ -184,8 +185,6 @@ class PrivateRedis:
 
 
 def _is_url(state: str | None) -> bool:
-    from . import REDIS_SCHEMES
-
     return bool(state) and state.startswith(REDIS_SCHEMES)
 
 

@@ -20,10 +20,10 @@ from dataclasses import fields
 from typing import Any
 
 from ..config import ConfigError, without_password
-from ..faults import FaultRule
+from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
-from . import Storage, fire_first, take_tokens
+from .base import Storage, fire_first, take_tokens
 
 try:  # an optional engine: only a Redis state needs redis-py
     import redis

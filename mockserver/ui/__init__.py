@@ -18,9 +18,10 @@ import functools
 from collections.abc import Callable
 from importlib import resources
 
+from ..answers.urls import DASHBOARD
 from ..config import Config
-from ..dispatch import Context, Route
 from ..http import Reply
+from ..routes.base import Context, Route
 
 #: The files the dashboard is made of, by URL name, with their media types.
 FILES = {
@@ -36,7 +37,7 @@ CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
-PATH = "/__bgmock/ui"
+PATH = DASHBOARD
 
 
 @functools.lru_cache(maxsize=len(FILES))

@@ -3,7 +3,9 @@
 
 A value the fake cannot act on is a mistake in the test, so it is refused with a 700 naming
 it, not ignored: a typo such as ``code=5001`` would otherwise run the happy path unnoticed.
-What the fake does with a valid wish (the fault decision) is ``backend.injected``'s.
+What the fake does with a valid wish (the fault decision) is ``faults.decision.Injector.decide``'s;
+the transport kinds a header may name are those of ``faults.kinds.KINDS`` (read here from the
+fault rule's schema, whose enum a test holds equal to that table).
 """
 
 from __future__ import annotations

@@ -1,16 +1,17 @@
 """Answer bodies built from the error catalog: success, business error, gateway error.
 
 Every body the fake sends is built here, so each one validates against the response schemas
-(a property test holds us to it).
+(a property test holds us to it). The off-schema shapes a fault rule may ask for are
+``faults/shapes.py``'s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .errors import ApiError, GatewayError
-from .ids import Ids
-from .spec import Spec
+from ..errors import ApiError, GatewayError
+from ..ids import Ids
+from ..spec import Spec
 
 
 class Envelopes:
@@ -66,36 +67,3 @@ class Envelopes:
             **self._gateway_ids(),
         }
         return status, body
-
-    @staticmethod
-    def reshape(body: dict[str, Any], shape: str) -> dict[str, Any]:
-        """``body`` in one of the off-schema shapes a fault rule may ask for (``shape``).
-
-        Real gateways add fields, reorder keys and spell numbers as strings; a client must not
-        break on any of that. ``extra-fields`` adds fields no schema documents at the top level
-        and inside ``data`` (and ``data.result``), ``reordered`` reverses key order at every
-        level, ``string-rescode`` sends ``resCode`` as a string.
-        """
-        if shape == "string-rescode":
-            return {k: str(v) if k == "resCode" else v for k, v in body.items()}
-        if shape == "reordered":
-            return _reversed(body)
-        if shape == "extra-fields":
-            extra = {"bgmockExtra": {"note": "a field no schema documents", "list": [1, "two", None]}, "traceLevel": 3}
-            out = {**body, **extra}
-            data = out.get("data")
-            if isinstance(data, dict):
-                out["data"] = {**data, "extInfo": {"region": "bgmock"}}
-                result = data.get("result")
-                if isinstance(result, dict):
-                    out["data"]["result"] = {**result, "expireSeconds": 86400}
-            return out
-        return body
-
-
-def _reversed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _reversed(value[k]) for k in reversed(list(value))}
-    if isinstance(value, list):
-        return [_reversed(v) for v in value]
-    return value

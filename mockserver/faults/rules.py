@@ -1,7 +1,7 @@
-"""Fault rules: what a rule matches and when a matching request makes it fire.
+"""The fault rule model: what a rule matches and when a matching request makes it fire.
 
-A rule's data is checked by ``validation.admin.fault_rule``; the ``Prefer`` header by
-``validation.prefer``.
+A rule's data is checked by ``validation.admin.fault_rule`` against ``schemas/fault-rule.json``
+(one home for every input rule); what a fired rule does is ``decision.py``'s.
 
 The decision is pure (a rule, its counters, one random draw -> fire or not) so that any store,
 in memory or shared between processes, can apply it atomically under its own lock.
@@ -13,14 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .parsing import parse_number, read_int
-from .spec import Spec
-from .validation.admin import fault_rule
-
-TRANSPORT_FAULTS = ("reset", "empty", "malformed", "truncated", "dribble", "http502", "http503", "http504", "timeout")
-#: Transport faults that carry the real answer (cut short, or sent slowly): the request is
-#: handled as usual, so a task a dribbled submit names really exists.
-ANSWER_FAULTS = frozenset({"truncated", "dribble"})
+from ..parsing import parse_number, read_int
+from ..spec import Spec
+from ..validation.admin import fault_rule
+from .kinds import TRANSPORT_FAULTS
 
 
 @dataclass

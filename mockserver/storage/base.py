@@ -1,0 +1,134 @@
+"""The repositories' protocols, the ``Storage`` that holds them, and the decisions written once
+(which rule fires, whether every bucket has a token) as pure functions over plain values.
+
+Its own module so that the implementations (``memory.py``, ``redis.py``) import it, not the
+package that chooses between them (``open_storage`` imports them, lazily).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..clock import ClockCell
+from ..faults.rules import FaultRule
+from ..ratelimit import Bucket, refill
+from ..tasks import Task
+
+
+class Tasks(Protocol):
+    def put(self, task: Task, now: float) -> None: ...
+    def get(self, task_id: str, now: float, *, poll: bool = False) -> Task | None: ...
+    def newest(self, now: float, limit: int) -> list[Task]: ...
+    def put_product(self, task_id: str, index: int, data: bytes) -> None: ...
+    def product(self, task_id: str, index: int) -> bytes | None: ...
+    def counts(self, now: float | None) -> dict[str, int]: ...
+    def clear(self) -> None: ...
+
+
+class Rules(Protocol):
+    def add(self, rule: FaultRule) -> None: ...
+    def install_startup(self, rules: Sequence[FaultRule]) -> None: ...
+    def all(self) -> list[FaultRule]: ...
+    def delete(self, rule_id: str | None = None) -> int: ...
+    def fire(
+        self, endpoint: str, candidates: Sequence[Mapping[str, Any]], draw: Callable[[], float]
+    ) -> FaultRule | None: ...
+    def clear(self) -> None: ...
+
+
+class Journal(Protocol):
+    def append(self, entry: dict[str, Any]) -> None: ...
+    def newest(self, limit: int | None = None) -> list[dict[str, Any]]: ...
+    def count(self) -> int: ...
+    def clear(self) -> None: ...
+
+
+class Buckets(Protocol):
+    def take(self, buckets: Sequence[Bucket], now: float) -> int | None: ...
+    def clear(self) -> None: ...
+
+
+class Ids(Protocol):
+    def next(self, name: str) -> int: ...
+    def clear(self) -> None: ...
+
+
+@dataclass
+class Storage:
+    """One fake's repositories. ``cell`` is None for memory: the clock then keeps its own time.
+
+    ``unavailable``: what the engine raises while it is down or too slow; the dispatcher answers
+    those with the API's own 500 ``system error``. ``engine``: named in ``/__admin/health``.
+    """
+
+    tasks: Tasks
+    rules: Rules
+    journal: Journal
+    buckets: Buckets
+    ids: Ids
+    cell: ClockCell | None = None
+    engine: str | None = None
+    unavailable: tuple[type[BaseException], ...] = ()
+    #: ``with storage.unit():`` around one request: a networked engine reads what the request
+    #: needs in one round trip and writes in one (``redis.Unit``); memory needs none.
+    unit: Callable[[], AbstractContextManager[None]] = nullcontext
+    #: The engine's own figures for ``/__admin/health`` (Redis: its used memory).
+    engine_info: Callable[[], dict[str, Any]] = dict
+
+    @property
+    def shared(self) -> bool:
+        return self.cell is not None
+
+    def stats(self, now: float | None = None) -> dict[str, int]:
+        return {
+            **self.tasks.counts(now), "rules": len(self.rules.all()), "journal": self.journal.count(),
+            **self.engine_info(),
+        }
+
+    def clear(self) -> None:
+        """Forget tasks, rules, the journal, buckets and ID counters (the clock resets apart)."""
+        for repository in (self.tasks, self.rules, self.journal, self.buckets, self.ids):
+            repository.clear()
+
+
+# -- the decisions, written once -------------------------------------------------------------
+def fire_first(
+    rules: list[FaultRule], endpoint: str, candidates: Sequence[Mapping[str, Any]], draw: Callable[[], float]
+) -> FaultRule | None:
+    """The first rule (in creation order) that fires; counters moved, a used-up rule removed.
+
+    Edits ``rules`` in place: the repository writes back what changed, atomically."""
+    for index, rule in enumerate(rules):
+        if not rule.matches(endpoint, candidates):
+            continue
+        fired = rule.consider(draw())
+        if fired and rule.exhausted:
+            del rules[index]
+        if fired:
+            return rule
+    return None
+
+
+def take_tokens(
+    buckets: Sequence[Bucket], levels: Sequence[tuple[float, float] | None], now: float
+) -> int | list[float]:
+    """One token from every bucket, or none: the index of the first empty bucket, or the new
+    token counts. ``levels`` holds each bucket's (tokens, last) as stored, None for a new one."""
+    after = []
+    for index, (bucket, level) in enumerate(zip(buckets, levels, strict=True)):
+        tokens, last = level if level is not None else (bucket.burst, now)
+        tokens = refill(tokens, last, now, bucket.rate, bucket.burst)
+        if tokens < 1.0:
+            return index
+        after.append(tokens - 1.0)
+    return after
+
+
+#: ``state`` values read as a Redis URL.
+
+
+#: The state URLs that name a Redis (anything else is a directory for a private one).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
