@@ -25,11 +25,11 @@ from typing import Any
 
 from flask import Blueprint, Flask
 
-from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
-from mockserver.serving import WsgiApp
+from mockserver.serving.app import create_app
+from mockserver.serving.wsgi import WsgiApp
 
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0, "seed": 1, "journal_size": 100,
             "max_tasks": 100}

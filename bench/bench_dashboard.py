@@ -38,7 +38,7 @@ import requests
 from common import machine, min_max, publish
 from PIL import Image
 
-from mockserver.live import LiveServer
+from mockserver.testing.live import LiveServer
 from mockserver.ui import FILES
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import requests
 
-        from mockserver.inprocess import DEFAULT_URL, mocked
+        from mockserver.testing.inprocess import DEFAULT_URL, mocked
 
         with mocked(log_requests=False), requests.Session() as session:
             def call() -> None:

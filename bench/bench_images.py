@@ -42,7 +42,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from mockserver.backend import Backend  # noqa: E402
 from mockserver.config import Config  # noqa: E402
-from mockserver.live import running  # noqa: E402
+from mockserver.testing.live import running  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SIZES = ((800, 800), (750, 1000))

@@ -48,9 +48,9 @@ from common import machine, min_max  # noqa: E402 - bench/common.py (this folder
 
 from mockserver.backend import Backend  # noqa: E402
 from mockserver.dispatch import Dispatcher  # noqa: E402
-from mockserver.handle import resolve, running  # noqa: E402
 from mockserver.http import Incoming  # noqa: E402
-from mockserver.inprocess import mocked  # noqa: E402
+from mockserver.testing.handle import resolve, running  # noqa: E402
+from mockserver.testing.inprocess import mocked  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 CHART = ROOT / "bench" / "plugin_submit.png"
@@ -67,9 +67,9 @@ READY_BGMOCK = """
 import time, requests, pytest
 started = time.perf_counter()
 if not IMPORTS_TIMED:
-    import mockserver.handle, mockserver.live
+    import mockserver.testing.handle, mockserver.testing.live
     started = time.perf_counter()
-from mockserver.handle import resolve, running
+from mockserver.testing.handle import resolve, running
 config, key, secret = resolve({}, {})            # the session's settings checked
 fake = running(config, key_pair=(key, secret))   # the bgmock_server fixture
 assert requests.get(fake.url + "/__admin/health", timeout=5).json()["status"] == "ok"
@@ -93,7 +93,7 @@ server.stop()
 IMPORT_PLUGIN = """
 import time, pytest
 started = time.perf_counter()
-import mockserver.pytest_plugin
+import mockserver.testing.pytest_plugin
 print((time.perf_counter() - started) * 1000)
 """
 READY = {
@@ -101,7 +101,7 @@ READY = {
     "bgmock_server, libraries loaded": ("IMPORTS_TIMED = False", READY_BGMOCK),
     "pytest-httpserver, first use (imports it)": ("IMPORTS_TIMED = True", READY_HTTPSERVER),
     "pytest-httpserver, library loaded": ("IMPORTS_TIMED = False", READY_HTTPSERVER),
-    "import mockserver.pytest_plugin (every pytest run pays it)": ("", IMPORT_PLUGIN),
+    "import mockserver.testing.pytest_plugin (every pytest run pays it)": ("", IMPORT_PLUGIN),
 }
 
 

@@ -71,7 +71,7 @@ class Run:
         self.settings = dataclasses.replace(self.settings, only=REGISTRY.resolve(self.settings.only))
         live = None
         if self.base_url is None:
-            from mockserver.live import LiveServer
+            from mockserver.testing.live import LiveServer
 
             self.app_key = self.app_key or "kit-" + secrets.token_hex(4)
             self.app_secret = self.app_secret or secrets.token_urlsafe(24)

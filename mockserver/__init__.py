@@ -17,18 +17,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .api import Backend
-    from .app import create_app
     from .config import Config, ConfigError
     from .dispatch import Dispatcher
-    from .handle import Handle, running
     from .http import Incoming, Reply
-    from .inprocess import mocked
-    from .inprocess_httpx import httpx_transport, mocked_httpx
+    from .serving.app import create_app
+    from .testing.handle import Handle, running
+    from .testing.inprocess import mocked
+    from .testing.inprocess_httpx import httpx_transport, mocked_httpx
 
 _EXPORTS = {
-    "create_app": ".app", "Backend": ".backend", "Config": ".config", "ConfigError": ".config",
-    "Dispatcher": ".dispatch", "Handle": ".handle", "running": ".handle", "Incoming": ".http", "Reply": ".http",
-    "mocked": ".inprocess", "mocked_httpx": ".inprocess_httpx", "httpx_transport": ".inprocess_httpx",
+    "create_app": ".serving.app", "Backend": ".backend", "Config": ".config", "ConfigError": ".config",
+    "Dispatcher": ".dispatch", "Handle": ".testing.handle", "running": ".testing.handle", "Incoming": ".http",
+    "Reply": ".http", "mocked": ".testing.inprocess", "mocked_httpx": ".testing.inprocess_httpx",
+    "httpx_transport": ".testing.inprocess_httpx",
 }
 
 __all__ = [

@@ -14,10 +14,10 @@ from typing import Any
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
 from .http import host_port
-from .lifecycle import Watchdog, exit_code_before_ready
 from .origin import is_loopback
 from .parsing import flag_int, flag_number, flag_signed_int
-from .scratch import sweep
+from .serving.lifecycle import Watchdog, exit_code_before_ready
+from .serving.scratch import sweep
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -190,7 +190,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
     if config.server in ("threaded", "werkzeug") and config.workers > 1:
         raise ConfigError(f"--workers: --server {config.server} serves one process; use --server granian (or auto)")
-    from .tls import check as check_tls
+    from .serving.tls import check as check_tls
 
     check_tls(config)
     if (config.workers > 1 or config.server == "granian") and (config.proxy or config.tls_port is not None):
@@ -200,7 +200,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
 
     with serving_state(config) as (config, state):
         if config.workers > 1 or config.server == "granian":
-            from .serving import serve_workers
+            from .serving.wsgi import serve_workers
 
             return serve_workers(config, state, started=started, watchdog=watchdog)  # sweeps, in scratch_dir
         return _serve_one(config, state, started)
@@ -209,9 +209,9 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
 def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .api import Backend
-    from .bodies import keep_large_blocks_mapped
     from .dispatch import Dispatcher
-    from .serving import WsgiApp
+    from .serving.bodies import keep_large_blocks_mapped
+    from .serving.wsgi import WsgiApp
     from .ui import dashboard_url
 
     keep_large_blocks_mapped()  # process-wide, so here (the process is ours), not in the server
@@ -265,10 +265,10 @@ def _urls(config: Config, port: int, beside: Any) -> str:
 
 
 def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
-    """The one-process server: bgmock's threaded keep-alive server (mockserver/httpd.py), or
+    """The one-process server: bgmock's threaded keep-alive server (mockserver/serving/httpd.py), or
     werkzeug's development server when asked for by name (it closes every connection).
     ``tls_port``: the HTTPS server beside the HTTP one (``--tls-port``)."""
-    from .tls import server_context
+    from .serving.tls import server_context
 
     https = config.tls and (tls_port or config.tls_port is None)
     port = config.tls_port if tls_port else config.port
@@ -283,9 +283,9 @@ def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
             return make_server(config.host, port, app, threaded=True, ssl_context=context)
         except SystemExit:  # werkzeug prints its own lines and exits 1 when the port is taken
             raise OSError(f"port {port} is in use") from None
-    from .httpd import make_server as make_threaded
-    from .proxy import Proxy
-    from .tls import Gate
+    from .serving.httpd import make_server as make_threaded
+    from .serving.proxy import Proxy
+    from .serving.tls import Gate
 
     # With --proxy the port also takes plain HTTP (CONNECT arrives in the clear); --tls alone
     # makes it HTTPS only, and a plain request there is told to use https.
@@ -311,7 +311,7 @@ def _active(config: Config) -> str:
     if config.tls:
         parts.append(f"TLS with {'your certificate' if config.tls_cert else 'bgmock CA (bgmock ca)'}")
     if config.proxy:
-        from .proxy import intercepted_hosts
+        from .origin import intercepted_hosts
 
         parts.append(f"proxy for {', '.join(sorted(intercepted_hosts(config)))}")
     return "".join(f", {part}" for part in parts)
@@ -325,7 +325,7 @@ def _register_optional() -> None:
     """Subcommands that live in other modules, listed here by name (no discovery by convention)."""
     for module, names in (
         ("mockserver.openapi", ("openapi",)),
-        ("mockserver.tls_cli", ("ca",)),
+        ("mockserver.serving.tls_cli", ("ca",)),
         ("contracts.cli", ("contract", "verify-provider")),
     ):
         try:

@@ -29,7 +29,6 @@ from urllib.parse import urlsplit
 from .config import Config
 from .errors import GatewayError
 from .http import Incoming
-from .proxy import intercepted_hosts
 
 #: Names every fake answers to, whatever it is bound to.
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -72,6 +71,18 @@ class OwnHosts:
     def describe(self) -> str:
         shown = sorted(f"[{name}]" if ":" in name else name for name in self.names)
         return ", ".join(shown) + (", or any IP address" if self.any_ip else "")
+
+
+#: The vendor's API hosts (``api-family-notes.md``): always intercepted in proxy mode.
+VENDOR_HOSTS = ("api.aidc-ai.com", "cn-api.aidc-ai.com")
+
+
+def intercepted_hosts(config: Config) -> frozenset[str]:
+    """The hosts the proxy mode (serving/proxy.py) answers for besides the fake's own names
+    (lower-case); empty when the proxy is off. The Host check accepts these too."""
+    if not config.proxy:
+        return frozenset()
+    return frozenset(h.lower().rstrip(".") for h in (*VENDOR_HOSTS, *config.intercept_hosts))
 
 
 def own_hosts(config: Config) -> OwnHosts:

@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw
 
-from mockserver.app import create_app
+from mockserver.serving.app import create_app
 
 __all__ = [
     "MISSING",

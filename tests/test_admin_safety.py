@@ -30,15 +30,15 @@ from werkzeug.test import Client
 
 from contracts.fake import Fake
 from mockserver import cli
-from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import Config, ConfigError
 from mockserver.dispatch import Dispatcher
-from mockserver.handle import running
 from mockserver.http import Incoming
-from mockserver.live import LiveServer
 from mockserver.origin import Guard, Refused, own_hosts, split_host_header
-from mockserver.serving import WsgiApp
+from mockserver.serving.app import create_app
+from mockserver.serving.wsgi import WsgiApp
+from mockserver.testing.handle import running
+from mockserver.testing.live import LiveServer
 
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0, "seed": 5}
 RULE = {"resCode": 501, "times": 2}
@@ -368,7 +368,7 @@ def test_http10_without_host_is_served() -> None:
 def test_the_in_process_mode_has_no_guard() -> None:
     """No socket, so no browser: its host names (bgmock.local, the vendor's) are answered as is."""
     pytest.importorskip("responses")
-    from mockserver.inprocess import mocked
+    from mockserver.testing.inprocess import mocked
 
     with mocked() as fake:
         answer = requests.post(fake.url + "/__admin/reset", headers={"Origin": "http://evil.example"}, timeout=5)

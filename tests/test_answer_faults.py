@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from mockserver import mocked
-from mockserver.live import running
+from mockserver.testing.live import running
 from tests.helpers import MISSING, QUERY, SUBMIT, submit_item
 
 ITEM = submit_item(imgBase64=MISSING, imageFileUrl="https://example.com/p.jpg")

@@ -1,5 +1,5 @@
 """``create_app`` is a real Flask app: bgmock's routes first, the user's own routes, hooks and
-error handlers after (mockserver/app.py; README "Extending the fake").
+error handlers after (mockserver/serving/app.py; README "Extending the fake").
 
 Driven with Flask's test client, and over a socket (bgmock's server and werkzeug's) for what
 only a socket shows: transport faults.
@@ -16,9 +16,9 @@ from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
 from helpers import SUBMIT, submit_item
 from werkzeug.serving import make_server
 
-from mockserver.app import create_app
-from mockserver.live import LiveServer
-from mockserver.serving import WsgiApp
+from mockserver.serving.app import create_app
+from mockserver.serving.wsgi import WsgiApp
+from mockserver.testing.live import LiveServer
 
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0, "seed": 3}
 EVIL = "https://evil.example"

@@ -13,11 +13,11 @@ import pytest
 from helpers import MISSING, submit_item
 
 from mockserver.backend import Backend
-from mockserver.bodies import TRIM_AFTER_BYTES, BodyBudget
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.http import Incoming
-from mockserver.serving import WsgiApp
+from mockserver.serving.bodies import TRIM_AFTER_BYTES, BodyBudget
+from mockserver.serving.wsgi import WsgiApp
 
 
 def test_a_charge_that_does_not_fit_waits_then_gives_up() -> None:

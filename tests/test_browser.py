@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 
-from mockserver.live import LiveServer
+from mockserver.testing.live import LiveServer
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0}

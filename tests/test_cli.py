@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from mockserver import cli
-from mockserver.app import create_app
+from mockserver.serving.app import create_app
 from tests.helpers import MISSING, SUBMIT, submit_item
 
 LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
@@ -291,10 +291,10 @@ class _FakeServer:
 
 
 def test_non_loopback_host_with_admin_token_warns(capsys, monkeypatch):
-    import mockserver.httpd
+    import mockserver.serving.httpd
 
     _FakeServer.calls.clear()
-    monkeypatch.setattr(mockserver.httpd, "make_server", _FakeServer)
+    monkeypatch.setattr(mockserver.serving.httpd, "make_server", _FakeServer)
     code, out, err = run_main(capsys, "serve", "--host", "0.0.0.0", "--admin-token", "long-enough-token", "--quiet")
     assert code == 0
     assert _FakeServer.calls == [("0.0.0.0", 8080)]

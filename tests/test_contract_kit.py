@@ -20,7 +20,7 @@ import pytest
 from contracts import REGISTRY, Settings, SettingsError, pytest_contract, run
 from contracts.reference_client import make_fast_adapter
 from mockserver.cli import main
-from mockserver.live import running
+from mockserver.testing.live import running
 
 pytest_plugins = ["pytester"]
 
@@ -528,14 +528,14 @@ def test_an_adapter_missing_a_package_is_told_which(
 def test_the_in_process_mode_without_responses_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    _without(monkeypatch, "responses", "mockserver.inprocess")
+    _without(monkeypatch, "responses", "mockserver.testing.inprocess")
     with pytest.raises(ModuleNotFoundError, match=r"pip install responses requests .*pip install -e \"\.\[test\]\""):
-        importlib.import_module("mockserver.inprocess")
+        importlib.import_module("mockserver.testing.inprocess")
 
 
 def test_the_responses_fixture_without_responses_says_how_to_install_it(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
-        "import sys\nsys.modules['responses'] = None\nsys.modules.pop('mockserver.inprocess', None)\n"
+        "import sys\nsys.modules['responses'] = None\nsys.modules.pop('mockserver.testing.inprocess', None)\n"
     )
     pytester.makepyfile("def test_it(bgmock_responses):\n    pass\n")
     unused = [a for name in ("schemathesis", "benchmark", "anyio", "pytest_httpserver") for a in ("-p", f"no:{name}")]

@@ -30,7 +30,7 @@ import requests
 from PIL import Image
 
 from mockserver.config import Config
-from mockserver.live import LiveServer
+from mockserver.testing.live import LiveServer
 from mockserver.ui import dashboard_url
 from tests.test_browser import browser  # noqa: F401 - the shared headless Chromium fixture
 

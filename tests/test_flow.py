@@ -1,6 +1,6 @@
 """The whole async flow over real HTTP: submit -> poll -> finished -> fetch every image.
 
-A live fake runs in a thread on 127.0.0.1 (``mockserver.live.running``) and is driven with
+A live fake runs in a thread on 127.0.0.1 (``mockserver.testing.live.running``) and is driven with
 ``requests``, exactly as a client under development would drive it. Time never passes by
 itself: the fake runs on a manual clock and the tests move it with ``POST /__admin/clock``.
 """
@@ -17,9 +17,9 @@ import pytest
 import requests
 from PIL import Image
 
-from mockserver.live import LiveServer, running
 from mockserver.signing import signed_query
 from mockserver.spec import load_spec
+from mockserver.testing.live import LiveServer, running
 from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, b64, submit_item
 
 SPEC = load_spec()

@@ -31,9 +31,9 @@ from werkzeug.serving import make_server
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
-from mockserver.live import running
-from mockserver.serving import WsgiApp
+from mockserver.serving.wsgi import WsgiApp
 from mockserver.spec import load_spec
+from mockserver.testing.live import running
 
 SPEC = load_spec()
 ENVELOPES = {
@@ -68,7 +68,7 @@ TRAVERSALS = [
     "/__bgmock/results/..%2f..%2f..%2fetc%2fpasswd/0/0.png", "/__bgmock/../pyproject.toml",
     "/__bgmock/covers/%252e%252e%252fetc%252fpasswd.png", "//etc/passwd", "/..%5c..%5cwindows%5cwin.ini",
     "/__bgmock/covers/mod001.png%00.txt", "/static/../schemas/config.json", "/schemas/config.json",
-    "/fixtures/scenes.json", "/mockserver/app.py", "/.git/config", "/__bgmock/covers/%C0%AE%C0%AE/passwd.png",
+    "/fixtures/scenes.json", "/mockserver/serving/app.py", "/.git/config", "/__bgmock/covers/%C0%AE%C0%AE/passwd.png",
 ]
 CONTENT_TYPES = [
     None, "application/json", "application/json; charset=utf-8", "application/json; charset=utf-16",

@@ -20,12 +20,12 @@ import pytest
 from helpers import MISSING, SUBMIT, submit_item
 from werkzeug.serving import make_server as werkzeug_server
 
-from mockserver import httpd
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.framing import FramingError, content_length, parse_chunk_size, parse_length
-from mockserver.serving import WsgiApp
+from mockserver.serving import httpd
+from mockserver.serving.wsgi import WsgiApp
 from mockserver.spec import load_spec
 
 GATEWAY = load_spec().validator("gateway-error.json")

@@ -1,4 +1,4 @@
-"""bgmock's own threaded HTTP/1.1 server (mockserver/httpd.py), over real sockets.
+"""bgmock's own threaded HTTP/1.1 server (mockserver/serving/httpd.py), over real sockets.
 
 It is what ``bgmock serve``, ``running()`` and the pytest plugin listen with, so these are the
 promises a client relies on: connections are kept open, whatever a client sends it gets an
@@ -19,11 +19,11 @@ import pytest
 import requests
 from helpers import MISSING, SUBMIT, submit_item
 
-from mockserver import httpd
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
-from mockserver.serving import WsgiApp
+from mockserver.serving import httpd
+from mockserver.serving.wsgi import WsgiApp
 from mockserver.spec import load_spec
 
 GATEWAY = load_spec().validator("gateway-error.json")

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from mockserver import cli
-from mockserver.app import create_app
+from mockserver.serving.app import create_app
 from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, client, injected_message, submit_item
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ import requests
 import responses
 
 import mockserver
-from mockserver.handle import Handle
-from mockserver.inprocess import DEFAULT_URL, VENDOR_URLS, mocked
 from mockserver.signing import signed_query
+from mockserver.testing.handle import Handle
+from mockserver.testing.inprocess import DEFAULT_URL, VENDOR_URLS, mocked
 
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"

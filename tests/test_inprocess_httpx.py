@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 import mockserver
-from mockserver.handle import Handle
-from mockserver.inprocess_httpx import httpx_transport, mocked_httpx
-from mockserver.intercept import DEFAULT_URL, VENDOR_URLS
+from mockserver.testing.handle import Handle
+from mockserver.testing.inprocess_httpx import httpx_transport, mocked_httpx
+from mockserver.testing.intercept import DEFAULT_URL, VENDOR_URLS
 
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
@@ -326,15 +326,15 @@ def test_without_httpx_the_mode_says_how_to_install_it(monkeypatch: pytest.Monke
     import importlib
 
     monkeypatch.setitem(sys.modules, "httpx", None)
-    monkeypatch.delitem(sys.modules, "mockserver.inprocess_httpx", raising=False)
+    monkeypatch.delitem(sys.modules, "mockserver.testing.inprocess_httpx", raising=False)
     with pytest.raises(ModuleNotFoundError, match=r"needs the package 'httpx': pip install httpx"):
-        importlib.import_module("mockserver.inprocess_httpx")
+        importlib.import_module("mockserver.testing.inprocess_httpx")
     assert mockserver.mocked is not None and mockserver.running is not None  # the rest still loads
 
 
 def test_without_httpx_the_fixture_says_how_to_install_it(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
-        "import sys\nsys.modules['httpx'] = None\nsys.modules.pop('mockserver.inprocess_httpx', None)\n"
+        "import sys\nsys.modules['httpx'] = None\nsys.modules.pop('mockserver.testing.inprocess_httpx', None)\n"
     )
     pytester.makepyfile("def test_it(bgmock_httpx):\n    pass\n\ndef test_live(bgmock):\n    pass\n")
     unused = [a for name in ("schemathesis", "benchmark", "anyio", "pytest_httpserver") for a in ("-p", f"no:{name}")]

@@ -18,7 +18,7 @@ from mockserver.config import Config, ConfigError
 from mockserver.dispatch import Dispatcher
 from mockserver.http import Incoming
 from mockserver.latency import Latency, LatencyModel, parse_duration_ms, parse_latency_flag
-from mockserver.live import running
+from mockserver.testing.live import running
 
 BODY = b'{"requestParams":[{"imageFileUrl":"https://example.com/p.jpg","modelNum":"mod001","width":800,"height":800}]}'
 

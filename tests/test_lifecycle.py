@@ -31,8 +31,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver import running, scratch
-from mockserver.lifecycle import STOP_GRACE_S, children
+from mockserver import running
+from mockserver.serving import scratch
+from mockserver.serving.lifecycle import STOP_GRACE_S, children
 from tests.test_cli import bgmock_exe
 
 LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
@@ -192,7 +193,7 @@ def test_the_watchdog_kills_children_that_ignore_the_stop_and_ends_the_process()
     """The force itself: a child that ignores SIGTERM and a main process blocked waiting for it."""
     script = textwrap.dedent("""
         import os, signal, subprocess, sys, time
-        from mockserver.lifecycle import Watchdog
+        from mockserver.serving.lifecycle import Watchdog
         watchdog = Watchdog(grace_s=0.5, force_exit_s=0.5)
         watchdog.at_force.append(lambda: print("cleaned up", file=sys.stderr, flush=True))
         stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "

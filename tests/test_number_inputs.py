@@ -19,10 +19,10 @@ from contracts.observation import code_of
 from mockserver.faults import parse_fault_flag
 from mockserver.latency import Latency
 from mockserver.parsing import read_int, read_number
-from mockserver.pytest_plugin import _number
 from mockserver.ratelimit import parse_rate
 from mockserver.scenes import CatalogError, SceneCatalog
 from mockserver.signing import signed_query
+from mockserver.testing.pytest_plugin import _number
 
 NOT_NUMBERS = ["\u00b2", "\u0663", "\u0661\u0660", "1_000", "9" * 5000, "nan", "inf", "-inf", "0x10", "\uff15", ""]
 

@@ -13,7 +13,8 @@ import requests
 from tls_support import CLIENTS, env_with, serve
 
 from mockserver import running
-from mockserver.proxy import intercepted_hosts, split_authority
+from mockserver.origin import intercepted_hosts
+from mockserver.serving.proxy import split_authority
 
 KEY, SECRET = "K", "S"
 SCENES = "/rest/ai/image/background/generation/scene/query"

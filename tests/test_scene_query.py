@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from mockserver import cli
-from mockserver.app import create_app
 from mockserver.config import ConfigError
+from mockserver.serving.app import create_app
 from mockserver.spec import load_spec
 from tests.helpers import MISSING, QUERY, SCENES, client, injected_message, problems, submit, submit_item
 

@@ -32,9 +32,9 @@ from schemathesis.config import SchemathesisConfig  # noqa: E402
 from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, NegativeDataRejectionConfig  # noqa: E402
 from schemathesis.specs.openapi.checks import negative_data_rejection  # noqa: E402
 
-from mockserver.live import LiveServer, running  # noqa: E402
 from mockserver.openapi import ADMIN_HEADER, build_document  # noqa: E402
 from mockserver.signing import signed_query  # noqa: E402
+from mockserver.testing.live import LiveServer, running  # noqa: E402
 
 TOKEN = "schemathesis-admin-token"
 APP_KEY, APP_SECRET = "st-key", "st-secret"

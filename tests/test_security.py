@@ -21,8 +21,8 @@ from helpers import MISSING, QUERY, SUBMIT, client, make_image, problems, submit
 from mockserver import cli
 from mockserver.config import Config, ConfigError
 from mockserver.fetch import FetchPolicy, FetchRefused, ImageFetcher, is_public
-from mockserver.live import LiveServer, running
 from mockserver.signing import signed_query
+from mockserver.testing.live import LiveServer, running
 
 ADMIN_TOKEN = "admin-token-never-shown-1"
 APP_KEY, APP_SECRET = "sec-key", "app-secret-never-shown-2"
@@ -56,7 +56,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         bound.append(host)
         return _NoServer(host, port, app)
 
-    monkeypatch.setattr("mockserver.httpd.make_server", fake)
+    monkeypatch.setattr("mockserver.serving.httpd.make_server", fake)
     return bound
 
 
@@ -141,7 +141,7 @@ TRAVERSALS = [
     "/__bgmock/covers/..\\..\\etc\\passwd.png", "/__bgmock/covers/%c0%ae%c0%ae%2fetc%2fpasswd.png",
     "/__bgmock/results/..%2f..%2f..%2fetc%2fpasswd/0/0.png", "/__bgmock/../pyproject.toml", "/../../etc/passwd",
     "/%2e%2e/%2e%2e/etc/passwd", "//etc/passwd", "/static/../../pyproject.toml", "/schemas/config.json",
-    "/fixtures/scenes.json", "/mockserver/app.py", "/.git/config", "/__bgmock/covers/link.png",
+    "/fixtures/scenes.json", "/mockserver/serving/app.py", "/.git/config", "/__bgmock/covers/link.png",
     "/__bgmock/covers/mod001.png%00.txt", "/README.md", "/pyproject.toml",
 ]
 FILE_MARKERS = [b"root:", b"[build-system]", b"$schema", b"import ", b"[core]", b"# bgmock", b"secret"]
@@ -191,7 +191,7 @@ def test_the_only_routes_are_the_dispatchers_catch_alls() -> None:
     """No static folder, no send_file, no Flask route of bgmock's own (a user may add theirs:
     tests/test_app.py): every request goes to the dispatcher (through its WSGI host), whose
     image routes render from memory (tasks and the scene catalog), not from paths."""
-    from mockserver.serving import WsgiApp
+    from mockserver.serving.wsgi import WsgiApp
 
     app = client().application
     assert list(app.url_map.iter_rules()) == []

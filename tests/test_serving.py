@@ -13,11 +13,11 @@ import pytest
 from helpers import QUERY, SUBMIT, submit_item
 from werkzeug.test import Client
 
-from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
-from mockserver.serving import WsgiApp
+from mockserver.serving.app import create_app
+from mockserver.serving.wsgi import WsgiApp
 
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0, "seed": 11}
 

@@ -53,7 +53,7 @@ def test_ca_prints_one_line_the_pem_path_and_keeps_the_same_ca(tmp_path, capsys)
     assert first.startswith(b"-----BEGIN CERTIFICATE-----")
     assert stat.S_IMODE(os.stat(tmp_path / "ca").st_mode) == 0o700
     assert stat.S_IMODE(os.stat(tmp_path / "ca" / "ca-key.pem").st_mode) == 0o600
-    from mockserver import tls
+    from mockserver.serving import tls
 
     tls._AUTHORITIES.clear()  # as a new process would: read from disk
     code, again, _ = run_main(capsys, "ca", "--tls-dir", str(tmp_path / "ca"))
@@ -99,7 +99,7 @@ def test_ca_java_writes_a_pkcs12_trust_store_and_prints_the_flags(tmp_path, caps
 def test_a_ca_key_open_to_others_is_refused(tmp_path, capsys):
     run_main(capsys, "ca", "--tls-dir", str(tmp_path))
     os.chmod(tmp_path / "ca-key.pem", 0o644)
-    from mockserver import tls
+    from mockserver.serving import tls
 
     tls._AUTHORITIES.clear()
     code, out, err = run_main(capsys, "ca", "--tls-dir", str(tmp_path))

@@ -14,7 +14,7 @@ import pytest
 import requests
 from helpers import MISSING, QUERY, SUBMIT, b64, client, make_image, problems, submit, submit_item, tasks
 
-from mockserver.live import running
+from mockserver.testing.live import running
 
 MIB4 = 4 * 1024 * 1024
 

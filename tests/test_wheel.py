@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = r"""
 import json, sys
 import mockserver, mockserver.spec
-from mockserver.app import create_app
+from mockserver.serving.app import create_app
 
 item = {"imageFileUrl": "https://cdn.example.com/p/mug.jpg", "modelNum": "mod001",
         "width": "800", "height": "800", "imageNum": "2"}

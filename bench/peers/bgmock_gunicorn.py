@@ -12,7 +12,7 @@ import os
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
-from mockserver.serving import WsgiApp
+from mockserver.serving.wsgi import WsgiApp
 
 
 def app():  # noqa: ANN201 - gunicorn factory ("bgmock_gunicorn:app()")

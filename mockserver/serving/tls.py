@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, ConfigError
-from .transport import drop_connection
+from ..config import Config, ConfigError
+from ..transport import drop_connection
 
 if TYPE_CHECKING:
     import trustme

@@ -32,12 +32,12 @@ except ModuleNotFoundError as _missing:  # an optional package
         name=_missing.name,
     ) from None
 
+from ..config import Config
+from ..dispatch import Dispatcher
+from ..faults.on_httpx import Act, plan
+from ..http import Reply
 from . import intercept
-from .config import Config
-from .dispatch import Dispatcher
-from .faults.on_httpx import Act, plan
 from .handle import Handle
-from .http import Reply
 from .intercept import Mocked, checked_base_urls, new_fake, url_pattern
 
 MODE = "in-process httpx"

@@ -14,13 +14,13 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .api import Backend
-from .config import Config, ConfigError
-from .errors import InvalidInput
-from .faults import TRANSPORT_FAULTS
+from ..api import Backend
+from ..config import Config, ConfigError
+from ..errors import InvalidInput
+from ..faults import TRANSPORT_FAULTS
 
 if TYPE_CHECKING:
-    from .dispatch import Dispatcher
+    from ..dispatch import Dispatcher
 
 #: What the test-facing entry points (plugin, ``mocked()``, ``running()``) start from: time
 #: stands still unless a test advances it, tasks finish at once, no log line per request.
@@ -113,7 +113,7 @@ class Handle:
     def ca(self) -> str:
         """Path of bgmock's CA certificate (PEM), for the client to trust: ``verify=fake.ca``
         with requests, ``SSL_CERT_FILE``, ``NODE_EXTRA_CA_CERTS`` (docs/tls-and-proxy.md)."""
-        from .tls import ca_path
+        from ..serving.tls import ca_path
 
         return str(ca_path(self.backend.config))
 
@@ -157,7 +157,7 @@ class Handle:
 
     def _adopt(self, config: Config) -> None:
         if config.tls or config.proxy:  # a bad certificate setting fails here, not in a handshake
-            from .tls import server_context
+            from ..serving.tls import server_context
 
             server_context(config)
         if config == self.backend.config:
@@ -315,7 +315,7 @@ def running(
 
     cfg, app_key, app_secret = resolve(config, settings, signatures=signatures, pair=key_pair)
     if cfg.tls or cfg.proxy:
-        from .tls import server_context
+        from ..serving.tls import server_context
 
         server_context(cfg)
     server = LiveServer(cfg)

@@ -1,7 +1,7 @@
 """What every in-process mode shares, whichever client library it intercepts.
 
-``mockserver.inprocess`` answers the ``requests`` library (through ``responses``) and
-``mockserver.inprocess_httpx`` answers httpx; both need an optional package, so what they
+``mockserver.testing.inprocess`` answers the ``requests`` library (through ``responses``) and
+``mockserver.testing.inprocess_httpx`` answers httpx; both need an optional package, so what they
 share lives here, importable without either: the intercepted base URLs, the request as the
 live server would have read it, the fake behind the interception, and ``Mocked`` (the
 context manager and decorator ``mocked()`` and ``mocked_httpx()`` return).
@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .api import Backend
-from .config import Config
-from .dispatch import Dispatcher
+from ..api import Backend
+from ..config import Config
+from ..dispatch import Dispatcher
+from ..http import Incoming
 from .handle import Handle, resolve
-from .http import Incoming
 
 #: The fake's own base URL in this mode (``.local`` never resolves on the internet).
 DEFAULT_URL = "http://bgmock.local"

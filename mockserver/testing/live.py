@@ -10,13 +10,13 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from .api import Backend
-from .app import create_app
-from .config import Config
-from .http import host_port
-from .httpd import ThreadedServer, make_server
-from .proxy import Proxy
-from .tls import Gate, server_context
+from ..api import Backend
+from ..config import Config
+from ..http import host_port
+from ..serving.app import create_app
+from ..serving.httpd import ThreadedServer, make_server
+from ..serving.proxy import Proxy
+from ..serving.tls import Gate, server_context
 
 
 class LiveServer:

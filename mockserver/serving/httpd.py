@@ -40,8 +40,8 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from ..framing import FramingError, content_length
 from .bodies import BodyBudget
-from .framing import FramingError, content_length
 from .request_body import MAX_HEADERS, MAX_LINE, ChunkedBody, LengthBody
 from .slots import Slots
 

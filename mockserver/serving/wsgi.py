@@ -35,18 +35,18 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .api import Backend
+from ..api import Backend
+from ..config import Config, ConfigError
+from ..dispatch import Dispatcher
+from ..errors import ApiError, GatewayError
+from ..faults.on_socket import Aborted, act_out
+from ..framing import FramingError, content_length
+from ..http import Incoming, Reply, host_port
+from ..transport import read_body
+from ..ui import dashboard_url  # (imported here: the announcer thread must not import)
 from .bodies import BODY_WAIT_S, BodyBudget
-from .config import Config, ConfigError
-from .dispatch import Dispatcher
-from .errors import ApiError, GatewayError
-from .faults.on_socket import Aborted, act_out
-from .framing import FramingError, content_length
-from .http import Incoming, Reply, host_port
 from .lifecycle import STOP_GRACE_S, Probe, Watchdog, probe_address, wait_until_answering
 from .scratch import scratch_dir
-from .transport import read_body
-from .ui import dashboard_url  # (imported here: the announcer thread must not import)
 
 #: Environment variable through which the parent hands its settings (JSON) to granian's workers.
 WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
@@ -284,7 +284,7 @@ def serve_workers(
             # (less GIL hand-over); a latency setting means many requests wait at once.
             blocking_threads = 64 if config.latency else 8
         server = Granian(
-            "mockserver.serving:worker_app", factory=True, address=address, port=port,
+            "mockserver.serving.wsgi:worker_app", factory=True, address=address, port=port,
             interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
             # critical: a deliberate abort (a transport fault) would otherwise print a traceback
             # per fault; the fake logs its own errors and requests through the "bgmock" logger.

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .answers.urls import ADMIN_HEALTH
+from ..answers.urls import ADMIN_HEALTH
 
 if TYPE_CHECKING:
     import ssl

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import pytest
 
 if TYPE_CHECKING:  # the fake loads on first use: every pytest run imports this module
-    from .config import Config
+    from ..config import Config
     from .handle import Handle
 
 #: Settings a marker cannot change: the session's server is already bound, its store sized.
@@ -91,7 +91,7 @@ def _flag(text: str, source: str) -> bool:
 
 def _number(text: str, source: str, kind: type) -> Any:
     """An ini option's or flag's number, in the grammar every entry point uses (parsing.py)."""
-    from .parsing import read_int, read_number
+    from ..parsing import read_int, read_number
 
     value = read_int(text, signed=True, padded=True) if kind is int else read_number(text, padded=True)
     if value is None:
@@ -102,7 +102,7 @@ def _number(text: str, source: str, kind: type) -> Any:
 
 def session_settings(config: pytest.Config) -> Session:
     """Merge the sources (defaults < file < ini < env < command line) and check them once."""
-    from .config import Config, ConfigError
+    from ..config import Config, ConfigError
     from .handle import TEST_DEFAULTS, resolve
 
     env = os.environ
@@ -231,8 +231,8 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
     done = item.stash.setdefault(_PREPARED, [])
     if any(h is handle for h in done):
         return handle
-    from .config import ConfigError
-    from .parsing import read_int
+    from ..config import ConfigError
+    from ..parsing import read_int
 
     settings, faults = _marker(item)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .framing import parse_chunk_size
+from ..framing import parse_chunk_size
 
 #: Longest request line, header line or chunk-size line; most headers (and trailer lines).
 MAX_LINE = 8192

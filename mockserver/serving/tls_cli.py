@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .config import Config
+from ..config import Config
 
 TRUST_HELP = """\
 How clients trust bgmock's CA (created once, kept in --tls-dir):

@@ -30,13 +30,13 @@ except ModuleNotFoundError as _missing:  # optional packages; bgmock itself is n
         name=_missing.name,
     ) from None
 
+from ..config import Config
+from ..dispatch import Dispatcher
+from ..faults import on_responses
+from ..faults.on_responses import Answer, read_timeout, wait
+from ..http import Incoming, Reply
 from . import intercept
-from .config import Config
-from .dispatch import Dispatcher
-from .faults import on_responses
-from .faults.on_responses import Answer, read_timeout, wait
 from .handle import Handle
-from .http import Incoming, Reply
 from .intercept import DEFAULT_URL, VENDOR_URLS, Mocked, checked_base_urls, new_fake, url_pattern
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

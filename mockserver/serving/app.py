@@ -34,12 +34,12 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from .api import Backend
-from .config import Config
-from .dispatch import Dispatcher
-from .http import Incoming
-from .origin import Refused
-from .serving import StartResponse, WsgiApp
+from ..api import Backend
+from ..config import Config
+from ..dispatch import Dispatcher
+from ..http import Incoming
+from ..origin import Refused
+from .wsgi import StartResponse, WsgiApp
 
 #: How many paths, and how long, ``FakeApp`` remembers as bgmock's or not (bounded work and memory).
 _MEMO_PATHS = 1024

@@ -19,24 +19,13 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .config import Config
-from .errors import GatewayError
-from .http import Incoming, Reply
+from ..config import Config
+from ..errors import GatewayError
+from ..http import Incoming, Reply
+from ..origin import intercepted_hosts
 from .tls import authority, secure, server_names
 
 log = logging.getLogger("bgmock")
-
-#: The vendor's API hosts (``api-family-notes.md``): always intercepted in proxy mode.
-VENDOR_HOSTS = ("api.aidc-ai.com", "cn-api.aidc-ai.com")
-
-
-def intercepted_hosts(config: Config) -> frozenset[str]:
-    """The hosts the proxy mode answers for besides the fake's own names (lower-case); empty
-    when the proxy is off.  A Host-header allow-list must accept these too."""
-    if not config.proxy:
-        return frozenset()
-    return frozenset(h.lower().rstrip(".") for h in (*VENDOR_HOSTS, *config.intercept_hosts))
-
 
 def split_authority(target: str) -> tuple[str, int | None]:
     """``host:port`` of a CONNECT (``[::1]:443`` for IPv6) as (host, port); port None if absent or bad."""
@@ -114,4 +103,4 @@ class Proxy:
         return BadRequest(403, message, reply.body)
 
 
-__all__ = ["VENDOR_HOSTS", "Proxy", "intercepted_hosts", "split_authority"]
+__all__ = ["Proxy", "split_authority"]

@@ -1,0 +1,3 @@
+"""The testing surface: the pytest plugin, the Handle tests hold, running() (a live fake in a
+thread) and mocked() / mocked_httpx() (the in-process modes).
+"""
