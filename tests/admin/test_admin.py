@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hmac
 import json
+import zlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from mockserver.signing import signed_query
-from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, client, submit, submit_item
+from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, b64, client, make_image, submit, submit_item
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_ERROR = Draft202012Validator(json.loads((ROOT / "schemas" / "gateway-error.json").read_text()))
@@ -100,6 +102,38 @@ def test_journal_does_not_keep_whole_images():
     post(c, item)
     (entry,) = journal(c)
     assert item["imgBase64"] not in json.dumps(entry)
+
+
+def test_journal_records_arrival_time_and_the_image_digest() -> None:
+    c = client()
+    image = make_image("PNG", 600, 601)
+    submit(c, submit_item(imgBase64=b64(image)))
+    submit(c, submit_item(imgBase64="data:image/png;base64," + b64(image)))
+    newer, older = c.get("/__admin/requests?limit=2").get_json()["requests"]
+    assert newer["t"] > older["t"]
+    for entry in (newer, older):
+        (note,) = entry["images"]
+        assert note["crc32"] == f"{zlib.crc32(image):08x}"
+        assert (note["source"], note["format"], note["width"], note["height"]) == ("imgBase64", "PNG", 600, 601)
+
+
+def test_journal_records_signing_parameters_and_the_gateway_verdict() -> None:
+    c = client(app_keys={"k": "s3cret"})
+    body = json.dumps({"requestParams": [submit_item()]})
+    good = signed_query("k", "s3cret")
+    bad = dict(good, sign="0" * 64)
+    for query in (good, bad):
+        c.post(f"/rest{SUBMIT}?{urlencode(query)}", data=body, content_type="application/json")
+    newer, older = c.get("/__admin/requests?limit=2").get_json()["requests"]
+    assert older["signing"]["sign"] == good["sign"] and older["gateway"] is None and older["signature"] == "v2"
+    assert newer["signing"]["sign"] == "0" * 64 and newer["gateway"] == "IncompleteSignature"
+
+
+def test_query_schema_problems_are_journaled() -> None:
+    c = client()
+    c.post("/ai/image/background/generation/query", json={"taskId": ""})
+    entry = c.get("/__admin/requests?limit=1").get_json()["requests"][0]
+    assert entry["resCode"] == 700 and any(p.startswith("taskId") for p in entry["problems"])
 
 
 # -- reset ----------------------------------------------------------------------------------------
@@ -199,11 +233,11 @@ def test_admin_token_does_not_guard_the_api_and_is_not_journaled():
     assert TOKEN not in json.dumps(entries)
 
 
+# -- the admin token as SECURITY.md promises it: every call refused, compared in constant time --
+
 ADMIN_TOKEN = "admin-token-never-shown-1"
 APP_KEY, APP_SECRET = "sec-key", "app-secret-never-shown-2"
 ADMIN = "X-Bgmock-Admin-Token"
-
-# -- the admin token --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("sent", [None, "", "wrong-token-xxxx", ADMIN_TOKEN + "x", ADMIN_TOKEN[:-1]])

@@ -107,10 +107,10 @@ def test_a_short_secret_is_masked_only_as_a_whole_value() -> None:
     assert Redactor(["secret-1"]).value({"x": ["a secret-1 b"], "secret-1": 1}) == {"x": [f"a {MASK} b"], MASK: 1}
 
 
+# -- secrets stay secret: the admin token and an app secret in logs, answers and errors ---------
+
 ADMIN_TOKEN = "admin-token-never-shown-1"
 APP_SECRET = "app-secret-never-shown-2"
-
-# -- secrets stay secret ----------------------------------------------------------------------
 
 
 def test_secrets_never_reach_logs_answers_or_the_journal(caplog: pytest.LogCaptureFixture) -> None:

@@ -319,6 +319,7 @@ def test_other_hosts_are_not_loopback(host):
 ADMIN_TOKEN = "admin-token-never-shown-1"
 APP_KEY, APP_SECRET = "sec-key", "app-secret-never-shown-2"
 
+
 class _NoServer:
     """Stands in for the HTTP server: ``bgmock serve`` announces itself and stops at once."""
 

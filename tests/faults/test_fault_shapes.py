@@ -1,17 +1,12 @@
-"""What the contract kit needs from the fake: answer shapes, undocumented codes, and a
-journal that records timing, image digests and signing (fault-rule ``shape`` and
-``undocumentedCode``; journal fields ``t``, ``images``, ``signing``, ``gateway``)."""
+"""What the contract kit needs from the fake's faults: answer shapes and undocumented codes
+(fault-rule ``shape`` and ``undocumentedCode``). The journal fields the kit reads (``t``,
+``images``, ``signing``, ``gateway``) are tested with the journal, in tests/admin/test_admin.py."""
 
 from __future__ import annotations
 
-import json
-import zlib
-from urllib.parse import urlencode
-
 import pytest
-from helpers import SUBMIT, b64, client, make_image, submit, submit_item
+from helpers import client, submit, submit_item
 
-from mockserver.signing import signed_query
 from mockserver.spec import load_spec
 
 SPEC = load_spec()
@@ -87,35 +82,3 @@ def test_contradictory_rules_are_refused_with_a_700(rule: dict) -> None:
     response = client().post("/__admin/faults", json=rule)
     answer = response.get_json()
     assert answer["resCode"] == 700 and "rule" in answer["resMessage"], answer
-
-
-def test_journal_records_arrival_time_and_the_image_digest() -> None:
-    c = client()
-    image = make_image("PNG", 600, 601)
-    submit(c, submit_item(imgBase64=b64(image)))
-    submit(c, submit_item(imgBase64="data:image/png;base64," + b64(image)))
-    newer, older = c.get("/__admin/requests?limit=2").get_json()["requests"]
-    assert newer["t"] > older["t"]
-    for entry in (newer, older):
-        (note,) = entry["images"]
-        assert note["crc32"] == f"{zlib.crc32(image):08x}"
-        assert (note["source"], note["format"], note["width"], note["height"]) == ("imgBase64", "PNG", 600, 601)
-
-
-def test_journal_records_signing_parameters_and_the_gateway_verdict() -> None:
-    c = client(app_keys={"k": "s3cret"})
-    body = json.dumps({"requestParams": [submit_item()]})
-    good = signed_query("k", "s3cret")
-    bad = dict(good, sign="0" * 64)
-    for query in (good, bad):
-        c.post(f"/rest{SUBMIT}?{urlencode(query)}", data=body, content_type="application/json")
-    newer, older = c.get("/__admin/requests?limit=2").get_json()["requests"]
-    assert older["signing"]["sign"] == good["sign"] and older["gateway"] is None and older["signature"] == "v2"
-    assert newer["signing"]["sign"] == "0" * 64 and newer["gateway"] == "IncompleteSignature"
-
-
-def test_query_schema_problems_are_journaled() -> None:
-    c = client()
-    c.post("/ai/image/background/generation/query", json={"taskId": ""})
-    entry = c.get("/__admin/requests?limit=1").get_json()["requests"][0]
-    assert entry["resCode"] == 700 and any(p.startswith("taskId") for p in entry["problems"])

@@ -17,13 +17,6 @@ from helpers import MISSING, client, make_image, problems, submit, submit_item
 from mockserver.config import Config, ConfigError
 from mockserver.fetch import FetchPolicy, FetchRefused, ImageFetcher, is_public
 
-ADMIN_TOKEN = "admin-token-never-shown-1"
-APP_KEY, APP_SECRET = "sec-key", "app-secret-never-shown-2"
-ADMIN = "X-Bgmock-Admin-Token"
-
-
-# -- fetching imageFileUrl (fetch.py) ---------------------------------------------------------
-
 PNG = make_image("PNG", 600, 600)
 
 

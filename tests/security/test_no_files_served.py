@@ -15,13 +15,6 @@ from helpers import client
 
 from mockserver.live import LiveServer, running
 
-ADMIN_TOKEN = "admin-token-never-shown-1"
-APP_KEY, APP_SECRET = "sec-key", "app-secret-never-shown-2"
-ADMIN = "X-Bgmock-Admin-Token"
-
-
-# -- nothing is served from disk --------------------------------------------------------------
-
 TRAVERSALS = [
     "/__bgmock/covers/../../../../etc/passwd", "/__bgmock/covers/..%2f..%2f..%2f..%2fetc%2fpasswd.png",
     "/__bgmock/covers/%2e%2e%2f%2e%2e%2fpyproject.toml.png", "/__bgmock/covers/..%252f..%252fetc%252fpasswd.png",

@@ -9,13 +9,6 @@ from typing import Any
 import pytest
 from helpers import MISSING, SUBMIT, client, problems, submit, submit_item
 
-ADMIN_TOKEN = "admin-token-never-shown-1"
-APP_KEY, APP_SECRET = "sec-key", "app-secret-never-shown-2"
-ADMIN = "X-Bgmock-Admin-Token"
-
-
-# -- input caps -------------------------------------------------------------------------------
-
 
 def test_deep_nesting_answers_a_clear_700() -> None:
     c = client()
