@@ -1,6 +1,6 @@
 """Reading the ```sh and ```python blocks of README.md and docs/*.md so a test can run them.
 
-The conventions a doc follows (docs/contributing notes in tests/test_docs_examples.py):
+The conventions a doc follows (docs/contributing notes in tests/docs/test_docs_examples.py):
 
 - ``<!-- not run: REASON -->`` on the line before a block: the block is not run, for REASON
   (a fragment, a placeholder module such as ``myapp``, the real service);

@@ -6,7 +6,7 @@ every serving mode: ``create_app``'s Flask app and the lean WSGI host (test clie
 plugin's live fake (``LiveServer``), ``bgmock serve`` (the default threaded server),
 ``bgmock serve --server werkzeug`` and ``bgmock serve --workers 2`` (granian). Each
 legitimate caller (real curl with the README's command, the plugin's handle, the contract kit,
-a same-origin page) keeps working. The real browser attack is in tests/test_browser.py.
+a same-origin page) keeps working. The real browser attack is in tests/dashboard/test_browser.py.
 """
 
 from __future__ import annotations

@@ -335,7 +335,7 @@ def test_titles_including_chinese_do_not_crash(title: str) -> None:
         )
         assert decode(data).size == (750, 1000)
         # A title in Chinese draws nothing (the bundled font has no CJK glyphs; no tofu boxes:
-        # tests/test_render_text.py); any other draws text.
+        # tests/api/test_render_text.py); any other draws text.
         assert (data == plain) == title.startswith("时尚")
 
 

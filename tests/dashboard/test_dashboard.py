@@ -36,7 +36,7 @@ from tests.dashboard.test_browser import browser  # noqa: F401 - the shared head
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the screenshots go: docs/img/ when asked (``BGMOCK_SCREENSHOTS=1 python -m pytest
-#: tests/test_dashboard.py``, which refreshes the docs' pictures from what ships), else a scratch
+#: tests/dashboard/test_dashboard.py``, which refreshes the docs' pictures from what ships), else a scratch
 #: folder: every run takes them, but a plain test run leaves the working tree as it was.
 _ASKED = bool(os.environ.get("BGMOCK_SCREENSHOTS"))
 SHOTS = ROOT / "docs" / "img" if _ASKED else Path(tempfile.mkdtemp(prefix="bgmock-shots-"))

@@ -6,7 +6,7 @@ that crashes, hangs or prints garbage is reported as a crash on that call, with 
 and the run goes on with a fresh process.
 
 Runs are small: a derandomized budget of 10 examples and bounds of about a second, with the
-clients tuned to match (the same tuning as ``tests/test_contract_kit.py``).
+clients tuned to match (the same tuning as ``tests/kit/test_contract_kit.py``).
 """
 
 from __future__ import annotations

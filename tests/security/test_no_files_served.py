@@ -69,7 +69,7 @@ def test_no_path_reaches_a_file(served_from_a_trap: LiveServer, path: str) -> No
 
 def test_the_only_routes_are_the_dispatchers_catch_alls() -> None:
     """No static folder, no send_file, no Flask route of bgmock's own (a user may add theirs:
-    tests/test_app.py): every request goes to the dispatcher (through its WSGI host), whose
+    tests/serving/test_app.py): every request goes to the dispatcher (through its WSGI host), whose
     image routes render from memory (tasks and the scene catalog), not from paths."""
     from mockserver.serving import WsgiApp
 

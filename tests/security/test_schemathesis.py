@@ -13,7 +13,7 @@ counts a 200 *error envelope* as a rejection; a 200 that is not an error envelop
 
 The fake runs ``strict`` here: the lenient default deliberately accepts the string spellings
 ("800") that a schema-typed negative case might produce. The lenient fake is fuzzed by
-tests/test_fuzz_http.py. The admin API runs behind ``--admin-token``, so ``ignored_auth`` proves
+tests/security/test_fuzz_http.py. The admin API runs behind ``--admin-token``, so ``ignored_auth`` proves
 the token is enforced.
 """
 

@@ -3,7 +3,7 @@
 ``bgmock serve --workers 2`` runs two granian processes over one private Redis.  Every request
 here goes over a fresh connection, and the ``X-Bgmock-Worker`` header says which process
 answered, so each test can show that what one worker did, the other one sees.  The storage
-repositories are also tested in-process, memory and Redis alike (tests/test_redis_state.py has
+repositories are also tested in-process, memory and Redis alike (tests/storage/test_redis_state.py has
 the Redis-only ones: several fakes, Redis going away).
 """
 
