@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         "- On this 2-core machine, the fakes, wrk and Redis share the cores: more fakes than cores add no throughput "
         "here; the aggregate is bounded by the machine, not by Redis.",
         f"- Non-2xx answers over all rounds: {int(sum(x['non2xx'] for n in counts for x in rounds[n]))} "
-        "(that nothing is lost or duplicated across fakes is the test suite's to prove: tests/test_redis_state.py).",
+        "(that nothing is lost or duplicated across fakes is the test suite's to prove: "
+        "tests/storage/test_redis_state.py).",
         "",
     ]
     publish("\n".join(lines), args.results, write=not args.no_write)

@@ -1,11 +1,11 @@
 """Reading the ```sh and ```python blocks of README.md and docs/*.md so a test can run them.
 
-The conventions a doc follows (docs/contributing notes in tests/test_docs_examples.py):
+The conventions a doc follows (docs/contributing notes in tests/docs/test_docs_examples.py):
 
 - ``<!-- not run: REASON -->`` on the line before a block: the block is not run, for REASON
   (a fragment, a placeholder module such as ``myapp``, the real service);
-- ``<!-- example -->`` before a python block: a test of tests/examples/ holds it word for word
-  (tests/examples/test_docs_match.py), and pytest runs it there;
+- ``<!-- example -->`` before a python block: a test of tests/docs/examples/ holds it word for word
+  (tests/docs/examples/test_docs_match.py), and pytest runs it there;
 - ``<!-- run against: bgmock serve FLAGS -->`` before a block: the block's calls go to a fake
   started with those flags instead of the shared one;
 - in a shell block, ``# -> JSON`` after a command (on its line or the lines below, an open

@@ -1,5 +1,5 @@
 """Transport faults acted out for httpx in-process, as httpx reports each against ``bgmock serve``
-(``tests/test_inprocess_httpx.py`` runs each against both): one function per act of the table.
+(``tests/testing/test_inprocess_httpx.py`` runs each against both): one function per act of the table.
 
 ``reset`` raises ``httpx.ReadError``, ``empty`` ``httpx.RemoteProtocolError`` ("Server
 disconnected without sending a response."), ``truncated`` ``RemoteProtocolError`` while the

@@ -1,7 +1,7 @@
 """Deliberately broken clients: each is the reference client with one realistic bug.
 
 Every module has ``make_adapter(base_url, app_key, app_secret)``; its docstring names the bug
-and the obligation that catches it. ``tests/test_contract_kit.py`` runs the kit on each.
+and the obligation that catches it. ``tests/kit/test_contract_kit.py`` runs the kit on each.
 """
 
 from __future__ import annotations

@@ -1,0 +1,341 @@
+"""Starting and stopping the fake, in every serving mode, many times over.
+
+``bgmock serve`` must answer the instant it prints ``bgmock listening``, stop for good on Ctrl-C
+(SIGINT to the process group) and on SIGTERM (to the main process), leave no process and no
+listener behind, and exit 0.  ``--workers`` once printed its line before its workers were up
+(refused connects) and, in 3 of 9 Ctrl-C, never stopped: a worker handled neither the group's
+SIGINT nor its main process's SIGTERM, and the main process waited for it forever.  A fake
+killed with ``kill -9`` leaves nothing holding a secret, and the next one sweeps its folder.
+
+The waits below are bounds that catch a hang, not speed claims.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from mockserver import running
+from mockserver.serving import scratch
+from mockserver.serving.lifecycle import STOP_GRACE_S, children
+from tests.cli.test_cli import bgmock_exe
+
+LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
+MODES = {
+    "threaded": [],
+    "werkzeug": ["--server", "werkzeug"],
+    "granian": ["--server", "granian"],
+    "workers": ["--workers", "2"],
+}
+STOPS = {"ctrl-c": "SIGINT to the process group", "sigterm": "SIGTERM to the main process"}
+#: Starts and stops per mode and signal: 8 combinations, ~25 s of wall time with -n 2.
+REPEATS = 10
+#: Longer than the watchdog needs to force a stop: past it, the stop hung.
+HANG = STOP_GRACE_S + 6
+
+
+def _group(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != b"Z":
+                found.append(int(name))
+    return found
+
+
+def _family(pid: int) -> set[int]:
+    """A process's children and theirs (granian's workers, the private redis-server)."""
+    found, todo = set(), [pid]
+    while todo:
+        kids = children(todo.pop())
+        found.update(kids)
+        todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z"
+    return False
+
+
+def _start(flags: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """``bgmock serve --port 0 FLAGS`` in its own process group (a terminal's Ctrl-C reaches it all)."""
+    proc = subprocess.Popen(
+        [bgmock_exe(), "serve", "--port", "0", "--quiet", *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, env=env,
+    )
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(60):
+            _kill(proc)
+            raise AssertionError(f"no listening line within 60 s: {proc.stderr.read()}")
+    line = proc.stdout.readline()
+    match = LISTENING.match(line)
+    if not match:
+        _kill(proc)
+        raise AssertionError(f"unexpected first line {line!r}: {proc.stderr.read()}")
+    proc.family = _family(proc.pid)  # type: ignore[attr-defined]
+    return proc, int(match[1])
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for pid in getattr(proc, "family", ()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _left(proc: subprocess.Popen) -> list[int]:
+    """Processes of the fake still there: its process group, and every child it had started."""
+    return sorted({pid for pid in getattr(proc, "family", ()) if _alive(pid)} | set(_group(proc.pid)))
+
+
+def _wait_all_gone(proc: subprocess.Popen) -> list[int]:
+    deadline = time.monotonic() + HANG
+    while _left(proc) and time.monotonic() < deadline:  # orphans are reaped by init
+        time.sleep(0.02)
+    left = _left(proc)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def _answers_at_once(port: int) -> None:
+    """A client acting on the line the instant it appears: connected, and answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:  # refused = announced too early
+        conn.sendall(f"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        head = conn.recv(64)
+    assert head.startswith(b"HTTP/1.1 200"), head
+
+
+def _assert_gone(proc: subprocess.Popen, port: int) -> str:
+    """The main process ended with 0, every process of its group is gone, the port is free."""
+    try:
+        code = proc.wait(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        left = _left(proc)
+        _kill(proc)
+        raise AssertionError(f"still running {HANG} s after the stop signal: {left}") from None
+    err = proc.stderr.read()
+    left = _wait_all_gone(proc)
+    assert not left, f"processes left behind: {left}"
+    assert code == 0, f"exit code {code}: {err}"
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+    return err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", STOPS)
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_answers_when_announced_and_stops_every_time(mode, stop):
+    for _ in range(REPEATS):
+        proc, port = _start(MODES[mode])
+        try:
+            _answers_at_once(port)
+        except BaseException:
+            _kill(proc)
+            raise
+        if stop == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        err = _assert_gone(proc, port)
+        assert "forced" not in err, f"the stop needed the watchdog: {err}"  # it stops by itself
+
+
+@pytest.mark.slow
+def test_a_stop_is_forced_when_a_request_holds_a_worker(tmp_path):
+    """A request held in a ``timeout`` fault (hang_s 60) does not hold the stop past the grace."""
+    config = tmp_path / "c.json"
+    config.write_text('{"hang_s": 60}')
+    proc, port = _start(["--workers", "2", "--config", str(config)])
+    held = subprocess.Popen(  # a client waiting for an answer that never comes
+        [sys.executable, "-c", f"import socket; s = socket.create_connection(('127.0.0.1', {port})); "
+         f"s.sendall(b'GET /ai/image/background/generation/query?taskId=x HTTP/1.1\\r\\nHost: 127.0.0.1:{port}\\r\\n"
+         "Prefer: transport=timeout\\r\\n\\r\\n'); s.recv(10)"],
+    )
+    try:
+        time.sleep(0.5)  # the request reaches a worker
+        assert held.poll() is None, "the request was answered: nothing holds the worker"
+        proc.send_signal(signal.SIGTERM)
+        _assert_gone(proc, port)
+    finally:
+        held.kill()
+        held.wait()
+
+
+def test_the_watchdog_kills_children_that_ignore_the_stop_and_ends_the_process():
+    """The force itself: a child that ignores SIGTERM and a main process blocked waiting for it."""
+    script = textwrap.dedent("""
+        import os, signal, subprocess, sys, time
+        from mockserver.serving.lifecycle import Watchdog
+        watchdog = Watchdog(grace_s=0.5, force_exit_s=0.5)
+        watchdog.at_force.append(lambda: print("cleaned up", file=sys.stderr, flush=True))
+        stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                    "print(1, flush=True); time.sleep(600)")
+        child = subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE)
+        child.stdout.readline()
+        signal.signal(signal.SIGTERM, watchdog.wrap(lambda *a: child.send_signal(signal.SIGTERM)))
+        print(child.pid, flush=True)
+        while True:  # waits for its child for ever, as granian's main process did
+            try:
+                child.wait()
+                time.sleep(600)
+            except InterruptedError:
+                pass
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        child = int(proc.stdout.readline())
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=HANG)
+        err = proc.stderr.read()
+    finally:
+        _kill(proc)
+    assert code == 0
+    assert f"forced (SIGKILL to 1 process(es): {child})" in err, err
+    assert err.rstrip().endswith("cleaned up"), err  # what a finally would have done, then the end
+    assert not Path(f"/proc/{child}").exists()
+
+
+def _live_threads() -> int:
+    return sum(t.name == "bgmock-live" for t in threading.enumerate())
+
+
+def test_running_stops_every_time_and_frees_its_port():
+    """The in-Python live fake (``running()``, the pytest plugin's): answers at once, stops, no thread left."""
+    before = _live_threads()  # the plugin's session fake may be running in this process
+    for _ in range(10):
+        with running() as fake:
+            port = int(fake.url.rsplit(":", 1)[1])
+            _answers_at_once(port)
+            assert _live_threads() == before + 1
+        assert _live_threads() == before
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+
+
+# -- what a killed fake leaves on disk ---------------------------------------------------------------
+
+QUERY = "/ai/image/background/generation/query"
+SECRET = "s3cr3t-app-secret-value"
+TOKEN = "admin-token-value-42"
+
+
+def _holding(folder: Path, needle: bytes) -> list[str]:
+    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+@pytest.fixture
+def short_tmp():
+    """A temporary folder with a short path: the private Redis's unix socket lives below it
+    (a socket path has at most 107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix="bgl-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_kill_9_of_workers_leaves_no_secret_and_the_next_start_sweeps(short_tmp):
+    tmp_path = short_tmp
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # this test's own temporary folder, nobody else's
+    flags = ["--workers", "2", "--app-key", f"key1:{SECRET}", "--admin-token", TOKEN]
+    proc, port = _start(flags, env)
+    try:
+        (folder,) = tmp_path.glob("bgmock-[0-9]*")
+        assert folder.name.startswith(f"bgmock-{proc.pid}-")
+        assert folder.stat().st_mode & 0o777 == 0o700
+        headers = {"X-Bgmock-Admin-Token": TOKEN, "X-Api-Key": SECRET}
+        requests.get(f"http://127.0.0.1:{port}/__admin/requests", headers=headers, timeout=10)
+        requests.get(f"http://127.0.0.1:{port}{QUERY}?taskId=x&app_secret={SECRET}", headers=headers, timeout=10)
+        # nothing anywhere in this fake's temporary files: its folder, its private Redis's
+        assert _holding(tmp_path, SECRET.encode()) == [] and _holding(tmp_path, TOKEN.encode()) == []
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only: its workers must follow it
+    proc.wait()
+    left = _wait_all_gone(proc)
+    assert not left, f"processes outlived their main process: {left}"
+    assert folder.exists()  # nobody could delete it ...
+    again, port2 = _start(flags, env)  # ... until the next fake starts
+    try:
+        assert not folder.exists()
+        assert [p.name.split("-")[1] for p in tmp_path.glob("bgmock-[0-9]*")] == [str(again.pid)]
+    finally:
+        again.send_signal(signal.SIGTERM)
+        _assert_gone(again, port2)
+    assert list(tmp_path.glob("bgmock-*")) == []  # a stopped fake deletes its own folders
+
+
+def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
+    dead = tmp_path / "bgmock-123-abc"
+    live = tmp_path / "bgmock-456-def"
+    legacy = tmp_path / "bgmock-x1y2z3"  # an older bgmock's name: cannot be known dead, kept
+    other = tmp_path / "something-else-1-a"
+    for folder in (dead, live, legacy, other):
+        folder.mkdir()
+        (folder / "state.db").write_bytes(b"x")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running fake holds it
+        assert scratch.sweep(str(tmp_path)) == [dead]
+    finally:
+        os.close(fd)
+    assert not dead.exists() and live.exists() and legacy.exists() and other.exists()
+    assert scratch.sweep(str(tmp_path)) == [live]  # its fake has gone now
+
+
+def test_a_one_process_start_sweeps_too(short_tmp):
+    tmp_path = short_tmp
+    """Whichever mode starts next cleans up after a killed ``--workers`` fake."""
+    dead = tmp_path / "bgmock-99999999-abc"
+    dead.mkdir()
+    (dead / "state.db").write_bytes(b"x")
+    proc, port = _start([], {**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        assert not dead.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _assert_gone(proc, port)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["threaded", "workers"])
+def test_a_closed_terminal_stops_the_fake(mode):
+    """SIGHUP to the process group (the terminal closed, the ssh session dropped): granian took
+    it for "reload the workers", and a --workers fake went on serving on its port for good."""
+    for _ in range(3):
+        proc, port = _start(MODES[mode])
+        try:
+            _answers_at_once(port)
+        except BaseException:
+            _kill(proc)
+            raise
+        os.killpg(proc.pid, signal.SIGHUP)
+        err = _assert_gone(proc, port)
+        assert "forced" not in err, f"the stop needed the watchdog: {err}"
