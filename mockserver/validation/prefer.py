@@ -37,14 +37,16 @@ NO_WISH = Wish()
 
 
 def parse_prefer(header: str | None) -> dict[str, str]:
-    """``Prefer: code=501, delay=200`` -> ``{"code": "501", "delay": "200"}`` (Prism's convention)."""
+    """``Prefer: code=501, delay=200`` -> ``{"code": "501", "delay": "200"}`` (Prism's convention).
+
+    A preference given twice counts once, the first time (RFC 7240, section 2)."""
     if not header:
         return {}
     out: dict[str, str] = {}
     for part in re.split(r"[,;]", header):
         match = _PREFER_ITEM.fullmatch(part)
         if match:
-            out[match.group(1).lower()] = match.group(2).strip(" \t")
+            out.setdefault(match.group(1).lower(), match.group(2).strip(" \t"))
     return out
 
 
@@ -68,8 +70,12 @@ class PreferReader:
         # delay no longer than a fault rule's own maximum: a header must not hold a thread for days.
         bad = []
         delay = read_int(wish["delay"], max_digits=9) if "delay" in wish else 0
+        if delay is None and wish["delay"].isascii() and wish["delay"].isdigit():
+            delay = self.max_delay_ms + 1  # a run of digits too long to read is too long a delay
         if delay is None:
             bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds (ASCII digits)")
+        elif delay > self.max_delay_ms:
+            bad.append(f"Prefer: delay={wish['delay'][:16]} is longer than the {self.max_delay_ms} ms a delay may be")
         code = wish.get("code")
         number = read_int(code, max_digits=9) if code is not None else None
         if code is not None and number not in self.codes:
@@ -79,4 +85,4 @@ class PreferReader:
             bad.append(f"Prefer: transport={transport[:16]} is not one of {', '.join(self.transports)}")
         if bad:
             raise InvalidInput(bad)
-        return Wish(code=number, transport=transport, delay_ms=min(delay or 0, self.max_delay_ms))
+        return Wish(code=number, transport=transport, delay_ms=delay or 0)

@@ -136,6 +136,18 @@ def test_a_prefer_value_the_fake_cannot_act_on_is_refused(prefer: str):
     assert c.get("/__admin/tasks").get_json()["tasks"] == []
 
 
+@pytest.mark.parametrize("delay", ["600001", "99999999999", "9" * 5000])
+def test_a_prefer_delay_longer_than_a_rule_may_ask_is_refused_by_its_size(delay: str):
+    """Refused, not silently shortened; and the message says why (it said "ASCII digits")."""
+    body = post(client(), headers={"Prefer": f"delay={delay}"})
+    assert body["resCode"] == 700 and "longer than the 600000 ms a delay may be" in body["resMessage"], body
+
+
+def test_a_preference_given_twice_counts_the_first_time():
+    """RFC 7240, section 2: "only the first instance is to be considered"."""
+    assert_error(post(client(), headers={"Prefer": "code=501, code=700"}), 501)
+
+
 def test_prefer_keys_the_fake_does_not_own_are_ignored():
     assert_ok(post(client(), headers={"Prefer": "return=minimal, respond-async"}))
 
