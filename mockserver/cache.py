@@ -93,10 +93,6 @@ class LruCache:
     def __len__(self) -> int:
         return len(self._data)
 
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
     def stats(self) -> dict[str, int]:
         """Counts for ``GET /__admin/health``: how full the cache is and how it is used."""
         with self._lock:

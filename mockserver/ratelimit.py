@@ -19,7 +19,6 @@ from typing import Any
 
 #: Endpoints a limit can name; ``any`` means every API endpoint (not admin, not images).
 ENDPOINTS = ("submit", "query", "scenes", "any")
-SCOPES = ("app_key", "global")
 #: ASCII digits only (``\d`` takes "٣"), at most 9 before and after the point, space or tab around.
 _RATE = re.compile(
     r"^[ \t]*([0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9})[ \t]*(?:/[ \t]*(s|sec|second|m|min|minute|h|hour))?[ \t]*$",

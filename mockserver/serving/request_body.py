@@ -52,7 +52,6 @@ class ChunkedBody(LengthBody):
     def __init__(self, rfile: Any) -> None:
         super().__init__(rfile, 0)
         self.done = False
-        self.consumed = 0
 
     def read(self, size: int) -> bytes:
         parts: list[bytes] = []
@@ -73,9 +72,7 @@ class ChunkedBody(LengthBody):
             self.problem, self.done = str(exc), True
         except OSError:
             self.problem, self.done = "the chunked body ended before its last chunk", True
-        data = b"".join(parts)
-        self.consumed += len(data)
-        return data
+        return b"".join(parts)
 
     def _next_chunk(self) -> bool:
         line = self.rfile.readline(MAX_LINE + 1)
