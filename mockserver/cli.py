@@ -210,11 +210,8 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .api import Backend
     from .dispatch import Dispatcher
-    from .serving.bodies import keep_large_blocks_mapped
     from .serving.wsgi import WsgiApp
     from .ui import dashboard_url
-
-    keep_large_blocks_mapped()  # process-wide, so here (the process is ours), not in the server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
@@ -387,5 +384,17 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-if __name__ == "__main__":  # pragma: no cover
+def entry() -> None:
+    """The ``bgmock`` command (and ``python -m mockserver.cli``): ``main`` in a process of its own.
+
+    Only here is the allocator tuned (``keep_large_blocks_mapped``: process-wide, so never when
+    ``main`` runs inside another program, e.g. a test run; a pytest worker that had run
+    ``main(["serve"])`` in-process once crashed in a later test's large read)."""
+    from .serving.bodies import keep_large_blocks_mapped
+
+    keep_large_blocks_mapped()
     sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -85,11 +85,11 @@ def _glibc() -> ctypes.CDLL | None:
 _LIBC = _glibc()
 
 
-#: Set by ``keep_large_blocks_mapped``: the process is bgmock's own (``bgmock serve``), so it may
-#: tune and trim the allocator. An embedded server (a test run's ``running()``, the plugin)
-#: leaves the host process's allocator alone: a CI run once crashed (SIGSEGV in a buffered read
-#: of another thread) in a pytest process that trimmed while its threads allocated, and the
-#: trim is only worth it for a long-running fake's resident size anyway.
+#: Set by ``keep_large_blocks_mapped``, which only the ``bgmock`` command calls (``cli.entry``):
+#: the process is bgmock's own, so it may tune and trim the allocator. An embedded server (a
+#: test run's ``running()``, the plugin, ``cli.main`` called in-process) leaves the host
+#: process's allocator alone: CI runs crashed twice (SIGSEGV in a large buffered read) in a
+#: pytest worker that had tuned it by running ``main(["serve"])`` in-process.
 _OWN_PROCESS = False
 
 
@@ -101,7 +101,8 @@ def keep_large_blocks_mapped() -> None:
     come from the per-thread arenas instead, which keep freed memory. With 60 threads each
     reading a 10 MB body in turn, every arena grew to its own peak: 315 MB resident at the
     peak and 82 MB after, against 159 and 44 with it (bench/RESULTS.md). A fixed threshold
-    stops that. It is process-wide: ``bgmock serve`` sets it, an embedded server does not."""
+    stops that. It is process-wide: the ``bgmock`` command sets it (``cli.entry``), an embedded
+    server does not."""
     global _OWN_PROCESS
     _OWN_PROCESS = True
     if _LIBC is not None:

@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..config import ConfigError, without_password
 from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
 from .base import Storage, fire_first, take_tokens
+from .batch import Batcher
 
 try:  # an optional engine: only a Redis state needs redis-py
     import redis
@@ -109,11 +110,21 @@ class Unit(threading.local):
     pending: list[tuple[Any, list[str], list[Any]]] | None = None  # None: outside a unit
 
 
+class Link(NamedTuple):
+    """What every repository of one fake shares: the client, the key prefix, the unit of work
+    (per thread) and the batcher (per process)."""
+
+    client: Any
+    prefix: str
+    unit: Unit
+    batch: Batcher
+
+
 class _Keys:
     """A client, the key prefix every repository of one fake writes under, and the unit of work."""
 
-    def __init__(self, client: Any, prefix: str, unit: Unit) -> None:
-        self.r, self.p, self.unit = client, prefix, unit
+    def __init__(self, link: Link) -> None:
+        self.r, self.p, self.unit, self.batch = link.client, link.prefix, link.unit, link.batch
 
     def key(self, *parts: str) -> str:
         return self.p + ":".join(parts)
@@ -125,11 +136,9 @@ class _Keys:
         """The unit's reads, taken in one round trip on the first use in a unit."""
         unit = self.unit
         if unit.pending is not None and unit.rules is False:
-            with self.r.pipeline(transaction=False) as pipe:
-                pipe.get(self.key("rules"))
-                pipe.hmget(self.key("clock"), "origin", "offset")
-                unit.rules, clock = pipe.execute()
-                unit.clock = tuple(clock) if clock[0] is not None else None
+            reads = [("GET", self.key("rules")), ("HMGET", self.key("clock"), "origin", "offset")]
+            unit.rules, clock = self.batch.run(reads)
+            unit.clock = tuple(clock) if clock[0] is not None else None
         return unit
 
     def run(self, script: Any, keys: list[str], args: list[Any]) -> None:
@@ -154,8 +163,9 @@ class _Keys:
 
 
 class RedisTasks(_Keys):
-    def __init__(self, client: Any, prefix: str, unit: Unit, config: Any) -> None:
-        super().__init__(client, prefix, unit)
+    def __init__(self, link: Link, config: Any) -> None:
+        super().__init__(link)
+        client = link.client
         self.max_tasks, self.task_ttl_s = config.max_tasks, config.task_ttl_s
         self.product_bytes = config.product_cache_bytes
         # Redis's own expiry in real seconds: a backstop behind the age check on the fake's clock.
@@ -288,8 +298,9 @@ class RedisRules(_Keys):
 
 
 class RedisJournal(_Keys):
-    def __init__(self, client: Any, prefix: str, unit: Unit, size: int) -> None:
-        super().__init__(client, prefix, unit)
+    def __init__(self, link: Link, size: int) -> None:
+        super().__init__(link)
+        client = link.client
         self.size = size
         self._append = client.register_script(_APPEND)
 
@@ -380,41 +391,40 @@ def redis_storage(url: str, config: Any) -> Storage:
         client.ping()
     except (redis.RedisError, ValueError, OSError) as exc:
         raise ConfigError(f"--state {without_password(url)}: cannot reach Redis ({exc})") from None
-    prefix, unit = config.state_prefix, Unit()
+    unit = Unit()
+    link = Link(client, config.state_prefix, unit, Batcher(client))
     return Storage(
-        tasks=RedisTasks(client, prefix, unit, config), rules=RedisRules(client, prefix, unit),
-        journal=RedisJournal(client, prefix, unit, config.journal_size), buckets=RedisBuckets(client, prefix, unit),
-        ids=RedisIds(client, prefix, unit), cell=RedisClockCell(client, prefix, unit), engine="redis",
-        unavailable=(redis.ConnectionError, redis.TimeoutError), unit=lambda: _unit_of_work(client, unit),
+        tasks=RedisTasks(link, config), rules=RedisRules(link), journal=RedisJournal(link, config.journal_size),
+        buckets=RedisBuckets(link), ids=RedisIds(link), cell=RedisClockCell(link), engine="redis",
+        unavailable=(redis.ConnectionError, redis.TimeoutError), unit=lambda: _unit_of_work(link),
         engine_info=lambda: {"redisUsedMemory": int(client.info("memory")["used_memory"])},
     )
 
 
 @contextmanager
-def _unit_of_work(client: Any, unit: Unit) -> Iterator[None]:
+def _unit_of_work(link: Link) -> Iterator[None]:
     """Reads kept for one request, writes sent together at its end (see ``Unit``)."""
+    unit = link.unit
     unit.rules, unit.clock, unit.pending = False, None, []
     try:
         yield
         if unit.pending:
-            _flush(client, unit.pending)
+            _flush(link, unit.pending)
     finally:
         unit.rules, unit.clock, unit.pending = False, None, None
 
 
-def _flush(client: Any, pending: list[tuple[Any, list[str], list[Any]]]) -> None:
-    """The unit's scripts in one pipeline, by SHA (redis-py's own script handling in a pipeline
-    asks ``SCRIPT EXISTS`` first: a round trip more). A Redis that restarted and forgot them
-    (``NOSCRIPT``) gets them loaded again, once."""
-    for attempt in range(2):
-        with client.pipeline(transaction=False) as pipe:
-            for script, keys, args in pending:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
-            try:
-                pipe.execute()
-                return
-            except NoScriptError:
-                if attempt:
-                    raise
-                for script in {script for script, _, _ in pending}:
-                    client.script_load(script.script)
+def _flush(link: Link, pending: list[tuple[Any, list[str], list[Any]]]) -> None:
+    """The unit's scripts by SHA, through the batcher (redis-py's own script handling asks
+    ``SCRIPT EXISTS`` first: a round trip more). A Redis that restarted and forgot them
+    (``NOSCRIPT``) gets them loaded again, and the commands that were not run are sent once more."""
+    commands = [("EVALSHA", script.sha, len(keys), *keys, *args) for script, keys, args in pending]
+    results = link.batch.run(commands, errors=False)
+    missing = [index for index, result in enumerate(results) if isinstance(result, NoScriptError)]
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, NoScriptError):
+            raise result
+    if missing:  # only these were not run: send them again, once their scripts are loaded
+        for index in missing:
+            link.client.script_load(pending[index][0].script)
+        link.batch.run([commands[index] for index in missing])

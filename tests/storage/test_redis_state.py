@@ -354,3 +354,47 @@ def test_workers_without_redis_server_say_how_to_get_it_in_one_line(tmp_path):
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "redis-server is not on PATH" in done.stderr and "--state redis://" in done.stderr
+
+
+def test_concurrent_round_trips_of_one_process_share_one_pipeline_and_keep_their_own_results(url, prefix):
+    """Group commit (storage/batch.py): while one round trip is under way, the requests that
+    arrive queue; the next one sends them all at once, and each gets its own results."""
+    import redis
+
+    from mockserver.storage.batch import Batcher
+
+    client = redis.Redis.from_url(url)
+    sent: list[int] = []  # commands per pipeline
+    first_sent, release = threading.Event(), threading.Event()
+    real_pipeline = client.pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
+
+        def execute(*a, **k):
+            sent.append(len(pipe.command_stack))
+            if len(sent) == 1:  # hold the first round trip until the others have queued
+                first_sent.set()
+                release.wait(10)
+            return real_execute(*a, **k)
+
+        pipe.execute = execute
+        return pipe
+
+    client.pipeline = counting_pipeline
+    batcher = Batcher(client)
+    counter = prefix + "n"
+    with ThreadPoolExecutor(9) as pool:
+        first = pool.submit(batcher.run, [("INCR", counter)])
+        assert first_sent.wait(10)
+        others = [pool.submit(batcher.run, [("INCR", counter), ("GET", counter)]) for _ in range(8)]
+        deadline = time.monotonic() + 10
+        while len(batcher._queue) < 8 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        results = [first.result(10)] + [f.result(10) for f in others]
+    assert sent == [1, 16]  # the first alone, then the eight that queued behind it in one pipeline
+    counts = [r[0] for r in results]
+    assert sorted(counts) == list(range(1, 10))  # every INCR answered its own caller, none lost
+    assert int(client.get(counter)) == 9
