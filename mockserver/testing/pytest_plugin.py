@@ -22,7 +22,7 @@ gets a section listing the calls the fake saw and every one that broke the API's
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -284,12 +284,20 @@ def bgmock(request: pytest.FixtureRequest, bgmock_server: Handle) -> Handle:
 @pytest.fixture(scope="session")
 def _bgmock_inprocess(pytestconfig: pytest.Config) -> Iterator[Any]:
     try:
-        from .inprocess import DEFAULT_URL, VENDOR_URLS, build
+        from .inprocess import build
     except ImportError as exc:  # responses/requests are optional dependencies
         raise pytest.UsageError(
             f"bgmock_responses needs the 'responses' and 'requests' packages (missing: {exc.name or exc}): "
             'pip install responses requests (or, from the bgmock checkout: pip install -e ".[test]")'
         ) from None
+    yield from _built(pytestconfig, build)
+
+
+def _built(pytestconfig: pytest.Config, build: Callable[..., Any]) -> Iterator[Any]:
+    """The session's in-process fake, made by the mode's ``build`` (requests or httpx) on the
+    session's settings, intercepting the default URL, the vendor's hosts and the configured ones."""
+    from .intercept import DEFAULT_URL, VENDOR_URLS
+
     found = session(pytestconfig)
     handle, interceptor = build(
         found.config, base_urls=(DEFAULT_URL, *VENDOR_URLS, *found.extra_urls),
@@ -326,15 +334,7 @@ def _bgmock_httpx_inprocess(pytestconfig: pytest.Config) -> Iterator[Any]:
             f"bgmock_httpx needs the 'httpx' package (missing: {exc.name or exc}): "
             'pip install httpx (or, from the bgmock checkout: pip install -e ".[httpx]")'
         ) from None
-    from .intercept import DEFAULT_URL, VENDOR_URLS
-
-    found = session(pytestconfig)
-    handle, interceptor = build(
-        found.config, base_urls=(DEFAULT_URL, *VENDOR_URLS, *found.extra_urls),
-        key_pair=(found.app_key, found.app_secret),
-    )
-    yield handle, interceptor
-    interceptor.stop()
+    yield from _built(pytestconfig, build)
 
 
 @pytest.fixture
