@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from .faults.kinds import wire_status as kind_status
-from .redact import SECRET_HEADERS, SECRET_PARAMS, Redactor, masked_names
+from .redact import SECRET_PARAMS, Redactor, masked_names, secret_header
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -154,8 +154,8 @@ class JournalWriter:
     ) -> JournalEntry:
         """``started`` is ``time.perf_counter()`` when the request was read (the entry's ``t``)."""
         query, headers = masked_names(request.query, SECRET_PARAMS), request.headers
-        if not (type(headers) is dict and SECRET_HEADERS.isdisjoint(headers)):
-            headers = {k: v for k, v in headers.items() if k not in SECRET_HEADERS}  # dropped, not masked
+        if type(headers) is not dict or any(map(secret_header, headers)):
+            headers = {k: v for k, v in headers.items() if not secret_header(k)}  # dropped, not masked
         # By value (a configured secret under any name, inside any string) and by name (in a
         # body too; the query and headers were masked above, so with no secret only bodies walk).
         hide = self.redactor.value if self.redactor else _same

@@ -32,6 +32,16 @@ SECRET_HEADERS = frozenset({
     "x-auth-token", "x-access-token", "set-cookie",
 })
 
+#: Header names that carry credentials whatever the client calls them (``X-Api-Token``,
+#: ``X-Session-Id``): the same reading the dashboard masks by, so a HAR or the journal never
+#: holds what the page showed as hidden.
+_SECRET_HEADER = re.compile(r"token|secret|password|passwd|session|cookie|auth|api[-_]?key", re.IGNORECASE)
+
+
+def secret_header(name: str) -> bool:
+    """Whether a request header's value is a credential the journal must not keep."""
+    return name.lower() in SECRET_HEADERS or _SECRET_HEADER.search(name) is not None
+
 
 class Redactor:
     """Replaces the configured secret values in strings, bytes and JSON-like values."""

@@ -37,6 +37,8 @@
     }
     return node;
   }
+  // Children as ``replaceChildren`` must get them: nested lists flattened, nulls (an absent part) left out.
+  const nodes = (...children) => children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false);
   const str = (v) => (typeof v === "string" ? v : v === null || v === undefined ? "" : String(v));
   const num = (v, fallback = 0) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
   const obj = (v) => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
@@ -324,7 +326,7 @@
     const problems = list(e.problems);
     const images = list(e.images).filter((i) => obj(i).bytes !== null && obj(i).bytes !== undefined);
     const urls = list(e.params).map((p) => str(obj(p).imageFileUrl)).filter(Boolean);
-    pane.replaceChildren(
+    pane.replaceChildren(...nodes(
       el("header", {},
         el("h2", { text: `${str(e.method)} ${str(e.path)}` }),
         el("button", { class: "link", title: "close", onclick: closeExchange, text: "close ✕" })),
@@ -357,10 +359,14 @@
       el("h3", { text: "Headers (secrets masked)" }), kv(maskedPairs(e.headers)),
       Object.keys(obj(e.query)).length ? [el("h3", { text: "Query" }), kv(maskedPairs(e.query))] : null,
       el("details", {}, el("summary", { text: "the whole journal entry (JSON)" }), el("pre", { text: pretty(e) })),
-    );
+    ));
     pane.hidden = false;
     pane.parentElement.classList.remove("closed");
-    if (window.matchMedia("(max-width: 720px)").matches) pane.scrollIntoView({ block: "start" });
+    if (window.matchMedia("(max-width: 720px)").matches) {  // below the sticky header, not under it
+      const header = document.querySelector("body > header");
+      const top = pane.getBoundingClientRect().top + window.scrollY - (header ? header.offsetHeight : 0) - 8;
+      window.scrollTo({ top: Math.max(0, top) });
+    }
   }
   function closeExchange() {
     state.selected = null;
@@ -613,6 +619,7 @@
     document.querySelectorAll("nav button").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.view === view)));
     document.querySelectorAll("section.view").forEach((s) => { s.hidden = s.dataset.view !== view; });
     if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+    window.scrollTo({ top: 0 });  // a view opens at its top, whatever the last one scrolled to
   }
   $("tabs").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-view]");

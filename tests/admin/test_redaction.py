@@ -88,6 +88,9 @@ def test_a_secret_placed_anywhere_is_never_kept_logged_or_answered(
     [
         ({"query_string": {"app_secret": "not-configured-1", "taskId": "x"}}, "query"),
         ({"headers": {"X-Api-Key": "not-configured-2"}, "query_string": {"taskId": "x"}}, "headers"),
+        # names of the client's own choosing: what the dashboard masks, the journal (and its HAR) drops
+        ({"headers": {"X-Api-Token": "not-configured-4"}, "query_string": {"taskId": "x"}}, "headers"),
+        ({"headers": {"X-Session-Id": "not-configured-5"}, "query_string": {"taskId": "x"}}, "headers"),
         ({"json": {"taskId": "x", "password": "not-configured-3"}}, "body"),
     ],
 )

@@ -183,6 +183,12 @@ def test_opening_a_submit_shows_its_params_problems_and_product_thumbnail(page: 
     assert thumbnail.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [600, 600]
     page.locator("#requests tbody tr", has_text="700").click()
     assert "requestParams[0].width/height" in page.locator("#exchange ul.problems").inner_text()
+    # An absent part is left out, never written as "null" or "[object ...]" (a trial saw both).
+    stray = "pane => Array.from(pane.childNodes).filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent)"
+    assert pane.evaluate(stray) == []
+    requests.get(fake.url + QUERY, params={"taskId": task_id}, timeout=5)
+    _row(page, "query").first.click()  # a query's own parameters are shown under Query
+    assert pane.evaluate(stray) == [] and task_id in pane.locator("dl").last.inner_text()
 
 
 def test_a_rule_added_from_the_form_fires_on_the_next_submit_and_its_counter_moves(
