@@ -108,10 +108,12 @@ def retries(obs: Observation, ctx: Context) -> None:
                 f"attempt {len(sent)} succeeded with taskId {created[-1]!r}; the client {obs.outcome.describe()}",
             )
     elif not outcome_is_code(obs, scenario.code):  # type: ignore[arg-type]
-        raise Broken(
-            misreport(obs, scenario.code),
-            f"resCode {scenario.code} on every attempt; the client {obs.outcome.describe()}",
-        )
+        codes = [e.get("resCode") for e in sent]
+        answered = (
+            f"resCode {scenario.code} on every attempt" if set(codes) == {scenario.code}
+            else f"resCodes {', '.join(str(c) for c in codes)} on its {len(codes)} attempt(s)"
+        )  # what the journal shows, never more (a later attempt may have been refused for its own fault)
+        raise Broken(misreport(obs, scenario.code), f"{answered}; the client {obs.outcome.describe()}")
 
 
 @obligation(

@@ -182,3 +182,15 @@ def test_pytest_contract_takes_a_profile() -> None:
     pytest_contract(make_fast_adapter, profile="smoke", only="C4,C10")()  # passes: no exception
     with pytest.raises(SettingsError, match="unknown profile"):
         pytest_contract(make_fast_adapter, profile="nightly")()
+
+
+def test_c7_says_the_codes_the_journal_shows_not_the_scenarios(ctx: Context) -> None:
+    """A 501 then a 700 (the retry refused for its own fault): "501 on every attempt" was untrue."""
+    from contracts.scenarios import Scenario
+
+    submit = "/ai/image/background/generation/scenario"
+    entries = [{"path": submit, "endpoint": "submit", "resCode": code, "t": t} for code, t in ((501, 0.0), (700, 0.5))]
+    obs = Observation("example", Outcome("rejected", code=700, message="invalid input"), entries=entries,
+                      scenario=Scenario("transient", code=501, times=1))
+    verdict = judge("C7", obs, ctx)
+    assert "resCodes 501, 700 on its 2 attempt(s)" in verdict.reason and "every attempt" not in verdict.reason
