@@ -30,6 +30,7 @@ import base64
 import io
 import json
 import struct
+import subprocess
 import zlib
 from functools import lru_cache
 from typing import Any
@@ -224,3 +225,15 @@ def injected_message(code: int) -> str:
 
     message = load_spec().errors[code].message
     return f"{message}: injected by bgmock (no field of this request is at fault)" if code == 700 else message
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM a child process (a fake, a server it needs), SIGKILL it if it is still there after
+    ``grace`` seconds, and wait for it either way: no test leaves a process behind."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from helpers import stop_process
+
 LISTENING = re.compile(r"^bgmock listening on (https?)://127\.0\.0\.1:(\d+)")
 CLIENTS = Path(__file__).parent / "clients"
 
@@ -60,13 +62,7 @@ def serve(*flags: str, data_home: Path) -> Iterator[tuple[str, int, subprocess.P
         proc.bgmock_line = line  # type: ignore[attr-defined]  # the whole announcement
         yield match[1], int(match[2]), proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def tls_exchange(port: int, ca: str, request: bytes) -> list[bytes | str]:

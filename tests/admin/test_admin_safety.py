@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from helpers import SUBMIT, submit_item
+from helpers import SUBMIT, stop_process, submit_item
 from werkzeug.test import Client
 
 from contracts.fake import Fake
@@ -119,12 +119,7 @@ def _serve(*flags: str) -> Iterator[OnSocket]:
             time.sleep(0.05)
         yield target
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 class Fakes:

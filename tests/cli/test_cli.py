@@ -26,7 +26,7 @@ import requests
 from mockserver import cli
 from mockserver.config import Config
 from mockserver.serving.app import create_app
-from tests.helpers import MISSING, SUBMIT, submit_item
+from tests.helpers import MISSING, SUBMIT, stop_process, submit_item
 
 LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
 ITEM = submit_item(imgBase64=MISSING, imageFileUrl="https://cdn.example.com/p/mug.jpg")
@@ -65,13 +65,7 @@ def serving(*flags: str, exe: str | None = None, cwd: str | None = None) -> Iter
         assert match, f"unexpected first line {line!r}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
         yield f"http://127.0.0.1:{match[1]}", proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def run_main(capsys, *argv: str) -> tuple[int, str, str]:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 NET = "10.213.7"  # only inside this test's namespaces
@@ -79,13 +80,7 @@ class Hosts:
 
     def close(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
         for name in reversed(self.names):
             with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
                 pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10)

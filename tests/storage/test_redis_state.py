@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import QUERY, SUBMIT
+from helpers import QUERY, SUBMIT, stop_process
 from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 from mockserver.backend import Backend
@@ -187,12 +187,7 @@ class Serve:
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep the pipe drained
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture
