@@ -29,6 +29,7 @@ from .parsing import media_type
 from .redact import Redactor
 from .routes import Context, Route, route_table
 from .signing import verify
+from .storage.base import Stale
 from .validation.body import FORM, parse_body
 
 log = logging.getLogger("bgmock")
@@ -71,9 +72,14 @@ class Dispatcher:
 
     def handle(self, request: Incoming) -> Reply:
         """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
+        store = self.backend.store
         try:
-            with self.backend.store.unit():
-                return self._handle(request)
+            try:
+                with store.unit():
+                    return self._handle(request)
+            except Stale:  # another fake changed the rules or the clock meanwhile: nothing was written
+                with store.unit(fresh=True):
+                    return self._handle(request)
         except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
             return self._store_lost(request, exc)
 
@@ -82,6 +88,8 @@ class Dispatcher:
         API, a plain REST API, HTTP 503 with it, so ``curl -f`` and scripts see the outage."""
         log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
                     _printable(request.path), exc)
+        if route is None:  # lost at the end of the unit of work, after the route answered
+            route = self._route_of(request)
         status = 503 if route is not None and route.kind == "admin" else 200
         return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
 
@@ -139,6 +147,12 @@ class Dispatcher:
             except Exception:  # the journal must never turn an answer into a traceback
                 log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
+
+    def _route_of(self, request: Incoming) -> Route | None:
+        try:
+            return self.by_endpoint[self._match(request.path, request.method)[0]]
+        except Exception:  # no route: the API's answer
+            return None
 
     def _match(self, path: str, method: str) -> tuple[str, dict[str, Any]]:
         """werkzeug's match, remembered for paths without arguments (the API's fixed paths).

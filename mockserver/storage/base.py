@@ -56,6 +56,20 @@ class Ids(Protocol):
     def clear(self) -> None: ...
 
 
+class Stale(BaseException):
+    """A request's view of the rules or the clock changed before its writes: nothing was written,
+    and the request is answered once more on fresh state (``Dispatcher.handle``).
+
+    A ``BaseException`` on purpose, like ``GeneratorExit``: it must pass through every
+    ``except Exception`` that turns a request's failure into an answer, to the one place that
+    runs the request again."""
+
+
+def no_unit(*, fresh: bool = False) -> AbstractContextManager[None]:
+    """The unit of work of an engine that needs none (memory: every step is atomic at once)."""
+    return nullcontext()
+
+
 @dataclass
 class Storage:
     """One fake's repositories. ``cell`` is None for memory: the clock then keeps its own time.
@@ -72,9 +86,9 @@ class Storage:
     cell: ClockCell | None = None
     engine: str | None = None
     unavailable: tuple[type[BaseException], ...] = ()
-    #: ``with storage.unit():`` around one request: a networked engine reads what the request
-    #: needs in one round trip and writes in one (``redis.Unit``); memory needs none.
-    unit: Callable[[], AbstractContextManager[None]] = nullcontext
+    #: ``with storage.unit():`` around one request: a networked engine sends what the request
+    #: writes in one round trip at its end (``redis_unit.py``), and may raise ``Stale`` then.
+    unit: Callable[..., AbstractContextManager[None]] = no_unit
     #: The engine's own figures for ``/__admin/health`` (Redis: its used memory).
     engine_info: Callable[[], dict[str, Any]] = dict
 
@@ -125,9 +139,6 @@ def take_tokens(
             return index
         after.append(tokens - 1.0)
     return after
-
-
-#: ``state`` values read as a Redis URL.
 
 
 #: The state URLs that name a Redis (anything else is a directory for a private one).

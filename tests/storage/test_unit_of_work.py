@@ -1,0 +1,84 @@
+"""The optimistic unit of work on Redis (``storage/redis_unit.py``): one round trip per submit,
+and never an answer on rules or a clock another fake had already changed.
+
+Two fakes (two Flask apps, each its own backend and Redis connection) share one prefix: what
+one changes through the admin API, the other's very next request sees, although that one
+answered from the rules and clock it saw last, without asking Redis first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from helpers import QUERY, SUBMIT
+from redis_helpers import cleaned, fresh_prefix, redis_or_skip
+
+from mockserver.config import Config
+from mockserver.serving.app import create_app
+
+ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": 800, "height": 800, "imageNum": 2}
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[object, object]]:
+    url = redis_or_skip()
+    for prefix in cleaned(fresh_prefix()):
+        config = Config(state=url, state_prefix=prefix, log_requests=False, clock="manual", task_duration=10)
+        yield create_app(config).test_client(), create_app(config).test_client()
+
+
+def _submit(client) -> dict:
+    return client.post(SUBMIT, json={"requestParams": [ITEM]}).get_json()
+
+
+def _journal(client) -> list[dict]:
+    return client.get("/__admin/requests", query_string={"limit": 100}).get_json()["requests"]
+
+
+def test_a_rule_added_on_one_fake_fires_on_the_next_submit_of_the_other(pair):
+    one, two = pair
+    assert _submit(one)["resCode"] == 200  # one now holds a view: no rules
+    assert two.post("/__admin/faults", json={"resCode": 501, "times": 1}).status_code == 201
+    assert _submit(one)["resCode"] == 501  # its view was stale: answered again, on the rule
+    assert _submit(one)["resCode"] == 200  # times: 1, fired once in all
+    submits = [entry for entry in _journal(two) if entry["path"] == SUBMIT]
+    assert [entry["resCode"] for entry in submits] == [200, 501, 200]  # newest first: no stale attempt recorded
+    assert len(two.get("/__admin/tasks").get_json()["tasks"]) == 2
+
+
+def test_the_clock_moved_on_one_fake_is_the_clock_of_the_others_next_request(pair):
+    one, two = pair
+    task_id = _submit(one)["data"]["result"]["taskId"]
+    assert one.post(QUERY, json={"taskId": task_id}).get_json()["data"]["taskStatus"] != "finished"
+    assert two.post("/__admin/clock", json={"advance": 11}).status_code == 200
+    assert one.post(QUERY, json={"taskId": task_id}).get_json()["data"]["taskStatus"] == "finished"
+    assert one.get("/__admin/clock").get_json()["now"] == pytest.approx(11)
+
+
+def test_a_reset_on_one_fake_is_seen_by_the_other(pair):
+    one, two = pair
+    two.post("/__admin/faults", json={"resCode": 501})
+    assert _submit(one)["resCode"] == 501
+    assert two.post("/__admin/reset").status_code == 200
+    assert _submit(one)["resCode"] == 200
+    assert one.get("/__admin/faults").get_json()["faults"] == []
+
+
+def test_a_submit_on_a_warm_fake_is_one_round_trip(pair, monkeypatch):
+    """The hot path's promise (README, load and workers): a submit sends one command to Redis."""
+    from redis.connection import AbstractConnection
+
+    one, _ = pair
+    _submit(one)  # warm: the fake has read the rules and the clock once
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    for _ in range(5):
+        assert _submit(one)["resCode"] == 200
+    assert len(sent) == 5
