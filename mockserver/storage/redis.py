@@ -189,19 +189,21 @@ class RedisJournal(_Repository):
     def append(self, entry: dict[str, Any]) -> None:
         """The entry's ``id`` is the shared sequence: unique across every fake on the prefix."""
         body = _JSON.encode({k: v for k, v in entry.items() if k != "id"})
-        self.s.write(Step("journal", [self.key("journal"), self.key("journalseq")], [body, self.size]))
+        self.s.write(Step("journal", [self.key("entries"), self.key("journalseq")], [body, self.size]))
 
     def newest(self, limit: int | None = None) -> list[dict[str, Any]]:
         count = self.size if limit is None else min(limit, self.size)
         if count <= 0:
             return []
-        return [json.loads(raw) for raw in self.s.direct().lrange(self.key("journal"), 0, count - 1)]
+        items = self.s.direct().lrange(self.key("entries"), 0, 2 * count - 1)  # id, JSON, id, JSON...
+        pairs = zip(items[::2], items[1::2], strict=True)
+        return [{"id": int(entry_id), **json.loads(body)} for entry_id, body in pairs]
 
     def count(self) -> int:
-        return int(self.s.direct().llen(self.key("journal")))
+        return int(self.s.direct().llen(self.key("entries"))) // 2
 
     def clear(self) -> None:
-        self.unlink("journal", "journalseq")
+        self.unlink("entries", "journalseq")
 
 
 class RedisBuckets(_Repository):
