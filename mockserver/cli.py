@@ -321,7 +321,7 @@ HELP = {"serve": "run the fake on 127.0.0.1:8080 (bgmock serve --help lists ever
 def _register_optional() -> None:
     """Subcommands that live in other modules, listed here by name (no discovery by convention)."""
     for module, names in (
-        ("mockserver.openapi", ("openapi",)),
+        ("mockserver.openapi.cli", ("openapi",)),
         ("mockserver.serving.tls_cli", ("ca",)),
         ("contracts.cli", ("contract", "verify-provider")),
     ):

@@ -5,7 +5,7 @@ hostile: the format comes from magic bytes (a file name or a data-URL prefix can
 dimensions come from the header before any pixel is decoded (a 100 kB PNG may claim
 100000x100000 pixels), and every Pillow failure, whatever its exception type, becomes an
 ``ImageProblem`` with a short reason the API can put in ``resMessage``. Drawing lives in
-``render.py``.
+``render/``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every path of the fake, defined once: the vendor's API, the served images, the admin API.
 
-The route table (``routes/``) and the OpenAPI document (``openapi.py``, by ``template``) are
+The route table (``routes/``) and the OpenAPI document (``openapi/``, by ``template``) are
 built from these rules; the answers build image URLs with
 ``result_url``/``cover_url``; and the behaviour recognises its own image URLs (a submit that
 names a result or a cover of this fake, resolved in-process) with ``own_image``, which

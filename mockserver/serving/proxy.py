@@ -23,6 +23,7 @@ from ..config import Config
 from ..errors import GatewayError
 from ..http import Incoming, Reply
 from ..origin import intercepted_hosts
+from .request_head import BadRequest, read_headers
 from .tls import authority, secure, server_names
 
 log = logging.getLogger("bgmock")
@@ -38,7 +39,7 @@ def split_authority(target: str) -> tuple[str, int | None]:
 
 
 class Proxy:
-    """The server's proxy hook (``httpd.ThreadedServer(proxy=...)``): answers CONNECT for the
+    """The server's proxy hook (``httpd.ServerOptions(proxy=...)``): answers CONNECT for the
     fake's hosts by terminating TLS here, and checks absolute-form request targets."""
 
     def __init__(self, config: Callable[[], Config], refuse: Callable[[Incoming, GatewayError], Reply]) -> None:
@@ -56,14 +57,12 @@ class Proxy:
     def connect(self, handler: Any, line: bytes) -> bool:
         """A ``CONNECT host:port`` on ``handler``'s connection: tunnel into the fake, or refuse.
         Whether the connection goes on (now over TLS)."""
-        from .httpd import BadRequest
-
         parts = line.rstrip(b"\r\n").split(b" ")
         try:
             if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
                 raise BadRequest(400, "malformed CONNECT request line")
             target = parts[1].decode("latin-1")
-            headers = handler._headers()
+            headers = read_headers(handler.rfile)
             if not self._config().proxy:
                 raise BadRequest(400, "CONNECT: this fake is not a proxy (bgmock serve --proxy, or the proxy setting)")
             host, port = split_authority(target)
@@ -75,8 +74,7 @@ class Proxy:
             handler._refuse(exc.status, exc.reason, exc.body)
             return False
         handler.connection.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        server = handler.server
-        return secure(handler, lambda: authority(self._config()).context([host]), server.head_timeout)
+        return secure(handler, lambda: authority(self._config()).context([host]), handler.server.options.head_timeout)
 
     def check_absolute(
         self, handler: Any, method: str, target: str, host: str, headers: Iterable[tuple[str, str]]
@@ -88,8 +86,6 @@ class Proxy:
 
     def refusal(self, handler: Any, method: str, target: str, host: str, headers: Iterable[tuple[str, str]]) -> Any:
         """The BadRequest (403) for a host the fake does not stand in for; journaled here."""
-        from .httpd import BadRequest
-
         allowed = ", ".join(self.hosts()) or "none"
         message = (
             f"bgmock's proxy does not forward: {host[:253]} is not one of its hosts ({allowed}; add one with "

@@ -3,13 +3,16 @@ application runs: a ``Content-Length`` body never past its length (the next requ
 connection starts there), a chunked one decoded with its sizes parsed strictly
 (``framing.py``); either says why it could not be read whole (``problem``), so a body cut
 short or badly framed is the HTTP layer's 400, never a request run with half a body.
+``read_charged`` reads one within the memory budget of all bodies in flight (``bodies.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..framing import parse_chunk_size
+from .bodies import BodyBudget
 
 #: Longest request line, header line or chunk-size line; most headers (and trailer lines).
 MAX_LINE = 8192
@@ -95,4 +98,32 @@ class ChunkedBody(LengthBody):
         return not self.done and not self.problem
 
 
-__all__ = ["MAX_HEADERS", "MAX_LINE", "ChunkedBody", "LengthBody"]
+def read_charged(
+    body: LengthBody, budget: BodyBudget, limit: int, seconds_left: Callable[[], float]
+) -> tuple[bytes | None, int]:
+    """Up to ``limit`` bytes of ``body``, charged to ``budget`` before they are read (a declared
+    length at once, a chunked body a mebibyte at a time), as (data, bytes charged); (None, 0)
+    when the budget had no room within ``seconds_left()`` (asked at each charge). The caller
+    releases the charge once the body is no longer held."""
+    if not isinstance(body, ChunkedBody):
+        want = min(body.length, limit)
+        if want == 0:
+            return b"", 0
+        charged = budget.acquire(want, seconds_left())
+        return (None, 0) if charged is None else (body.read(want), charged)
+    parts: list[bytes] = []
+    size = total = 0
+    while size < limit and not body.done and not body.problem:
+        step = budget.acquire(min(1 << 20, limit - size), seconds_left())
+        if step is None:
+            budget.release(total)
+            return None, 0
+        total += step
+        part = body.read(step)
+        parts.append(part)
+        size += len(part)
+    budget.release(total - size)  # what the last step did not fill
+    return b"".join(parts), size
+
+
+__all__ = ["MAX_HEADERS", "MAX_LINE", "ChunkedBody", "LengthBody", "read_charged"]

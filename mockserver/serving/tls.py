@@ -292,7 +292,7 @@ class Gate:
             return False
         if first[0] != _TLS_HANDSHAKE:
             if self.plain:
-                sock.settimeout(handler.server.idle_timeout)  # what the request reader expects
+                sock.settimeout(handler.server.options.idle_timeout)  # what the request reader expects
                 return True
             body = refusal(400, "plain HTTP sent to the fake's HTTPS port: use an https:// URL")
             with contextlib.suppress(OSError):
@@ -320,7 +320,7 @@ def secure(handler: Any, context: Callable[[], ssl.SSLContext], timeout: float) 
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a client that does not trust the CA
         log.info("bgmock: TLS handshake with %s failed: %s", handler.client_address[0], _reason(exc))
         return False
-    wrapped.settimeout(handler.server.idle_timeout)  # what the request reader expects
+    wrapped.settimeout(handler.server.options.idle_timeout)  # what the request reader expects
     return True
 
 

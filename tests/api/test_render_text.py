@@ -13,6 +13,7 @@ import pytest
 from PIL import ImageDraw
 
 from mockserver import render
+from mockserver.render.text import drawable_text, font, has_glyph
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENES = json.loads((ROOT / "fixtures" / "scenes.json").read_text(encoding="utf-8"))["scenes"]
@@ -26,10 +27,10 @@ def _result(title: str | None, *, need_layout: bool = False) -> bytes:
 
 def test_the_bundled_font_really_lacks_cjk_so_the_check_matters():
     """Drawn as is, a Chinese character leaves ink (the .notdef box): the bug this file guards."""
-    font = render._font(24)
-    assert any(bytes(font.getmask("中"))), "the font draws nothing for CJK: the tofu check is moot"
-    assert not render._has_glyph("中") and not render._has_glyph("😀")
-    assert render._has_glyph("A") and render._has_glyph("7")
+    face = font(24)
+    assert any(bytes(face.getmask("中"))), "the font draws nothing for CJK: the tofu check is moot"
+    assert not has_glyph("中") and not has_glyph("😀")
+    assert has_glyph("A") and has_glyph("7")
 
 
 @pytest.mark.parametrize("need_layout", [False, True])
@@ -44,7 +45,7 @@ def test_a_chinese_title_draws_no_text_rather_than_boxes(need_layout):
     ("Mug\u200b350ml", "Mug350ml"),             # an invisible character is not a box either
 ])
 def test_a_mixed_title_draws_its_drawable_part(title, drawn):
-    assert render._drawable_text(render._font(24), title) == drawn
+    assert drawable_text(font(24), title) == drawn
     assert _result(title) == _result(drawn)
 
 
@@ -63,7 +64,7 @@ def test_no_text_drawn_anywhere_has_a_character_the_font_lacks(monkeypatch):
     render.render_result(width=750, height=1000, scene=dict(SCENE, sceneName="厨房 Kitchen"), index=1, seed="s",
                          title="红色 Running Shoe ✓ 2024", need_layout=True)
     assert drawn
-    lacking = sorted({ch for text in drawn for ch in text if not ch.isspace() and not render._has_glyph(ch)})
+    lacking = sorted({ch for text in drawn for ch in text if not ch.isspace() and not has_glyph(ch)})
     assert lacking == []
 
 

@@ -24,7 +24,7 @@ from helpers import b64, client, make_image, problems, submit, submit_item
 from PIL import Image
 
 from mockserver.images import MAX_JPEG_SCANS, ImageProblem, inspect_image, open_header
-from mockserver.render import _decode_product
+from mockserver.render.products import decode_product
 
 MB = 1024 * 1024
 #: Python allocations while one hostile image is answered.
@@ -214,5 +214,5 @@ def test_the_renderer_never_decodes_a_jpeg_past_the_scan_cap() -> None:
     with pytest.raises(ImageProblem, match="scans"):
         open_header(jpeg_with_scans(2000), "JPEG")
     with pytest.raises(ImageProblem, match="scans"):
-        _decode_product(jpeg_with_scans(2000), (200, 200))
-    assert _decode_product(jpeg_with_scans(10), (200, 200)).size[0] <= 200
+        decode_product(jpeg_with_scans(2000), (200, 200))
+    assert decode_product(jpeg_with_scans(10), (200, 200)).size[0] <= 200
