@@ -40,9 +40,9 @@ import requests  # noqa: E402
 from common import machine, min_max  # noqa: E402 - bench/common.py (this folder is on sys.path)
 from PIL import Image, ImageDraw  # noqa: E402
 
+from mockserver import running  # noqa: E402
 from mockserver.backend import Backend  # noqa: E402
 from mockserver.config import Config  # noqa: E402
-from mockserver.testing.live import running  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SIZES = ((800, 800), (750, 1000))

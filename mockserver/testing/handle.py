@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ..api import Backend
 from ..config import Config, ConfigError
 from ..errors import InvalidInput
 from ..faults import TRANSPORT_FAULTS
+from ..faults.decision import INVALID_INPUT
 
 if TYPE_CHECKING:
     from ..dispatch import Dispatcher
@@ -30,6 +32,9 @@ TEST_DEFAULTS: Mapping[str, Any] = {"clock": "manual", "task_duration": 0, "log_
 TASK_OUTCOMES = ("failed", "stuck")
 
 ENDPOINTS = ("submit", "query", "scenes")
+
+#: ``inject``/``fault`` keywords and the rule fields they set (``schemas/fault-rule.json``).
+_RULE_FIELDS = {"probability": "probability", "every_n": "everyN", "delay_ms": "delayMs"}
 
 
 def key_pair() -> tuple[str, str]:
@@ -76,29 +81,29 @@ class Handle:
     live, ``http://bgmock.local`` in-process). Every method acts on the backend at once.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only, and built only by running(), mocked() and mocked_httpx()
         self,
-        backend: Backend,
+        dispatcher: Dispatcher,
         url: str,
         *,
         app_key: str,
         app_secret: str,
         mode: str,
         close: Callable[[], None] | None = None,
-        dispatcher: Dispatcher | None = None,
         tls_url: str | None = None,
     ) -> None:
-        self.backend = backend
         #: The fake's one path in (journal numbering lives there): what ``httpx_transport(fake)``
         #: answers from, so calls through it join this fake's journal instead of a second one.
         self.dispatcher = dispatcher
+        #: The fake's state, for anything the methods below do not cover (docs/pytest-plugin.md).
+        self.backend: Backend = dispatcher.backend
         self._url = url.rstrip("/")
         self._tls_url = tls_url.rstrip("/") if tls_url else None
         self.app_key = app_key
         self.app_secret = app_secret
         self.mode = mode
         #: What ``restart()`` goes back to: the session's (or the constructor's) settings.
-        self.base_config = backend.config
+        self.base_config = self.backend.config
         self._close = close
 
     # -- where and how -----------------------------------------------------------------------
@@ -166,7 +171,7 @@ class Handle:
             self.backend.reconfigure(config)
 
     # -- faults -----------------------------------------------------------------------------
-    def inject(
+    def inject(  # noqa: PLR0913 - the public API: keyword-only options, one per field of a fault rule
         self,
         res_code: int,
         times: int | None = 1,
@@ -186,9 +191,9 @@ class Handle:
         rule = {"resCode": res_code, "endpoint": endpoint}
         if message is not None:
             rule["resMessage"] = message
-        return self.add_rule(self._rule(rule, times, probability, every_n, delay_ms, match))
+        return self.add_rule(_rule(rule, times, match, probability=probability, every_n=every_n, delay_ms=delay_ms))
 
-    def fault(
+    def fault(  # noqa: PLR0913 - the public API: keyword-only options, one per field of a fault rule
         self,
         kind: str,
         times: int | None = 1,
@@ -211,20 +216,7 @@ class Handle:
             rule = {"transport": kind, "endpoint": endpoint}
         else:
             raise ValueError(f"fault kind {kind!r}: use one of {', '.join(TRANSPORT_FAULTS + TASK_OUTCOMES)}")
-        return self.add_rule(self._rule(rule, times, probability, every_n, delay_ms, match))
-
-    @staticmethod
-    def _rule(
-        rule: dict[str, Any], times: int | None, probability: float | None, every_n: int | None,
-        delay_ms: int | None, match: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        rule["times"] = times
-        for key, value in (("probability", probability), ("everyN", every_n), ("delayMs", delay_ms)):
-            if value is not None:
-                rule[key] = value
-        if match:
-            rule["match"] = dict(match)
-        return rule
+        return self.add_rule(_rule(rule, times, match, probability=probability, every_n=every_n, delay_ms=delay_ms))
 
     def add_rule(self, rule: Mapping[str, Any]) -> dict[str, Any]:
         """Store a rule as ``POST /__admin/faults`` takes it (``schemas/fault-rule.json``).
@@ -297,6 +289,16 @@ class Handle:
         return f"<bgmock {self.mode} fake at {self.url}>"
 
 
+def _rule(rule: dict[str, Any], times: int | None, match: Mapping[str, Any], **given: Any) -> dict[str, Any]:
+    """``rule`` completed for ``add_rule``: ``times`` always (None: every call), the optional
+    fields of ``_RULE_FIELDS`` only when given, ``match`` only when it names a parameter."""
+    rule["times"] = times
+    rule.update((_RULE_FIELDS[name], value) for name, value in given.items() if value is not None)
+    if match:
+        rule["match"] = dict(match)
+    return rule
+
+
 def running(
     config: Config | Mapping[str, Any] | None = None,
     *,
@@ -320,12 +322,19 @@ def running(
         server_context(cfg)
     server = LiveServer(cfg)
     return Handle(
-        server.backend, server.url, app_key=app_key, app_secret=app_secret, mode="live", close=server.stop,
-        dispatcher=server.dispatcher, tls_url=server.tls_url,
+        server.dispatcher, server.url, app_key=app_key, app_secret=app_secret, mode="live", close=server.stop,
+        tls_url=server.tls_url,
     )
 
 
 # -- what counts as a broken request, and how it reads in a report ------------------------------
+#: HTTP statuses of a call that no route took, and how a report says so.
+_REFUSED_ROUTES = {
+    HTTPStatus.NOT_FOUND: "unknown path (InvalidApiPath)",
+    HTTPStatus.METHOD_NOT_ALLOWED: "wrong method for this path (MethodNotAllowed)",
+}
+
+
 def offence(entry: Mapping[str, Any]) -> str | None:
     """Why a journal entry is a call that broke the API's rules, or None.
 
@@ -334,16 +343,15 @@ def offence(entry: Mapping[str, Any]) -> str | None:
     """
     if entry.get("problems"):
         return "broke the API's rules: " + "; ".join(entry["problems"])
-    if entry.get("resCode") == 700 and not entry.get("injected"):
-        return "answered 700 (invalid input)"
+    if entry.get("resCode") == INVALID_INPUT and not entry.get("injected"):
+        return f"answered {INVALID_INPUT} (invalid input)"
     status = entry.get("status")
-    if status == 404:
-        return "unknown path (InvalidApiPath)"
-    if status == 405:
-        return "wrong method for this path (MethodNotAllowed)"
+    if status in _REFUSED_ROUTES:
+        return _REFUSED_ROUTES[status]
     if entry.get("gateway"):
         return f"refused by the gateway ({entry['gateway']})"
-    if entry.get("endpoint") and entry.get("resCode") is None and not entry.get("transport") and status == 200:
+    no_res_code = entry.get("resCode") is None and not entry.get("transport")
+    if entry.get("endpoint") and no_res_code and status == HTTPStatus.OK:  # the gateway's answer, not the API's
         return "refused by the gateway (signature)"
     return None
 

@@ -132,7 +132,7 @@ class Interceptor:
         self._registered.clear()
 
 
-def build(
+def build(  # noqa: PLR0913 - takes exactly what mocked() takes, keyword-only
     config: Config | Mapping[str, Any] | None = None,
     *,
     base_urls: Iterable[str] | None = None,
@@ -153,13 +153,12 @@ def build(
     )
     interceptor = Interceptor(dispatcher, urls, passthrough=passthrough, mock=responses_mock)
     handle = Handle(
-        dispatcher.backend, urls[0], app_key=app_key, app_secret=app_secret, mode="in-process",
-        close=interceptor.stop, dispatcher=dispatcher,
+        dispatcher, urls[0], app_key=app_key, app_secret=app_secret, mode="in-process", close=interceptor.stop
     )
     return handle, interceptor
 
 
-def mocked(
+def mocked(  # noqa: PLR0913 - the public API: keyword-only options, each documented
     config: Config | Mapping[str, Any] | None = None,
     *,
     base_urls: Iterable[str] | None = None,

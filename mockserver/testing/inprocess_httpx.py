@@ -202,8 +202,7 @@ def build(
         config, settings, base_urls, signatures=signatures, key_pair=key_pair
     )
     interceptor = HttpxInterceptor(dispatcher, urls, passthrough=passthrough)
-    handle = Handle(dispatcher.backend, urls[0], app_key=app_key, app_secret=app_secret, mode=MODE,
-                    close=interceptor.stop, dispatcher=dispatcher)
+    handle = Handle(dispatcher, urls[0], app_key=app_key, app_secret=app_secret, mode=MODE, close=interceptor.stop)
     interceptor.fake = handle
     return handle, interceptor
 
@@ -247,8 +246,6 @@ def httpx_transport(
     if settings:
         raise ValueError(f"httpx_transport(fake): settings ({', '.join(settings)}) belong to the fake; "
                          "use fake.configure(...)")
-    if fake.dispatcher is None:
-        raise ValueError(f"httpx_transport: {fake!r} has no dispatcher to answer from")
     urls = base_urls if base_urls is not None else (fake.url, intercept.DEFAULT_URL, *intercept.VENDOR_URLS)
     interceptor = HttpxInterceptor(fake.dispatcher, urls, passthrough=passthrough)
     interceptor.fake = fake

@@ -1,7 +1,8 @@
-"""A live fake in a background thread, on 127.0.0.1 and a free port.
+"""The server behind a live fake: bgmock's own server in a background thread, on 127.0.0.1.
 
-Used by the pytest plugin's session server, by the contract kit, and by scripts:
-``with running() as fake: requests.post(fake.url + ...)``.
+``mockserver.running()`` (the ``Handle`` tests and the pytest plugin hold) and the contract
+kit start one; a test builds a ``LiveServer`` itself only for what a ``Handle`` does not give:
+the Flask ``app`` to extend, or a port chosen in advance.
 """
 
 from __future__ import annotations
@@ -68,8 +69,3 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-
-def running(config: Config | Mapping[str, Any] | None = None, **settings: Any) -> LiveServer:
-    """Start a live fake; use as ``with running(task_duration=0) as fake: ...``."""
-    base = config if isinstance(config, Config) else Config.from_mapping(config or {})
-    return LiveServer(base.replace(**settings) if settings else base)

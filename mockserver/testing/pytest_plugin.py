@@ -56,6 +56,8 @@ class Session:
 _SESSION = pytest.StashKey["Session"]()
 _PREPARED = pytest.StashKey["list[Handle]"]()
 _SETTINGS = ("strict", "seed", "task_duration", "signatures", "config", "tls")
+#: The settings an ini option (``bgmock_NAME``) or a variable (``BGMOCK_NAME``) may give, with their kind.
+_TYPED = (("strict", bool), ("seed", int), ("task_duration", float), ("signatures", bool), ("tls", bool))
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -102,47 +104,13 @@ def _number(text: str, source: str, kind: type) -> Any:
 
 def session_settings(config: pytest.Config) -> Session:
     """Merge the sources (defaults < file < ini < env < command line) and check them once."""
-    from ..config import Config, ConfigError
+    from ..config import ConfigError
     from .handle import TEST_DEFAULTS, resolve
 
-    env = os.environ
-    settings: dict[str, Any] = dict(TEST_DEFAULTS)
+    settings: dict[str, Any] = {**TEST_DEFAULTS, **_file_settings(config)}
     signatures: bool | None = None
-
-    cli_file, env_file = config.getoption("bgmock_config"), env.get("BGMOCK_CONFIG")
-    ini_file = config.getini("bgmock_config")
-    if cli_file or env_file:
-        path, origin = Path(cli_file or env_file), "--bgmock-config" if cli_file else "BGMOCK_CONFIG"
-    elif ini_file:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        path, origin = base / ini_file, "ini bgmock_config"
-    else:
-        path, origin = None, ""
-    if path is not None:
-        try:
-            from_file = Config.read_file(path)
-        except ConfigError as exc:
-            raise pytest.UsageError(f"bgmock: {origin}: {exc}") from None
-        settings.update(from_file)
-
-    layers: list[tuple[str, dict[str, Any]]] = [("ini", {}), ("environment", {}), ("command line", {})]
-    ini, environ, cli = (layer for _, layer in layers)
-    for name, kind in (("strict", bool), ("seed", int), ("task_duration", float), ("signatures", bool), ("tls", bool)):
-        text = config.getini(f"bgmock_{name}")
-        if text:
-            ini[name] = _flag(text, f"ini bgmock_{name}") if kind is bool else _number(text, f"ini bgmock_{name}", kind)
-        text = env.get(f"BGMOCK_{name.upper()}")
-        if text is not None and text != "":
-            source = f"BGMOCK_{name.upper()}"
-            environ[name] = _flag(text, source) if kind is bool else _number(text, source, kind)
-    if config.getoption("bgmock_strict"):
-        cli["strict"] = True
-    if config.getoption("bgmock_seed") is not None:
-        cli["seed"] = _number(config.getoption("bgmock_seed"), "--bgmock-seed", int)
-    if config.getoption("bgmock_signatures"):
-        cli["signatures"] = True
-    for _, layer in layers:
-        if "signatures" in layer:
+    for layer in (_ini_settings(config), _env_settings(), _cli_settings(config)):
+        if "signatures" in layer:  # not a config key: it picks the key pair (resolve)
             signatures = layer.pop("signatures")
         settings.update(layer)
     try:
@@ -151,6 +119,55 @@ def session_settings(config: pytest.Config) -> Session:
         raise pytest.UsageError(f"bgmock: {exc}") from None
     extra = tuple(_base_url(url) for url in config.getini("bgmock_base_urls"))
     return Session(cfg, app_key, app_secret, extra)
+
+
+def _file_settings(config: pytest.Config) -> dict[str, Any]:
+    """The config file's settings: ``--bgmock-config`` or ``BGMOCK_CONFIG``, else the ini's
+    ``bgmock_config`` (relative to the ini file); none without either."""
+    from ..config import Config, ConfigError
+
+    cli_file, env_file = config.getoption("bgmock_config"), os.environ.get("BGMOCK_CONFIG")
+    ini_file = config.getini("bgmock_config")
+    if cli_file or env_file:
+        path, origin = Path(cli_file or env_file), "--bgmock-config" if cli_file else "BGMOCK_CONFIG"
+    elif ini_file:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        path, origin = base / ini_file, "ini bgmock_config"
+    else:
+        return {}
+    try:
+        return Config.read_file(path)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"bgmock: {origin}: {exc}") from None
+
+
+def _typed(text: str, source: str, kind: type) -> Any:
+    """A text setting read as its kind: a flag (``true``/``false``) or a number."""
+    return _flag(text, source) if kind is bool else _number(text, source, kind)
+
+
+def _ini_settings(config: pytest.Config) -> dict[str, Any]:
+    return {
+        name: _typed(text, f"ini bgmock_{name}", kind)
+        for name, kind in _TYPED
+        if (text := config.getini(f"bgmock_{name}"))
+    }
+
+
+def _env_settings() -> dict[str, Any]:
+    found = ((name, kind, os.environ.get(f"BGMOCK_{name.upper()}")) for name, kind in _TYPED)
+    return {name: _typed(text, f"BGMOCK_{name.upper()}", kind) for name, kind, text in found if text}
+
+
+def _cli_settings(config: pytest.Config) -> dict[str, Any]:
+    cli: dict[str, Any] = {}
+    if config.getoption("bgmock_strict"):
+        cli["strict"] = True
+    if config.getoption("bgmock_seed") is not None:
+        cli["seed"] = _number(config.getoption("bgmock_seed"), "--bgmock-seed", int)
+    if config.getoption("bgmock_signatures"):
+        cli["signatures"] = True
+    return cli
 
 
 def _given(config: pytest.Config) -> bool:

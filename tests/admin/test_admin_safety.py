@@ -3,7 +3,7 @@
 Each forged request a browser can send (a text/plain or form POST, a foreign or ``null``
 Origin, ``Sec-Fetch-Site: cross-site``, a foreign ``Host``, a CORS preflight) is tried against
 every serving mode: ``create_app``'s Flask app and the lean WSGI host (test clients), the
-plugin's live fake (``LiveServer``), ``bgmock serve`` (the default threaded server),
+plugin's live fake (``running()``), ``bgmock serve`` (the default threaded server),
 ``bgmock serve --server werkzeug`` and ``bgmock serve --workers 2`` (granian). Each
 legitimate caller (real curl with the README's command, the plugin's handle, the contract kit,
 a same-origin page) keeps working. The real browser attack is in tests/dashboard/test_browser.py.
@@ -29,7 +29,7 @@ from helpers import SUBMIT, stop_process, submit_item
 from werkzeug.test import Client
 
 from contracts.fake import Fake
-from mockserver import cli
+from mockserver import cli, running
 from mockserver.backend import Backend
 from mockserver.config import Config, ConfigError
 from mockserver.dispatch import Dispatcher
@@ -37,8 +37,6 @@ from mockserver.http import Incoming
 from mockserver.origin import Guard, Refused, own_hosts, split_host_header
 from mockserver.serving.app import create_app
 from mockserver.serving.wsgi import WsgiApp
-from mockserver.testing.handle import running
-from mockserver.testing.live import LiveServer
 
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0, "seed": 5}
 RULE = {"resCode": 501, "times": 2}
@@ -140,7 +138,7 @@ class Fakes:
         if mode == "lean":
             return InMemory(WsgiApp(Dispatcher(Backend(Config.from_mapping(SETTINGS)))))
         if mode == "live":
-            return OnSocket(self.stack.enter_context(LiveServer(SETTINGS)).url)
+            return OnSocket(self.stack.enter_context(running(SETTINGS)).url)
         if mode == "serve":
             return self.stack.enter_context(_serve())
         if mode == "werkzeug":
@@ -349,10 +347,11 @@ def test_the_plugin_s_handle_and_its_client_work() -> None:
 
 def test_http10_without_host_is_served() -> None:
     """HTTP/1.0 has no Host header; no browser leaves it out, so it is not a rebinding page."""
-    with LiveServer(SETTINGS) as live:
+    with running(SETTINGS) as live:
         import socket
 
-        with socket.create_connection((live.host, live.port), timeout=10) as sock:
+        where = urlsplit(live.url)
+        with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
             sock.sendall(b"GET /__admin/health HTTP/1.0\r\n\r\n")
             data = b""
             while chunk := sock.recv(65536):

@@ -16,8 +16,8 @@ import requests
 from helpers import QUERY, SCENES, SUBMIT, client, problems, submit, submit_item, tasks
 from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
+from mockserver import running
 from mockserver.spec import load_spec
-from mockserver.testing.live import running
 
 FORM = "application/x-www-form-urlencoded"
 ERROR = load_spec().validator("error-response.json")

@@ -1,6 +1,6 @@
 """The whole async flow over real HTTP: submit -> poll -> finished -> fetch every image.
 
-A live fake runs in a thread on 127.0.0.1 (``mockserver.testing.live.running``) and is driven with
+A live fake runs in a thread on 127.0.0.1 (``mockserver.running()``) and is driven with
 ``requests``, exactly as a client under development would drive it. Time never passes by
 itself: the fake runs on a manual clock and the tests move it with ``POST /__admin/clock``.
 """
@@ -17,9 +17,9 @@ import pytest
 import requests
 from PIL import Image
 
+from mockserver import Handle, running
 from mockserver.signing import signed_query
 from mockserver.spec import load_spec
-from mockserver.testing.live import LiveServer, running
 from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, b64, submit_item
 
 SPEC = load_spec()
@@ -35,11 +35,11 @@ def http() -> Iterator[requests.Session]:
         yield session
 
 
-def _fake(**settings: Any) -> LiveServer:
+def _fake(**settings: Any) -> Handle:
     return running({"clock": "manual", "seed": 11, **settings})
 
 
-def _submit(http: requests.Session, fake: LiveServer, *items: dict[str, Any]) -> str:
+def _submit(http: requests.Session, fake: Handle, *items: dict[str, Any]) -> str:
     """Submit as the official samples do (requestParams as a JSON string); the task ID."""
     body = {"requestParams": json.dumps(list(items))}
     answer = http.post(fake.url + SUBMIT, json=body, timeout=10).json()
@@ -47,7 +47,7 @@ def _submit(http: requests.Session, fake: LiveServer, *items: dict[str, Any]) ->
     return answer["data"]["result"]["taskId"]
 
 
-def _query(http: requests.Session, fake: LiveServer, task_id: str, how: str = "get") -> dict[str, Any]:
+def _query(http: requests.Session, fake: Handle, task_id: str, how: str = "get") -> dict[str, Any]:
     if how == "get":
         response = http.get(fake.url + QUERY, params={"taskId": task_id}, timeout=10)
     elif how == "json":
@@ -59,7 +59,7 @@ def _query(http: requests.Session, fake: LiveServer, task_id: str, how: str = "g
     return response.json()
 
 
-def _advance(http: requests.Session, fake: LiveServer, seconds: float) -> float:
+def _advance(http: requests.Session, fake: Handle, seconds: float) -> float:
     response = http.post(fake.url + "/__admin/clock", json={"advance": seconds}, timeout=10)
     assert response.status_code == 200
     return response.json()["now"]

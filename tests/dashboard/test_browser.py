@@ -21,11 +21,12 @@ import shutil
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from mockserver.testing.live import LiveServer
+from mockserver import Handle, running
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 0}
@@ -88,15 +89,15 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def fake() -> Iterator[LiveServer]:
-    with LiveServer(SETTINGS) as live:
+def fake() -> Iterator[Handle]:
+    with running(SETTINGS) as live:
         answer = requests.post(live.url + "/__admin/faults", json={"resCode": 501, "times": 2}, timeout=5)
         assert answer.status_code == 201
         yield live
 
 
 @pytest.fixture
-def attacker(fake: LiveServer) -> Iterator[str]:
+def attacker(fake: Handle) -> Iterator[str]:
     """Another local origin (same host, another port) serving the attack page."""
     page = ATTACK.format(fake=fake.url).encode()
 
@@ -122,17 +123,17 @@ def attacker(fake: LiveServer) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def _rules(fake: LiveServer) -> list[dict[str, Any]]:
+def _rules(fake: Handle) -> list[dict[str, Any]]:
     return requests.get(fake.url + "/__admin/faults", timeout=5).json()["faults"]
 
 
-def _refusals(fake: LiveServer) -> list[dict[str, Any]]:
+def _refusals(fake: Handle) -> list[dict[str, Any]]:
     entries = requests.get(fake.url + "/__admin/requests", timeout=5).json()["requests"]
     return [entry for entry in entries if entry["status"] == 403]
 
 
 def test_a_page_of_another_origin_cannot_reset_or_program_the_fake(
-    browser: Any, fake: LiveServer, attacker: str
+    browser: Any, fake: Handle, attacker: str
 ) -> None:
     page = browser.new_page()
     try:
@@ -150,12 +151,13 @@ def test_a_page_of_another_origin_cannot_reset_or_program_the_fake(
         assert entry["headers"].get("origin") == attacker.rstrip("/")
 
 
-def test_a_rebound_host_name_reads_nothing(browser: Any, fake: LiveServer) -> None:
+def test_a_rebound_host_name_reads_nothing(browser: Any, fake: Handle) -> None:
     """The page's origin is ``rebound.example:PORT``, now pointing at the fake: what it loads
     is the refusal, not the journal or the settings."""
+    port = urlsplit(fake.url).port
     page = browser.new_page()
     try:
-        answer = page.goto(f"http://rebound.example:{fake.port}/__admin/config")
+        answer = page.goto(f"http://rebound.example:{port}/__admin/config")
         assert answer is not None and answer.status == 403
         assert '"code":"ForbiddenHost"' in page.content()
         assert "admin_token" not in page.content()
@@ -164,5 +166,5 @@ def test_a_rebound_host_name_reads_nothing(browser: Any, fake: LiveServer) -> No
     refused = _refusals(fake)  # (the browser may also have asked for /favicon.ico)
     assert refused and {entry["gateway"] for entry in refused} == {"ForbiddenHost"}
     (entry,) = [entry for entry in refused if entry["path"] == "/__admin/config"]
-    assert entry["headers"]["host"] == f"rebound.example:{fake.port}"
+    assert entry["headers"]["host"] == f"rebound.example:{port}"
     assert len(_rules(fake)) == 1

@@ -29,6 +29,7 @@ import pytest
 import requests
 from PIL import Image
 
+from mockserver import Handle, running
 from mockserver.config import Config
 from mockserver.testing.live import LiveServer
 from mockserver.ui import dashboard_url
@@ -60,14 +61,14 @@ ITEM = {
 }
 
 
-def _submit(fake: LiveServer, headers: dict[str, str] | None = None, **changes: Any) -> dict[str, Any]:
+def _submit(fake: Handle, headers: dict[str, str] | None = None, **changes: Any) -> dict[str, Any]:
     body = {"requestParams": [{**ITEM, **changes}]}
     return requests.post(fake.url + SUBMIT, json=body, headers=headers, timeout=10).json()
 
 
 @pytest.fixture
-def fake() -> Iterator[LiveServer]:
-    with LiveServer(SETTINGS) as live:
+def fake() -> Iterator[Handle]:
+    with running(SETTINGS) as live:
         yield live
 
 
@@ -99,7 +100,7 @@ def _row(page: Any, text: str) -> Any:
 # -- what the fake serves (no browser needed) ------------------------------------------------------------
 
 
-def test_the_page_and_its_files_are_served_with_a_strict_policy(fake: LiveServer) -> None:
+def test_the_page_and_its_files_are_served_with_a_strict_policy(fake: Handle) -> None:
     page = requests.get(fake.url + "/__bgmock/ui", timeout=5)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     policy = page.headers["Content-Security-Policy"]
@@ -117,7 +118,7 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(fake: LiveServer
     assert requests.get(fake.url + "/__bgmock/ui/secret.txt", timeout=5).json()["code"] == "InvalidApiPath"
 
 
-def test_the_product_endpoint_answers_the_uploaded_image_as_sent(fake: LiveServer) -> None:
+def test_the_product_endpoint_answers_the_uploaded_image_as_sent(fake: Handle) -> None:
     task_id = _submit(fake)["data"]["result"]["taskId"]
     answer = requests.get(f"{fake.url}/__admin/tasks/{task_id}/products/0", timeout=5)
     assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/jpeg"
@@ -129,7 +130,7 @@ def test_the_product_endpoint_answers_the_uploaded_image_as_sent(fake: LiveServe
 
 
 def test_the_product_endpoint_is_admin_data_behind_the_token() -> None:
-    with LiveServer({**SETTINGS, "admin_token": TOKEN}) as fake:
+    with running({**SETTINGS, "admin_token": TOKEN}) as fake:
         task_id = _submit(fake)["data"]["result"]["taskId"]
         path = f"{fake.url}/__admin/tasks/{task_id}/products/0"
         assert requests.get(path, timeout=5).status_code == 401
@@ -150,7 +151,7 @@ def test_the_start_up_line_names_the_dashboard() -> None:
 # -- in the browser --------------------------------------------------------------------------------------
 
 
-def test_the_page_loads_without_errors_and_loads_nothing_from_elsewhere(page: Any, fake: LiveServer) -> None:
+def test_the_page_loads_without_errors_and_loads_nothing_from_elsewhere(page: Any, fake: Handle) -> None:
     _submit(fake)
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url))
@@ -160,7 +161,7 @@ def test_the_page_loads_without_errors_and_loads_nothing_from_elsewhere(page: An
     assert _row(page, SUBMIT).count() == 1
 
 
-def test_a_submit_made_with_curl_appears_live(page: Any, fake: LiveServer) -> None:
+def test_a_submit_made_with_curl_appears_live(page: Any, fake: Handle) -> None:
     _open(page, fake.url)
     assert page.locator("#requests tbody tr").count() == 0
     task_id = _submit(fake)["data"]["result"]["taskId"]
@@ -168,7 +169,7 @@ def test_a_submit_made_with_curl_appears_live(page: Any, fake: LiveServer) -> No
     assert "200" in _row(page, task_id[:8]).inner_text()
 
 
-def test_opening_a_submit_shows_its_params_problems_and_product_thumbnail(page: Any, fake: LiveServer) -> None:
+def test_opening_a_submit_shows_its_params_problems_and_product_thumbnail(page: Any, fake: Handle) -> None:
     task_id = _submit(fake, headers={"Prefer": "delay=5"})["data"]["result"]["taskId"]
     _submit(fake, width=100)  # a validation problem
     _open(page, fake.url)
@@ -192,7 +193,7 @@ def test_opening_a_submit_shows_its_params_problems_and_product_thumbnail(page: 
 
 
 def test_a_rule_added_from_the_form_fires_on_the_next_submit_and_its_counter_moves(
-    page: Any, fake: LiveServer
+    page: Any, fake: Handle
 ) -> None:
     _open(page, fake.url, "faults")
     page.select_option("#fault-preset", "times")
@@ -222,7 +223,7 @@ def test_a_rule_added_from_the_form_fires_on_the_next_submit_and_its_counter_mov
     assert requests.get(fake.url + "/__admin/faults", timeout=5).json()["faults"] == []
 
 
-def test_the_clock_button_finishes_a_task_and_its_images_appear(page: Any, fake: LiveServer) -> None:
+def test_the_clock_button_finishes_a_task_and_its_images_appear(page: Any, fake: Handle) -> None:
     task_id = _submit(fake)["data"]["result"]["taskId"]
     _open(page, fake.url, "tasks")
     task = page.locator(f"article.task[data-task='{task_id}']")
@@ -247,7 +248,7 @@ def test_the_clock_button_finishes_a_task_and_its_images_appear(page: Any, fake:
     assert requests.get(fake.url + link, timeout=10).status_code == 200
 
 
-def test_the_fail_and_hang_buttons_decide_the_next_task(page: Any, fake: LiveServer) -> None:
+def test_the_fail_and_hang_buttons_decide_the_next_task(page: Any, fake: Handle) -> None:
     _open(page, fake.url, "tasks")
     page.click("button[data-outcome='failed']")
     page.wait_for_function("() => document.getElementById('count-faults').textContent === '(1)'", timeout=WAIT_MS)
@@ -320,7 +321,7 @@ def _download(page: Any, selector: str) -> Any:
     return json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
 
 
-def test_the_har_export_is_a_valid_har_1_2_file_of_the_journal(page: Any, fake: LiveServer) -> None:
+def test_the_har_export_is_a_valid_har_1_2_file_of_the_journal(page: Any, fake: Handle) -> None:
     task_id = _submit(fake)["data"]["result"]["taskId"]
     requests.get(fake.url + QUERY, params={"taskId": task_id}, timeout=5)
     requests.post(fake.url + SUBMIT, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=5)
@@ -346,7 +347,7 @@ def test_the_har_export_is_a_valid_har_1_2_file_of_the_journal(page: Any, fake: 
     assert [e["path"] for e in only["requests"]] == [QUERY]
 
 
-def test_a_script_in_a_journal_entry_is_shown_as_text(page: Any, fake: LiveServer) -> None:
+def test_a_script_in_a_journal_entry_is_shown_as_text(page: Any, fake: Handle) -> None:
     attack = "<script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>"
     task_id = _submit(fake, productTitle=attack, headers={"X-Note": attack})["data"]["result"]["taskId"]
     requests.get(fake.url + "/<script>window.__pwned=3</script>", timeout=5)
@@ -365,7 +366,7 @@ def test_a_script_in_a_journal_entry_is_shown_as_text(page: Any, fake: LiveServe
 
 
 def test_with_an_admin_token_the_page_asks_once_and_never_puts_it_in_a_url(browser: Any) -> None:  # noqa: F811
-    with LiveServer({**SETTINGS, "admin_token": TOKEN}) as fake:
+    with running({**SETTINGS, "admin_token": TOKEN}) as fake:
         context = browser.new_context()
         page = context.new_page()
         urls: list[str] = []
@@ -407,7 +408,7 @@ def test_behind_public_url_the_pages_own_calls_pass_the_origin_check(browser: An
     it the fake's own, so its state-changing calls are accepted."""
     port = _free_port()
     public = f"http://rebound.example:{port}"
-    with LiveServer({**SETTINGS, "public_url": public}, port=port) as fake:
+    with LiveServer({**SETTINGS, "public_url": public}, port=port) as fake:  # a port known before it starts
         context = browser.new_context()
         page = context.new_page()
         posts: list[Any] = []
@@ -430,7 +431,7 @@ def test_behind_public_url_the_pages_own_calls_pass_the_origin_check(browser: An
 
 @pytest.mark.parametrize(("name", "width", "height"), [("desktop", 1280, 800), ("phone", 390, 844)])
 def test_every_view_fits_the_screen_and_is_photographed_for_the_docs(
-    browser: Any, fake: LiveServer, name: str, width: int, height: int  # noqa: F811
+    browser: Any, fake: Handle, name: str, width: int, height: int  # noqa: F811
 ) -> None:
     """No view scrolls sideways at 1280x800 or 390x844; the shots go to SHOTS (docs/img/ when asked)."""
     requests.post(fake.url + "/__admin/faults", json={"resCode": 501, "everyN": 4}, timeout=5)

@@ -13,12 +13,12 @@ import pytest
 import requests
 from helpers import QUERY, SUBMIT, client, submit_item
 
+from mockserver import running
 from mockserver.backend import Backend
 from mockserver.config import Config, ConfigError
 from mockserver.dispatch import Dispatcher
 from mockserver.http import Incoming
 from mockserver.latency import Latency, LatencyModel, parse_duration_ms, parse_latency_flag
-from mockserver.testing.live import running
 
 BODY = b'{"requestParams":[{"imageFileUrl":"https://example.com/p.jpg","modelNum":"mod001","width":800,"height":800}]}'
 

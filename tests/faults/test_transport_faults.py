@@ -17,12 +17,12 @@ import requests
 from helpers import SUBMIT, submit_item
 from werkzeug.serving import make_server
 
+from mockserver import running
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.serving import httpd
 from mockserver.serving.wsgi import WsgiApp
-from mockserver.testing.live import running
 
 HANG_S = 1.0
 DRIBBLE_S = 0.4

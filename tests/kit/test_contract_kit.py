@@ -19,8 +19,8 @@ import pytest
 
 from contracts import REGISTRY, Settings, SettingsError, pytest_contract, run
 from contracts.reference_client import make_fast_adapter
+from mockserver import running
 from mockserver.cli import main
-from mockserver.testing.live import running
 
 pytest_plugins = ["pytester"]
 

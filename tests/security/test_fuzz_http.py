@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -28,12 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.serving import make_server
 
+from mockserver import running
 from mockserver.backend import Backend
 from mockserver.config import Config
 from mockserver.dispatch import Dispatcher
 from mockserver.serving.wsgi import WsgiApp
 from mockserver.spec import load_spec
-from mockserver.testing.live import running
 
 SPEC = load_spec()
 ENVELOPES = {
@@ -375,7 +375,8 @@ def live(request: pytest.FixtureRequest) -> Iterator[_Served]:
     settings_ = {"max_body_bytes": 1_048_576, "task_duration": 0, "log_requests": False}
     if request.param == "threaded":
         with running(**settings_) as fake:
-            yield _Served(fake.host, fake.port)
+            where = urlsplit(fake.url)
+            yield _Served(where.hostname, where.port)
         return
     server = make_server("127.0.0.1", 0, WsgiApp(Dispatcher(Backend(Config.from_mapping(settings_)))), threaded=True)
     server.daemon_threads = True

@@ -9,11 +9,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from helpers import client
 
-from mockserver.testing.live import LiveServer, running
+from mockserver import Handle, running
 
 TRAVERSALS = [
     "/__bgmock/covers/../../../../etc/passwd", "/__bgmock/covers/..%2f..%2f..%2f..%2fetc%2fpasswd.png",
@@ -28,7 +29,7 @@ FILE_MARKERS = [b"root:", b"[build-system]", b"$schema", b"import ", b"[core]", 
 
 
 @pytest.fixture(scope="module")
-def served_from_a_trap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def served_from_a_trap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Handle]:
     """A live fake whose working directory holds files and symlinks a careless server would serve."""
     trap = tmp_path_factory.mktemp("trap")
     (trap / "static").mkdir()
@@ -41,15 +42,16 @@ def served_from_a_trap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
     before = os.getcwd()
     os.chdir(trap)
     try:
-        with running(task_duration=0) as fake:
+        with running() as fake:
             yield fake
     finally:
         os.chdir(before)
 
 
-def _raw_get(fake: LiveServer, path: str) -> tuple[int, str, bytes]:
+def _raw_get(fake: Handle, path: str) -> tuple[int, str, bytes]:
     """GET exactly this path over a socket (no client-side normalisation of ``..``)."""
-    conn = http.client.HTTPConnection(fake.host, fake.port, timeout=10)
+    where = urlsplit(fake.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
     try:
         conn.putrequest("GET", path, skip_accept_encoding=True)
         conn.endheaders()
@@ -60,7 +62,7 @@ def _raw_get(fake: LiveServer, path: str) -> tuple[int, str, bytes]:
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)
-def test_no_path_reaches_a_file(served_from_a_trap: LiveServer, path: str) -> None:
+def test_no_path_reaches_a_file(served_from_a_trap: Handle, path: str) -> None:
     status, content_type, body = _raw_get(served_from_a_trap, path)
     assert status == 404 and content_type.startswith("application/json"), (path, status, body[:100])
     assert json.loads(body)["code"] == "InvalidApiPath"

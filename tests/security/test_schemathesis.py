@@ -32,9 +32,9 @@ from schemathesis.config import SchemathesisConfig  # noqa: E402
 from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, NegativeDataRejectionConfig  # noqa: E402
 from schemathesis.specs.openapi.checks import negative_data_rejection  # noqa: E402
 
+from mockserver import Handle, running  # noqa: E402
 from mockserver.openapi import ADMIN_HEADER, build_document  # noqa: E402
 from mockserver.signing import signed_query  # noqa: E402
-from mockserver.testing.live import LiveServer, running  # noqa: E402
 
 TOKEN = "schemathesis-admin-token"
 APP_KEY, APP_SECRET = "st-key", "st-secret"
@@ -103,24 +103,24 @@ CASES = {"plain": 0, "signed": 0}
 
 
 @pytest.fixture(scope="module")
-def plain_fake() -> Iterator[LiveServer]:
+def plain_fake() -> Iterator[Handle]:
     with running(strict=True, task_duration=0, admin_token=TOKEN, seed=SEED) as fake:
         yield fake
 
 
 @pytest.fixture(scope="module")
-def signed_fake() -> Iterator[LiveServer]:
+def signed_fake() -> Iterator[Handle]:
     with running(strict=True, task_duration=0, app_keys={APP_KEY: APP_SECRET}, seed=SEED) as fake:
         yield fake
 
 
 @pytest.fixture(scope="module")
-def plain_schema(plain_fake: LiveServer) -> Any:
+def plain_schema(plain_fake: Handle) -> Any:
     return schemathesis.openapi.from_dict(build_document(server=plain_fake.url), config=_config(plain_fake.url))
 
 
 @pytest.fixture(scope="module")
-def signed_schema(signed_fake: LiveServer) -> Any:
+def signed_schema(signed_fake: Handle) -> Any:
     config = _config(signed_fake.url, max_examples=SIGNED_MAX_EXAMPLES, coverage=False)
     return schemathesis.openapi.from_dict(build_document(server=signed_fake.url), config=config)
 
@@ -130,7 +130,7 @@ signed = schemathesis.pytest.from_fixture("signed_schema").include(path_regex="^
 
 
 @plain.parametrize()
-def test_plain_endpoints_and_admin_api(case: Any, plain_fake: LiveServer) -> None:
+def test_plain_endpoints_and_admin_api(case: Any, plain_fake: Handle) -> None:
     CASES["plain"] += 1
     try:
         case.call_and_validate(additional_checks=CHECKS)

@@ -20,8 +20,8 @@ import pytest
 import requests
 from helpers import SUBMIT, b64, client, make_image, problems, tasks
 
+from mockserver import running
 from mockserver.spec import load_spec
-from mockserver.testing.live import running
 
 SPEC = load_spec()
 EXAMPLES = json.loads(SPEC.fixture("reference_examples.json").read_text(encoding="utf-8"))

@@ -14,7 +14,7 @@ import pytest
 import requests
 from helpers import MISSING, QUERY, SUBMIT, b64, client, make_image, problems, submit, submit_item, tasks
 
-from mockserver.testing.live import running
+from mockserver import running
 
 MIB4 = 4 * 1024 * 1024
 
@@ -435,7 +435,7 @@ def test_an_item_that_is_no_object(lenient: Any, item: Any) -> None:
 
 def test_a_result_url_from_a_live_fake_is_accepted_as_input() -> None:
     """Over a real socket the URL carries 127.0.0.1 and a port; it is still resolved in-process."""
-    with running(task_duration=0, clock="manual") as fake, requests.Session() as http:
+    with running() as fake, requests.Session() as http:
         first = http.post(fake.url + SUBMIT, json={"requestParams": [submit_item()]}, timeout=10).json()
         task_id = first["data"]["result"]["taskId"]
         urls = http.get(fake.url + QUERY, params={"taskId": task_id}, timeout=10).json()["data"]["taskResult"][0]
@@ -444,7 +444,7 @@ def test_a_result_url_from_a_live_fake_is_accepted_as_input() -> None:
         item = submit_item(imgBase64=MISSING, imageFileUrl=url)
         again = http.post(fake.url + SUBMIT, json={"requestParams": [item]}, timeout=10).json()
     assert accepted(again), again
-    assert fake.backend.tasks()[0]["items"][0]["_image"]["width"] == 800
+    assert fake.tasks()[-1]["items"][0]["_image"]["width"] == 800  # the image was read, not skipped
 
 
 # -- the rules alone, without a fake ---------------------------------------------------------------
