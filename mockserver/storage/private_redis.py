@@ -90,6 +90,7 @@ class PrivateRedis:
 
     #: A redis-server that died is started again, unless it died this often within a minute.
     MAX_RESTARTS = 5
+    RESTART_WINDOW_S = 60  # ... within this many seconds
 
     def __init__(self, data_dir: Path | None = None, *, timeout_s: float = 10.0) -> None:
         self.data_dir = data_dir
@@ -137,7 +138,7 @@ class PrivateRedis:
             if self._stopping.is_set():
                 return
             now = time.monotonic()
-            self._restarts = [t for t in self._restarts if now - t < 60] + [now]
+            self._restarts = [t for t in self._restarts if now - t < self.RESTART_WINDOW_S] + [now]
             kept = "its data directory kept the state" if self.data_dir else "the state it held is lost"
             if len(self._restarts) > self.MAX_RESTARTS:
                 print(f"bgmock: the private redis-server died {len(self._restarts)} times within a minute "
