@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     backend_us = per_call_us(lambda: backend.submit(params), args.calls, args.repeats)
 
     # The shared store's share of a --workers submit, on a private redis-server (unix socket):
-    # the whole request on Redis (one unit of work: 2 round trips) against the same in memory.
+    # the whole request on Redis (one unit of work: 1 round trip on a warm fake) against the same in memory.
     with PrivateRedis() as url:
         shared = Dispatcher(Backend(Config(state=url, log_requests=False)))
         assert shared.handle(request).res_code == 200
