@@ -19,10 +19,10 @@ import argparse
 import io
 import json
 import statistics
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from common import per_call_us  # noqa: E402 - bench/common.py (this folder is on sys.path)
 from flask import Blueprint, Flask
 
 from mockserver.backend import Backend
@@ -63,18 +63,6 @@ def call(app: Callable[..., Iterable[bytes]], method: str, path: str, body: byte
         if close:
             close()
     return once
-
-
-def per_call_us(fn: Callable[[], None], calls: int, repeats: int) -> list[float]:
-    for _ in range(max(1, calls // 10)):
-        fn()
-    out = []
-    for _ in range(repeats):
-        started = time.process_time()
-        for _ in range(calls):
-            fn()
-        out.append((time.process_time() - started) / calls * 1e6)
-    return out
 
 
 def user_blueprint() -> Blueprint:

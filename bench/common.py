@@ -1,4 +1,4 @@
-"""What every bench script writes the same way: the machine line and min–max (median) cells.
+"""What every bench script does the same way: CPU µs per call, the machine line, min–max (median) cells.
 
 Run the scripts as ``python bench/<script>.py``; this folder is then on ``sys.path``.
 """
@@ -10,13 +10,29 @@ import os
 import platform
 import statistics
 import subprocess
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
 def min_max(values: list[float], digits: int = 1) -> str:
     """``lo–hi (median m)``, the cell format of bench/RESULTS.md."""
     return f"{min(values):.{digits}f}–{max(values):.{digits}f} (median {statistics.median(values):.{digits}f})"
+
+
+def per_call_us(fn: Callable[[], object], calls: int, repeats: int) -> list[float]:
+    """CPU microseconds per call (``time.process_time``, so other work on the machine does not
+    inflate it), one figure per batch of ``calls``, after one unmeasured warm-up batch a tenth
+    that size."""
+    for _ in range(max(1, calls // 10)):
+        fn()
+    out = []
+    for _ in range(repeats):
+        started = time.process_time()
+        for _ in range(calls):
+            fn()
+        out.append((time.process_time() - started) / calls * 1e6)
+    return out
 
 
 def machine(packages: Iterable[str], *, nproc_note: bool = False, load: bool = True) -> list[str]:
