@@ -29,11 +29,13 @@ import platform
 import random
 import statistics
 import sys
+import time
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import per_call_us, publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
+from common import publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
 from PIL import Image
 
 from mockserver.backend import Backend
@@ -47,6 +49,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBMIT = "/ai/image/background/generation/scenario"
 URL_ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": "800", "height": "800",
             "imageNum": "2"}
+
+
+def per_call_us(fn: Callable[[], object], calls: int, repeats: int) -> list[float]:
+    """CPU microseconds per call, one figure per batch of ``calls`` (after one warm-up batch)."""
+    for _ in range(max(1, calls // 10)):
+        fn()
+    out = []
+    for _ in range(repeats):
+        started = time.process_time()
+        for _ in range(calls):
+            fn()
+        out.append((time.process_time() - started) / calls * 1e6)
+    return out
 
 
 def three_mib_jpeg() -> bytes:
@@ -64,6 +79,32 @@ def three_mib_jpeg() -> bytes:
 
 def span(values: list[float], fmt: str = "{:.1f}") -> str:
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def on_redis_us(request: Incoming, args: argparse.Namespace) -> list[float]:
+    """The shared store's share of a --workers submit, on a private redis-server (unix socket):
+    the whole request on Redis (one unit of work: 1 round trip on a warm fake) against the same in memory."""
+    with PrivateRedis() as url:
+        shared = Dispatcher(Backend(Config(state=url, log_requests=False)))
+        assert shared.handle(request).res_code == 200
+        return per_call_us(lambda: shared.handle(request), args.calls, args.repeats)
+
+
+def in_process_us(body: bytes, args: argparse.Namespace) -> tuple[list[float], str]:
+    """``requests.Session.post`` under ``mocked()``: the figures, or why there are none."""
+    try:
+        import requests
+
+        from mockserver.testing.inprocess import DEFAULT_URL, mocked
+
+        with mocked(log_requests=False), requests.Session() as session:
+            def call() -> None:
+                session.post(DEFAULT_URL + SUBMIT, data=body, headers={"Content-Type": "application/json"})
+
+            assert session.post(DEFAULT_URL + SUBMIT, data=body, headers={"Content-Type": "application/json"}).ok
+            return per_call_us(call, max(100, args.calls // 4), args.repeats), ""
+    except ImportError as exc:
+        return [], f"in-process mode unavailable: {exc}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,28 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     params = {"requestParams": json.dumps([URL_ITEM])}
     backend_us = per_call_us(lambda: backend.submit(params), args.calls, args.repeats)
 
-    # The shared store's share of a --workers submit, on a private redis-server (unix socket):
-    # the whole request on Redis (one unit of work: 1 round trip on a warm fake) against the same in memory.
-    with PrivateRedis() as url:
-        shared = Dispatcher(Backend(Config(state=url, log_requests=False)))
-        assert shared.handle(request).res_code == 200
-        redis_us = per_call_us(lambda: shared.handle(request), args.calls, args.repeats)
-
-    inprocess_us: list[float] = []
-    inprocess_note = ""
-    try:
-        import requests
-
-        from mockserver.testing.inprocess import DEFAULT_URL, mocked
-
-        with mocked(log_requests=False), requests.Session() as session:
-            def call() -> None:
-                session.post(DEFAULT_URL + SUBMIT, data=body, headers={"Content-Type": "application/json"})
-
-            assert session.post(DEFAULT_URL + SUBMIT, data=body, headers={"Content-Type": "application/json"}).ok
-            inprocess_us = per_call_us(call, max(100, args.calls // 4), args.repeats)
-    except ImportError as exc:
-        inprocess_note = f"in-process mode unavailable: {exc}"
+    redis_us = on_redis_us(request, args)
+    inprocess_us, inprocess_note = in_process_us(body, args)
 
     image = three_mib_jpeg()
     text = base64.b64encode(image).decode()

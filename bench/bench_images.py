@@ -30,6 +30,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -88,9 +89,18 @@ def baseline(width: int, height: int, fmt: str) -> float:
     return timed(encode)
 
 
-def measure_in_process(
-    width: int, height: int, fmt: str, ext: str, products: list[str], repeats: int
-) -> dict[str, list[float]]:
+@dataclass(frozen=True)
+class Case:
+    """One row of the table: a result image's size and format."""
+
+    width: int
+    height: int
+    fmt: str  # Pillow's name (result_format)
+    ext: str  # the result URL's extension
+
+
+def measure_in_process(case: Case, products: list[str], repeats: int) -> dict[str, list[float]]:
+    width, height, fmt, ext = case.width, case.height, case.fmt, case.ext
     backend = Backend(Config(clock="manual", task_duration=0, result_format=fmt, log_requests=False))
     warm_up = backend.submit({"requestParams": [item(width, height, products[-1])]})
     backend.result_image(warm_up, 0, 0, ext)  # fonts, codecs: one-time costs stay out of the figures
@@ -104,7 +114,8 @@ def measure_in_process(
     return rows
 
 
-def measure_http(width: int, height: int, fmt: str, products: list[str], repeats: int) -> dict[str, list[float]]:
+def measure_http(case: Case, products: list[str], repeats: int) -> dict[str, list[float]]:
+    width, height, fmt = case.width, case.height, case.fmt
     rows: dict[str, list[float]] = {"HTTP cold": [], "HTTP warm": []}
     with running(clock="manual", task_duration=0, result_format=fmt) as fake, requests.Session() as http:
         for n in range(repeats):
@@ -156,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for width, height in SIZES:
         for fmt, ext in FORMATS:
-            rows = measure_in_process(width, height, fmt, ext, products, args.repeats)
-            rows.update(measure_http(width, height, fmt, products, args.repeats))
+            case = Case(width, height, fmt, ext)
+            rows = measure_in_process(case, products, args.repeats)
+            rows.update(measure_http(case, products, args.repeats))
             cells = [min_max(rows[k], 2) for k in ("cold #0", "cold #1", "warm", "HTTP cold", "HTTP warm", "baseline")]
             lines.append(f"| {width}×{height} | {fmt} | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)

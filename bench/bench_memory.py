@@ -42,6 +42,54 @@ def rss_mb(pid: int) -> float:
         return float("nan")
 
 
+class RssSampler:
+    """The RSS of ``pid`` and its children every ``every_s`` seconds, in a thread, while in its block."""
+
+    def __init__(self, pid: int, every_s: float) -> None:
+        self.samples: list[tuple[float, float]] = []  # (seconds since the start, MB)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(pid, every_s), daemon=True)
+
+    def _sample(self, pid: int, every_s: float) -> None:
+        began = time.monotonic()
+        while not self._done.wait(every_s):
+            self.samples.append((time.monotonic() - began, rss_mb(pid)))
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def drive(server: Running, args: argparse.Namespace) -> tuple[int, int, float]:
+    """(answered, non-2xx, seconds): wrk runs for a set time, so the run is a series of short runs
+    until enough answers (or ``--max-seconds``)."""
+    began = time.monotonic()
+    total, bad = 0, 0
+    while total < args.requests and time.monotonic() - began < args.max_seconds:
+        rate = total / max(time.monotonic() - began, 1e-9) if total else 2000.0
+        chunk = max(2, min(30, round((args.requests - total) / max(rate, 1.0)) + 1,
+                           round(args.max_seconds - (time.monotonic() - began)) + 1))
+        out = subprocess.run(
+            ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{chunk}s",
+             "-s", str(BENCH / "submit.lua"), server.url + SUBMIT],
+            capture_output=True, text=True, timeout=chunk + 60,
+        ).stdout
+        found = re.search(r"(\d+) requests in", out)
+        if not found:
+            print(out, file=sys.stderr)
+            break
+        total += int(found.group(1))
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        bad += int(non2xx.group(1)) if non2xx else 0
+        print(f"{total:,} answered, {time.monotonic() - began:.0f} s, RSS {rss_mb(server.proc.pid):.0f} MB",
+              flush=True)
+    return total, bad, time.monotonic() - began
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", choices=sorted(NAMES), default="default")
@@ -64,40 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         server = Running(peer, Path(tmp))
         try:
             start_rss = rss_mb(server.proc.pid)
-            samples: list[tuple[float, float]] = []
-            done = threading.Event()
-
-            def sample() -> None:
-                began = time.monotonic()
-                while not done.wait(args.sample_s):
-                    samples.append((time.monotonic() - began, rss_mb(server.proc.pid)))
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            began = time.monotonic()
-            total, bad, out = 0, 0, ""
-            while total < args.requests and time.monotonic() - began < args.max_seconds:
-                # wrk runs for a set time, so the run is a series of short runs until enough answers.
-                rate = total / max(time.monotonic() - began, 1e-9) if total else 2000.0
-                chunk = max(2, min(30, round((args.requests - total) / max(rate, 1.0)) + 1,
-                                   round(args.max_seconds - (time.monotonic() - began)) + 1))
-                out = subprocess.run(
-                    ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{chunk}s",
-                     "-s", str(BENCH / "submit.lua"), server.url + SUBMIT],
-                    capture_output=True, text=True, timeout=chunk + 60,
-                ).stdout
-                found = re.search(r"(\d+) requests in", out)
-                if not found:
-                    print(out, file=sys.stderr)
-                    break
-                total += int(found.group(1))
-                non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-                bad += int(non2xx.group(1)) if non2xx else 0
-                print(f"{total:,} answered, {time.monotonic() - began:.0f} s, RSS {rss_mb(server.proc.pid):.0f} MB",
-                      flush=True)
-            elapsed = time.monotonic() - began
-            done.set()
-            sampler.join()
+            with RssSampler(server.proc.pid, args.sample_s) as sampler:
+                total, bad, elapsed = drive(server, args)
+            samples = sampler.samples
             end_rss = rss_mb(server.proc.pid)
             health = {}
             if args.server in ("default", "workers"):

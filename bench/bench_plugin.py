@@ -212,6 +212,45 @@ def chart(medians: dict[str, list[float]], path: Path) -> None:
     img.save(path, optimize=True)
 
 
+def time_ready(repeats: int) -> dict[str, list[float]]:
+    """Milliseconds from a fresh process to a fake ready to answer, per way of starting one."""
+    ready: dict[str, list[float]] = {name: [] for name in READY}
+    for _ in range(repeats):  # alternate, so drift in the machine's load hits all alike
+        for name, (prelude, probe) in READY.items():
+            ready[name].append(in_subprocess(prelude + "\n" + probe))
+    for name, values in ready.items():
+        print(f"ready  {name:60} {min_max(values, 1)} ms", flush=True)
+    return ready
+
+
+def time_submits(repeats: int, submits: int) -> dict[str, list[float]]:
+    """Microseconds per submit, per mode; the modes take turns going first."""
+    modes = Modes()
+    try:
+        modes.check()
+        for mode in ALL_MODES:  # warm-up: caches, connection pools, lazily compiled validators
+            modes.run(mode, 50)
+        timings: dict[str, list[float]] = {mode: [] for mode in ALL_MODES}
+        for r in range(repeats):
+            order = ALL_MODES[r % len(ALL_MODES):] + ALL_MODES[: r % len(ALL_MODES)]
+            for mode in order:
+                timings[mode].append(modes.run(mode, submits))
+    finally:
+        modes.close()
+    for mode, values in timings.items():
+        print(f"submit {mode:32} {min_max(values, 0)} µs", flush=True)
+    return timings
+
+
+def under_a_millisecond(values: list[float]) -> str:
+    """Issue 6's target for one in-process submit, said of these runs (µs)."""
+    if max(values) < 1000:
+        return "met in every run"
+    if statistics.median(values) < 1000:
+        return "met by the median, not by the slowest runs"
+    return "NOT met in this run"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="runs per figure (default 7)")
@@ -221,36 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or args.submits < 1:
         parser.error("--repeats and --submits must be at least 1")
 
-    ready: dict[str, list[float]] = {name: [] for name in READY}
-    for _ in range(args.repeats):  # alternate, so drift in the machine's load hits all alike
-        for name, (prelude, probe) in READY.items():
-            ready[name].append(in_subprocess(prelude + "\n" + probe))
-    for name, values in ready.items():
-        print(f"ready  {name:60} {min_max(values, 1)} ms", flush=True)
-
-    modes = Modes()
-    try:
-        modes.check()
-        for mode in ALL_MODES:  # warm-up: caches, connection pools, lazily compiled validators
-            modes.run(mode, 50)
-        timings: dict[str, list[float]] = {mode: [] for mode in ALL_MODES}
-        for r in range(args.repeats):
-            order = ALL_MODES[r % len(ALL_MODES):] + ALL_MODES[: r % len(ALL_MODES)]
-            for mode in order:
-                timings[mode].append(modes.run(mode, args.submits))
-    finally:
-        modes.close()
-    for mode, values in timings.items():
-        print(f"submit {mode:32} {min_max(values, 0)} µs", flush=True)
-
+    ready = time_ready(args.repeats)
+    timings = time_submits(args.repeats, args.submits)
     inproc = statistics.median(timings["in-process"])
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    if max(timings["in-process"]) < 1000:
-        verdict = "met in every run"
-    elif inproc < 1000:
-        verdict = "met by the median, not by the slowest runs"
-    else:
-        verdict = "NOT met in this run"
+    verdict = under_a_millisecond(timings["in-process"])
     validating = ("live", "in-process", "dispatcher only")
     lines = [
         "",

@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
           for n in counts),
         "", "![scale-out](scaleout.png)", "",
         f"- Redis spends about **{cost:.0f} µs of CPU per submit** (one script call per submit, "
-        f"its task and journal entry; concurrent submits of one fake share a round trip), so one Redis core serves about **{1e6 / cost:,.0f} submits/s**: on a machine with more cores, "
+        "its task and journal entry; concurrent submits of one fake share a round trip), "
+        f"so one Redis core serves about **{1e6 / cost:,.0f} submits/s**: on a machine with more cores, "
         "fakes scale out roughly linearly (each one-process fake uses about one core) until that ceiling.",
         "- On this 2-core machine, the fakes, wrk and Redis share the cores: more fakes than cores add no throughput "
         "here; the aggregate is bounded by the machine, not by Redis.",

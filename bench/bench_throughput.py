@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import re
@@ -247,7 +248,7 @@ def wrk(url: str, seconds: float, connections: int, threads: int) -> dict[str, f
 
 # -- reporting -----------------------------------------------------------------------------------
 def _span(values: list[float], fmt: str = "{:.0f}") -> str:
-    values = [v for v in values if v == v]
+    values = [v for v in values if not math.isnan(v)]
     if not values:
         return "–"
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
@@ -319,7 +320,103 @@ def chart(path: Path, rows: list[tuple[str, list[float]]], title: str) -> None:
     img.save(path)
 
 
-def main(argv: list[str] | None = None) -> int:
+class Bench:
+    """The servers of one run, each started afresh for every measurement, and what was measured."""
+
+    def __init__(self, table: dict[str, Peer], scratch: Path, runnable: list[str], args: argparse.Namespace) -> None:
+        self.table, self.scratch, self.args = table, scratch, args
+        self.results: dict[str, list[dict[str, float]]] = {n: [] for n in runnable}
+        self.ready: dict[str, list[float]] = {n: [] for n in runnable}
+        self.ratios: dict[str, list[float]] = {n: [] for n in runnable}
+        self.notes: dict[str, str] = {}
+
+    def round(self, round_no: int, order: list[str]) -> None:
+        """Every server once, in this order; each one's req/s also as a ratio to the baseline's."""
+        this_round: dict[str, float] = {}
+        for name in order:
+            rps = self._measure(name, round_no)
+            if rps is not None:
+                this_round[name] = rps
+        if BASELINE in this_round:
+            for name, rps in this_round.items():
+                self.ratios[name].append(rps / this_round[BASELINE])
+
+    def _measure(self, name: str, round_no: int) -> float | None:
+        """Start ``name``, warm it up, measure it, stop it: its req/s, or None when it failed."""
+        args, server = self.args, None
+        try:
+            server = Running(self.table[name], self.scratch)
+            self.ready[name].append(server.ready_ms)
+            verdict = server.check()
+            if verdict != "ok":
+                self.notes[name] = verdict
+            time.sleep(self.table[name].settle_s)
+            wrk(server.url, args.warmup, args.connections, args.threads)
+            measured = wrk(server.url, args.duration, args.connections, args.threads)
+            measured["rss_mb"] = server.rss_mb()
+            self.results[name].append(measured)
+            print(f"round {round_no + 1} {name:20s} {measured['rps']:9.0f} req/s  p99 {measured['p99']:.1f} ms"
+                  f"  ready {server.ready_ms:.0f} ms  rss {measured['rss_mb']:.0f} MB", flush=True)
+            return measured["rps"]
+        except Exception as exc:  # noqa: BLE001 - a peer that fails is reported, the rest go on
+            self.notes[name] = f"failed: {exc}"[:300]
+            print(f"round {round_no + 1} {name}: {self.notes[name]}", flush=True)
+            return None
+        finally:
+            if server is not None:
+                server.stop()
+
+    def startups(self, names: list[str]) -> None:
+        """Extra start-only runs of these servers, for their ready times."""
+        for name in names:
+            for _ in range(self.args.startup_repeats):
+                with contextlib.suppress(Exception):
+                    server = Running(self.table[name], self.scratch)
+                    self.ready[name].append(server.ready_ms)
+                    server.stop()
+
+    def median_rps(self, name: str) -> float:
+        runs = self.results.get(name)
+        return statistics.median([r["rps"] for r in runs]) if runs else float("nan")
+
+    def row(self, name: str) -> str:
+        """The table's row of a server that ran."""
+        runs = self.results[name]
+        bad = sum(r["non2xx"] + r["socket_errors"] for r in runs)
+        note = "; ".join(filter(None, [self.notes.get(name, ""), f"{bad:.0f} non-2xx/socket errors" if bad else ""]))
+        return (
+            f"| {name} | {self.table[name].about} | {_span([r['rps'] for r in runs])} | "
+            f"{_span(self.ratios[name], '{:.2f}')} | "
+            f"{_span([r['p50'] for r in runs], '{:.2f}')} | {_span([r['p99'] for r in runs], '{:.1f}')} | "
+            f"{_span(self.ready[name])} | {_span([r['rss_mb'] for r in runs])} | {note} |"
+        )
+
+    def targets(self) -> list[str]:
+        """The issue's targets, each with this run's figure."""
+        results, med = self.results, self.median_rps
+        targets = []
+        if "bgmock-workers" in results and BASELINE in results:
+            ratio = _span(self.ratios["bgmock-workers"], "{:.2f}")
+            targets.append(f"`bgmock serve --workers 2` vs bare Flask/gunicorn: **{ratio}×** (target ≥ 1.5×)")
+        for peer in ("prism", "pytest-httpserver", "wiremock", "wiremock-nojournal"):
+            if "bgmock-workers" in results and results.get(peer):
+                targets.append(f"`--workers 2` vs {peer}: {med('bgmock-workers') / med(peer):.2f}× (medians)")
+        if "bgmock-granian1" in results and results.get("prism"):
+            versus = med("bgmock-granian1") / med("prism")
+            targets.append(f"`bgmock serve --server granian` (one worker) vs Prism: **{versus:.2f}×**")
+        if "bgmock-default" in results and results.get("prism"):
+            versus = med("bgmock-default") / med("prism")
+            targets.append(f"default `bgmock serve` vs Prism: **{versus:.2f}×** (target ≥ 2×)")
+        if "bgmock-default" in results and results.get("bgmock-werkzeug"):
+            versus = med("bgmock-default") / med("bgmock-werkzeug")
+            targets.append(f"default `bgmock serve` vs the same fake on werkzeug's server: {versus:.2f}× (medians)")
+        if self.ready.get("bgmock-default"):
+            targets.append(
+                f"default `bgmock serve` ready in **{_span(self.ready['bgmock-default'])} ms** (target ≤ 300 ms)")
+        return targets
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--duration", type=float, default=8, help="seconds of measured load per server and round")
@@ -333,7 +430,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--chart", type=Path, default=BENCH / "throughput.png")
     parser.add_argument("--no-write", action="store_true", help="print the section, do not touch RESULTS.md")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     if not shutil.which("wrk"):
         print("wrk not found: apt-get update && apt-get install -y wrk", file=sys.stderr)
         return 2
@@ -350,48 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         skipped = {n: table[n].missing for n in chosen if table[n].missing}
         for name, why in skipped.items():
             print(f"skip {name}: {why}", flush=True)
-        results: dict[str, list[dict[str, float]]] = {n: [] for n in runnable}
-        ready: dict[str, list[float]] = {n: [] for n in runnable}
-        notes: dict[str, str] = {}
-        ratios: dict[str, list[float]] = {n: [] for n in runnable}
+        bench = Bench(table, scratch, runnable, args)
         for round_no in range(args.repeats):
-            order = runnable[round_no % len(runnable):] + runnable[: round_no % len(runnable)]
-            this_round: dict[str, float] = {}
-            for name in order:
-                server = None
-                try:
-                    server = Running(table[name], scratch)
-                    ready[name].append(server.ready_ms)
-                    verdict = server.check()
-                    if verdict != "ok":
-                        notes[name] = verdict
-                    time.sleep(table[name].settle_s)
-                    wrk(server.url, args.warmup, args.connections, args.threads)
-                    measured = wrk(server.url, args.duration, args.connections, args.threads)
-                    measured["rss_mb"] = server.rss_mb()
-                    results[name].append(measured)
-                    this_round[name] = measured["rps"]
-                    print(f"round {round_no + 1} {name:20s} {measured['rps']:9.0f} req/s  p99 {measured['p99']:.1f} ms"
-                          f"  ready {server.ready_ms:.0f} ms  rss {measured['rss_mb']:.0f} MB", flush=True)
-                except Exception as exc:  # noqa: BLE001 - a peer that fails is reported, the rest go on
-                    notes[name] = f"failed: {exc}"[:300]
-                    print(f"round {round_no + 1} {name}: {notes[name]}", flush=True)
-                finally:
-                    if server is not None:
-                        server.stop()
-            if BASELINE in this_round:
-                for name, rps in this_round.items():
-                    ratios[name].append(rps / this_round[BASELINE])
-        for name in [n for n in ("bgmock-default", "bgmock-granian1", "prism", "wiremock") if n in runnable]:
-            for _ in range(args.startup_repeats):
-                with contextlib.suppress(Exception):
-                    server = Running(table[name], scratch)
-                    ready[name].append(server.ready_ms)
-                    server.stop()
+            bench.round(round_no, runnable[round_no % len(runnable):] + runnable[: round_no % len(runnable)])
+        bench.startups([n for n in ("bgmock-default", "bgmock-granian1", "prism", "wiremock") if n in runnable])
     load_after = os.getloadavg()
-
-    def med(name: str) -> float:
-        return statistics.median([r["rps"] for r in results.get(name, [])]) if results.get(name) else float("nan")
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -413,41 +477,15 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in chosen:
-        peer = table[name]
         if name in skipped:
-            lines.append(f"| {name} | {peer.about} | skipped | | | | | | {skipped[name]} |")
-            continue
-        runs = results[name]
-        bad = sum(r["non2xx"] + r["socket_errors"] for r in runs)
-        note = "; ".join(filter(None, [notes.get(name, ""), f"{bad:.0f} non-2xx/socket errors" if bad else ""]))
-        lines.append(
-            f"| {name} | {peer.about} | {_span([r['rps'] for r in runs])} | {_span(ratios[name], '{:.2f}')} | "
-            f"{_span([r['p50'] for r in runs], '{:.2f}')} | {_span([r['p99'] for r in runs], '{:.1f}')} | "
-            f"{_span(ready[name])} | {_span([r['rss_mb'] for r in runs])} | {note} |"
-        )
-    targets = []
-    if "bgmock-workers" in results and BASELINE in results:
-        ratio = _span(ratios["bgmock-workers"], "{:.2f}")
-        targets.append(f"`bgmock serve --workers 2` vs bare Flask/gunicorn: **{ratio}×** (target ≥ 1.5×)")
-    for peer in ("prism", "pytest-httpserver", "wiremock", "wiremock-nojournal"):
-        if "bgmock-workers" in results and results.get(peer):
-            targets.append(f"`--workers 2` vs {peer}: {med('bgmock-workers') / med(peer):.2f}× (medians)")
-    if "bgmock-granian1" in results and results.get("prism"):
-        versus = med("bgmock-granian1") / med("prism")
-        targets.append(f"`bgmock serve --server granian` (one worker) vs Prism: **{versus:.2f}×**")
-    if "bgmock-default" in results and results.get("prism"):
-        versus = med("bgmock-default") / med("prism")
-        targets.append(f"default `bgmock serve` vs Prism: **{versus:.2f}×** (target ≥ 2×)")
-    if "bgmock-default" in results and results.get("bgmock-werkzeug"):
-        versus = med("bgmock-default") / med("bgmock-werkzeug")
-        targets.append(f"default `bgmock serve` vs the same fake on werkzeug's server: {versus:.2f}× (medians)")
-    if ready.get("bgmock-default"):
-        targets.append(f"default `bgmock serve` ready in **{_span(ready['bgmock-default'])} ms** (target ≤ 300 ms)")
+            lines.append(f"| {name} | {table[name].about} | skipped | | | | | | {skipped[name]} |")
+        else:
+            lines.append(bench.row(name))
     if args.chart and not args.no_write:
-        chart(args.chart, [(n, [r["rps"] for r in results.get(n, [])]) for n in chosen],
+        chart(args.chart, [(n, [r["rps"] for r in bench.results.get(n, [])]) for n in chosen],
               f"Submit throughput, wrk -c{args.connections}, {stamp}")
         lines += ["", f"![throughput]({args.chart.name})"]
-    lines += ["", *[f"- {t}" for t in targets], ""]
+    lines += ["", *[f"- {t}" for t in bench.targets()], ""]
     publish("\n".join(lines), args.results, write=not args.no_write)
     return 0
 

@@ -11,11 +11,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.parsing import flag_int, flag_number, flag_signed_int
 
 from .settings import PROFILES, Settings, SettingsError
+
+if TYPE_CHECKING:  # the kit's modules are imported when it runs: they need its extra's packages
+    from .adapter import AdapterFactory
+    from .runner import Result
 
 _BOUNDS = (
     # flag, setting, help
@@ -104,7 +108,7 @@ def contract_args(parser: argparse.ArgumentParser) -> None:
 
 
 def contract(args: argparse.Namespace) -> int:
-    from .adapter import AdapterLoadError, load_factory
+    from .adapter import AdapterLoadError
     from .deps import INSTALL_HINT, is_kit_package
 
     try:
@@ -115,7 +119,32 @@ def contract(args: argparse.Namespace) -> int:
         if not is_kit_package(exc):
             raise
         return _usage(f"the contract kit needs the package {exc.name!r}, which is not installed: {INSTALL_HINT}")
+    try:
+        settings = _contract_settings(args)
+    except SettingsError as exc:
+        return _usage(str(exc))
+    problem = _contract_flags_problem(args)
+    if problem:
+        return _usage(problem)
+    try:
+        result = Run(
+            _adapter_factory(args),
+            settings,
+            base_url=args.base_url,
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            admin_token=args.admin_token,
+            progress=Progress(enabled=not args.quiet),
+        ).execute()
+    except (AdapterLoadError, SettingsError, FakeError) as exc:
+        return _usage(str(exc))
+    print(result.text())
+    _write_reports(result, args)
+    return 0 if result.ok else 1
 
+
+def _contract_settings(args: argparse.Namespace) -> Settings:
+    """The profile and the flags given, as ``Settings`` (a SettingsError names a bad one)."""
     values: dict[str, Any] = {
         "profile": args.profile,
         "codes": args.codes,
@@ -126,39 +155,35 @@ def contract(args: argparse.Namespace) -> int:
         "max_attempts": args.max_attempts,
     }
     values.update({name: getattr(args, name) for _, name, _ in _BOUNDS})
-    try:
-        settings = Settings.make(**{k: v for k, v in values.items() if v is not None})
-    except SettingsError as exc:
-        return _usage(str(exc))
+    return Settings.make(**{k: v for k, v in values.items() if v is not None})
+
+
+def _contract_flags_problem(args: argparse.Namespace) -> str | None:
+    """Flags that do not go together, or a report that could not be written: said before a long run."""
     if (args.app_key is None) != (args.app_secret is None):
-        return _usage("--app-key and --app-secret go together")
+        return "--app-key and --app-secret go together"
     if args.app_key is not None and args.base_url is None:
-        return _usage("--app-key needs --base-url (the kit makes its own key pair for the fake it starts)")
+        return "--app-key needs --base-url (the kit makes its own key pair for the fake it starts)"
     for path, flag in ((args.report, "--report"), (args.junit, "--junit"), (args.html, "--html")):
         problem = _writable(path, flag)
         if problem:
-            return _usage(problem)
-    try:
-        if args.adapter_cmd is not None:
-            from .command_adapter import command_factory
+            return problem
+    return None
 
-            factory = command_factory(args.adapter_cmd)
-        else:
-            factory = load_factory(args.adapter)
-        result = Run(
-            factory,
-            settings,
-            base_url=args.base_url,
-            app_key=args.app_key,
-            app_secret=args.app_secret,
-            admin_token=args.admin_token,
-            progress=Progress(enabled=not args.quiet),
-        ).execute()
-    except (AdapterLoadError, SettingsError) as exc:
-        return _usage(str(exc))
-    except FakeError as exc:
-        return _usage(str(exc))
-    print(result.text())
+
+def _adapter_factory(args: argparse.Namespace) -> AdapterFactory:
+    """The adapter factory of ``--adapter-cmd`` (a process) or ``--adapter`` (a Python module)."""
+    if args.adapter_cmd is not None:
+        from .command_adapter import command_factory
+
+        return command_factory(args.adapter_cmd)
+    from .adapter import load_factory
+
+    return load_factory(args.adapter)
+
+
+def _write_reports(result: Result, args: argparse.Namespace) -> None:
+    """The JSON, JUnit and HTML reports asked for."""
     if args.report:
         result.write_json(args.report)
     if args.junit:
@@ -167,7 +192,6 @@ def contract(args: argparse.Namespace) -> int:
         from .report_html import write_html
 
         write_html(result, args.html)
-    return 0 if result.ok else 1
 
 
 # -- bgmock verify-provider --------------------------------------------------------------------

@@ -212,7 +212,7 @@ class CommandAdapter:
     """The kit's adapter for a command: ``submit`` and ``wait`` sent as protocol lines;
     ``waits`` is the command's answer to ``open`` (whether it drives polling)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - a factory's three values, then Popen-like options, keyword-only
         self,
         command: str,
         base_url: str,

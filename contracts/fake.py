@@ -12,6 +12,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from http import HTTPStatus
 from typing import Any
 
 from mockserver.signing import signed_query
@@ -21,6 +22,10 @@ from .journal import entries
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
 SCENES = "/ai/image/background/generation/scene/query"
+#: The resCodes the kit's own logic names (the rest come from the spec's error catalog).
+SUCCESS = 200  # every successful answer
+RATE_LIMITED = 501  # "rate limit exceed": retryable, and a poll after it waits longer
+INVALID_INPUT = 700  # the request's items failed validation
 
 
 class FakeError(Exception):
@@ -78,7 +83,7 @@ class Fake:
             if path.startswith("/__admin"):
                 hint = (
                     " (is it a bgmock fake? to check a real service, use bgmock verify-provider)"
-                    if exc.code == 404
+                    if exc.code == HTTPStatus.NOT_FOUND
                     else ""
                 )
                 raise FakeError(f"{method} {path}: HTTP {exc.code}: {raw[:200]!r}{hint}") from None

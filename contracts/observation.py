@@ -11,7 +11,7 @@ from typing import Any
 
 from mockserver.parsing import read_int
 
-from .fake import QUERY, SUBMIT
+from .fake import QUERY, SUBMIT, SUCCESS
 from .scenarios import Scenario
 from .strategies import Request
 
@@ -133,7 +133,7 @@ def answer(entry: dict[str, Any]) -> str:
     if entry.get("gateway"):
         return f"gateway error {entry['gateway']} (HTTP {entry.get('status')})"
     code = entry.get("resCode")
-    if code == 200:
+    if code == SUCCESS:
         task = f", taskId {entry['taskId']}" if entry.get("taskId") else ""
         status = f", taskStatus {entry['taskStatus']}" if entry.get("taskStatus") else ""
         return f"success (resCode 200{task}{status}){shape}"

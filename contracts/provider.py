@@ -19,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -27,7 +28,7 @@ from mockserver.parsing import read_int
 from mockserver.signing import signed_query
 from mockserver.spec import load_spec
 
-from .fake import QUERY, SCENES, SUBMIT, gateway_error
+from .fake import INVALID_INPUT, QUERY, SCENES, SUBMIT, SUCCESS, gateway_error
 
 #: Polling the result query: the first wait, how it grows, and its cap (the official samples
 #: poll every 1-5 s). The overall bound is ``poll_timeout`` (``--poll-timeout``).
@@ -37,6 +38,7 @@ POLL_CAP_S = 5.0
 POLL_TIMEOUT_S = 120.0
 #: Task states after which polling stops.
 ENDED = ("finished", "failed")
+_SHOWN_CHARS = 200  # of a string in an answer, or of a schema message, in the report
 
 
 @dataclass
@@ -195,7 +197,7 @@ class _Verifier:
             # One plain line instead of the schema's two ("not of type", "200 was expected").
             problems = [p for p in problems if not p.startswith("resCode:")]
             problems.insert(0, f"resCode: the string {spelled!r} where the schema documents a number")
-        if status != 200:
+        if status != HTTPStatus.OK:
             problems.insert(0, f"HTTP {status} (200 expected)")
         for p in problems:
             if p not in step.problems:
@@ -213,7 +215,7 @@ class _Verifier:
             return None
         step.answer = _short(answer)
         code = _res_code(answer)
-        if schema != "error-response.json" and isinstance(code, int) and code != 200 and code in self.spec.errors:
+        if schema != "error-response.json" and isinstance(code, int) and code != SUCCESS and code in self.spec.errors:
             self.validate(step, status, answer, "error-response.json")
             step.worse(
                 "error",
@@ -236,10 +238,15 @@ class _Verifier:
             "result query", f"POST {QUERY} {{taskId: {task_id}}} until the task ends", schema="query-response.json"
         )
         self.steps.append(step)
+        answer = self._until_ended(step, task_id)
+        if answer is not None:
+            self._check_result(step, answer["data"], image_num)
+
+    def _until_ended(self, step: Step, task_id: str) -> Any:
+        """Poll until the task ends: its last answer, or None once ``step`` says why it could not."""
         began = time.monotonic()
         wait = self.poll_interval
         seen: list[str] = []
-        answer: Any = None
         polls = 0
         while True:
             polls += 1
@@ -247,38 +254,46 @@ class _Verifier:
                 status, answer = self.provider.call(QUERY, {"taskId": task_id})
             except OSError as exc:
                 step.worse("error", f"no answer to poll {polls}: {exc}")
-                return
+                return None
             step.answer = _short(answer)
             code = _res_code(answer)
-            if isinstance(answer, dict) and code not in (None, 200) and not gateway_error(answer):
-                self.validate(step, status, answer, "error-response.json")
-                entry = self.spec.errors.get(code) if isinstance(code, int) else None
-                if entry is None or not entry.retryable:
-                    step.worse("error", f"poll {polls} answered resCode {code} ({answer.get('resMessage')!r})")
-                    return
+            if isinstance(answer, dict) and code not in (None, SUCCESS) and not gateway_error(answer):
+                if not self._retryable(step, status, answer, polls):
+                    return None
                 seen.append(f"resCode {code}")
             else:
                 self.validate(step, status, answer, "query-response.json")
                 if step.status == "error":
-                    return
+                    return None
                 data = answer.get("data") if isinstance(answer, dict) else None
                 task_status = data.get("taskStatus") if isinstance(data, dict) else None
                 if not seen or seen[-1] != str(task_status):
                     seen.append(str(task_status))
                 if task_status in ENDED:
-                    break
-            took = time.monotonic() - began
-            if took + wait > self.poll_timeout:
+                    step.notes.append(f"{polls} poll(s) over {time.monotonic() - began:.1f} s: {' -> '.join(seen)}")
+                    return answer
+            if time.monotonic() - began + wait > self.poll_timeout:
                 step.worse(
                     "error",
                     f"the task did not end within --poll-timeout {self.poll_timeout:g} s ({polls} polls; "
                     f"last {seen[-1] if seen else 'nothing'}): its finished answer was not checked",
                 )
-                return
+                return None
             time.sleep(wait)
             wait = min(wait * POLL_GROWTH, max(POLL_CAP_S, self.poll_interval))
-        step.notes.append(f"{polls} poll(s) over {time.monotonic() - began:.1f} s: {' -> '.join(seen)}")
-        data = answer["data"]
+
+    def _retryable(self, step: Step, status: int, answer: dict[str, Any], polls: int) -> bool:
+        """An error answer to a poll, checked against error-response.json: whether polling may go on."""
+        self.validate(step, status, answer, "error-response.json")
+        code = _res_code(answer)
+        entry = self.spec.errors.get(code) if isinstance(code, int) else None
+        if entry is None or not entry.retryable:
+            step.worse("error", f"poll {polls} answered resCode {code} ({answer.get('resMessage')!r})")
+            return False
+        return True
+
+    def _check_result(self, step: Step, data: dict[str, Any], image_num: int) -> None:
+        """A finished task's URLs, one list of ``image_num`` for the one item; its first image decoded."""
         if data.get("taskStatus") == "failed":
             step.notes.append(f"the task failed ({data.get('taskMessage')!r}): no result image to check")
             return
@@ -318,7 +333,7 @@ class _Verifier:
             step.worse("drift", f"result image {url}: does not decode as an image ({type(exc).__name__}: {exc})")
 
 
-def verify_provider(
+def verify_provider(  # noqa: PLR0913 - bgmock verify-provider's flags, the optional ones keyword-only
     base_url: str,
     app_key: str = "",
     app_secret: str = "",
@@ -365,21 +380,21 @@ def verify_provider(
         {"requestParams": json.dumps([bad])},
         "error-response.json",
     )
-    if invalid.status != "error" and isinstance(answer, dict) and _res_code(answer) != 700:
+    if invalid.status != "error" and isinstance(answer, dict) and _res_code(answer) != INVALID_INPUT:
         invalid.worse("drift", f"resCode {answer.get('resCode')!r} (700 expected)")
     return ProviderResult(base_url, v.steps)
 
 
 def _problem(error: Any) -> str:
     where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-    message = error.message if len(error.message) < 200 else error.message[:200] + "..."
+    message = error.message if len(error.message) < _SHOWN_CHARS else error.message[:_SHOWN_CHARS] + "..."
     return f"{where}: {message}"
 
 
 def _short(value: Any) -> Any:
     """The answer for the report, long strings shortened."""
     if isinstance(value, str):
-        return value if len(value) <= 200 else value[:200] + f"... ({len(value)} chars)"
+        return value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + f"... ({len(value)} chars)"
     if isinstance(value, dict):
         return {k: _short(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -24,6 +24,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -33,6 +34,8 @@ from .adapter import Rejected, TaskFailed, TransportError
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
 RETRYABLE = frozenset({500, 501, 801, 1001})
+SUCCESS = 200  # the resCode of every successful answer
+_CODE_DIGITS = 9  # at most, in a resCode read from a string
 
 
 class ApiError(Exception):
@@ -59,7 +62,7 @@ class WaitTimeout(CommunicationError):
 class BackgroundClient:
     """Submit generation tasks and wait for their results."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - a client's key pair, then its tuning, keyword-only, each with a default
         self,
         base_url: str,
         app_key: str,
@@ -110,7 +113,7 @@ class BackgroundClient:
             )
         except requests.RequestException as exc:
             raise CommunicationError(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code != 200:
+        if response.status_code != HTTPStatus.OK:
             raise CommunicationError(f"HTTP {response.status_code}")
         try:
             answer = response.json()
@@ -123,10 +126,10 @@ class BackgroundClient:
         raw = answer["resCode"]
         text = str(raw).strip(" \t\n\r")
         # ASCII digits only, and few: int() takes "٣" and "1_000", and raises past 4 300 digits.
-        if type(raw) is not int and not (text.isascii() and text.isdigit() and len(text) <= 9):
+        if type(raw) is not int and not (text.isascii() and text.isdigit() and len(text) <= _CODE_DIGITS):
             raise CommunicationError(f"resCode {text[:40]!r} is not a whole number")
         code = int(text)
-        if code != 200:
+        if code != SUCCESS:
             raise ApiError(code, str(answer.get("resMessage", "")))
         data = answer.get("data")
         if not isinstance(data, dict):

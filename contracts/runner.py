@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.spec import load_spec
+from mockserver.spec import Spec, load_spec
 
 from . import probing
 from .adapter import AdapterFactory, build_adapter, close, has_wait
@@ -97,22 +97,10 @@ class Run:
         fake = Fake(
             self.base_url, app_key=self.app_key or "", app_secret=self.app_secret or "", admin_token=self.admin_token
         )
-        config = fake.config()
-        if config.get("app_keys") and not self.app_key:
-            raise FakeError(
-                f"the fake at {self.base_url} requires signatures (it has app keys): pass one key pair it "
-                "accepts with --app-key and --app-secret (app_key=/app_secret= from Python)"
-            )
+        config = self._fake_config(fake)
         spec = load_spec()
         catalog = Catalog.from_spec(spec.errors)
-        ctx = Context(
-            settings=self.settings,
-            catalog=catalog,
-            signatures=bool(config.get("app_keys")),
-            item_schema=spec.schema("submit-request-item.json"),
-            signing_validator=spec.validator("signing-params.json"),
-            hang_s=float(config["hang_s"]) if isinstance(config.get("hang_s"), (int, float)) else None,
-        )
+        ctx = self._context(catalog, config, spec)
         scenario_catalog = self._scenario_catalog(catalog)
         item = ItemSchema.read(spec.schema("submit-request-item.json"), spec.schema("submit-request-item.strict.json"))
         limits = Limits.from_config(config, fake.scene_ids())
@@ -136,6 +124,31 @@ class Run:
         finally:
             close(adapter)
             fake.clear_faults()
+        return self._result(session, started)
+
+    def _fake_config(self, fake: Fake) -> dict[str, Any]:
+        """The fake's settings; a FakeError when it checks signatures and the kit has no key pair for it."""
+        config = fake.config()
+        if config.get("app_keys") and not self.app_key:
+            raise FakeError(
+                f"the fake at {self.base_url} requires signatures (it has app keys): pass one key pair it "
+                "accepts with --app-key and --app-secret (app_key=/app_secret= from Python)"
+            )
+        return config
+
+    def _context(self, catalog: Catalog, config: dict[str, Any], spec: Spec) -> Context:
+        """What every check judges by: the settings, the documented codes, the fake's settings, the schemas."""
+        return Context(
+            settings=self.settings,
+            catalog=catalog,
+            signatures=bool(config.get("app_keys")),
+            item_schema=spec.schema("submit-request-item.json"),
+            signing_validator=spec.validator("signing-params.json"),
+            hang_s=float(config["hang_s"]) if isinstance(config.get("hang_s"), (int, float)) else None,
+        )
+
+    def _result(self, session: Session, started: float) -> Result:
+        """The verdicts, with a note of the adapter calls that never returned."""
         if session.caller.abandoned:
             session.notes.append(
                 f"{session.caller.abandoned} adapter call(s) never returned and were abandoned; "
@@ -179,7 +192,7 @@ class Run:
         return catalog.restricted(self.settings.codes)
 
 
-def run(
+def run(  # noqa: PLR0913 - Run's fields, keyword-only: the kit's public entry point from Python
     factory: AdapterFactory,
     *,
     base_url: str | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, example, given
@@ -39,12 +40,15 @@ class _ExampleFailed(Exception):
     by exception type) shrinks each distinct failure on its own instead of only the first."""
 
 
+Failure = tuple[str, Observation, Broken]
+
+
 class Search:
     """The example phase of one session."""
 
     def __init__(self, session: Session) -> None:
         self.s = session
-        self._cache: dict[tuple[Request, Scenario], list[tuple[str, Observation, Broken]]] = {}
+        self._cache: dict[tuple[Request, Scenario], list[Failure]] = {}
         self._failure_types: dict[frozenset[Key], type[_ExampleFailed]] = {}
 
     def run(self, active: list[str]) -> None:
@@ -85,51 +89,51 @@ class Search:
         options = catalogue(self.s.scenario_catalog, kinds, exclude)
         if not options:
             return set()
+        explicit = self._explicit(options)
+        this_round = _Round(self, active)
+        total = len(explicit) + self.s.settings.examples
+        looking = f"round {round_no}: {', '.join(active)}"
+        if this_round.known:
+            looking += f"; past {len(this_round.known)} known failure(s)"
+        self.s.progress.phase(f"{REGISTRY.label('example')} examples ({looking})", total)
+
+        def test(request: Request, scenario: Scenario) -> None:  # a plain function, for Hypothesis to wrap
+            this_round.test(request, scenario)
+
+        try:
+            self._hypothesis_test(test, kinds, exclude, explicit)()
+        except (_ExampleFailed, HypothesisException, _Group):
+            if not this_round.found:
+                raise
+        for oid, obs, b in this_round.found.values():
+            self.s.record(oid, obs, b, replace=True)
+        self.s.progress.phase_done()
+        return set(this_round.found)
+
+    def _explicit(self, options: list[Scenario]) -> list[tuple[Request, Scenario]]:
+        """The examples every round tries first: the simplest request under each scenario, and
+        a success with the item schema's second size."""
         explicit = [(simplest(self.s.item, self.s.limits), s) for s in options]
         if len(self.s.item.sizes) > 1:
             other = {k: v for k, v in self.s.item.sizes[1].items()}
             explicit.append((simplest(self.s.item, self.s.limits, **other), Scenario("success")))
-        known = self.s.known()
-        cache = self._cache  # across rounds: an example the client already answered is not sent again
-        found: dict[Key, tuple[str, Observation, Broken]] = {}
-        deadline: list[float] = []
-        ran = [0]
-        total = len(explicit) + self.s.settings.examples
-        looking = f"round {round_no}: {', '.join(active)}"
-        if known:
-            looking += f"; past {len(known)} known failure(s)"
-        self.s.progress.phase(f"{REGISTRY.label('example')} examples ({looking})", total)
+        return explicit
 
-        def test(request: Request, scenario: Scenario) -> None:
-            key = (request, scenario)
-            failures = cache.get(key)
-            if failures is None:
-                if deadline and time.monotonic() > deadline[0]:
-                    return  # shrink budget spent: stop exploring, keep the smallest failures so far
-                obs = self._example(request, scenario)
-                failures = [(oid, obs, b) for oid, b in self.s.judge(obs, active)]
-                cache[key] = failures
-                ran[0] += 1
-                fresh = any((oid, b.title) not in known for oid, _, b in failures)
-                self.s.progress.tick(ran[0], "new failure" if fresh else "known failure" if failures else "")
-            new = [(oid, obs, b) for oid, obs, b in failures if (oid, b.title) not in known]
-            if new:
-                for oid, obs, b in new:
-                    found[(oid, b.title)] = (oid, obs, b)
-                if not deadline:
-                    deadline.append(time.monotonic() + self.s.settings.shrink_budget_s)
-                keys = frozenset((oid, b.title) for oid, _, b in new)
-                raise self._failure_type(keys)(", ".join(f"{oid} {title}" for oid, title in sorted(keys)))
-
-        phases = [Phase.explicit, Phase.generate, Phase.shrink] if self.s.settings.examples else [Phase.explicit]
+    def _hypothesis_test(
+        self, test: Callable[[Request, Scenario], None], kinds: list[str], exclude: frozenset[tuple[str, bool]],
+        explicit: list[tuple[Request, Scenario]],
+    ) -> Callable[[], None]:
+        """``test`` as a Hypothesis test: the explicit examples first, then drawn ones, at the run's settings."""
+        settings = self.s.settings
+        phases = [Phase.explicit, Phase.generate, Phase.shrink] if settings.examples else [Phase.explicit]
         wrapped: Any = given(
             request=requests(self.s.item, self.s.limits), scenario=scenarios(self.s.scenario_catalog, kinds, exclude)
         )(test)
         for req, scen in reversed(explicit):
             wrapped = example(request=req, scenario=scen)(wrapped)
         wrapped = hypothesis_settings(
-            max_examples=max(1, self.s.settings.examples),
-            derandomize=self.s.settings.derandomize,
+            max_examples=max(1, settings.examples),
+            derandomize=settings.derandomize,
             database=None,
             deadline=None,
             phases=phases,
@@ -138,17 +142,9 @@ class Search:
             verbosity=Verbosity.quiet,
             print_blob=False,
         )(wrapped)
-        if self.s.settings.seed is not None and not self.s.settings.derandomize:
-            wrapped = hypothesis_seed(self.s.settings.seed)(wrapped)
-        try:
-            wrapped()
-        except (_ExampleFailed, HypothesisException, _Group):
-            if not found:
-                raise
-        for oid, obs, b in found.values():
-            self.s.record(oid, obs, b, replace=True)
-        self.s.progress.phase_done()
-        return set(found)
+        if settings.seed is not None and not settings.derandomize:
+            wrapped = hypothesis_seed(settings.seed)(wrapped)
+        return wrapped
 
     def _example(self, request: Request, scenario: Scenario) -> Observation:
         rules = scenario.rules()
@@ -162,3 +158,44 @@ class Search:
             self.s.hung.add((scenario.kind, scenario.code in self.s.catalog.retryable))
         entries = self.s.fake.since_mark()
         return Observation("example", outcome, entries, request, scenario, rules=rules)
+
+
+class _Round:
+    """One round of the search: the new failures it found, its shrink deadline, the examples it ran."""
+
+    def __init__(self, search: Search, active: list[str]) -> None:
+        self.search, self.active = search, active
+        self.known = search.s.known()
+        self.found: dict[Key, Failure] = {}
+        self.deadline: float | None = None  # set by the first new failure: the shrink budget's end
+        self.ran = 0
+
+    def test(self, request: Request, scenario: Scenario) -> None:
+        """Judge one example; failures not known before are kept and raised, so Hypothesis shrinks them."""
+        new = [(oid, obs, b) for oid, obs, b in self._judged(request, scenario) if (oid, b.title) not in self.known]
+        if not new:
+            return
+        for oid, obs, b in new:
+            self.found[(oid, b.title)] = (oid, obs, b)
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.search.s.settings.shrink_budget_s
+        keys = frozenset((oid, b.title) for oid, _, b in new)
+        raise self.search._failure_type(keys)(", ".join(f"{oid} {title}" for oid, title in sorted(keys)))
+
+    def _judged(self, request: Request, scenario: Scenario) -> list[Failure]:
+        """The example's failures: remembered across rounds (an example the client already answered
+        is not sent again); none once the shrink budget is spent."""
+        key = (request, scenario)
+        failures = self.search._cache.get(key)
+        if failures is not None:
+            return failures
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return []  # shrink budget spent: stop exploring, keep the smallest failures so far
+        session = self.search.s
+        obs = self.search._example(request, scenario)
+        failures = [(oid, obs, b) for oid, b in session.judge(obs, self.active)]
+        self.search._cache[key] = failures
+        self.ran += 1
+        fresh = any((oid, b.title) not in self.known for oid, _, b in failures)
+        session.progress.tick(self.ran, "new failure" if fresh else "known failure" if failures else "")
+        return failures

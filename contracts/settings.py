@@ -64,6 +64,14 @@ class Settings:
     def __post_init__(self) -> None:
         if any(not isinstance(o, str) for o in self.only):
             raise SettingsError(f"only: obligation IDs such as C1,C4 (got {list(self.only)})")
+        self._check_numbers()
+        if self.profile not in PROFILES:
+            raise SettingsError(f"profile: unknown profile {self.profile!r}; use {' or '.join(PROFILES)}")
+        if any(isinstance(c, bool) or not isinstance(c, int) for c in self.codes):
+            raise SettingsError(f"codes: must be resCode numbers such as 501,700 (got {list(self.codes)})")
+
+    def _check_numbers(self) -> None:
+        """Counts, seconds and factors within their ranges."""
         if self.examples < 0:
             raise SettingsError("examples: must be 0 or more")
         for name in (
@@ -83,10 +91,6 @@ class Settings:
             raise SettingsError("max_attempts and polls_to_finish: must be 1 or more")
         if self.retry_growth < 1 or self.poll_slowdown < 1:
             raise SettingsError("retry_growth and poll_slowdown: must be 1 or more")
-        if self.profile not in PROFILES:
-            raise SettingsError(f"profile: unknown profile {self.profile!r}; use {' or '.join(PROFILES)}")
-        if any(isinstance(c, bool) or not isinstance(c, int) for c in self.codes):
-            raise SettingsError(f"codes: must be resCode numbers such as 501,700 (got {list(self.codes)})")
 
     @classmethod
     def make(cls, **values: Any) -> Settings:

@@ -13,7 +13,7 @@ import base64
 import io
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -208,12 +208,8 @@ def _text(schema: Mapping[str, Any], alphabet: str | None) -> st.SearchStrategy[
 
 def _value(name: str, schema: Mapping[str, Any], item: ItemSchema, limits: Limits) -> st.SearchStrategy[Any]:
     """A strategy for one property, from its declared type and bounds."""
-    if name == "imgBase64":
-        return images(limits)
-    if name == "imageFileUrl":
-        return urls()
-    if name == "modelNum":
-        return st.sampled_from(limits.model_nums)
+    if name in _BY_NAME:
+        return _BY_NAME[name](limits)
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     kind = schema.get("type")
@@ -224,6 +220,14 @@ def _value(name: str, schema: Mapping[str, Any], item: ItemSchema, limits: Limit
     if kind == "string":
         return _text(schema, item.title_alphabet if name == "productTitle" else None)
     raise ValueError(f"the item schema's property {name!r} has a type the generator does not know: {kind!r}")
+
+
+#: Properties whose values mean more than their type says: an image, an image's URL, a scene.
+_BY_NAME: dict[str, Callable[[Limits], st.SearchStrategy[Any]]] = {
+    "imgBase64": images,
+    "imageFileUrl": lambda _limits: urls(),
+    "modelNum": lambda limits: st.sampled_from(limits.model_nums),
+}
 
 
 def requests(item: ItemSchema, limits: Limits) -> st.SearchStrategy[Request]:

@@ -137,20 +137,25 @@ def _image_encoding(entry: Mapping[str, Any], request: Request | None) -> list[L
     sent = params[0].get("imgBase64")
     if not isinstance(sent, str):
         return []
-    shortened = shortened_length(sent)
-    length = len(sent) if shortened is None else shortened
     if (entry.get("images") or [{}])[0].get("crc32") != image.crc32:
         return []  # other bytes: C2's "image bytes changed" says it better
-    standard = len(image.b64)
+    shortened = shortened_length(sent)
+    return _how_encoded(image.b64, len(sent) if shortened is None else shortened)
+
+
+def _how_encoded(standard_text: str, length: int) -> list[Leaned]:
+    """How a base64 text of ``length`` characters, of the same bytes, differs from the standard
+    padded ``standard_text``, when it does: no padding, line breaks, a data: prefix, or else."""
+    standard = len(standard_text)
     if length == standard:
         return []
     extra = length - standard
     shown = f"imgBase64 has {length} characters; the standard padded base64 of the caller's image has {standard}"
-    if length == len(image.b64.rstrip("=")):
+    if length == len(standard_text.rstrip("=")):
         return [Leaned("strict reading: imgBase64 without padding", shown)]
     if extra in _line_break_lengths(standard):
         return [Leaned("strict reading: imgBase64 with line breaks", f"{shown} (+{extra}: a break every 76)")]
-    if 15 <= extra <= 40:
+    if extra in _DATA_PREFIX_LENGTHS:
         return [
             Leaned(
                 "strict reading: imgBase64 with a data: prefix",
@@ -158,6 +163,10 @@ def _image_encoding(entry: Mapping[str, Any], request: Request | None) -> list[L
             )
         ]
     return [Leaned("strict reading: imgBase64 not plain base64", shown)]
+
+
+#: What a ``data:`` URL prefix adds to base64 text: 'data:image/png;base64,' is 22 characters.
+_DATA_PREFIX_LENGTHS = range(15, 41)
 
 
 def _line_break_lengths(standard: int) -> set[int]:

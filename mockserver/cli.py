@@ -57,6 +57,11 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
         help="also answer requests whose Host header is NAME (besides 127.0.0.1, localhost, [::1], the "
              "bound host and public_url's); any other Host is refused (DNS rebinding); repeatable")
     add("--quiet", action="store_true", help="do not log one line per request")
+    _load_args(parser)
+    _tls_args(parser)
+
+
+def _load_args(parser: argparse.ArgumentParser) -> None:
     load = parser.add_argument_group("load, latency and workers (docs/load-and-workers.md)")
     load.add_argument("--rate-limit", action="append", default=[], metavar="RATE[@ENDPOINT]",
                       help="token bucket per app_key, e.g. 20/s or 1200/min@submit; "
@@ -81,7 +86,6 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
                            "nowhere)")
     load.add_argument("--state-prefix", metavar="PREFIX",
                       help="with a Redis --state: the prefix of this fake's keys (default bgmock:)")
-    _tls_args(parser)
 
 
 def _tls_args(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -34,6 +35,10 @@ from .validation.body import FORM, parse_body
 
 log = logging.getLogger("bgmock")
 
+#: The bound of ``Dispatcher._match``'s memo: far above the route table's fixed paths.
+_ROUTES_REMEMBERED = 256
+
+
 def signing_params(request: Incoming) -> dict[str, str]:
     """Query parameters merged with form fields: the IOP SDK puts system parameters in either."""
     params = dict(request.query)
@@ -44,6 +49,27 @@ def signing_params(request: Incoming) -> dict[str, str]:
         except InvalidInput:  # an unreadable form is reported by the handler
             pass
     return params
+
+
+@dataclass
+class _Attempt:
+    """How far one request got: its route and context once matched, a refusal's notes."""
+
+    request: Incoming
+    started: float
+    route: Route | None = None
+    ctx: Context | None = None
+    refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
+
+    @property
+    def kind(self) -> str | None:
+        """The matched route's kind (``api``, ``admin``, ...), None before a route matched."""
+        return self.route.kind if self.route is not None else None
+
+    @property
+    def journaled(self) -> bool:
+        """API calls, requests that matched no route and refusals go to the journal; admin and UI do not."""
+        return self.route is None or self.route.kind == "api" or self.refused is not None
 
 
 class Dispatcher:
@@ -94,19 +120,16 @@ class Dispatcher:
         return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
 
     def _handle(self, request: Incoming) -> Reply:
-        started = time.perf_counter()
-        route: Route | None = None
-        ctx: Context | None = None
-        refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
+        attempt = _Attempt(request, time.perf_counter())
+        reply = self._finished(attempt, self._answer(attempt))
+        if attempt.journaled:
+            self._journal(attempt, reply)
+        return reply
+
+    def _answer(self, attempt: _Attempt) -> Reply:
+        """The route's answer, or the envelope of whatever refused or broke the request on the way."""
         try:
-            if self.guard is not None:
-                self.guard.check_host(request)
-            endpoint, args = self._match(request.path, request.method)
-            route = self.by_endpoint[endpoint]
-            ctx = Context(request, args, self.backend, self.envelopes, route)
-            if self.guard is not None:
-                self.guard.check_origin(request, route.kind)
-            reply = self._checked(ctx)
+            reply = self._routed(attempt)
         except (NotFound, RequestRedirect):  # a redirect (``//``, a trailing slash) is no route here
             reply = self._gateway(GatewayError("InvalidApiPath"))
         except MethodNotAllowed as exc:
@@ -114,39 +137,60 @@ class Dispatcher:
             reply.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
         except Refused as exc:  # a web page or a rebound name: journaled, whatever the route
             reply = self._gateway(exc)
-            refused = Notes(gateway=exc.code, problems=[exc.message])
+            attempt.refused = Notes(gateway=exc.code, problems=[exc.message])
         except GatewayError as exc:
             reply = self._gateway(exc)
-            if ctx is not None:
-                ctx.notes.gateway = exc.code
+            if attempt.ctx is not None:
+                attempt.ctx.notes.gateway = exc.code
         except TransportFault as exc:
             reply = Reply(transport=exc.kind, delay_ms=exc.delay_ms, status=0)
         except ApiError as exc:
             # The vendor's API answers business errors with HTTP 200; our own admin API is a
             # plain REST API, where a rejected rule must fail `curl -f` and raise_for_status().
-            status = 400 if route is not None and route.kind == "admin" else 200
+            status = 400 if attempt.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
         except self._store_down as exc:
-            reply = self._store_lost(request, exc, route)
+            reply = self._store_lost(attempt.request, exc, attempt.route)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
+            request = attempt.request
             log.exception("bgmock: internal error on %s %s", _printable(request.method), self._shown_path(request))
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
-        reply = apply_to_reply(reply, ctx.notes.injected if ctx is not None else None)
-        if route is not None and route.kind == "api" and not reply.delay_ms and self.backend.latency:
+        return reply
+
+    def _routed(self, attempt: _Attempt) -> Reply:
+        """Guard the host, find the route, guard the origin, then the checks of its kind and its handler."""
+        request = attempt.request
+        if self.guard is not None:
+            self.guard.check_host(request)
+        endpoint, args = self._match(request.path, request.method)
+        attempt.route = route = self.by_endpoint[endpoint]
+        attempt.ctx = Context(request, args, self.backend, self.envelopes, route)
+        if self.guard is not None:
+            self.guard.check_origin(request, route.kind)
+        return self._checked(attempt.ctx)
+
+    def _finished(self, attempt: _Attempt, reply: Reply) -> Reply:
+        """The answer as it leaves: the fault decision's remainder applied, the API's latency drawn,
+        configured secrets taken out of the body."""
+        reply = apply_to_reply(reply, attempt.ctx.notes.injected if attempt.ctx is not None else None)
+        if attempt.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
-            reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(route), self.backend.ids.chance)
+            reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(attempt.route), self.backend.ids.chance)
         if self.redactor and reply.content_type.startswith("application/json"):
             reply.body = self.redactor.data(reply.body)  # a problem message may quote what was sent
-        if route is None or route.kind == "api" or refused:
-            try:
-                notes = refused or (ctx.notes if ctx is not None else Notes())
-                self._record(request, route, notes, reply, started)
-            except self._store_down as exc:  # the outage is said once per request, without a traceback
-                log.warning("bgmock: could not record %s %s: state store unavailable (%s)",
-                            _printable(request.method), _printable(request.path), exc)
-            except Exception:  # the journal must never turn an answer into a traceback
-                log.exception("bgmock: could not record %s %s", request.method, request.path)
         return reply
+
+    def _journal(self, attempt: _Attempt, reply: Reply) -> None:
+        """Record the request; a failure to record is logged, never turned into the answer."""
+        request = attempt.request
+        try:
+            notes = attempt.refused or (attempt.ctx.notes if attempt.ctx is not None else Notes())
+            self._record(request, attempt.route, notes, reply, attempt.started)
+        except self._store_down as exc:  # the outage is said once per request, without a traceback
+            log.warning("bgmock: could not record %s %s: state store unavailable (%s)",
+                        _printable(request.method), _printable(request.path), exc)
+        except Exception:  # the journal must never turn an answer into a traceback
+            log.exception("bgmock: could not record %s %s", request.method, request.path)
 
     def _route_of(self, request: Incoming) -> Route | None:
         try:
@@ -165,7 +209,7 @@ class Dispatcher:
         if found is not None:
             return found, {}
         endpoint, args = self.url_map.bind("fake", url_scheme="http").match(path, method=method)
-        if not args and len(self._routes_seen) < 256:
+        if not args and len(self._routes_seen) < _ROUTES_REMEMBERED:
             self._routes_seen[(path, method)] = endpoint
         return endpoint, args
 
@@ -210,14 +254,13 @@ class Dispatcher:
     def _record(
         self, request: Incoming, route: Route | None, notes: Notes, reply: Reply, started: float,
     ) -> None:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        entry = self.journal.entry(request, route.endpoint if route else None, notes, reply, started, elapsed_ms)
+        entry = self.journal.entry(request, route.endpoint if route else None, notes, reply, started)
         self.backend.record(entry.to_json())
         if self.backend.config.log_requests:
             log.info(
                 "%s %s -> %s%s%s %.1fms", _printable(request.method), self._shown_path(request), reply.status or "-",
                 f" resCode={reply.res_code}" if reply.res_code is not None else "",
-                f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
+                f" transport={reply.transport}" if reply.transport else "", entry.elapsed_ms,
             )
 
     def _shown_path(self, request: Incoming) -> str:

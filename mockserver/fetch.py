@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -40,6 +41,11 @@ from .framing import FramingError, content_length
 
 MAX_REDIRECTS = 3
 _CHUNK = 64 * 1024
+_REDIRECTS = frozenset({
+    HTTPStatus.MOVED_PERMANENTLY, HTTPStatus.FOUND, HTTPStatus.SEE_OTHER,
+    HTTPStatus.TEMPORARY_REDIRECT, HTTPStatus.PERMANENT_REDIRECT,
+})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 #: getaddrinfo's shape, injectable so tests can resolve a name to any address.
 Resolver = Callable[[str, int], Sequence[str]]
@@ -112,20 +118,20 @@ class ImageFetcher:
         deadline = self.clock() + self.policy.timeout_s
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            scheme, host, port, target = self._checked(current, first=url)
-            address = self._address(host, port, deadline)
-            status, location, body = self._get(scheme, host, address, port, target, deadline)
-            if status in (301, 302, 303, 307, 308):
+            target = self._checked(current, first=url)
+            address = self._address(target.host, target.port, deadline)
+            status, location, body = self._get(target, address, deadline)
+            if status in _REDIRECTS:
                 if not location:
                     raise FetchRefused(f"the image server answered HTTP {status} without a Location")
                 current = urljoin(current, location)
                 continue
-            if status != 200:
+            if status != HTTPStatus.OK:
                 raise FetchRefused(f"the image server answered HTTP {status}")
             return body
         raise FetchRefused(f"more than {MAX_REDIRECTS} redirects")
 
-    def _checked(self, url: str, *, first: str) -> tuple[str, str, int, str]:
+    def _checked(self, url: str, *, first: str) -> _Target:
         try:
             parts = urlsplit(url)
             port = parts.port
@@ -142,10 +148,10 @@ class ImageFetcher:
             raise FetchRefused(f"redirect to another host ({host[:100]}) refused")
         if self.policy.listing(host) is None:
             raise FetchRefused(f"host {host[:100]} is not in fetch_allow_hosts")
-        target = parts.path or "/"
+        path = parts.path or "/"
         if parts.query:
-            target += "?" + parts.query
-        return scheme, host, port or (443 if scheme == "https" else 80), target
+            path += "?" + parts.query
+        return _Target(scheme, host, port or _DEFAULT_PORTS[scheme], path)
 
     def _address(self, host: str, port: int, deadline: float) -> str:
         """One resolved address, after checking all of them (a host is as safe as its worst)."""
@@ -195,41 +201,17 @@ class ImageFetcher:
         finally:
             box.clear()  # no cycle through this frame's traceback back to the exception
 
-    def _get(
-        self, scheme: str, host: str, address: str, port: int, target: str, deadline: float
-    ) -> tuple[int, str | None, bytes]:
-        conn = _PinnedConnection(scheme, host, address, port, deadline=deadline, left=self._left)
+    def _get(self, target: _Target, address: str, deadline: float) -> tuple[int, str | None, bytes]:
+        """One GET of ``target`` at ``address``: (status, a redirect's Location, the body)."""
+        conn = _PinnedConnection(target, address, deadline=deadline, left=self._left)
         try:
-            conn.request(
-                "GET",
-                target,
-                headers={
-                    "Host": _host_header(host, port, scheme),
-                    "Accept": "image/*",
-                    "User-Agent": "bgmock-fetch",
-                    "Connection": "close",
-                },
-            )
+            conn.request("GET", target.path, headers={
+                "Host": target.host_header, "Accept": "image/*", "User-Agent": "bgmock-fetch", "Connection": "close",
+            })
             response = conn.getresponse()
-            if response.status in (301, 302, 303, 307, 308):
+            if response.status in _REDIRECTS:
                 return response.status, response.getheader("Location"), b""
-            try:
-                length = content_length(response.headers.get_all("Content-Length") or ())
-            except FramingError as exc:
-                raise FetchRefused(f"the image server sent a bad Content-Length: {exc}") from None
-            if length is not None and length > self.policy.max_bytes:
-                raise FetchRefused(f"the image is larger than fetch_max_bytes ({self.policy.max_bytes} bytes)")
-            chunks: list[bytes] = []
-            size = 0
-            while True:  # each read is bounded by the deadline (_DeadlineReader)
-                chunk = response.read1(_CHUNK) if response.status == 200 else b""
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > self.policy.max_bytes:
-                    raise FetchRefused(f"the image is larger than fetch_max_bytes ({self.policy.max_bytes} bytes)")
-                chunks.append(chunk)
-            return response.status, None, b"".join(chunks)
+            return response.status, None, self._body(response)
         except FetchRefused:
             raise
         except TimeoutError:
@@ -241,11 +223,41 @@ class ImageFetcher:
         finally:
             conn.close()
 
+    def _body(self, response: http.client.HTTPResponse) -> bytes:
+        """The body of a 200 (none of any other status), refused once it passes ``fetch_max_bytes``:
+        first by its declared length, then by what actually arrives."""
+        too_large = f"the image is larger than fetch_max_bytes ({self.policy.max_bytes} bytes)"
+        try:
+            length = content_length(response.headers.get_all("Content-Length") or ())
+        except FramingError as exc:
+            raise FetchRefused(f"the image server sent a bad Content-Length: {exc}") from None
+        if length is not None and length > self.policy.max_bytes:
+            raise FetchRefused(too_large)
+        if response.status != HTTPStatus.OK:
+            return b""
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := response.read1(_CHUNK):  # each read is bounded by the deadline (_DeadlineReader)
+            size += len(chunk)
+            if size > self.policy.max_bytes:
+                raise FetchRefused(too_large)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
-def _host_header(host: str, port: int, scheme: str) -> str:
-    shown = f"[{host}]" if ":" in host else host
-    default = 443 if scheme == "https" else 80
-    return shown if port == default else f"{shown}:{port}"
+
+@dataclass(frozen=True)
+class _Target:
+    """A URL that passed the checks: where to connect, and what to ask for there."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str  # the request line's target: the path and the query
+
+    @property
+    def host_header(self) -> str:
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return shown if self.port == _DEFAULT_PORTS[self.scheme] else f"{shown}:{self.port}"
 
 
 class _PinnedConnection(http.client.HTTPConnection):
@@ -253,13 +265,10 @@ class _PinnedConnection(http.client.HTTPConnection):
     every step of it within one deadline (``left(deadline)`` gives the seconds remaining or
     raises the timeout refusal)."""
 
-    def __init__(
-        self, scheme: str, host: str, address: str, port: int, *, deadline: float,
-        left: Callable[[float], float],
-    ) -> None:
-        super().__init__(address, port, timeout=left(deadline))
-        self._scheme = scheme
-        self._name = host
+    def __init__(self, target: _Target, address: str, *, deadline: float, left: Callable[[float], float]) -> None:
+        super().__init__(address, target.port, timeout=left(deadline))
+        self._scheme = target.scheme
+        self._name = target.host
         self._deadline = deadline
         self._left = left
 

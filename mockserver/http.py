@@ -29,10 +29,11 @@ class Incoming:
     base_url: str = "http://127.0.0.1"
 
     @classmethod
-    def build(
-        cls, method: str, path: str, query: Mapping[str, str] | None = None,
+    def build(  # noqa: PLR0913 - Incoming's fields, all but two keyword-only
+        cls, method: str, path: str, *, query: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None, body: bytes = b"", base_url: str = "http://127.0.0.1",
     ) -> Incoming:
+        """A request from what a transport has at hand: the method upper-cased, header names lower-cased."""
         return cls(
             method.upper(), path, dict(query or {}),
             {k.lower(): v for k, v in (headers or {}).items()}, body, base_url.rstrip("/"),

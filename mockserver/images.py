@@ -49,6 +49,14 @@ _FORMAT_ORDER = ("JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF")
 
 # Longest prefix any signature needs (RIFF....WEBP is 12 bytes).
 _SNIFF_BYTES = 16
+#: The first bytes of each format ``sniff_format`` knows but WEBP (a RIFF container, told at offset 8).
+_MAGIC: tuple[tuple[tuple[bytes, ...], str], ...] = (
+    ((b"\xff\xd8\xff",), "JPEG"),
+    ((b"\x89PNG\r\n\x1a\n",), "PNG"),
+    ((b"GIF87a", b"GIF89a"), "GIF"),
+    ((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"), "TIFF"),
+    ((b"BM",), "BMP"),
+)
 
 _RGB = tuple[int, int, int]
 
@@ -94,19 +102,9 @@ def sniff_format(data: bytes) -> str | None:
     would try every registered plugin (EPS, for one, shells out to Ghostscript).
     """
     head = bytes(data[:_SNIFF_BYTES])
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":  # the one format not told by its first bytes alone
         return "WEBP"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "GIF"
-    if head.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
-        return "TIFF"
-    if head.startswith(b"BM"):
-        return "BMP"
-    return None
+    return next((name for prefixes, name in _MAGIC if head.startswith(prefixes)), None)
 
 
 def _ordered(formats: Collection[str]) -> list[str]:
@@ -254,6 +252,12 @@ def check_structure(data: bytes, fmt: str) -> None:
 #: In entropy-coded data 0xFF is followed by 0x00 (stuffing), a restart marker or a fill 0xFF;
 #: anything else is the next marker. The search runs in C: ~1 ms for a 3 MB JPEG.
 _JPEG_NEXT_MARKER = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
+_JPEG_MARK = 0xFF  # every marker starts with it; a second one is a fill byte
+_JPEG_EOI = 0xD9  # end of image
+_JPEG_SOS = 0xDA  # start of scan
+#: Markers without a length field: start of image, TEM and the restart markers RST0-RST7.
+_JPEG_STANDALONE = frozenset({0xD8, 0x01, *range(0xD0, 0xD8)})
+_JPEG_LENGTH_BYTES = 2  # a segment's length counts its own two bytes
 
 
 def _jpeg_walk(data: bytes) -> tuple[int, bool]:
@@ -262,24 +266,24 @@ def _jpeg_walk(data: bytes) -> tuple[int, bool]:
     ``MAX_JPEG_SCANS``, so the walk is linear in the file whatever it holds."""
     pos, scans = 2, 0
     while pos + 2 <= len(data):
-        if data[pos] != 0xFF:
+        if data[pos] != _JPEG_MARK:
             return scans, False
         marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
+        if marker == _JPEG_MARK:  # fill byte
             pos += 1
             continue
-        if marker == 0xD9:  # end of image
+        if marker == _JPEG_EOI:
             return scans, scans > 0
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+        if marker in _JPEG_STANDALONE:
             pos += 2
             continue
         if pos + 4 > len(data):
             return scans, False
         (length,) = struct.unpack_from(">H", data, pos + 2)
-        if length < 2 or pos + 2 + length > len(data):
+        if length < _JPEG_LENGTH_BYTES or pos + 2 + length > len(data):
             return scans, False
         pos += 2 + length
-        if marker == 0xDA:  # start of scan: entropy-coded data runs to the next marker
+        if marker == _JPEG_SOS:  # entropy-coded data runs to the next marker
             scans += 1
             found = _JPEG_NEXT_MARKER.search(data, pos) if scans <= MAX_JPEG_SCANS else None
             if found is None:
@@ -313,7 +317,7 @@ def _png_ok(data: bytes) -> bool:
 
 def _webp_ok(data: bytes) -> bool:
     (size,) = struct.unpack_from("<I", data, 4)
-    if size + 8 > len(data) or size < 4:
+    if size + 8 > len(data) or size < len(b"WEBP"):  # the RIFF size covers at least the form type
         return False
     pos, kinds = 12, set()
     while pos + 8 <= size + 8:
@@ -325,9 +329,12 @@ def _webp_ok(data: bytes) -> bool:
     return bool(kinds & {b"VP8 ", b"VP8L"})
 
 
+_BITMAPINFOHEADER_BYTES = 40  # the smallest Windows header: the one with the compression field
+
+
 def _bmp_ok(data: bytes) -> bool:
     offset, header = struct.unpack_from("<I", data, 10)[0], struct.unpack_from("<I", data, 14)[0]
-    if header < 40:  # OS/2 core headers: trust Pillow's header parse
+    if header < _BITMAPINFOHEADER_BYTES:  # OS/2 core headers: trust Pillow's header parse
         return offset <= len(data)
     width, height, _, bits, compression = struct.unpack_from("<iiHHI", data, 18)
     if compression not in (0, 3):  # RLE and embedded JPEG/PNG: extent unknown without decoding

@@ -150,9 +150,10 @@ class JournalWriter:
 
     def entry(
         self, request: Incoming, endpoint: str | None, notes: Notes, reply: Reply, started: float,
-        elapsed_ms: float,
     ) -> JournalEntry:
-        """``started`` is ``time.perf_counter()`` when the request was read (the entry's ``t``)."""
+        """``started`` is ``time.perf_counter()`` when the request was read (the entry's ``t``); the
+        entry's ``elapsed_ms`` runs from then to now, when the answer is known."""
+        elapsed_ms = (time.perf_counter() - started) * 1000
         query, headers = masked_names(request.query, SECRET_PARAMS), request.headers
         if type(headers) is not dict or any(map(secret_header, headers)):
             headers = {k: v for k, v in headers.items() if not secret_header(k)}  # dropped, not masked

@@ -37,6 +37,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: ``Sec-Fetch-Site`` values that mean "a page of another origin sent this".
 FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+MAX_PORT = 65535
+_GOOD_HOSTS_KEPT = 64  # Guard's memo of Host values found good: a client sends one, a test a few
+_QUOTED_CHARS = 200  # of a header value quoted in a refusal
 
 
 class Refused(GatewayError):
@@ -135,7 +138,7 @@ def split_host_header(value: str) -> tuple[str, int | None]:
         host, _, port = value.partition(":")
     else:  # no port, or an unbracketed IPv6 literal (not valid in Host, but unambiguous)
         host, port = value, ""
-    if port and not (port.isascii() and port.isdigit() and int(port) < 65536):
+    if port and not (port.isascii() and port.isdigit() and int(port) <= MAX_PORT):
         return value.lower(), None
     return normal_host(host), int(port) if port else None
 
@@ -160,7 +163,7 @@ class Guard:
             return
         host, _ = split_host_header(value)
         if self.hosts.allows(host):
-            if len(self._good) < 64:
+            if len(self._good) < _GOOD_HOSTS_KEPT:
                 self._good.add(value)
             return
         raise Refused(
@@ -231,7 +234,7 @@ def is_loopback(host: str) -> bool:
 
 def _quoted(text: str, *, bare: bool = False) -> str:
     """A header value fit to quote in a message: bounded, control characters escaped."""
-    short = text[:200].encode("unicode_escape").decode("ascii") + ("..." if len(text) > 200 else "")
+    short = text[:_QUOTED_CHARS].encode("unicode_escape").decode("ascii") + ("..." if len(text) > _QUOTED_CHARS else "")
     return short if bare else f"'{short}'"
 
 

@@ -82,8 +82,7 @@ def parse_int(
     value = read_int(text, signed=signed)
     low, high = minimum, maximum
     if value is None or (low is not None and value < low) or (high is not None and value > high):
-        shown = text if len(text) <= 24 else text[:24] + "..."
-        raise ValueError(f"{what}: must be {_accepted(low, high)} (ASCII digits), got {shown!r}")
+        raise ValueError(f"{what}: must be {_accepted(low, high)} (ASCII digits), got {_clipped(text)!r}")
     return value
 
 
@@ -91,9 +90,8 @@ def parse_number(text: str, what: str, *, minimum: float | None = None, maximum:
     """``read_number`` for an entry point that must refuse: ValueError names ``what`` and what is accepted."""
     value = read_number(text)
     if value is None or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        shown = text if len(text) <= 24 else text[:24] + "..."
         span = "" if minimum is None and maximum is None else f" {_span(minimum, maximum)}"
-        raise ValueError(f"{what}: must be a decimal number{span}, got {shown!r}")
+        raise ValueError(f"{what}: must be a decimal number{span}, got {_clipped(text)!r}")
     return value
 
 
@@ -120,6 +118,14 @@ def flag_number(text: str) -> float:
     if number is None:
         raise argparse.ArgumentTypeError(f"must be a decimal number such as 2 or 0.5, got {text[:40]!r}")
     return number
+
+
+_CLIPPED_CHARS = 24
+
+
+def _clipped(text: str) -> str:
+    """The refused text as an error quotes it: its start, enough to recognise it."""
+    return text if len(text) <= _CLIPPED_CHARS else text[:_CLIPPED_CHARS] + "..."
 
 
 def _accepted(low: int | None, high: int | None) -> str:

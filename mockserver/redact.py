@@ -21,6 +21,7 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 MIN_SUBSTRING = 4
+_MAX_DEPTH = 16  # nesting ``Redactor.value`` walks into; deeper values are kept as they are
 #: Parameters (query, form, JSON body fields) and headers whose value is a credential whatever
 #: it is: masked by name, before any value is looked at.
 SECRET_PARAMS = frozenset({
@@ -87,11 +88,15 @@ class Redactor:
         kind = type(value)
         if kind is str:
             return self.text(value) if self.whole else value
-        if depth > 16 or (kind is not dict and kind is not list):
+        if depth > _MAX_DEPTH or (kind is not dict and kind is not list):
             return value
         if kind is list:
             items = [self.value(item, depth + 1) for item in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        return self._mapping(value, depth)
+
+    def _mapping(self, value: dict[Any, Any], depth: int) -> dict[Any, Any]:
+        """``value`` for a dict: copied only from the first entry that changes."""
         out = None
         for key, item in value.items():
             name = self.text(key) if self.whole and type(key) is str else key
@@ -99,17 +104,21 @@ class Redactor:
                 new = MASK
             else:
                 new = self.value(item, depth + 1)
-            if new is not item or name is not key:
-                if out is None:
-                    out = {}
-                    for done, kept in value.items():  # the entries before this one, unchanged
-                        if done is key:
-                            break
-                        out[done] = kept
-                out[name] = new
-            elif out is not None:
+            if out is None and (new is not item or name is not key):
+                out = _entries_before(value, key)
+            if out is not None:
                 out[name] = new
         return value if out is None else out
+
+
+def _entries_before(value: dict[Any, Any], key: Any) -> dict[Any, Any]:
+    """The entries of ``value`` before ``key``'s, unchanged: the start of a copy that changes there."""
+    out = {}
+    for done, kept in value.items():
+        if done is key:
+            break
+        out[done] = kept
+    return out
 
 
 _CREDENTIALS = SECRET_PARAMS | SECRET_HEADERS

@@ -45,6 +45,7 @@ _HAS_CJK = re.compile(f"[{_CJK}]")
 _TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 # Words that appear in scene names ("Beach at golden hour") but say nothing about a product;
 # without this a title containing "the" would favour every scene whose name has "the".
+_SHORT_WORD = 3  # letters of a word too short to fold as a plural ("gas", "bus")
 _STOPWORDS = frozenset(
     {
         "a", "an", "and", "at", "by", "for", "from", "in",
@@ -92,7 +93,7 @@ def _fold(text: str) -> str:
 
 def _stem(word: str) -> str:
     """Crude plural folding: titles say "mugs" and "running shoes", keywords say "mug", "shoe"."""
-    if len(word) <= 3 or word.endswith("ss"):
+    if len(word) <= _SHORT_WORD or word.endswith("ss"):
         return word
     if word.endswith("ies"):
         return word[:-3] + "y"

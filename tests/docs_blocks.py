@@ -167,30 +167,40 @@ def _value(tokens: list[str]) -> tuple[Any, list[str]]:
     if head in ("…", "..."):
         return ANY, rest
     if head == "{":
-        out: dict[str, Any] = {}
-        while rest[0] != "}":
-            if rest[0] in ("…", "..."):
-                rest = rest[1:]
-            else:
-                key, value_tokens = json.loads(rest[0]), rest[2:]
-                if rest[1] != ":":
-                    raise ValueError(f"expected ':' after {rest[0]}")
-                out[key], rest = _value(value_tokens)
-            if rest[0] == ",":
-                rest = rest[1:]
-        return out, rest[1:]
+        return _object(rest)
     if head == "[":
-        shown = Shown()
-        while rest[0] != "]":
-            if rest[0] in ("…", "..."):
-                shown.more, rest = True, rest[1:]
-            else:
-                item, rest = _value(rest)
-                shown.items.append(item)
-            if rest[0] == ",":
-                rest = rest[1:]
-        return shown, rest[1:]
+        return _list(rest)
     return json.loads(head), rest
+
+
+def _object(rest: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """The fields of a shown object up to its ``}`` (an ellipsis among them is skipped)."""
+    out: dict[str, Any] = {}
+    while rest[0] != "}":
+        if rest[0] in ("…", "..."):
+            rest = rest[1:]
+        else:
+            key, value_tokens = json.loads(rest[0]), rest[2:]
+            if rest[1] != ":":
+                raise ValueError(f"expected ':' after {rest[0]}")
+            out[key], rest = _value(value_tokens)
+        if rest[0] == ",":
+            rest = rest[1:]
+    return out, rest[1:]
+
+
+def _list(rest: list[str]) -> tuple[Shown, list[str]]:
+    """The items of a shown list up to its ``]``; an ellipsis among them means "and more"."""
+    shown = Shown()
+    while rest[0] != "]":
+        if rest[0] in ("…", "..."):
+            shown.more, rest = True, rest[1:]
+        else:
+            item, rest = _value(rest)
+            shown.items.append(item)
+        if rest[0] == ",":
+            rest = rest[1:]
+    return shown, rest[1:]
 
 
 def mismatches(shown: Any, actual: Any, path: str = "") -> list[str]:
@@ -199,29 +209,46 @@ def mismatches(shown: Any, actual: Any, path: str = "") -> list[str]:
     if shown is ANY:
         return []
     if isinstance(shown, dict):
-        if not isinstance(actual, dict):
-            return [f"{where}: shown an object, got {actual!r}"]
-        out = []
-        for key, value in shown.items():
-            if key not in actual:
-                out.append(f"{where}: no field {key!r} (fields: {', '.join(actual)})")
-            else:
-                out += mismatches(value, actual[key], f"{path}.{key}" if path else key)
-        return out
+        return _object_mismatches(shown, actual, path)
     if isinstance(shown, Shown):
-        if not isinstance(actual, list):
-            return [f"{where}: shown a list, got {actual!r}"]
-        if len(actual) < len(shown.items) or (not shown.more and len(actual) != len(shown.items)):
-            return [f"{where}: shown {len(shown.items)} item(s){' or more' if shown.more else ''}, got {len(actual)}"]
-        return [m for n, item in enumerate(shown.items) for m in mismatches(item, actual[n], f"{path}[{n}]")]
+        return _list_mismatches(shown, actual, path)
     if isinstance(shown, str) and ("…" in shown or "..." in shown):
-        pattern = ".*".join(re.escape(part) for part in re.split(r"…|\.\.\.", shown))
-        if isinstance(actual, str) and re.fullmatch(pattern, actual, re.DOTALL):
-            return []
-        return [f"{where}: shown {shown!r}, got {actual!r}"]
+        return _pattern_mismatches(shown, actual, where)
     if shown != actual or isinstance(shown, bool) != isinstance(actual, bool):
         return [f"{where}: shown {shown!r}, got {actual!r}"]
     return []
+
+
+def _pattern_mismatches(shown: str, actual: Any, where: str) -> list[str]:
+    """A shown string with an ellipsis: any text stands where the ellipsis is."""
+    pattern = ".*".join(re.escape(part) for part in re.split(r"…|\.\.\.", shown))
+    if isinstance(actual, str) and re.fullmatch(pattern, actual, re.DOTALL):
+        return []
+    return [f"{where}: shown {shown!r}, got {actual!r}"]
+
+
+def _object_mismatches(shown: dict[str, Any], actual: Any, path: str) -> list[str]:
+    """Every field shown is there, with what it shows; fields not shown may be there too."""
+    where = path or "the answer"
+    if not isinstance(actual, dict):
+        return [f"{where}: shown an object, got {actual!r}"]
+    out = []
+    for key, value in shown.items():
+        if key not in actual:
+            out.append(f"{where}: no field {key!r} (fields: {', '.join(actual)})")
+        else:
+            out += mismatches(value, actual[key], f"{path}.{key}" if path else key)
+    return out
+
+
+def _list_mismatches(shown: Shown, actual: Any, path: str) -> list[str]:
+    """The items shown, in order; more of them only when the list shows an ellipsis."""
+    where = path or "the answer"
+    if not isinstance(actual, list):
+        return [f"{where}: shown a list, got {actual!r}"]
+    if len(actual) < len(shown.items) or (not shown.more and len(actual) != len(shown.items)):
+        return [f"{where}: shown {len(shown.items)} item(s){' or more' if shown.more else ''}, got {len(actual)}"]
+    return [m for n, item in enumerate(shown.items) for m in mismatches(item, actual[n], f"{path}[{n}]")]
 
 
 def at_fake(text: str, base_url: str) -> str:

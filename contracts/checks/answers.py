@@ -7,7 +7,7 @@ runner draws for it (contracts/scenarios.py).
 from __future__ import annotations
 
 from ..observation import Observation, code_of, gaps, is_submit, pairs, valid
-from ..scenarios import UNDOCUMENTED_CODE
+from ..scenarios import UNDOCUMENTED_CODE, Scenario
 from ..titles import beyond, misreport
 from .common import outcome_is_code, refused, retry_pace
 from .registry import Broken, Context, Skip, obligation
@@ -127,23 +127,32 @@ def tolerance(obs: Observation, ctx: Context) -> None:
     if scenario is None or scenario.kind not in ("shape", "undocumented"):
         raise Skip("not a tolerance scenario")
     refused(obs)
-    sent = [e for e in obs.entries if is_submit(e)]
     if scenario.kind == "undocumented":
-        what = f"undocumented resCode {UNDOCUMENTED_CODE}"
-        if obs.outcome.kind == "hung":
-            raise Broken(f"{what}: {beyond(ctx.settings.call_bound_s)}", f"the client {obs.outcome.describe()}")
-        if obs.outcome.kind in ("returned", "crashed", "task_failed"):
-            raise Broken(f"{what}: {misreport(obs, UNDOCUMENTED_CODE)}", f"the client {obs.outcome.describe()}")
-        if obs.outcome.kind == "rejected" and code_of(obs.outcome.code) in ctx.catalog.codes:
-            raise Broken(f"{what} reported as a documented code", f"reported as {obs.outcome.code}")
-        return
-    if scenario.code is not None:
+        _undocumented_code_reported(obs, ctx)
+    elif scenario.code is not None:
         if not outcome_is_code(obs, scenario.code):
             raise Broken(
                 f"{scenario.shape} error answer: {misreport(obs, scenario.code)}",
                 f"resCode {scenario.code} in the {scenario.shape!r} shape; the client {obs.outcome.describe()}",
             )
-        return
+    else:
+        _odd_success_read(obs, ctx, scenario)
+
+
+def _undocumented_code_reported(obs: Observation, ctx: Context) -> None:
+    """A resCode the documentation does not list: reported as that code, not read as success or a known code."""
+    what = f"undocumented resCode {UNDOCUMENTED_CODE}"
+    if obs.outcome.kind == "hung":
+        raise Broken(f"{what}: {beyond(ctx.settings.call_bound_s)}", f"the client {obs.outcome.describe()}")
+    if obs.outcome.kind in ("returned", "crashed", "task_failed"):
+        raise Broken(f"{what}: {misreport(obs, UNDOCUMENTED_CODE)}", f"the client {obs.outcome.describe()}")
+    if obs.outcome.kind == "rejected" and code_of(obs.outcome.code) in ctx.catalog.codes:
+        raise Broken(f"{what} reported as a documented code", f"reported as {obs.outcome.code}")
+
+
+def _odd_success_read(obs: Observation, ctx: Context, scenario: Scenario) -> None:
+    """A success answer in an odd shape: the client still returns the task ID it created."""
+    sent = [e for e in obs.entries if is_submit(e)]
     if any(not valid(e) for e in sent):
         raise Skip("a request was refused (see C1)")
     created = [e["taskId"] for e in sent if e.get("taskId")]

@@ -45,6 +45,9 @@ def paced(title: str, chosen: list[Pair], rule: Callable[[list[float]], str | No
         raise Broken(f"{title}: {found[0][2]}", f"waits between attempts {shown}")
 
 
+_WAITS_FOR_A_GROWTH = 2  # the first wait and a later one
+
+
 def retry_pace(title: str, runs: list[list[Pair]], settings: Settings) -> None:
     """Every wait at least ``retry_min_gap_s``; over 3+ attempts the wait grows."""
 
@@ -52,7 +55,7 @@ def retry_pace(title: str, runs: list[list[Pair]], settings: Settings) -> None:
         return "back-to-back retries" if any(g < settings.retry_min_gap_s for g in waits) else None
 
     def flat(waits: list[float]) -> str | None:
-        if len(waits) >= 2 and waits[-1] + TIMING_TOLERANCE_S < settings.retry_growth * waits[0]:
+        if len(waits) >= _WAITS_FOR_A_GROWTH and waits[-1] + TIMING_TOLERANCE_S < settings.retry_growth * waits[0]:
             return "the wait does not grow"
         return None
 

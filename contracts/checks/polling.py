@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..fake import RATE_LIMITED, SUCCESS
 from ..observation import Observation, Pair, is_query, pairs
 from ..scenarios import Catalog
 from ..titles import beyond, misreport, over
@@ -24,10 +25,13 @@ ENDINGS = (
 )
 
 
+_POLLS_FOR_A_PACE = 2  # a pace is the wait between two polls
+
+
 def _pace_probes(catalog: Catalog) -> list[Probe]:
     """The endings, and a 501 on every other query when the run uses 501."""
-    slowed = Probe("slow-501", during=({"endpoint": "query", "resCode": 501, "everyN": 2, "times": 2},))
-    return [*ENDINGS, slowed] if 501 in catalog.codes else list(ENDINGS)
+    slowed = Probe("slow-501", during=({"endpoint": "query", "resCode": RATE_LIMITED, "everyN": 2, "times": 2},))
+    return [*ENDINGS, slowed] if RATE_LIMITED in catalog.codes else list(ENDINGS)
 
 
 def _error_probes(catalog: Catalog) -> list[Probe]:
@@ -55,51 +59,68 @@ def _polls(obs: Observation) -> list[dict[str, Any]]:
     probes=ENDINGS,
 )
 def polling_ends(obs: Observation, ctx: Context) -> None:
-    probe, outcome = obs.probe or "", obs.outcome
+    probe = obs.probe or ""
     if probe == "finishes" or probe.endswith("-transient"):
-        if outcome.kind == "rejected" and probe.endswith("-transient"):
-            return  # a client that does not retry reports the code (judged by C12)
-        if outcome.kind != "returned":
-            title = (
-                beyond(ctx.settings.poll_bound_s)
-                if outcome.kind == "hung"
-                else misreport(obs, expected="returning the URLs")
-            )
-            raise Broken(
-                f"{probe}: {title}",
-                f"the task finished with {_count(obs.expected)}; the client {outcome.describe()}",
-            )
-        got = _as_lists(outcome.value)
-        if got != obs.expected:
-            raise Broken(
-                f"{probe}: wrong URLs", f"imageUrlList per item was {obs.expected}; wait returned {outcome.value!r}"
-            )
+        _returns_the_urls(obs, ctx, probe)
     elif probe == "fails":
-        if outcome.kind != "task_failed":
-            title = (
-                beyond(ctx.settings.poll_bound_s)
-                if outcome.kind == "hung"
-                else misreport(obs, expected="raising TaskFailed")
-            )
-            raise Broken(
-                f"failed task not reported: {title}",
-                f"the task ended failed ({obs.expected!r}); the client {outcome.describe()}",
-            )
-        if str(obs.expected) not in outcome.message:
-            raise Broken(
-                "failure message lost", f"taskMessage was {obs.expected!r}; TaskFailed says {outcome.message!r}"
-            )
+        _reports_the_failure(obs, ctx)
     elif probe == "stuck":
-        bound = ctx.settings.poll_bound_s
-        if over(outcome, bound):
-            raise Broken(
-                f"stuck: still polling after the kit's bound of {bound:g} s",
-                f"the task never ends; the client {outcome.describe()} (it must give up within {bound:g} s)",
-            )
-        if outcome.kind in ("returned", "crashed"):
-            raise Broken(f"stuck: {misreport(obs)}", f"the task never ends; the client {outcome.describe()}")
+        _gives_up(obs, ctx)
     else:
         raise Skip("not a probe for this obligation")
+
+
+def _returns_the_urls(obs: Observation, ctx: Context, probe: str) -> None:
+    """A finished task: wait returns every URL, in order."""
+    outcome = obs.outcome
+    if outcome.kind == "rejected" and probe.endswith("-transient"):
+        return  # a client that does not retry reports the code (judged by C12)
+    if outcome.kind != "returned":
+        title = (
+            beyond(ctx.settings.poll_bound_s)
+            if outcome.kind == "hung"
+            else misreport(obs, expected="returning the URLs")
+        )
+        raise Broken(
+            f"{probe}: {title}",
+            f"the task finished with {_count(obs.expected)}; the client {outcome.describe()}",
+        )
+    got = _as_lists(outcome.value)
+    if got != obs.expected:
+        raise Broken(
+            f"{probe}: wrong URLs", f"imageUrlList per item was {obs.expected}; wait returned {outcome.value!r}"
+        )
+
+
+def _reports_the_failure(obs: Observation, ctx: Context) -> None:
+    """A failed task: wait raises TaskFailed with the task's message."""
+    outcome = obs.outcome
+    if outcome.kind != "task_failed":
+        title = (
+            beyond(ctx.settings.poll_bound_s)
+            if outcome.kind == "hung"
+            else misreport(obs, expected="raising TaskFailed")
+        )
+        raise Broken(
+            f"failed task not reported: {title}",
+            f"the task ended failed ({obs.expected!r}); the client {outcome.describe()}",
+        )
+    if str(obs.expected) not in outcome.message:
+        raise Broken(
+            "failure message lost", f"taskMessage was {obs.expected!r}; TaskFailed says {outcome.message!r}"
+        )
+
+
+def _gives_up(obs: Observation, ctx: Context) -> None:
+    """A task that never ends: wait gives up within the kit's bound, and does not pretend it ended."""
+    outcome, bound = obs.outcome, ctx.settings.poll_bound_s
+    if over(outcome, bound):
+        raise Broken(
+            f"stuck: still polling after the kit's bound of {bound:g} s",
+            f"the task never ends; the client {outcome.describe()} (it must give up within {bound:g} s)",
+        )
+    if outcome.kind in ("returned", "crashed"):
+        raise Broken(f"stuck: {misreport(obs)}", f"the task never ends; the client {outcome.describe()}")
 
 
 def _count(expected: Any) -> str:
@@ -122,7 +143,7 @@ def _as_lists(value: Any) -> Any:
 )
 def polling_pace(obs: Observation, ctx: Context) -> None:
     polls = _polls(obs)
-    if len(polls) < 2:
+    if len(polls) < _POLLS_FOR_A_PACE:
         raise Skip("fewer than two polls")
     settings = ctx.settings
     chosen = pairs(polls)
@@ -136,8 +157,8 @@ def polling_pace(obs: Observation, ctx: Context) -> None:
         codes = [before.get("resCode") for before, _ in chosen]
 
         def hurried(waits: list[float]) -> str | None:
-            usual = [g for code, g in zip(codes, waits, strict=True) if code == 200]
-            slowed = [g for code, g in zip(codes, waits, strict=True) if code == 501]
+            usual = [g for code, g in zip(codes, waits, strict=True) if code == SUCCESS]
+            slowed = [g for code, g in zip(codes, waits, strict=True) if code == RATE_LIMITED]
             # Noise (a busy machine) only ever adds time: the shortest waits are the client's own pace.
             if usual and slowed and min(slowed) + TIMING_TOLERANCE_S < settings.poll_slowdown * min(usual):
                 return f"a 501 does not slow polling (at least {settings.poll_slowdown}x the usual wait expected)"
@@ -163,15 +184,7 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
     answered = [e for e in polls if e.get("resCode") == code]
     outcome = obs.outcome
     if code not in ctx.catalog.retryable:
-        if len(answered) > 1:
-            raise Broken(
-                f"retried {code} on the query", f"resCode {code} may not be retried; {len(answered)} queries got it"
-            )
-        if not outcome_is_code(obs, code):
-            raise Broken(
-                f"query {code}: {misreport(obs, code)}",
-                f"the query answered resCode {code}; the client {outcome.describe()}",
-            )
+        _final_code_reported(obs, code, answered)
         return
     if len(answered) > ctx.settings.max_attempts:
         raise Broken(
@@ -183,17 +196,7 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
             f"query {code}: still retrying: {beyond(ctx.settings.poll_bound_s)}",
             f"{len(polls)} queries and no result after {outcome.elapsed:.1f} s",
         )
-    runs: list[list[Pair]] = []
-    current: list[Pair] = []
-    for before, after in pairs(polls):
-        if before.get("resCode") == code:
-            current.append((before, after))
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    retry_pace(f"query {code}", runs, ctx.settings)
+    retry_pace(f"query {code}", _runs_answered(polls, code), ctx.settings)
     if probe.endswith("-transient"):
         if outcome.kind not in ("returned", "rejected") or (
             outcome.kind == "rejected" and not outcome_is_code(obs, code)
@@ -206,3 +209,31 @@ def polling_errors(obs: Observation, ctx: Context) -> None:
         raise Broken(
             f"query {code}: {misreport(obs, code)}", f"every query answered {code}; the client {outcome.describe()}"
         )
+
+
+def _final_code_reported(obs: Observation, code: int, answered: list[dict[str, Any]]) -> None:
+    """A code that may not be retried: queried once, and reported with its code."""
+    if len(answered) > 1:
+        raise Broken(
+            f"retried {code} on the query", f"resCode {code} may not be retried; {len(answered)} queries got it"
+        )
+    if not outcome_is_code(obs, code):
+        raise Broken(
+            f"query {code}: {misreport(obs, code)}",
+            f"the query answered resCode {code}; the client {obs.outcome.describe()}",
+        )
+
+
+def _runs_answered(polls: list[dict[str, Any]], code: int) -> list[list[Pair]]:
+    """The runs of consecutive polls answered ``code``, each as the pairs of its waits."""
+    runs: list[list[Pair]] = []
+    current: list[Pair] = []
+    for before, after in pairs(polls):
+        if before.get("resCode") == code:
+            current.append((before, after))
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs

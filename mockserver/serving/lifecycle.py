@@ -39,6 +39,7 @@ STOP_GRACE_S = 4.0
 FORCE_EXIT_S = 1.0
 #: Seconds between the SIGTERMs repeated to children that have not stopped yet.
 NUDGE_S = 0.5
+_STATUS_START = b"HTTP/1.1 200"  # as much of the answer as a probe reads: the status code
 #: The signals that stop the fake.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
 #: The exit code of a fake stopped by a signal once it had announced itself (graceful or forced).
@@ -225,7 +226,7 @@ class Probe:
             conn = self.tls.wrap_socket(raw) if self.tls is not None else raw
             conn.sendall(self.request)
             status = b""
-            while len(status) < 12 and (part := conn.recv(16)):
+            while len(status) < len(_STATUS_START) and (part := conn.recv(16)):
                 status += part
             return status
 

@@ -22,11 +22,14 @@ from typing import Any
 from ..config import Config
 from ..errors import GatewayError
 from ..http import Incoming, Reply
-from ..origin import intercepted_hosts
+from ..origin import MAX_PORT, intercepted_hosts
 from .request_head import BadRequest, read_headers
 from .tls import authority, secure, server_names
 
 log = logging.getLogger("bgmock")
+
+_REQUEST_LINE_PARTS = 3  # method, target, version
+
 
 def split_authority(target: str) -> tuple[str, int | None]:
     """``host:port`` of a CONNECT (``[::1]:443`` for IPv6) as (host, port); port None if absent or bad."""
@@ -35,7 +38,7 @@ def split_authority(target: str) -> tuple[str, int | None]:
         port = rest[1:] if rest.startswith(":") else ""
     else:
         host, _, port = target.rpartition(":") if ":" in target else (target, "", "")
-    return host.lower().rstrip("."), int(port) if port.isdigit() and 0 < int(port) < 65536 else None
+    return host.lower().rstrip("."), int(port) if port.isdigit() and 0 < int(port) <= MAX_PORT else None
 
 
 class Proxy:
@@ -59,7 +62,7 @@ class Proxy:
         Whether the connection goes on (now over TLS)."""
         parts = line.rstrip(b"\r\n").split(b" ")
         try:
-            if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+            if len(parts) != _REQUEST_LINE_PARTS or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
                 raise BadRequest(400, "malformed CONNECT request line")
             target = parts[1].decode("latin-1")
             headers = read_headers(handler.rfile)

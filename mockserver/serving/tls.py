@@ -51,6 +51,7 @@ TRUSTSTORE_PASSWORD = "bgmock"
 #: Names every server certificate is valid for.
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 _TLS_HANDSHAKE = 0x16  # the first byte of a TLS record carrying a ClientHello
+_CONTEXTS_KEPT = 256  # server contexts an Authority caches: the proxy's hosts are a fixed, small set
 
 
 # -- where the CA lives -------------------------------------------------------------------------
@@ -146,7 +147,7 @@ class Authority:
             if found is None:
                 found = new_server_context()
                 self.ca.issue_cert(*key, common_name=key[0]).configure_cert(found)
-                if len(self._contexts) < 256:  # bounded: the proxy's hosts are a fixed, small set
+                if len(self._contexts) < _CONTEXTS_KEPT:
                     self._contexts[key] = found
         return found
 

@@ -30,8 +30,11 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -253,14 +256,7 @@ def serve_workers(
 
     Stops within ``lifecycle.STOP_GRACE_S`` of SIGINT or SIGTERM (forcing if it must), and says
     it is listening only once a worker answers (``lifecycle``)."""
-    try:
-        from granian import Granian
-        from granian.constants import Interfaces
-    except ImportError:
-        raise ConfigError(
-            "--workers needs granian, the production server: pip install granian "
-            "(or, from the bgmock checkout, pip install -e \".[workers]\")"
-        ) from None
+    granian, interfaces = _granian()
     started = time.perf_counter() if started is None else started
     watchdog = watchdog or Watchdog()
     with scratch_dir() as scratch:
@@ -271,79 +267,129 @@ def serve_workers(
         # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
         # also installs the start-up rules, once for all workers.
         Backend(config)
-        # The settings (secrets included) reach the workers in their environment, never in a file.
-        os.environ[WORKER_CONFIG_ENV] = json.dumps(config.as_dict())
-        os.environ[WORKER_PARENT_ENV] = str(os.getpid())
-        tls: dict[str, Any] = {}
-        if config.tls:  # granian serves TLS itself, from files (docs/tls-and-proxy.md)
-            from .tls import server_files
-
-            tls["ssl_cert"], tls["ssl_key"] = server_files(config, scratch)
-        if blocking_threads is None:
-            # Threads per worker = requests it serves at once. Few is fastest for quick answers
-            # (less GIL hand-over); a latency setting means many requests wait at once.
-            blocking_threads = 64 if config.latency else 8
-        server = Granian(
-            "mockserver.serving.wsgi:worker_app", factory=True, address=address, port=port,
-            interface=Interfaces.WSGI, workers=config.workers, blocking_threads=blocking_threads,
-            # critical: a deliberate abort (a transport fault) would otherwise print a traceback
-            # per fault; the fake logs its own errors and requests through the "bgmock" logger.
-            log_level="critical", log_access=False, respawn_failed_workers=True, **tls,
-            workers_kill_timeout=int(STOP_GRACE_S) - 1,  # granian's own force, before the watchdog's
-        )
-        # granian installs this as its SIGINT/SIGTERM handler when it starts (instance attribute)
-        server.signal_handler_interrupt = watchdog.wrap(server.signal_handler_interrupt)
-        # SIGHUP (a closed terminal, a dropped ssh session) stops the fake as in one process;
-        # granian's own meaning, "reload the workers", left it serving on its port for good.
-        server.signal_handler_reload = server.signal_handler_interrupt
-        announced = threading.Event()
-        # resolved and made here: the announcer thread must not import or resolve (fork safety)
-        probe = Probe(probe_address(config.host, port), tls=bool(config.tls), admin_token=config.admin_token)
-        announcer = threading.Thread(
-            target=_announce_when_answering,
-            args=(server, probe, config, state, started, watchdog.stopping, announced),
-            name="bgmock-ready", daemon=True,
-        )
-        announcer.start()
-        try:
-            server.serve()
-        except KeyboardInterrupt:  # a stop before granian set its handlers (ours raise Stopped)
-            pass
-        except SystemExit as exc:
-            if exc.code in (0, None) or watchdog.signum is not None:
-                return watchdog.exit_code(announced.is_set())  # a worker ended by the same Ctrl-C is no crash
-            print(
-                f"bgmock: granian stopped (exit {exc.code}): a worker died again within 5.5 s of being"
-                " respawned (granian's crash-loop guard); the fake is no longer listening",
-                file=sys.stderr, flush=True,
+        with _settings_for_workers(config):
+            server = granian(
+                "mockserver.serving.wsgi:worker_app", factory=True, address=address, port=port,
+                interface=interfaces.WSGI, workers=config.workers,
+                blocking_threads=_threads_per_worker(config, blocking_threads),
+                # critical: a deliberate abort (a transport fault) would otherwise print a traceback
+                # per fault; the fake logs its own errors and requests through the "bgmock" logger.
+                log_level="critical", log_access=False, respawn_failed_workers=True, **_tls_files(config, scratch),
+                workers_kill_timeout=int(STOP_GRACE_S) - 1,  # granian's own force, before the watchdog's
             )
-            return exc.code if isinstance(exc.code, int) else 1
-        finally:
-            watchdog.stopping.set()  # the announcer gives up if no worker ever answered
-            os.environ.pop(WORKER_CONFIG_ENV, None)
-            os.environ.pop(WORKER_PARENT_ENV, None)
-    return watchdog.exit_code(announced.is_set())
+            _stop_on_signals(server, watchdog)
+            # resolved and made here: the announcer thread must not import or resolve (fork safety)
+            probe = Probe(probe_address(config.host, port), tls=bool(config.tls), admin_token=config.admin_token)
+            announcement = _Announcement(config, state, started, probe, watchdog.stopping)
+            threading.Thread(
+                target=announcement.when_answering, args=(server,), name="bgmock-ready", daemon=True,
+            ).start()
+            code = _serve(server, watchdog)
+    return watchdog.exit_code(announcement.done.is_set()) if code is None else code
 
 
-def _announce_when_answering(
-    server: Any, probe: Probe, config: Config, state: str, started: float, stop: threading.Event,
-    announced: threading.Event,
-) -> None:
-    """Print the listening line once a worker answers (the port is bound before any worker runs)."""
-    # granian forks its workers from its main thread; probing after the last fork means no
-    # fork copies a lock this thread holds (OpenSSL's, with --tls). Its respawns come later.
-    forked = getattr(server, "wrks", None)
-    while forked is not None and len(forked) < config.workers and not stop.is_set():
-        time.sleep(0.005)
-    if wait_until_answering(probe, stop=stop):
-        announced.set()
+def _granian() -> tuple[Any, Any]:
+    """granian's server class and its interface names, or the message that says how to install it."""
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise ConfigError(
+            "--workers needs granian, the production server: pip install granian "
+            "(or, from the bgmock checkout, pip install -e \".[workers]\")"
+        ) from None
+    return Granian, Interfaces
+
+
+@contextmanager
+def _settings_for_workers(config: Config) -> Iterator[None]:
+    """The settings (secrets included) reach the workers in their environment, never in a file;
+    taken out again once the workers are gone."""
+    os.environ[WORKER_CONFIG_ENV] = json.dumps(config.as_dict())
+    os.environ[WORKER_PARENT_ENV] = str(os.getpid())
+    try:
+        yield
+    finally:
+        os.environ.pop(WORKER_CONFIG_ENV, None)
+        os.environ.pop(WORKER_PARENT_ENV, None)
+
+
+def _tls_files(config: Config, scratch: Path) -> dict[str, Any]:
+    """granian's TLS options: it serves TLS itself, from files (docs/tls-and-proxy.md)."""
+    if not config.tls:
+        return {}
+    from .tls import server_files
+
+    cert, key = server_files(config, scratch)
+    return {"ssl_cert": cert, "ssl_key": key}
+
+
+def _threads_per_worker(config: Config, asked: int | None) -> int:
+    """Threads per worker = requests it serves at once. Few is fastest for quick answers (less
+    GIL hand-over); a latency setting means many requests wait at once."""
+    if asked is not None:
+        return asked
+    return 64 if config.latency else 8
+
+
+def _stop_on_signals(server: Any, watchdog: Watchdog) -> None:
+    """SIGINT, SIGTERM and SIGHUP stop the fake through the watchdog."""
+    # granian installs this as its SIGINT/SIGTERM handler when it starts (instance attribute)
+    server.signal_handler_interrupt = watchdog.wrap(server.signal_handler_interrupt)
+    # SIGHUP (a closed terminal, a dropped ssh session) stops the fake as in one process;
+    # granian's own meaning, "reload the workers", left it serving on its port for good.
+    server.signal_handler_reload = server.signal_handler_interrupt
+
+
+def _serve(server: Any, watchdog: Watchdog) -> int | None:
+    """Serve until stopped: None for a stop someone asked for, else the exit code of a granian
+    that gave up on its workers."""
+    try:
+        server.serve()
+    except KeyboardInterrupt:  # a stop before granian set its handlers (ours raise Stopped)
+        pass
+    except SystemExit as exc:
+        if exc.code in (0, None) or watchdog.signum is not None:
+            return None  # a worker ended by the same Ctrl-C is no crash
         print(
-            f"bgmock listening on {'https' if config.tls else 'http'}://{host_port(config.host, probe.port)}"
-            f" ({config.workers} granian worker(s), {state};"
-            f" started in {(time.perf_counter() - started) * 1000:.0f} ms;"
-            f" dashboard {dashboard_url(config, probe.port)})",
-            flush=True,
+            f"bgmock: granian stopped (exit {exc.code}): a worker died again within 5.5 s of being"
+            " respawned (granian's crash-loop guard); the fake is no longer listening",
+            file=sys.stderr, flush=True,
         )
+        return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        watchdog.stopping.set()  # the announcer gives up if no worker ever answered
+    return None
+
+
+@dataclass
+class _Announcement:
+    """The listening line of ``serve_workers``: what it says, and when (once a worker answers)."""
+
+    config: Config
+    state: str
+    started: float
+    probe: Probe
+    stop: threading.Event
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def when_answering(self, server: Any) -> None:
+        """Print the listening line once a worker answers (the port is bound before any worker runs)."""
+        config, probe = self.config, self.probe
+        # granian forks its workers from its main thread; probing after the last fork means no
+        # fork copies a lock this thread holds (OpenSSL's, with --tls). Its respawns come later.
+        forked = getattr(server, "wrks", None)
+        while forked is not None and len(forked) < config.workers and not self.stop.is_set():
+            time.sleep(0.005)
+        if wait_until_answering(probe, stop=self.stop):
+            self.done.set()
+            print(
+                f"bgmock listening on {'https' if config.tls else 'http'}://{host_port(config.host, probe.port)}"
+                f" ({config.workers} granian worker(s), {self.state};"
+                f" started in {(time.perf_counter() - self.started) * 1000:.0f} ms;"
+                f" dashboard {dashboard_url(config, probe.port)})",
+                flush=True,
+            )
 
 
 __all__ = ["Aborted", "WsgiApp", "serve_workers", "worker_app"]

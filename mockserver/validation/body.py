@@ -114,9 +114,8 @@ def _unfit(value: Any, limit: int) -> str | None:
         deeper = []
         for node in level:
             if isinstance(node, dict):
-                for key in node:
-                    if not key.isascii() and _lone_surrogate(key):
-                        return _SURROGATE
+                if _lone_surrogate_key(node):
+                    return _SURROGATE
                 children: Iterable[Any] = node.values()
             else:
                 children = node
@@ -130,6 +129,10 @@ def _unfit(value: Any, limit: int) -> str | None:
 
 
 _SURROGATE = "JSON text holds a lone surrogate (an unpaired \\ud800-\\udfff), which is not Unicode"
+
+
+def _lone_surrogate_key(node: dict[str, Any]) -> bool:
+    return any(not key.isascii() and _lone_surrogate(key) for key in node)
 
 
 def _lone_surrogate(text: str) -> bool:

@@ -71,21 +71,21 @@ def coerce(
         kind = type(value)
         if kind is float and declared == "integer" and value.is_integer():
             out[key] = int(value)
-        elif kind is not str or not strings:
-            continue
-        elif declared == "integer":
-            number = read_int(value, signed=True, padded=True)
-            if number is not None:
-                out[key] = number
-        elif declared == "number":
-            parsed = read_number(value, padded=True)
-            if parsed is not None:
-                out[key] = whole(parsed)
-        else:  # boolean
-            truth = _TRUTH.get(value.strip(" \t\n\r").lower())
-            if truth is not None:
-                out[key] = truth
+        elif kind is str and strings:
+            read = _read_scalar(value, declared)
+            if read is not None:
+                out[key] = read
     return out
+
+
+def _read_scalar(text: str, declared: str) -> Any:
+    """``text`` read as the declared integer, number or boolean; None when it does not read cleanly."""
+    if declared == "integer":
+        return read_int(text, signed=True, padded=True)
+    if declared == "number":
+        parsed = read_number(text, padded=True)
+        return whole(parsed) if parsed is not None else None
+    return _TRUTH.get(text.strip(" \t\n\r").lower())  # boolean
 
 
 def _declared_scalar(schema: Mapping[str, Any]) -> Any:
@@ -104,6 +104,7 @@ def _declared_scalar(schema: Mapping[str, Any]) -> Any:
 #: Where integers sit in a schema: ``int`` (this value), ``props`` (name -> plan), ``extra``
 #: (additionalProperties' plan), ``items`` (an array's items' plan). Empty plans are dropped.
 Plan = dict[str, Any]
+_MAX_SCHEMA_DEPTH = 16  # nested subschemas ``_plan`` follows: a bound, should a $ref lead back to itself
 
 
 @lru_cache(maxsize=64)
@@ -150,7 +151,7 @@ def _resolve(spec: Spec, ref: str, document: str) -> Mapping[str, Any]:
 
 def _plan(schema: Any, spec: Spec, document: str, depth: int) -> Plan | None:
     """Walk ``schema`` (following ``$ref``, ``anyOf``/``oneOf``/``allOf``) for integer places."""
-    if not isinstance(schema, Mapping) or depth > 16:
+    if not isinstance(schema, Mapping) or depth > _MAX_SCHEMA_DEPTH:
         return None
     plan: Plan = {}
     if _declares_integer(schema):

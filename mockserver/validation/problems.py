@@ -16,23 +16,22 @@ if TYPE_CHECKING:
     from jsonschema import ValidationError
 
 _ALTERNATIVES = ("anyOf", "oneOf")
+#: Keywords worded by ``_bound_words`` and by ``_size_words``.
+_BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_SIZES = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"})
+#: A failure of an ``anyOf`` branch's own keyword has the relative schema path [branch, keyword].
+_BRANCH_KEYWORD_PATH = 2
+_MESSAGE_CHARS = 200  # of jsonschema's own message, for a keyword not worded here
+_VALUE_CHARS = 40  # of a value quoted in a message
+#: Python types and their JSON names; bool before int, which it subclasses.
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"))
 
 
 def json_type(value: Any) -> str:
     """The JSON name of a Python value's type, for messages."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "object")
 
 
 def field_path(path: Iterable[Any], prefix: str = "") -> str:
@@ -55,35 +54,30 @@ def explain(error: ValidationError, prefix: str = "") -> list[str]:
     path = field_path(error.absolute_path, prefix)
     if "x-field" in schema:
         path = f"{path}.{schema['x-field']}" if path else schema["x-field"]
-    kind, expected, value = error.validator, error.validator_value, error.instance
+    kind = error.validator
     if "x-message" in schema and kind not in ("required", "type"):
         message = schema["x-message"]
     elif kind in _ALTERNATIVES:
         return _alternatives(error, prefix, path)
     elif kind == "required":
-        missing = [name for name in expected if name not in value]
+        missing = [name for name in error.validator_value if name not in error.instance]
         path = field_path([*error.absolute_path, missing[0] if missing else "?"], prefix)
         message = "is required"
-    elif kind == "type":
+    else:
+        message = _keyword_words(error, schema)
+    return [f"{path}: {message}" if path else message]
+
+
+def _keyword_words(error: ValidationError, schema: Mapping[str, Any]) -> str:
+    """What the one failed keyword asks for, and what came instead."""
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "type":
         names = [str(n) for n in expected] if isinstance(expected, list) else [str(expected)]
         message = f"must be {_either([_article(n) for n in names])}, got {json_type(value)}"
-    elif kind in ("minimum", "maximum"):
-        bounds = schema.get("minimum"), schema.get("maximum")
-        if None not in bounds:
-            message = f"must be between {bounds[0]} and {bounds[1]}, got {_shown(value)}"
-        else:
-            message = f"must be {'at least' if kind == 'minimum' else 'at most'} {expected}, got {_shown(value)}"
-    elif kind in ("exclusiveMinimum", "exclusiveMaximum"):
-        message = f"must be {'more' if kind == 'exclusiveMinimum' else 'less'} than {expected}, got {_shown(value)}"
-    elif kind == "minLength":
-        message = "must not be empty" if expected == 1 else f"must be at least {expected} characters"
-    elif kind == "maxLength":
-        message = f"must be at most {expected} characters, got {len(value)}"
-    elif kind in ("minItems", "maxItems"):
-        message = f"must hold {'at least' if kind == 'minItems' else 'at most'} {expected} items, got {len(value)}"
-    elif kind in ("minProperties", "maxProperties"):
-        side = "at least" if kind == "minProperties" else "at most"
-        message = f"must hold {side} {expected} fields, got {len(value)}"
+    elif kind in _BOUNDS:
+        message = _bound_words(kind, expected, value, schema)
+    elif kind in _SIZES:
+        message = _size_words(kind, expected, value)
     elif kind == "enum" and "propertyNames" in error.relative_schema_path:
         message = f"key {_shown(value)} is not accepted: keys must be one of {_listed(expected)}"
     elif kind == "enum":
@@ -93,8 +87,29 @@ def explain(error: ValidationError, prefix: str = "") -> list[str]:
     elif kind == "pattern":
         message = f"must match the pattern {expected}"
     else:
-        message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    return [f"{path}: {message}" if path else message]
+        message = _cut(error.message, _MESSAGE_CHARS)
+    return message
+
+
+def _bound_words(kind: str, expected: Any, value: Any, schema: Mapping[str, Any]) -> str:
+    """A number's bound; both of them when the schema has both."""
+    if kind in ("exclusiveMinimum", "exclusiveMaximum"):
+        return f"must be {'more' if kind == 'exclusiveMinimum' else 'less'} than {expected}, got {_shown(value)}"
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        return f"must be between {low} and {high}, got {_shown(value)}"
+    return f"must be {'at least' if kind == 'minimum' else 'at most'} {expected}, got {_shown(value)}"
+
+
+def _size_words(kind: str, expected: Any, value: Any) -> str:
+    """A string's length, an array's items, an object's fields."""
+    if kind == "minLength":
+        return "must not be empty" if expected == 1 else f"must be at least {expected} characters"
+    if kind == "maxLength":
+        return f"must be at most {expected} characters, got {len(value)}"
+    side = "at least" if kind.startswith("min") else "at most"
+    things = "items" if kind.endswith("Items") else "fields"
+    return f"must hold {side} {expected} {things}, got {len(value)}"
 
 
 def _alternatives(error: ValidationError, prefix: str, path: str) -> list[str]:
@@ -108,7 +123,7 @@ def _alternatives(error: ValidationError, prefix: str, path: str) -> list[str]:
     for index, branch in enumerate(branches):
         subs = failures.get(index, [])
         fits = isinstance(branch, Mapping) and "type" in branch and not any(
-            s.validator == "type" and len(s.relative_schema_path) == 2 for s in subs
+            s.validator == "type" and len(s.relative_schema_path) == _BRANCH_KEYWORD_PATH for s in subs
         )
         if fits and subs:
             lines = [line for sub in subs for line in explain(sub, prefix)]
@@ -131,26 +146,37 @@ def _accepts(schema: Any) -> str:
     declared = schema.get("type")
     if not isinstance(declared, str):
         return "a valid value"
-    words = _article(declared)
-    if declared == "string":
-        low, high = schema.get("minLength"), schema.get("maxLength")
-        if low and high:
-            words += f" of {low} to {high} characters"
-        elif low and low > 1:
-            words += f" of at least {low} characters"
-        elif low:
-            words = "a non-empty string"
-    elif declared in ("integer", "number"):
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if low is not None and high is not None:
-            words += f" from {low} to {high}"
-        elif low is not None:
-            words += f" of at least {low}"
-    elif declared == "object" and isinstance(schema.get("propertyNames"), Mapping):
-        names = schema["propertyNames"].get("enum")
-        if names:
-            words += f" with keys among {_listed(names)}"
-    return words
+    words = _ACCEPTS_OF_TYPE.get(declared)
+    return words(schema) if words is not None else _article(declared)
+
+
+def _string_accepts(schema: Mapping[str, Any]) -> str:
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low and high:
+        return f"a string of {low} to {high} characters"
+    if low and low > 1:
+        return f"a string of at least {low} characters"
+    return "a non-empty string" if low else "a string"
+
+
+def _number_accepts(schema: Mapping[str, Any]) -> str:
+    words = _article(schema["type"])
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        return f"{words} from {low} to {high}"
+    return f"{words} of at least {low}" if low is not None else words
+
+
+def _object_accepts(schema: Mapping[str, Any]) -> str:
+    keys = schema.get("propertyNames")
+    names = keys.get("enum") if isinstance(keys, Mapping) else None
+    return f"an object with keys among {_listed(names)}" if names else "an object"
+
+
+#: What ``_accepts`` adds to a type's name, by type (the others are their name alone).
+_ACCEPTS_OF_TYPE: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "string": _string_accepts, "integer": _number_accepts, "number": _number_accepts, "object": _object_accepts,
+}
 
 
 def _article(name: str) -> str:
@@ -170,7 +196,11 @@ def _listed(values: Iterable[Any]) -> str:
 def _shown(value: Any) -> str:
     """A value quoted in a message, cut short (a message never carries a long string back)."""
     text = json.dumps(value, ensure_ascii=False) if isinstance(value, (str, int, float, bool)) else repr(value)
-    return text if len(text) <= 40 else text[:40] + "..."
+    return _cut(text, _VALUE_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def schema_problems(

@@ -138,12 +138,7 @@ class SubmitValidator:
         if params.problems is not None:
             raise InvalidInput(envelope + params.problems)
         items = params.items
-        problems = envelope + schema_problems(self.items_validator, items, "requestParams", fast=self.items_fast)
-        if self.config.strict:
-            for index, item in enumerate(items):
-                problems += schema_problems(
-                    self.strict_item_validator, item, f"requestParams[{index}]", fast=self.strict_item_fast
-                )
+        problems = envelope + self._schema_problems(items)
         parsed: list[SubmitItem] = []
         specific: list[str] = []  # what the image and URL checks found: the reason, not the schema's bound
         for index, item in enumerate(items):
@@ -162,6 +157,16 @@ class SubmitValidator:
         if problems:
             raise InvalidInput(list(dict.fromkeys(problems)))
         return parsed
+
+    def _schema_problems(self, items: list[Any]) -> list[str]:
+        """What the items' schema finds; in strict mode, what each item's strict schema adds."""
+        problems = schema_problems(self.items_validator, items, "requestParams", fast=self.items_fast)
+        if self.config.strict:
+            for index, item in enumerate(items):
+                problems += schema_problems(
+                    self.strict_item_validator, item, f"requestParams[{index}]", fast=self.strict_item_fast
+                )
+        return problems
 
     def scene_problem(self, model_num: Any) -> str | None:
         """Why a ``modelNum`` is refused (a string the catalog does not know), or None; its type

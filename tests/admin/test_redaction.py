@@ -37,29 +37,24 @@ def _request(place: str, secret: str, filler: str) -> dict[str, Any]:
     """Flask test-client arguments that carry ``secret`` at ``place`` (with ``filler`` around it)."""
     inside = f"{filler}{secret}{filler}"
     item = submit_item()
-    if place == "query":
-        return {"method": "GET", "path": QUERY, "query_string": {filler or "app_secret": secret, "taskId": "x"}}
-    if place == "query-inside":
-        return {"method": "GET", "path": QUERY, "query_string": {"note": inside, "taskId": "x"}}
-    if place == "header":
-        return {"method": "POST", "path": SCENES, "json": {}, "headers": {"X-Api-Key": secret}}
-    if place == "header-inside":
-        return {"method": "POST", "path": SCENES, "json": {}, "headers": {"X-Custom": inside}}
-    if place == "json-field":
-        return {"method": "POST", "path": SUBMIT, "json": {"requestParams": [item], filler or "appSecret": secret}}
-    if place == "json-nested":
-        return {"method": "POST", "path": SUBMIT, "json": {"requestParams": [{**item, "meta": {"k": [inside]}}]}}
-    if place == "json-key":
-        return {"method": "POST", "path": SCENES, "json": {inside: 1}}
-    if place == "form-field":
-        return {"method": "POST", "path": SUBMIT, "data": {"requestParams": json.dumps([item]), "secret_x": inside}}
-    if place == "path":
-        return {"method": "GET", "path": "/ai/" + quote(inside, safe="")}
-    if place == "title-inside":  # a field the answer's problem message quotes
-        return {"method": "POST", "path": SUBMIT, "json": {"requestParams": [{**item, "modelNum": inside}]}}
-    if place == "scene-title":
-        return {"method": "POST", "path": SCENES, "json": {"productTitle": inside, "sceneType": inside}}
-    return {"method": "POST", "path": QUERY, "json": {"taskId": inside}}
+    form = {"requestParams": json.dumps([item]), "secret_x": inside}
+    nested = {**item, "meta": {"k": [inside]}}
+    named = filler or "appSecret"  # a credential's name, or a name of the client's own
+    return {
+        "query": {"method": "GET", "path": QUERY, "query_string": {filler or "app_secret": secret, "taskId": "x"}},
+        "query-inside": {"method": "GET", "path": QUERY, "query_string": {"note": inside, "taskId": "x"}},
+        "header": {"method": "POST", "path": SCENES, "json": {}, "headers": {"X-Api-Key": secret}},
+        "header-inside": {"method": "POST", "path": SCENES, "json": {}, "headers": {"X-Custom": inside}},
+        "json-field": {"method": "POST", "path": SUBMIT, "json": {"requestParams": [item], named: secret}},
+        "json-nested": {"method": "POST", "path": SUBMIT, "json": {"requestParams": [nested]}},
+        "json-key": {"method": "POST", "path": SCENES, "json": {inside: 1}},
+        "form-field": {"method": "POST", "path": SUBMIT, "data": form},
+        "path": {"method": "GET", "path": "/ai/" + quote(inside, safe="")},
+        # a field the answer's problem message quotes
+        "title-inside": {"method": "POST", "path": SUBMIT, "json": {"requestParams": [{**item, "modelNum": inside}]}},
+        "scene-title": {"method": "POST", "path": SCENES, "json": {"productTitle": inside, "sceneType": inside}},
+        "task-id": {"method": "POST", "path": QUERY, "json": {"taskId": inside}},
+    }[place]
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None)
@@ -67,7 +62,7 @@ def _request(place: str, secret: str, filler: str) -> dict[str, Any]:
     app_secret=secrets_, admin_token=secrets_, place=st.sampled_from(PLACES),
     which=st.sampled_from(["app", "admin"]), filler=st.text(alphabet=string.ascii_letters, max_size=6),
 )
-def test_a_secret_placed_anywhere_is_never_kept_logged_or_answered(
+def test_a_secret_placed_anywhere_is_never_kept_logged_or_answered(  # noqa: PLR0913, PLR0917 - a fixture and draws
     caplog: pytest.LogCaptureFixture, app_secret: str, admin_token: str, place: str, which: str, filler: str
 ) -> None:
     caplog.clear()

@@ -189,26 +189,25 @@ def test_iop_sign_is_per_api_name(signed):
 # -- failures -------------------------------------------------------------------------------------
 
 def _v2_case(case: str) -> dict[str, str]:
+    """The v2 system parameters of a call, broken as ``case`` says."""
+    key, secret, ts = KEY, SECRET, None
     if case == "wrong secret":
-        return v2_query(secret="not-the-secret")
+        secret = "not-the-secret"
+    elif case == "unknown app_key":
+        key = "nobody"
+    elif case == "timestamp too old":
+        ts = now_ms(-3600)
+    elif case == "timestamp in the future":
+        ts = now_ms(+3600)
+    query = v2_query(key=key, secret=secret, timestamp=ts)
     if case == "tampered timestamp":
-        query = v2_query()
         query["timestamp"] = str(int(query["timestamp"]) + 1)
-        return query
-    if case == "unknown app_key":
-        return v2_query(key="nobody", secret=SECRET)
-    if case == "timestamp too old":
-        return v2_query(timestamp=now_ms(-3600))
-    if case == "timestamp in the future":
-        return v2_query(timestamp=now_ms(+3600))
-    if case == "timestamp not a number":
-        query = v2_query()
-        return {**query, "timestamp": "2024-06-25 12:00:00"}
-    if case == "sign_method md5":
-        return {**v2_query(), "sign_method": "md5"}
-    missing = case.removeprefix("missing ")
-    query = v2_query()
-    del query[missing]
+    elif case == "timestamp not a number":
+        query["timestamp"] = "2024-06-25 12:00:00"
+    elif case == "sign_method md5":
+        query["sign_method"] = "md5"
+    elif case.startswith("missing "):
+        del query[case.removeprefix("missing ")]
     return query
 
 

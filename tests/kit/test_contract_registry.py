@@ -61,7 +61,7 @@ def _register_c13_c14(ids: list[str]) -> None:
         probes=(Probe("bad-gateway-again", ({"transport": "http502"},)),),
     )
     def gateway_page(obs: Observation, ctx: Context) -> None:
-        if obs.outcome.kind != "transport" and obs.outcome.kind != "rejected":
+        if obs.outcome.kind not in ("transport", "rejected"):
             raise Broken(f"{obs.probe}: not an error", obs.outcome.describe())
 
     ids.append("C14")

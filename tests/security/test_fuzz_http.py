@@ -410,7 +410,7 @@ def _send(fake: _Served, method: str, path: str, headers: dict[str, str], body: 
     method=socket_methods, path=socket_paths, headers=headers,
     content_type=st.sampled_from(CONTENT_TYPES), body=bodies,
 )
-def test_any_request_over_a_socket_gets_a_documented_answer(
+def test_any_request_over_a_socket_gets_a_documented_answer(  # noqa: PLR0913, PLR0917 - fixtures and draws
     live: _Served, no_errors_logged: None, method: str, path: str, headers: dict[str, str],
     content_type: str | None, body: bytes,
 ) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
 RETRYABLE = frozenset({500, 501, 801, 1001})
+SUCCESS = 200  # the resCode of every successful answer
 
 
 class ApiError(Exception):
@@ -89,7 +90,7 @@ class BackgroundClient:
             code = int(str(answer["resCode"]).strip())
         except ValueError:
             raise CommunicationError(f"resCode {answer['resCode']!r} is not a number") from None
-        if code != 200:
+        if code != SUCCESS:
             raise ApiError(code, str(answer.get("resMessage", "")))
         data = answer.get("data")
         if not isinstance(data, dict):
@@ -153,20 +154,23 @@ def answer(client: BackgroundClient | None, message: dict[str, Any], options: ar
     if op == "close":
         return None, {"ok": True}
     assert client is not None, "submit or wait before open"
+    reply: dict[str, Any]
     try:
         if op == "submit":
-            return client, {"taskId": client.submit(message["params"])}
-        if op == "wait":
-            return client, {"urls": client.wait(message["taskId"])}
-        return client, {"crash": f"unknown op {op!r}"}
+            reply = {"taskId": client.submit(message["params"])}
+        elif op == "wait":
+            reply = {"urls": client.wait(message["taskId"])}
+        else:
+            reply = {"crash": f"unknown op {op!r}"}
     except ApiError as exc:
-        return client, {"rejected": {"code": exc.code, "message": exc.message}}
+        reply = {"rejected": {"code": exc.code, "message": exc.message}}
     except CommunicationError as exc:
-        return client, {"transport": str(exc)}
+        reply = {"transport": str(exc)}
     except TaskFailedError as exc:
-        return client, {"taskFailed": str(exc)}
+        reply = {"taskFailed": str(exc)}
     except Exception as exc:  # noqa: BLE001 - what the caller of the client would see as a crash
-        return client, {"crash": f"{type(exc).__name__}: {exc}"}
+        reply = {"crash": f"{type(exc).__name__}: {exc}"}
+    return client, reply
 
 
 def main() -> None:
