@@ -1,0 +1,200 @@
+"""Where a submit's time goes when the state is on Redis: the figures behind issue 17's target.
+
+    python bench/bench_redis_cost.py                 # appends a section to bench/RESULTS.md
+    python bench/bench_redis_cost.py --no-write      # print only
+
+Two parts, each repeated (``--repeats``; min–max and median):
+
+- **in-process**, one ``Dispatcher.handle`` of a submit (URL input, full checks), user and
+  system CPU per call (``getrusage``): in memory; on a private Redis from 1 and from 8 threads
+  (the threads of one granian worker); and on Redis with the script call answered in-process
+  (what the Redis path costs in Python before any round trip: encoding the task and the journal
+  entry). Also the round trips per submit, counted at the socket (redis-py's
+  ``send_packed_command``), and one bare ``PING`` through the batcher (the round trip's own cost).
+- **live**, ``bgmock serve --workers 2`` under ``wrk -t2 -c32`` on the submit endpoint: user and
+  system CPU per answered submit of each process (the two workers, the private redis-server), from
+  ``/proc/<pid>/stat`` over the measured run, and the req/s.
+
+Needs ``wrk`` (Debian: ``apt-get install -y wrk``), ``redis-server`` and granian.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench_throughput import SUBMIT, Peer, Running, wrk  # noqa: E402 - this folder is on sys.path
+from common import machine, min_max, publish
+
+from mockserver.api import Backend
+from mockserver.config import Config
+from mockserver.dispatch import Dispatcher
+from mockserver.http import Incoming
+from mockserver.storage import redis_unit
+from mockserver.storage.batch import Batcher
+from mockserver.storage.private_redis import PrivateRedis
+
+ROOT = Path(__file__).resolve().parent.parent
+ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": "800", "height": "800",
+        "imageNum": "2"}
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def rusage_us(fn: Callable[[], object], calls: int, threads: int = 1) -> tuple[float, float]:
+    """(user, system) CPU µs per call of ``fn``, made ``calls`` times over ``threads`` threads."""
+    for _ in range(max(1, calls // 10)):
+        fn()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+
+    def work() -> None:
+        for _ in range(calls // threads):
+            fn()
+
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime - before.ru_utime) / calls * 1e6, (after.ru_stime - before.ru_stime) / calls * 1e6
+
+
+def in_process(calls: int, repeats: int) -> dict[str, list[tuple[float, float]]]:
+    body = json.dumps({"requestParams": json.dumps([ITEM])}).encode()
+    request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=body)
+    memory = Dispatcher(Backend(Config(log_requests=False)))
+    rows: dict[str, list[tuple[float, float]]] = {}
+    with PrivateRedis() as url:
+        shared = Dispatcher(Backend(Config(state=url, log_requests=False)))
+        assert shared.handle(request).res_code == 200
+        batcher = Batcher(shared.backend.store.tasks.s.client)
+        for _ in range(repeats):
+            rows.setdefault("memory, 1 thread", []).append(rusage_us(lambda: memory.handle(request), calls))
+            rows.setdefault("memory, 8 threads", []).append(rusage_us(lambda: memory.handle(request), calls, 8))
+            rows.setdefault("Redis, 1 thread", []).append(rusage_us(lambda: shared.handle(request), calls))
+            rows.setdefault("Redis, 8 threads", []).append(rusage_us(lambda: shared.handle(request), calls, 8))
+            rows.setdefault("one PING through the batcher", []).append(rusage_us(lambda: batcher.run([("PING",)]),
+                                                                                    calls))
+        real_call = redis_unit.Session.call
+        redis_unit.Session.call = lambda self, steps, expected: [1] * len(steps)  # type: ignore[method-assign]
+        try:
+            for _ in range(repeats):
+                rows.setdefault("Redis, 1 thread, the script call answered in-process", []).append(
+                    rusage_us(lambda: shared.handle(request), calls))
+        finally:
+            redis_unit.Session.call = real_call  # type: ignore[method-assign]
+        rows["round trips per submit (warm, 1 thread)"] = [(round_trips(shared, request), 0.0)]
+    return rows
+
+
+def round_trips(dispatcher: Dispatcher, request: Incoming, submits: int = 200) -> float:
+    """Writes to Redis's socket per submit, counted where redis-py sends."""
+    from redis.connection import AbstractConnection
+
+    sent = [0]
+    real = AbstractConnection.send_packed_command
+
+    def counting(self: AbstractConnection, command: object, check_health: bool = True) -> None:
+        sent[0] += 1
+        real(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        for _ in range(submits):
+            dispatcher.handle(request)
+    finally:
+        AbstractConnection.send_packed_command = real  # type: ignore[method-assign]
+    return sent[0] / submits
+
+
+def live(duration: float, repeats: int) -> dict[str, list[tuple[float, float]]]:
+    """Per process of ``bgmock serve --workers 2``: (user, system) µs per answered submit."""
+    py = sys.executable
+    peer = Peer("bgmock-workers", "", lambda p, _: [py, "-m", "mockserver.cli", "serve", "--workers", "2",
+                                                    "--port", str(p), "--quiet"])
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for round_ in range(repeats):
+        server = Running(peer, ROOT)
+        try:
+            wrk(server.url, 2, 32, 2)  # warm-up
+            pids = _processes(server.proc.pid)
+            before = {pid: _ticks(pid) for pid in pids}
+            result = wrk(server.url, duration, 32, 2)
+            after = {pid: _ticks(pid) for pid in pids}
+        finally:
+            server.stop()
+        answered = result["rps"] * duration
+        rows.setdefault("req/s", []).append((result["rps"], 0.0))
+        workers = sorted(pid for pid in pids if pids[pid] == "worker")
+        for name, group in (("the two workers", workers), ("redis-server", [p for p in pids if pids[p] == "redis"])):
+            user = sum(after[p][0] - before[p][0] for p in group) * TICK_US / answered
+            system = sum(after[p][1] - before[p][1] for p in group) * TICK_US / answered
+            rows.setdefault(name, []).append((user, system))
+        print(f"  live round {round_ + 1}/{repeats}: {result['rps']:.0f} req/s", flush=True)
+    return rows
+
+
+def _processes(root: int) -> dict[int, str]:
+    """The fake's processes by role: granian's workers (children that use CPU) and the redis-server."""
+    out = subprocess.run(["ps", "-o", "pid=,ppid=,comm=", "--ppid", str(root)], capture_output=True, text=True)
+    roles = {}
+    for line in out.stdout.splitlines():
+        pid, _, comm = line.split(None, 2)
+        roles[int(pid)] = "redis" if "redis" in comm else "worker"
+    return roles
+
+
+def _ticks(pid: int) -> tuple[int, int]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+
+
+def _cells(pairs: list[tuple[float, float]]) -> str:
+    users, systems = [p[0] for p in pairs], [p[1] for p in pairs]
+    totals = [u + s for u, s in pairs]
+    return f"{min_max(users)} | {min_max(systems)} | {min_max(totals)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=8)
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    print("in-process ...", flush=True)
+    inside = in_process(args.calls, args.repeats)
+    print("live ...", flush=True)
+    outside = live(args.duration, args.repeats)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rps = [r for r, _ in outside.pop("req/s")]
+    trips = inside.pop("round trips per submit (warm, 1 thread)")[0][0]
+    lines = [
+        f"## Shared state on Redis: where a submit's time goes — {stamp}", "",
+        f"`python bench/bench_redis_cost.py --repeats {args.repeats} --calls {args.calls} --duration "
+        f"{args.duration:g}`: CPU per submit, user and system, min–max (median) over {args.repeats} runs.", "",
+        *machine(["redis", "hiredis", "granian"]), "",
+        "| in-process: one `Dispatcher.handle` of a submit | user µs | system µs | total µs |", "|---|---|---|---|",
+        *(f"| {name} | {_cells(pairs)} |" for name, pairs in inside.items()), "",
+        f"Round trips to Redis per submit on a warm fake (counted at the socket): **{trips:.2f}**.", "",
+        f"| live: `bgmock serve --workers 2`, `wrk -t2 -c32 -d{args.duration:g}s`, µs per answered submit "
+        "| user µs | system µs | total µs |", "|---|---|---|---|",
+        *(f"| {name} | {_cells(pairs)} |" for name, pairs in outside.items()), "",
+        f"req/s: {min_max(rps, 0)}.", "",
+    ]
+    publish("\n".join(lines), args.results, write=not args.no_write)
+    print(f"median req/s {statistics.median(rps):.0f}")
+
+
+if __name__ == "__main__":
+    main()
