@@ -18,6 +18,12 @@ from PIL import Image, ImageDraw, ImageFilter
 from .colours import RGB, darken, lighten, mix, palette, scene_type
 from .text import font
 
+# How often a look comes up: the share of ``rng.random()`` draws below it.
+_SIDE_LIT_ROOM = 0.3  # a room whose wall light runs across (a window to the side), not down
+_SIDEWAYS_GLOOM = 0.5  # an atmosphere's dark ramp running across the image
+_SIDEWAYS_PROMOTION = 0.5  # a promotion's two-colour ramp running across the image
+_BANNER_AT_TOP = 0.5  # a promotion's banner near the top (its badge then near the bottom)
+
 
 @lru_cache(maxsize=1)
 def _linear_mask() -> Image.Image:
@@ -57,7 +63,7 @@ def _indoor(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Image.
     """Wall, window light and a floor: reads as a room even at thumbnail size."""
     w, h = size
     wall_top, wall_bottom = lighten(pal[0], 0.25), mix(pal[0], pal[1], 0.35)
-    img = _gradient(size, wall_top, wall_bottom, horizontal=rng.random() < 0.3)
+    img = _gradient(size, wall_top, wall_bottom, horizontal=rng.random() < _SIDE_LIT_ROOM)
     floor_y = int(h * rng.uniform(0.60, 0.72))
     # A window (or a framed picture) on the wall, at a per-image spot.
     ww, wh = int(w * rng.uniform(0.18, 0.28)), int(h * rng.uniform(0.22, 0.32))
@@ -126,7 +132,7 @@ def _atmosphere(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Im
     """
     w, h = size
     img = _gradient(
-        size, darken(pal[0], 0.45), darken(pal[1], 0.65), horizontal=rng.random() < 0.5
+        size, darken(pal[0], 0.45), darken(pal[1], 0.65), horizontal=rng.random() < _SIDEWAYS_GLOOM
     )
     _glow(
         img,
@@ -164,11 +170,9 @@ def _atmosphere(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Im
     return img
 
 
-def _promotion(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Image.Image:
-    """Sunburst, a diagonal banner, a discount badge and confetti: loud on purpose."""
+def _sunburst(draw: ImageDraw.ImageDraw, size: tuple[int, int], rng: random.Random) -> None:
+    """Every other ray of a sunburst, faint white, from a per-image centre."""
     w, h = size
-    img = _gradient(size, lighten(pal[0], 0.1), pal[1], horizontal=rng.random() < 0.5)
-    draw = ImageDraw.Draw(img, "RGBA")
     cx, cy = int(w * rng.uniform(0.3, 0.7)), int(h * rng.uniform(0.3, 0.6))
     rays = rng.choice((12, 16, 20))
     reach = 2 * max(w, h)
@@ -181,26 +185,30 @@ def _promotion(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Ima
             a0 + 360 / rays,
             fill=(255, 255, 255, 28),
         )
-    top = rng.random() < 0.5
+
+
+def _banner(draw: ImageDraw.ImageDraw, size: tuple[int, int], colour: RGB, top: bool, rng: random.Random) -> None:
+    """A slightly tilted full-width band near the top or the bottom, with two thin stripes."""
+    w, h = size
     band = h * 0.11
     y0 = h * (0.06 if top else 0.80)
     tilt = h * rng.uniform(-0.05, 0.05)
     draw.polygon(
         [(0, y0 + tilt), (w, y0 - tilt), (w, y0 - tilt + band), (0, y0 + tilt + band)],
-        fill=(*pal[2], 235),
+        fill=(*colour, 235),
     )
-    stripe = (*lighten(pal[2], 0.4), 200)
-    draw.line(
-        (0, y0 + tilt + band * 0.15, w, y0 - tilt + band * 0.15),
-        fill=stripe,
-        width=max(1, h // 250),
-    )
-    draw.line(
-        (0, y0 + tilt + band * 0.85, w, y0 - tilt + band * 0.85),
-        fill=stripe,
-        width=max(1, h // 250),
-    )
-    # Discount badge: a star polygon with a percent sign, in the corner away from the banner.
+    stripe = (*lighten(colour, 0.4), 200)
+    for at in (0.15, 0.85):
+        draw.line(
+            (0, y0 + tilt + band * at, w, y0 - tilt + band * at),
+            fill=stripe,
+            width=max(1, h // 250),
+        )
+
+
+def _badge(draw: ImageDraw.ImageDraw, size: tuple[int, int], colour: RGB, top: bool, rng: random.Random) -> None:
+    """Discount badge: a star polygon with a percent sign, in a corner away from the banner."""
+    w, h = size
     br = min(w, h) * 0.09
     bx = w * rng.choice((0.14, 0.86))
     by = h * (0.86 if top else 0.14)
@@ -209,8 +217,13 @@ def _promotion(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Ima
         ang = math.pi * i / 12
         rad = br if i % 2 == 0 else br * 0.8
         spikes.append((bx + rad * math.cos(ang), by + rad * math.sin(ang)))
-    draw.polygon(spikes, fill=(*darken(pal[2], 0.1), 255))
+    draw.polygon(spikes, fill=(*darken(colour, 0.1), 255))
     draw.text((bx, by), "%", font=font(int(br)), fill=(255, 255, 255, 255), anchor="mm")
+
+
+def _confetti(draw: ImageDraw.ImageDraw, size: tuple[int, int], pal: list[RGB], rng: random.Random) -> None:
+    """Small tilted quadrilaterals in the palette's accent, a light tint, gold and white."""
+    w, h = size
     for _ in range(rng.randint(20, 36)):
         x, y, s = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(3, 8) * w / 800
         colour = rng.choice((pal[2], lighten(pal[0], 0.6), (255, 215, 64), (255, 255, 255)))
@@ -218,6 +231,21 @@ def _promotion(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Ima
             [(x, y), (x + 2 * s, y + s), (x + s, y + 3 * s), (x - s, y + 2 * s)],
             fill=(*colour, 200),
         )
+
+
+def _promotion(size: tuple[int, int], pal: list[RGB], rng: random.Random) -> Image.Image:
+    """Sunburst, a diagonal banner, a discount badge and confetti: loud on purpose.
+
+    The parts take their random draws in the order they are called: reordering them would change
+    the pixels every seed gives (and the hashes that tests and recorded fixtures compare).
+    """
+    img = _gradient(size, lighten(pal[0], 0.1), pal[1], horizontal=rng.random() < _SIDEWAYS_PROMOTION)
+    draw = ImageDraw.Draw(img, "RGBA")
+    _sunburst(draw, size, rng)
+    top = rng.random() < _BANNER_AT_TOP
+    _banner(draw, size, pal[2], top, rng)
+    _badge(draw, size, pal[2], top, rng)
+    _confetti(draw, size, pal, rng)
     return img
 
 

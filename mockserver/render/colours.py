@@ -16,6 +16,8 @@ RGB = tuple[int, int, int]
 
 _WHITE: RGB = (255, 255, 255)
 _BLACK: RGB = (0, 0, 0)
+_HEX_DIGITS = 6  # "rrggbb"
+_PALETTE_SIZE = 3  # the drawing code's base, second and accent colours
 
 
 def parse_hex(value: Any) -> RGB | None:
@@ -24,7 +26,7 @@ def parse_hex(value: Any) -> RGB | None:
     if not isinstance(value, str):
         return None
     text = value.strip().lstrip("#")
-    if len(text) != 6:
+    if len(text) != _HEX_DIGITS:
         return None
     try:
         return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))
@@ -71,10 +73,10 @@ def palette(scene: Mapping[str, Any]) -> list[RGB]:
     raw = scene.get("palette")
     colours: list[RGB] = []
     if isinstance(raw, (list, tuple)):
-        colours = [c for c in (parse_hex(v) for v in raw[:3]) if c is not None]
-    if len(colours) >= 3:
-        return colours[:3]
-    if len(colours) == 2:
+        colours = [c for c in (parse_hex(v) for v in raw[:_PALETTE_SIZE]) if c is not None]
+    if len(colours) >= _PALETTE_SIZE:
+        return colours[:_PALETTE_SIZE]
+    if len(colours) == _PALETTE_SIZE - 1:  # no accent: one is derived from the other two
         return [colours[0], colours[1], darken(mix(colours[0], colours[1], 0.5), 0.35)]
     d = digest(f"palette:{scene.get('modelNum', '')}")
     hue = d[0] / 255

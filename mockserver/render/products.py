@@ -16,6 +16,14 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 from ..images import DEFAULT_MAX_PIXELS, ImageProblem, check_pixels, open_header, sniff_format
 from .colours import darken, digest, hsv, lighten
 
+# The cutout (fake "main object extraction"); distances are per channel, 0..255.
+_HAS_TRANSPARENCY = 250  # an alpha below this somewhere: the photo comes cut out already
+_PLAIN_CORNERS = 24  # the four corners differ by at most this: a plain background to key out
+_BACKGROUND_NEAR = 20  # a pixel this close to the corners' colour is background (transparent)
+_EDGE_RAMP = 8  # alpha gained per step of distance beyond that: a soft edge, not a jagged one
+#: A scale this close to 1 pastes the cut-out as it is (a resample would only blur it).
+_SAME_SIZE = 0.001
+
 
 def placeholder_product(seed: str) -> Image.Image:
     """A drawn product (bottle, box or jar) for submissions that only gave an image URL.
@@ -58,18 +66,20 @@ def _cutout(img: Image.Image) -> Image.Image:
     to the corner colour gets close for the usual studio shot, and photos without a plain
     background are left rectangular (better than guessing wrong).
     """
-    if img.getextrema()[3][0] < 250:  # already has transparency: trust it
+    if img.getextrema()[3][0] < _HAS_TRANSPARENCY:  # cut out already: trust it
         return img
     rgb = img.convert("RGB")
     w, h = rgb.size
     corners = [rgb.getpixel(p) for p in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
     spread = max(max(c[i] for c in corners) - min(c[i] for c in corners) for i in range(3))
-    if spread > 24:
+    if spread > _PLAIN_CORNERS:
         return img
     bg = tuple(sum(c[i] for c in corners) // 4 for i in range(3))
     diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size, bg)).split()
     distance = ImageChops.lighter(ImageChops.lighter(diff[0], diff[1]), diff[2])
-    alpha = distance.point([0 if v < 20 else min(255, (v - 20) * 8) for v in range(256)])
+    alpha = distance.point(
+        [0 if v < _BACKGROUND_NEAR else min(255, (v - _BACKGROUND_NEAR) * _EDGE_RAMP) for v in range(256)]
+    )
     out = img.copy()
     out.putalpha(alpha.filter(ImageFilter.BoxBlur(1)))
     return out
@@ -164,7 +174,7 @@ def place_product(
     """
     w, h = base.size
     fit = min(w * scale / product.width, h * scale / product.height, 2.0)
-    if abs(fit - 1.0) > 0.001:
+    if abs(fit - 1.0) > _SAME_SIZE:
         size = (max(1, round(product.width * fit)), max(1, round(product.height * fit)))
         product = product.resize(size, Image.Resampling.BILINEAR)
     pw, ph = product.size
