@@ -14,6 +14,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+#: Seconds a socket's timeout may differ from the one wanted before it is set again:
+#: settimeout costs two syscalls, too many for every read.
+_TIMEOUT_SLACK = 0.05
+
 
 class Deadline(io.RawIOBase):
     """The connection as the request reader's raw stream: each read waits at most the idle
@@ -48,7 +52,7 @@ class Deadline(io.RawIOBase):
             if left <= 0:
                 raise TimeoutError("the client took too long to send its request")
             wanted = min(self.idle, left)
-            if abs(wanted - self.timeout) > 0.05:  # settimeout costs two syscalls: not per read
+            if abs(wanted - self.timeout) > _TIMEOUT_SLACK:
                 self.timeout = wanted
                 self.sock.settimeout(wanted)
         received = self.sock.recv_into(buffer)

@@ -18,6 +18,7 @@ from .request_body import MAX_HEADERS, MAX_LINE, ChunkedBody, LengthBody
 
 _TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _BLANK = (b"\r\n", b"\n")
+_LINE_PARTS = 3  # method, target, version: one space between each
 
 
 class BadRequest(Exception):
@@ -57,7 +58,7 @@ def _request_line(line: bytes) -> tuple[str, str, str]:
     if len(line) > MAX_LINE:
         raise BadRequest(414, "request line longer than 8192 bytes")
     parts = line.rstrip(b"\r\n").split(b" ")
-    if len(parts) != 3 or not parts[0] or not parts[1]:
+    if len(parts) != _LINE_PARTS or not parts[0] or not parts[1]:
         raise BadRequest(400, "malformed request line")
     method, target, version = parts
     if not _TOKEN.issuperset(method):
