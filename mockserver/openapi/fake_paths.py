@@ -24,6 +24,7 @@ from ..answers.urls import (
 from .components import JSON, json_answer, ref
 
 
+# long: a literal table of OpenAPI path items, read top to bottom like the document it becomes
 def _asset_operations() -> dict[str, dict[str, Any]]:
     missing = json_answer(
         "No such image: an unknown task, one not finished, or an index out of range.", ref("gateway-error")
@@ -88,102 +89,113 @@ def _asset_operations() -> dict[str, dict[str, Any]]:
     }
 
 
-def _admin_operations() -> dict[str, dict[str, Any]]:
-    def op(op_id: str, summary: str, ok: dict[str, Any], status: str = "200", **extra: Any) -> dict[str, Any]:
-        error = ref("error-response")
-        answers = {
+def _admin_op(op_id: str, summary: str, ok: dict[str, Any], status: str = "200", **extra: Any) -> dict[str, Any]:
+    """An admin operation: ``ok`` answered with ``status``, the 700 envelope on bad input, 401
+    without the admin token; ``extra`` adds its parameters or request body."""
+    return {
+        "operationId": op_id,
+        "summary": summary,
+        "tags": ["admin"],
+        "security": [{"adminToken": []}],
+        "responses": {
             status: json_answer("Done.", ok),
-            "400": json_answer("Bad input: the 700 envelope naming the field (HTTP 400 on the admin API).", error),
-        }
-        return {
-            "operationId": op_id,
-            "summary": summary,
-            "tags": ["admin"],
-            "security": [{"adminToken": []}],
-            "responses": {
-                **answers,
-                "401": json_answer(
-                    "The fake runs with --admin-token and the header is missing or wrong.", ref("gateway-error")
-                ),
-            },
-            **extra,
-        }
-
-    def admin(pointer: str) -> dict[str, str]:
-        return ref("admin", "/$defs/" + pointer)
-
-    def limit() -> list[dict[str, Any]]:
-        return [{"name": "limit", "in": "query", "required": False, "schema": admin("limit")}]
-
-    paths = {
-        ADMIN_HEALTH: {"get": op("health", "Liveness and counters", admin("health"))},
-        ADMIN_FAULTS: {
-            "get": op("listFaults", "The programmed fault rules with their counters", admin("faultList")),
-            "post": op(
-                "addFaults",
-                "Add a fault rule, or a list of rules",
-                admin("storedRules"),
-                "201",
-                requestBody={"required": True, "content": {JSON: {"schema": admin("newRules")}}},
+            "400": json_answer(
+                "Bad input: the 700 envelope naming the field (HTTP 400 on the admin API).", ref("error-response")
             ),
-            "delete": op("deleteFaults", "Remove every fault rule", admin("removed")),
-        },
-        template(ADMIN_FAULT, {"rule_id": "ruleId"}): {
-            "delete": op(
-                "deleteFault",
-                "Remove one fault rule",
-                admin("removed"),
-                parameters=[
-                    {
-                        "name": "ruleId",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/]+$"},
-                    }
-                ],
+            "401": json_answer(
+                "The fake runs with --admin-token and the header is missing or wrong.", ref("gateway-error")
             ),
         },
-        ADMIN_REQUESTS: {
-            "get": op("journal", "The request journal, newest first", admin("journal"), parameters=limit())
-        },
-        ADMIN_TASKS: {
-            "get": op("tasks", "Tasks with their state, newest first", admin("tasks"), parameters=limit())
-        },
-        template(ADMIN_TASK_PRODUCT, {"task_id": "taskId"}): {
-            "get": {
-                **op("taskProduct", "The product image an item of a task was submitted with", {}),
-                "parameters": [
-                    {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
-                    {"name": "item", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
-                ],
-            },
-        },
-        ADMIN_CLOCK: {
-            "get": op("clock", "The fake's clock", admin("clockState")),
-            "post": op(
-                "advanceClock",
-                "Move the fake's clock forward",
-                admin("clockState"),
-                requestBody={"required": True, "content": {JSON: {"schema": admin("clockAdvance")}}},
-            ),
-        },
-        ADMIN_RESET: {"post": op("reset", "Forget tasks, rules and the journal", admin("reset"))},
-        ADMIN_CONFIG: {"get": op("config", "The settings in force, secrets masked", admin("config"))},
+        **extra,
     }
-    product = paths[template(ADMIN_TASK_PRODUCT, {"task_id": "taskId"})]["get"]["responses"]
-    product["200"] = {
+
+
+def _admin(pointer: str) -> dict[str, str]:
+    """A reference to one of schemas/admin.json's definitions."""
+    return ref("admin", "/$defs/" + pointer)
+
+
+def _limit() -> list[dict[str, Any]]:
+    return [{"name": "limit", "in": "query", "required": False, "schema": _admin("limit")}]
+
+
+def _delete_fault() -> dict[str, Any]:
+    """DELETE of one rule: a rule ID the route cannot hold is no path of the fake, hence the 404."""
+    operation = _admin_op(
+        "deleteFault",
+        "Remove one fault rule",
+        _admin("removed"),
+        parameters=[
+            {
+                "name": "ruleId",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/]+$"},
+            }
+        ],
+    )
+    operation["responses"]["404"] = json_answer(
+        "No such rule (or an ID the route cannot hold): the gateway envelope InvalidApiPath.", ref("gateway-error")
+    )
+    return operation
+
+
+def _task_product() -> dict[str, Any]:
+    """GET of a submitted product image: an image, not JSON, and no input to refuse (no 400)."""
+    operation = {
+        **_admin_op("taskProduct", "The product image an item of a task was submitted with", {}),
+        "parameters": [
+            {"name": "taskId", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
+            {"name": "item", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}},
+        ],
+    }
+    responses = operation["responses"]
+    responses["200"] = {
         "description": "The image as uploaded (base64 in the submit), in its own format.",
         "content": {kind: {"schema": {"type": "string", "contentMediaType": kind}}
                     for kind in ("image/jpeg", "image/png", "image/bmp", "image/webp")},
     }
-    product["404"] = json_answer(
+    del responses["400"]
+    responses["404"] = json_answer(
         "Unknown or forgotten task, item out of range, or an item submitted by URL only.", ref("gateway-error")
     )
-    del product["400"]
-    paths[template(ADMIN_FAULT, {"rule_id": "ruleId"})]["delete"]["responses"]["404"] = json_answer(
-        "No such rule (or an ID the route cannot hold): the gateway envelope InvalidApiPath.", ref("gateway-error")
-    )
-    return paths
+    return operation
+
+
+def _admin_operations() -> dict[str, dict[str, Any]]:
+    return {
+        ADMIN_HEALTH: {"get": _admin_op("health", "Liveness and counters", _admin("health"))},
+        ADMIN_FAULTS: {
+            "get": _admin_op("listFaults", "The programmed fault rules with their counters", _admin("faultList")),
+            "post": _admin_op(
+                "addFaults",
+                "Add a fault rule, or a list of rules",
+                _admin("storedRules"),
+                "201",
+                requestBody={"required": True, "content": {JSON: {"schema": _admin("newRules")}}},
+            ),
+            "delete": _admin_op("deleteFaults", "Remove every fault rule", _admin("removed")),
+        },
+        template(ADMIN_FAULT, {"rule_id": "ruleId"}): {"delete": _delete_fault()},
+        ADMIN_REQUESTS: {
+            "get": _admin_op("journal", "The request journal, newest first", _admin("journal"), parameters=_limit())
+        },
+        ADMIN_TASKS: {
+            "get": _admin_op("tasks", "Tasks with their state, newest first", _admin("tasks"), parameters=_limit())
+        },
+        template(ADMIN_TASK_PRODUCT, {"task_id": "taskId"}): {"get": _task_product()},
+        ADMIN_CLOCK: {
+            "get": _admin_op("clock", "The fake's clock", _admin("clockState")),
+            "post": _admin_op(
+                "advanceClock",
+                "Move the fake's clock forward",
+                _admin("clockState"),
+                requestBody={"required": True, "content": {JSON: {"schema": _admin("clockAdvance")}}},
+            ),
+        },
+        ADMIN_RESET: {"post": _admin_op("reset", "Forget tasks, rules and the journal", _admin("reset"))},
+        ADMIN_CONFIG: {"get": _admin_op("config", "The settings in force, secrets masked", _admin("config"))},
+    }
 
 
 def fake_paths() -> dict[str, dict[str, Any]]:

@@ -28,28 +28,35 @@ _ENVELOPE_NOTE = (
 )
 
 
+def _submit_body(strict: bool) -> dict[str, Any]:
+    """The submit's request schema; with ``strict``, the strict envelope and the strict item on
+    top of the documented request (what a fake started with --strict accepts)."""
+    if not strict:
+        return ref("submit-request")
+    return {
+        "allOf": [
+            ref("submit-request"),
+            ref("submit-request.strict"),
+            {
+                "properties": {
+                    "requestParams": {
+                        "anyOf": [
+                            {"type": "string"},
+                            {"type": "array", "items": ref("submit-request-item.strict")},
+                        ]
+                    }
+                }
+            },
+        ]
+    }
+
+
+# long: a literal table of OpenAPI operations, read top to bottom like the document it becomes
 def _api_operations(strict: bool) -> dict[str, dict[str, Any]]:
     """The vendor's three endpoints: (path -> method -> operation), plain form."""
     gateway = ref("gateway-error")
     error = ref("error-response")
-    submit_body: dict[str, Any] = ref("submit-request")
-    if strict:  # the strict envelope and the strict item, on top of the documented request
-        submit_body = {
-            "allOf": [
-                ref("submit-request"),
-                ref("submit-request.strict"),
-                {
-                    "properties": {
-                        "requestParams": {
-                            "anyOf": [
-                                {"type": "string"},
-                                {"type": "array", "items": ref("submit-request-item.strict")},
-                            ]
-                        }
-                    }
-                },
-            ]
-        }
+    submit_body = _submit_body(strict)
     return {
         SUBMIT: {
             "post": {
