@@ -60,6 +60,7 @@ class _Attempt:
     route: Route | None = None
     ctx: Context | None = None
     refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
+    recorded_ms: float | None = None  # journaled, in this long: the request's log line is due
 
     @property
     def kind(self) -> str | None:
@@ -99,15 +100,20 @@ class Dispatcher:
     def handle(self, request: Incoming) -> Reply:
         """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
         store = self.backend.store
+        attempt = _Attempt(request, time.perf_counter())
         try:
             try:
                 with store.unit():
-                    return self._handle(request)
+                    reply = self._handle(attempt)
             except Stale:  # another fake changed the rules or the clock meanwhile: nothing was written
+                attempt = _Attempt(request, attempt.started)
                 with store.unit(fresh=True):
-                    return self._handle(request)
+                    reply = self._handle(attempt)
         except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
-            return self._store_lost(request, exc)
+            reply = self._store_lost(request, exc)
+        if attempt.recorded_ms is not None:  # logged once the unit is done: the answer the client gets
+            self._log(request, reply, attempt.recorded_ms)
+        return reply
 
     def _store_lost(self, request: Incoming, exc: BaseException, route: Route | None = None) -> Reply:
         """The API's own 500 ``system error`` (HTTP 200, as the gateway answers); on the admin
@@ -119,8 +125,7 @@ class Dispatcher:
         status = 503 if route is not None and route.kind == "admin" else 200
         return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
 
-    def _handle(self, request: Incoming) -> Reply:
-        attempt = _Attempt(request, time.perf_counter())
+    def _handle(self, attempt: _Attempt) -> Reply:
         reply = self._finished(attempt, self._answer(attempt))
         if attempt.journaled:
             self._journal(attempt, reply)
@@ -185,7 +190,7 @@ class Dispatcher:
         request = attempt.request
         try:
             notes = attempt.refused or (attempt.ctx.notes if attempt.ctx is not None else Notes())
-            self._record(request, attempt.route, notes, reply, attempt.started)
+            attempt.recorded_ms = self._record(request, attempt.route, notes, reply, attempt.started)
         except self._store_down as exc:  # the outage is said once per request, without a traceback
             log.warning("bgmock: could not record %s %s: state store unavailable (%s)",
                         _printable(request.method), _printable(request.path), exc)
@@ -248,19 +253,24 @@ class Dispatcher:
         proxy mode does with a host the fake does not stand in for (proxy.py)."""
         started = time.perf_counter()
         reply = self._gateway(error)
-        self._record(request, None, Notes(gateway=error.code, problems=[error.message]), reply, started)
+        elapsed_ms = self._record(request, None, Notes(gateway=error.code, problems=[error.message]), reply, started)
+        self._log(request, reply, elapsed_ms)
         return reply
 
     def _record(
         self, request: Incoming, route: Route | None, notes: Notes, reply: Reply, started: float,
-    ) -> None:
+    ) -> float:
+        """Journal the request; its handling time in ms (for the log line)."""
         entry = self.journal.entry(request, route.endpoint if route else None, notes, reply, started)
         self.backend.record(entry.to_json())
+        return entry.elapsed_ms
+
+    def _log(self, request: Incoming, reply: Reply, elapsed_ms: float) -> None:
         if self.backend.config.log_requests:
             log.info(
                 "%s %s -> %s%s%s %.1fms", _printable(request.method), self._shown_path(request), reply.status or "-",
                 f" resCode={reply.res_code}" if reply.res_code is not None else "",
-                f" transport={reply.transport}" if reply.transport else "", entry.elapsed_ms,
+                f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
             )
 
     def _shown_path(self, request: Incoming) -> str:

@@ -5,8 +5,12 @@
 --   KEYS[1] the version token (changed with every change of the rules or the clock); then each
 --   step's own keys, in order.
 --   ARGV[1] the version token the caller saw ('' = no check, '-' = there was none);
+--   ARGV[2] the caller's deadline on Redis's clock (seconds; '' = none): a call that runs after
+--   it (a Redis that was slow or stopped) writes nothing, so a caller that gave up and answered
+--   "system error" never leaves a task or journal entry behind;
 --   then per step: its name, its key count, its argument count, its arguments.
--- Returns {1, result of each step...}; or {0} when the view is stale: then nothing is written.
+-- Returns {1, result of each step...}; {0} when the view is stale, {2} when past the deadline:
+-- then nothing is written.
 
 local function forget(order, evicted, cutoff, max, prefix)
   -- Forget tasks created (on the fake's clock) before cutoff, then the oldest past max; count them.
@@ -70,8 +74,12 @@ function steps.journal(k, a)
   return id
 end
 
+if ARGV[2] ~= '' then
+  local now = redis.call('TIME')
+  if tonumber(now[1]) + tonumber(now[2]) / 1000000 > tonumber(ARGV[2]) then return {2} end
+end
 if ARGV[1] ~= '' and (redis.call('GET', KEYS[1]) or '-') ~= ARGV[1] then return {0} end
-local results, key, at = {1}, 2, 2
+local results, key, at = {1}, 2, 3
 while at <= #ARGV do
   local step, nkeys, nargs = steps[ARGV[at]], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
   local k, a = {}, {}

@@ -284,7 +284,7 @@ def redis_storage(url: str, config: Any) -> Storage:
         client.ping()
     except (redis.RedisError, ValueError, OSError) as exc:
         raise ConfigError(f"--state {without_password(url)}: cannot reach Redis ({exc})") from None
-    session = Session(client, config.state_prefix)
+    session = Session(client, config.state_prefix, timeout)
     return Storage(
         tasks=RedisTasks(session, config), rules=RedisRules(session),
         journal=RedisJournal(session, config.journal_size), buckets=RedisBuckets(session),

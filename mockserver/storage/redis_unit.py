@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
@@ -33,12 +34,24 @@ from .batch import Batcher
 
 try:  # an optional engine: only a Redis state needs redis-py
     from redis.exceptions import NoScriptError, WatchError
+    from redis.exceptions import TimeoutError as RedisTimeout
 except ImportError:  # pragma: no cover - redis_storage says what to install
-    WatchError = NoScriptError = RuntimeError  # type: ignore[misc,assignment]
+    WatchError = NoScriptError = RedisTimeout = RuntimeError  # type: ignore[misc,assignment]
 
 SCRIPT = files(__package__).joinpath("redis.lua").read_text(encoding="utf-8")
 #: The script's argument for "write without checking the version token".
 NO_CHECK = b""
+#: What the script answers when nothing was written: the view was stale, or it ran too late.
+STALE, LATE = 0, 2
+#: The share of the socket timeout within which a script call must have run (``redis.lua``).
+DEADLINE_SHARE = 0.9
+
+
+def _skew(client: Any) -> float:
+    """Redis's clock minus this machine's, in seconds (within half a round trip)."""
+    before = time.time()
+    seconds, micros = client.time()
+    return seconds + micros / 1e6 - (before + time.time()) / 2
 
 
 class View(NamedTuple):
@@ -72,8 +85,13 @@ class Session:
     """What every repository of one fake shares: the client, the key prefix, the batcher (group
     commit across this process's threads), the script, the last view and the unit of work."""
 
-    def __init__(self, client: Any, prefix: str) -> None:
+    def __init__(self, client: Any, prefix: str, timeout_s: float) -> None:
         self.client, self.prefix = client, prefix
+        # A script call must run within this long of being made, on Redis's clock, or write
+        # nothing (redis.lua): by then this fake has answered "system error". The margin leaves
+        # the reply time to come back before the socket timeout.
+        self.patience_s = timeout_s * DEADLINE_SHARE
+        self.skew_s = _skew(client)
         self.batch = Batcher(client)
         self.script = client.register_script(SCRIPT)
         self.unit = Unit()
@@ -167,7 +185,7 @@ class Session:
 
         By SHA through the batcher (redis-py's own script calls ask ``SCRIPT EXISTS`` first: a
         round trip more); a Redis that restarted and forgot the script gets it again."""
-        keys, args = [self.key("version")], [expected]
+        keys, args = [self.key("version")], [expected, repr(time.time() + self.skew_s + self.patience_s)]
         for step in steps:
             keys += step.keys
             args += [step.name, len(step.keys), len(step.args), *step.args]
@@ -178,8 +196,10 @@ class Session:
             (result,) = self.batch.run([command])
         elif isinstance(result, BaseException):
             raise result
-        if result[0] == 0:
+        if result[0] == STALE:
             raise Stale
+        if result[0] == LATE:
+            raise RedisTimeout(f"Redis ran the call after {self.patience_s:.2f} s: nothing written")
         return result[1:]
 
     # -- the unit of work ----------------------------------------------------------------------

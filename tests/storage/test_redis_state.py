@@ -320,6 +320,7 @@ def test_a_slow_redis_answers_system_error_within_the_timeout_never_hangs(tmp_pa
         try:
             import redis
 
+            assert _submit(fake.url)["resCode"] == 200  # warm: the next submit only writes, at its end
             stall = threading.Thread(target=lambda: redis.Redis.from_url(url).execute_command("DEBUG", "SLEEP", "3"))
             stall.start()
             time.sleep(0.2)  # Redis is now asleep for 3 s
@@ -329,6 +330,11 @@ def test_a_slow_redis_answers_system_error_within_the_timeout_never_hangs(tmp_pa
             assert answer["resCode"] == 500 and answer["resMessage"] == "system error"
             assert asleep
             assert _submit(fake.url)["resCode"] == 200  # Redis awake again: served
+            # The submit the client was told failed left nothing behind once Redis woke: the
+            # journal and the tasks show only the one that succeeded (redis.lua's deadline).
+            journal = requests.get(fake.url + "/__admin/requests", timeout=10).json()["requests"]
+            assert [entry["resCode"] for entry in journal] == [200, 200]
+            assert len(requests.get(fake.url + "/__admin/tasks", timeout=10).json()["tasks"]) == 2
         finally:
             fake.stop()
 

@@ -8,6 +8,7 @@ answered from the rules and clock it saw last, without asking Redis first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -82,3 +83,30 @@ def test_a_submit_on_a_warm_fake_is_one_round_trip(pair, monkeypatch):
     for _ in range(5):
         assert _submit(one)["resCode"] == 200
     assert len(sent) == 5
+
+
+def test_the_log_line_of_a_request_whose_writes_were_lost_shows_the_answer_sent(caplog):
+    """A request's log line is written once its unit of work is done: when Redis is lost at the
+    end, it shows the 500 ``system error`` the client got, not the answer that was not kept."""
+    import redis
+
+    from mockserver.api import Backend
+    from mockserver.dispatch import Dispatcher
+    from mockserver.http import Incoming
+
+    url = redis_or_skip()
+    for prefix in cleaned(fresh_prefix()):
+        dispatcher = Dispatcher(Backend(Config(state=url, state_prefix=prefix, log_requests=True)))
+        body = json.dumps({"requestParams": [ITEM]}).encode()
+        request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=body)
+        assert dispatcher.handle(request).res_code == 200
+        batch = dispatcher.backend.store.tasks.s.batch
+
+        def lost(*args, **kwargs):
+            raise redis.ConnectionError("Redis went away")
+
+        batch.run = lost
+        with caplog.at_level("INFO", logger="bgmock"):
+            assert dispatcher.handle(request).res_code == 500
+        lines = [record.getMessage() for record in caplog.records if record.getMessage().startswith("POST")]
+        assert len(lines) == 1 and "resCode=500" in lines[0], lines
