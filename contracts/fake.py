@@ -9,6 +9,7 @@ or on another port someone started with ``bgmock serve``.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,6 +27,11 @@ SCENES = "/ai/image/background/generation/scene/query"
 SUCCESS = 200  # every successful answer
 RATE_LIMITED = 501  # "rate limit exceed": retryable, and a poll after it waits longer
 INVALID_INPUT = 700  # the request's items failed validation
+#: Seconds the kit waits for the fake to journal the requests it is still answering (``pending``)
+#: before it reads the journal anyway; the first pause between two looks, doubling up to the
+#: last (a fake that is slow because the machine is busy is not kept busier by the kit's reads).
+SETTLE_LIMIT_S = 10.0
+SETTLE_STEPS_S = (0.005, 0.1)
 
 
 class FakeError(Exception):
@@ -126,12 +132,27 @@ class Fake:
         self.add_faults(rules)
 
     def journal(self, limit: int = 500) -> list[dict[str, Any]]:
-        """The newest ``limit`` API requests, oldest first."""
-        answer = self._call("GET", "/__admin/requests", query={"limit": str(limit)})
+        """The newest ``limit`` API requests, oldest first, once the fake has journaled every
+        request it had begun (its ``pending`` count is 0).
+
+        A client that gave up on a request (its own timeout) ended its call while the fake was
+        still answering it; on a loaded machine that entry appears later. Read at once, it would
+        be missing from the call that sent it and taken for a request of the next call (a
+        submit with the previous example's values: a C2 "changed" the client never made)."""
+        deadline = time.monotonic() + SETTLE_LIMIT_S
+        pause, longest = SETTLE_STEPS_S
+        while True:
+            answer = self._call("GET", "/__admin/requests", query={"limit": str(limit)})
+            pending = answer.get("pending") if isinstance(answer, dict) else None
+            if not isinstance(pending, int) or pending <= 0 or time.monotonic() >= deadline:
+                break  # a fake that does not say (another release) is read as it is
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
         return list(reversed(entries(answer)))  # read through the schema's promises (journal.py)
 
     def mark(self) -> int:
-        """Remember where the journal is now; ``since_mark`` returns what came after."""
+        """Remember where the journal is now (every request begun so far journaled, see
+        ``journal``); ``since_mark`` returns what came after."""
         entries = self.journal(limit=1)
         self._mark = entries[-1]["id"] if entries else 0
         return self._mark

@@ -9,6 +9,7 @@ applied to the answer by ``faults.apply_to_reply``.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import time
@@ -19,7 +20,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 
 from .answers.envelopes import Envelopes
-from .answers.urls import CONVERTERS
+from .answers.urls import ADMIN, ASSETS, CONVERTERS
 from .api import Backend
 from .errors import ApiError, GatewayError, InvalidInput
 from .faults import TransportFault, apply_to_reply
@@ -101,19 +102,29 @@ class Dispatcher:
         """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
         store = self.backend.store
         attempt = _Attempt(request, time.perf_counter())
-        try:
+        with self._pending(request):
             try:
-                with store.unit():
-                    reply = self._handle(attempt)
-            except Stale:  # another fake changed the rules or the clock meanwhile: nothing was written
-                attempt = _Attempt(request, attempt.started)
-                with store.unit(fresh=True):
-                    reply = self._handle(attempt)
-        except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
-            reply = self._store_lost(request, exc)
+                try:
+                    with store.unit():
+                        reply = self._handle(attempt)
+                except Stale:  # another fake changed the rules or the clock meanwhile: nothing was written
+                    attempt = _Attempt(request, attempt.started)
+                    with store.unit(fresh=True):
+                        reply = self._handle(attempt)
+            except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
+                reply = self._store_lost(request, exc)
         if attempt.recorded_ms is not None:  # logged once the unit is done: the answer the client gets
             self._log(request, reply, attempt.recorded_ms)
         return reply
+
+    def _pending(self, request: Incoming) -> contextlib.AbstractContextManager[None]:
+        """Counted in ``backend.pending`` until its journal entry is written: every request but
+        the admin API's (the journal's reader among them) and the fake's own images, which the
+        journal does not record. Told by the path, before routing: routing an image path with
+        its arguments costs as much as validating a submit, and is not remembered."""
+        if request.path.startswith((ADMIN, ASSETS)):
+            return contextlib.nullcontext()
+        return self.backend.pending.held()
 
     def _store_lost(self, request: Incoming, exc: BaseException, route: Route | None = None) -> Reply:
         """The API's own 500 ``system error`` (HTTP 200, as the gateway answers); on the admin

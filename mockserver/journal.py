@@ -15,10 +15,13 @@ every declared key is written.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
+import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -138,6 +141,36 @@ class JournalEntry:
             "transport": self.transport, "taskId": self.task_id, "taskStatus": self.task_status,
             "rateLimit": self.rate_limit, "delayMs": self.delay_ms, "elapsedMs": self.elapsed_ms, "t": self.t,
         }
+
+
+class Pending:
+    """How many requests this process is answering whose entries are not in the journal yet.
+
+    A client that gives up on a request (its own timeout, or killed) leaves the fake still
+    answering it, and on a loaded machine the entry can appear well after the client's call
+    ended. A journal reader that wants every request sent so far, such as the contract kit
+    between two calls of a client, reads ``count`` (``pending`` in ``GET /__admin/requests``)
+    and reads again while it is above 0: otherwise the late entry is taken for one of the
+    next call's requests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Count one request for as long as it is being answered (its entry written inside)."""
+        with self._lock:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+
+    @property
+    def count(self) -> int:
+        return self._count
 
 
 class JournalWriter:
@@ -293,6 +326,6 @@ def _plain(value: dict[Any, Any], limit: int) -> bool:
 
 
 __all__ = [
-    "SCHEMA_VERSION", "ImageNote", "InjectedNote", "JournalEntry", "JournalWriter", "Notes", "image_note",
+    "SCHEMA_VERSION", "ImageNote", "InjectedNote", "JournalEntry", "JournalWriter", "Notes", "Pending", "image_note",
     "summarize",
 ]

@@ -22,7 +22,9 @@ SCENES = "/ai/image/background/generation/scene/query"
 #: The IOP SDK's signed form of each API path.
 REST_PREFIX = "/rest"
 
-#: The admin API (bgmock's own REST API: faults, journal, tasks, clock, reset, config, health).
+#: The admin API (bgmock's own REST API: faults, journal, tasks, clock, reset, config, health),
+#: every path below ``ADMIN``.
+ADMIN = "/__admin/"
 ADMIN_HEALTH = "/__admin/health"
 ADMIN_FAULTS = "/__admin/faults"
 ADMIN_FAULT = "/__admin/faults/<string(maxlength=64):rule_id>"

@@ -18,7 +18,7 @@ from ..config import Config, ConfigError
 from ..errors import InvalidInput
 from ..faults import Injector, injected_error, raise_injected
 from ..ids import Ids
-from ..journal import Notes, image_note
+from ..journal import Notes, Pending, image_note
 from ..scenes import Scene
 from ..spec import load_spec
 from ..storage import open_storage
@@ -60,6 +60,8 @@ class Backend:
         self.config = config
         self.ids = Ids(self._id_seed())
         self.injector = Injector(self.spec, self.store, self.ids.chance)
+        #: Requests being answered, not journaled yet (the dispatcher counts; the journal's reader reads).
+        self.pending = Pending()
         self._adopt(Parts.build(config, self.spec, self.clock))
         if apply_startup_rules:  # False in worker processes: the parent installed them once
             self.injector.install_startup(self.config.faults)

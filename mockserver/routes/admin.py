@@ -48,7 +48,12 @@ def delete_faults(ctx: Context) -> Reply:
 
 
 def requests_(ctx: Context) -> Reply:
-    return Reply.json({"schemaVersion": SCHEMA_VERSION, "requests": ctx.backend.journal(_limit(ctx))})
+    """The journal, and how many requests are still being answered (``pending``), counted
+    first: when it reads 0, every request the fake had begun is among the entries."""
+    pending = ctx.backend.pending.count
+    return Reply.json(
+        {"schemaVersion": SCHEMA_VERSION, "pending": pending, "requests": ctx.backend.journal(_limit(ctx))}
+    )
 
 
 def tasks(ctx: Context) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from jsonschema import Draft202012Validator
 
+from mockserver.api import Backend
 from mockserver.signing import signed_query
 from tests.helpers import MISSING, QUERY, SCENES, SUBMIT, b64, client, make_image, submit, submit_item
 
@@ -134,6 +136,34 @@ def test_query_schema_problems_are_journaled() -> None:
     c.post("/ai/image/background/generation/query", json={"taskId": ""})
     entry = c.get("/__admin/requests?limit=1").get_json()["requests"][0]
     assert entry["resCode"] == 700 and any(p.startswith("taskId") for p in entry["problems"])
+
+
+def test_the_journal_counts_the_requests_still_being_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A submit the fake is still answering is not in the journal yet, and ``pending`` says so:
+    a reader that must see every request sent so far (the contract kit) reads until it is 0."""
+    c = client()
+    reader = c.application.test_client()
+    entered, release = threading.Event(), threading.Event()
+    original = Backend.submit
+
+    def held(backend: Backend, *args: Any, **kwargs: Any) -> str:
+        entered.set()
+        release.wait(10)
+        return original(backend, *args, **kwargs)
+
+    monkeypatch.setattr(Backend, "submit", held)
+    assert reader.get("/__admin/requests").get_json()["pending"] == 0  # the reader does not count itself
+    worker = threading.Thread(target=post, args=(c,))
+    worker.start()
+    try:
+        assert entered.wait(10)
+        during = reader.get("/__admin/requests").get_json()
+    finally:
+        release.set()
+        worker.join(10)
+    assert during["pending"] == 1 and during["requests"] == []
+    after = reader.get("/__admin/requests").get_json()
+    assert after["pending"] == 0 and [e["path"] for e in after["requests"]] == [SUBMIT]
 
 
 # -- reset ----------------------------------------------------------------------------------------

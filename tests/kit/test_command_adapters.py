@@ -11,6 +11,7 @@ clients tuned to match (the same tuning as ``tests/kit/test_contract_kit.py``).
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -84,6 +85,21 @@ def test_each_example_adapter_keeps_every_obligation(language: str, command: Any
     result = run(command_factory(command(language)), **FAST)
     assert result.ok, result.text()
     assert all(v.status == "kept" for v in result.verdicts), result.text()
+
+
+#: A platform whose default encoding is Latin-1 (Python's stdio, Java 17's default charset).
+LATIN1 = {"PYTHONIOENCODING": "latin-1", "JAVA_TOOL_OPTIONS": "-Dfile.encoding=ISO-8859-1"}
+
+
+@pytest.mark.parametrize("language", ["python", "node", "java"])
+def test_each_example_adapter_speaks_the_protocol_in_utf8_whatever_the_platform_encoding(
+    language: str, command: Any
+) -> None:
+    """The kit writes the protocol in UTF-8; an adapter reading it in the platform's encoding
+    sends each non-ASCII character of a title on as several (C2: productTitle changed)."""
+    env = {**os.environ, **LATIN1}
+    result = run(command_factory(command(language), env=env), only="C2", **FAST)
+    assert result.status("C2") == "kept", result.text()
 
 
 #: language -> (its broken twin's flag, obligations checked, the ones it must break)

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import hmac
 import http.client
+import io
 import json
 import random
 import sys
@@ -183,11 +184,16 @@ def main() -> None:
     parser.add_argument("--bug", choices=["swap-dims"], help="the deliberately broken twin")
     options = parser.parse_args()
     client = None
-    for line in sys.stdin:
+    # The protocol is UTF-8 whatever the platform's encoding: sys.stdin and sys.stdout follow
+    # the locale, and under a Latin-1 one each character of a title such as "\u2018" would be read
+    # as three and sent on so.
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8")
+    for line in lines:
         message = json.loads(line)
         client, reply = answer(client, message, options)
-        sys.stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        out.write(json.dumps(reply, ensure_ascii=False) + "\n")
+        out.flush()
         if message.get("op") == "close":
             break
 
