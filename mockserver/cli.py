@@ -80,12 +80,13 @@ def _load_args(parser: argparse.ArgumentParser) -> None:
                            "resets), granian for --workers; granian: also for one worker; werkzeug: werkzeug's "
                            "development server (closes every connection)")
     load.add_argument("--state", metavar="URL|DIR",
-                      help="redis://[:PASSWORD@]HOST:PORT/DB (or rediss://, unix://PATH): every fake on that Redis "
-                           "and prefix is one fake; or a directory: a private redis-server keeps tasks, rules, "
-                           "journal and buckets there across restarts (--workers N alone: a private Redis, kept "
-                           "nowhere)")
+                      help="redis://[:PASSWORD@]HOST:PORT/DB (or rediss://, unix:///PATH?db=DB): every fake on that "
+                           "Redis and prefix is one fake; or a directory: a private redis-server keeps tasks, rules, "
+                           "journal and buckets there across restarts, for one fake at a time (--workers N alone: a "
+                           "private Redis, kept nowhere)")
     load.add_argument("--state-prefix", metavar="PREFIX",
-                      help="with a Redis --state: the prefix of this fake's keys (default bgmock:)")
+                      help="with a Redis --state or a --state DIR: the prefix of this fake's keys (default bgmock:); "
+                           "without either it has no effect, and a warning says so")
 
 
 def _tls_args(parser: argparse.ArgumentParser) -> None:

@@ -15,30 +15,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import REDIS_SCHEMES, Buckets, Ids, Journal, Rules, Storage, Tasks, fire_first, take_tokens
+from ..config import ConfigError, without_password
+from .base import Buckets, Ids, Journal, Rules, Storage, Tasks, fire_first, take_tokens
+from .state_url import FORMS, REDIS_SCHEMES, check_directory, is_redis_url
 
 
 def open_storage(config: Any) -> Storage:
-    """Memory without a ``state``; Redis for a Redis URL. A directory (``bgmock serve --state
-    DIR``) is turned into the URL of a private Redis by the serve command (``private_redis.py``)
-    before anything opens the storage."""
+    """Memory without a ``state``; Redis for a Redis URL (checked: ``state_url.py``). A directory
+    (``bgmock serve --state DIR``) is turned into the URL of a private Redis by the serve command
+    (``private_redis.py``) before anything opens the storage."""
     if not config.state:
         from .memory import memory_storage
 
         return memory_storage(config)
-    if not config.state.startswith(REDIS_SCHEMES):
-        from ..config import ConfigError
-
+    if not is_redis_url(config.state):
+        check_directory(config.state)  # a mistyped URL is told as such
         raise ConfigError(
-            f"state {config.state}: expected a Redis URL (redis://HOST:PORT/DB, rediss://, unix://PATH); "
-            "a directory is for `bgmock serve --state DIR`, which starts a private Redis keeping its data there"
+            f"--state {without_password(config.state)}: expected a Redis URL ({FORMS}); a directory is for "
+            "`bgmock serve --state DIR`, which starts a private Redis keeping its data there"
         )
     from .redis import redis_storage
 
     return redis_storage(config.state, config)
-
-
-__all__ = ["Storage", "fire_first", "open_storage", "take_tokens"]
 
 
 __all__ = [

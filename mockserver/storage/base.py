@@ -139,7 +139,3 @@ def take_tokens(
             return index
         after.append(tokens - 1.0)
     return after
-
-
-#: The state URLs that name a Redis (anything else is a directory for a private one).
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")

@@ -6,7 +6,9 @@ machine can reach it), keeps nothing on disk unless given a data directory (then
 append-only file there, so a restart keeps tasks, rules and the journal), and dies with the
 fake: stopped on a clean exit, and on Linux sent SIGTERM by the kernel when the process that
 started it dies, even by ``kill -9`` (``PR_SET_PDEATHSIG``).  A directory a killed fake left
-behind is swept by the next start.
+behind is swept by the next start.  A data directory is locked for the fake's lifetime
+(``dir_lock.py``): a second fake on it is refused instead of running a second Redis on the
+same files.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from ..config import ConfigError, without_password
-from .base import REDIS_SCHEMES
+from ..config import Config, ConfigError
+from .dir_lock import DirLock, pid_alive
+from .state_url import check_directory, is_redis_url, parse_redis_url
 
 _PREFIX = "bgmock-redis-"
 _INSTALL = (
@@ -36,20 +40,15 @@ _INSTALL = (
 )
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child between fork and exec
+    """SIGTERM for the redis-server when the fake's thread that started it ends (the kernel's
+    rule: the thread, not the process; starts and restarts come from threads that live as long
+    as the fake). A fake that died before the request leaves no orphan: the child checks."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 def sweep(base: Path | None = None) -> int:
@@ -58,7 +57,7 @@ def sweep(base: Path | None = None) -> int:
     removed = 0
     for path in base.glob(_PREFIX + "*"):
         pid = path.name[len(_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)) and path.is_dir() and path.owner() == _me():
+        if pid.isdigit() and not pid_alive(int(pid)) and path.is_dir() and path.owner() == _me():
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
@@ -100,11 +99,21 @@ class PrivateRedis:
         self._args: list[str] = []
         self._stopping = threading.Event()
         self._restarts: list[float] = []
+        self._lock: DirLock | None = None
 
     def __enter__(self) -> str:
         server = shutil.which("redis-server")
         if server is None:
             raise ConfigError(_INSTALL)
+        if self.data_dir is not None:  # before anything else: a refused start changes nothing
+            self._lock = DirLock(self.data_dir).__enter__()
+        try:
+            return self._enter(server)
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _enter(self, server: str) -> str:
         sweep()
         self.home = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))  # 0700
         sock = self.home / "redis.sock"
@@ -116,13 +125,18 @@ class PrivateRedis:
             self._args += ["--appendonly", "no"]
         self._start(sock)
         threading.Thread(target=self._watch, args=(sock,), name="bgmock-private-redis", daemon=True).start()
-        return f"unix://{sock}"
+        return f"unix://{quote(str(sock))}"  # a temporary folder's name may hold '?', '#' or '%'
 
     def _start(self, sock: Path) -> None:
+        lock, parent = self._lock, os.getpid()
+        keep = (lock.fd,) if lock is not None and lock.fd is not None else ()  # it writes there: it holds the lock
         self.proc = subprocess.Popen(
             self._args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent, start_new_session=True,  # Ctrl-C reaches the fake, which stops it
+            preexec_fn=lambda: _die_with(parent), start_new_session=True,  # Ctrl-C reaches the fake, which stops it
+            pass_fds=keep,
         )
+        if lock is not None:
+            lock.record(self.proc.pid)
         self._wait_ready(sock)
 
     def _watch(self, sock: Path) -> None:
@@ -174,6 +188,8 @@ class PrivateRedis:
         self._stop()
         if self.home is not None:
             shutil.rmtree(self.home, ignore_errors=True)
+        if self._lock is not None:  # last: the redis-server writing there has exited
+            self._lock.__exit__()
 
     def _stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -185,24 +201,37 @@ class PrivateRedis:
                 self.proc.wait()
 
 
-def _is_url(state: str | None) -> bool:
-    return bool(state) and state.startswith(REDIS_SCHEMES)
-
-
 @contextlib.contextmanager
 def serving_state(config: Any) -> Iterator[tuple[Any, str]]:
     """The settings ``bgmock serve`` runs on, and what to say about where state lives.
 
     Several processes (``workers`` > 1) or a ``state`` directory: a private Redis for the
-    fake's lifetime, its URL put in ``state``. A Redis URL or one process in memory: as given.
+    fake's lifetime, its URL put in ``state``. A Redis URL (checked here, before anything
+    starts) or one process in memory: as given.
     """
-    if _is_url(config.state):
-        yield config, f"state in Redis at {without_password(config.state)}, prefix {config.state_prefix}"
+    prefix = f", prefix {config.state_prefix}" if config.state_prefix != Config.state_prefix else ""
+    if is_redis_url(config.state):
+        target = parse_redis_url(config.state)
+        yield config, f"state in Redis at {target.described}, prefix {config.state_prefix}"
         return
+    if config.state:
+        check_directory(config.state)
+    elif prefix:
+        _unused_prefix(config)
     if not config.state and config.workers <= 1:
         yield config, "state in memory"
         return
     data = check_data_dir(config.state) if config.state else None
     with PrivateRedis(data) as url:
-        said = f"state kept in {data} (private Redis)" if data else "state shared in a private Redis"
+        said = f"state kept in {data} (private Redis{prefix})" if data else "state shared in a private Redis"
         yield config.replace(state=url), said
+
+
+def _unused_prefix(config: Any) -> None:
+    """A prefix keeps fakes apart on one Redis; without a ``state`` there is none to share, so
+    a prefix there (a config file written for a shared Redis, say) does nothing: said once.
+    With ``--state DIR`` it is used: the directory's Redis keeps each prefix's state apart."""
+    where = "in a private Redis of this fake's own" if config.workers > 1 else "in this process's memory"
+    print(f"bgmock: warning: --state-prefix {config.state_prefix} has no effect: the state is {where}; "
+          f"a prefix keeps fakes apart on a Redis given by --state redis://HOST:PORT/DB (or a --state DIR)",
+          file=sys.stderr, flush=True)

@@ -18,16 +18,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
-from ..config import ConfigError, without_password
 from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
 from .base import Storage, fire_first, take_tokens
+from .redis_connect import connect
 from .redis_unit import Session, Step
 
 try:  # an optional engine: only a Redis state needs redis-py
     import redis
-except ImportError:  # pragma: no cover - the message is in redis_storage
+except ImportError:  # pragma: no cover - the message is in redis_connect.connect
     redis = None  # type: ignore[assignment]
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
@@ -275,16 +275,9 @@ def _glob(text: str) -> str:
 
 
 def redis_storage(url: str, config: Any) -> Storage:
-    """Connect and check that Redis answers; ConfigError (one line, exit 2) if it does not."""
-    if redis is None:
-        raise ConfigError(f"--state {without_password(url)}: Redis state needs redis-py: pip install 'redis[hiredis]'")
-    timeout = config.state_timeout_s
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        client.ping()
-    except (redis.RedisError, ValueError, OSError) as exc:
-        raise ConfigError(f"--state {without_password(url)}: cannot reach Redis ({exc})") from None
-    session = Session(client, config.state_prefix, timeout)
+    """Connect and check that Redis answers; ConfigError (one line, exit 2) if it does not (``redis_connect.py``)."""
+    client = connect(url, config.state_timeout_s)
+    session = Session(client, config.state_prefix, config.state_timeout_s)
     return Storage(
         tasks=RedisTasks(session, config), rules=RedisRules(session),
         journal=RedisJournal(session, config.journal_size), buckets=RedisBuckets(session),

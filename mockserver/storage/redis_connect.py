@@ -1,0 +1,72 @@
+"""A redis-py client for a state URL, and every way that fails as one line that says which.
+
+Three steps, each with its own words: the URL is read (``state_url.py``: what it names), the
+client is built (the connection class made with every parameter, without connecting: a
+parameter redis-py refuses is a bad URL, not "cannot reach"), and Redis is asked ``PING``: no
+answer is "cannot reach Redis"; an answer refusing the login says so, and how a password is
+written; an unknown DB says so.  The password never appears (``without_password``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import ConfigError
+from .state_url import RedisTarget, parse_redis_url
+
+try:  # an optional engine: only a Redis state needs redis-py
+    import redis
+except ImportError:  # pragma: no cover - the message is in connect
+    redis = None  # type: ignore[assignment]
+
+#: Redis's login refusals that a redis-py version may leave a plain ResponseError.
+_LOGIN_WORDS = ("NOAUTH", "WRONGPASS", "already authenticated", "invalid password", "invalid username-password")
+#: Redis's words for a password given to a Redis that has none.
+_NO_PASSWORD_WORDS = ("no password is set", "without any password configured")
+
+
+def connect(url: str, timeout_s: float) -> Any:
+    """A client of the Redis ``url`` names that answered ``PING``; ConfigError (one line) if not."""
+    target = parse_redis_url(url)
+    if redis is None:
+        raise ConfigError(f"--state {target.shown}: Redis state needs redis-py: pip install 'redis[hiredis]'")
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        pool = client.connection_pool
+        pool.connection_class(**pool.connection_kwargs)  # built, not connected: a parameter it refuses
+    except (TypeError, ValueError, redis.RedisError) as exc:
+        raise ConfigError(f"--state {target.shown}: redis-py cannot use this URL ({exc})") from None
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise ConfigError(f"--state {target.shown}: {_refusal(target, exc)}") from None
+    return client
+
+
+def _refusal(target: RedisTarget, exc: Exception) -> str:
+    """What a failed ``PING`` means to the user, in their words."""
+    text = str(exc)
+    if any(words in text for words in _NO_PASSWORD_WORDS):
+        return f"Redis answered, and it has no password: leave the password out of the URL ({text})"
+    if isinstance(exc, (redis.AuthenticationError, redis.AuthenticationWrongNumberOfArgsError)) or (
+        isinstance(exc, redis.ResponseError) and any(words in text for words in _LOGIN_WORDS)
+    ):
+        return _login_refused(target, exc, text)
+    if isinstance(exc, redis.ResponseError) and "DB index is out of range" in text:
+        return (f"Redis answered, and has no DB {target.db}: its DBs are 0 to one less than its `databases` "
+                f"setting (16 unless configured otherwise)")
+    if isinstance(exc, redis.ResponseError):
+        return f"Redis answered PING with an error ({text})"
+    return f"cannot reach Redis ({text})"
+
+
+def _login_refused(target: RedisTarget, exc: Exception, text: str) -> str:
+    """Redis was reached and refused the login (no password, a wrong one, a user name it has none of):
+    saying "cannot reach" sent users looking for a network problem."""
+    if isinstance(exc, redis.AuthenticationWrongNumberOfArgsError):
+        return (f"Redis answered, and refused a user name (Redis before 6 has none): give the password alone, "
+                f"{target.login_form}")
+    if not target.password:
+        return (f"Redis answered, and requires a password, which the URL does not give: {target.login_form} "
+                f"(USER:PASSWORD@ for an ACL user; percent-encode '/', '?', '#', '@' in it)")
+    return f"Redis answered, and refused the login: wrong user name or password ({text})"
