@@ -215,8 +215,7 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .api import Backend
     from .dispatch import Dispatcher
-    from .serving.wsgi import WsgiApp
-    from .ui import dashboard_url
+    from .serving.wsgi import WsgiApp, listening_line
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
@@ -233,17 +232,11 @@ def _serve_one(config: Config, state: str, started: float) -> int:
             server.server_close()
         raise ConfigError(f"{flag} {port}: cannot listen on {config.host}:{port} ({exc.strerror or exc})") from None
     port = server.socket.getsockname()[1]
-    signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
     # The socket listens already: a client acting on the line at once is queued, then answered.
     try:  # from the announcement on, a stop signal is a clean stop (exit code 0)
-        mode, ready_ms = "strict" if config.strict else "lenient", (time.perf_counter() - started) * 1000
-        url = _urls(config, port, beside)
-        print(
-            f"bgmock listening on {url} ({mode}, {signing}{_active(config)}"
-            f"{'' if state == 'state in memory' else ', ' + state}; ready in {ready_ms:.0f} ms;"
-            f" dashboard {dashboard_url(config, port)})",
-            flush=True,
-        )
+        ready_ms = (time.perf_counter() - started) * 1000
+        urls = _urls(config, port, beside)
+        print(listening_line(config, urls=urls, port=port, state=state, ready_ms=ready_ms), flush=True)
         if beside is not None:
             import threading
 
@@ -297,26 +290,6 @@ def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
         config.host, port, app, refusal=app.refusal, max_body=config.max_body_bytes, tls=gate, proxy=proxy,
         body_memory=config.body_memory_bytes,
     )
-
-
-def _active(config: Config) -> str:
-    """What changes answers, said at start-up so nobody debugs a fault they forgot they set."""
-    parts = []
-    if config.faults:
-        parts.append(f"{len(config.faults)} start-up fault rule(s)")
-    if config.rate_limits:
-        parts.append(f"{len(config.rate_limits)} rate limit(s)")
-    if config.latency:
-        parts.append("latency")
-    if config.clock == "manual":
-        parts.append("manual clock")
-    if config.tls:
-        parts.append(f"TLS with {'your certificate' if config.tls_cert else 'bgmock CA (bgmock ca)'}")
-    if config.proxy:
-        from .origin import intercepted_hosts
-
-        parts.append(f"proxy for {', '.join(sorted(intercepted_hosts(config)))}")
-    return "".join(f", {part}" for part in parts)
 
 
 COMMANDS: dict[str, Command] = {"serve": (_serve_args, _serve)}

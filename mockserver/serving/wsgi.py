@@ -14,7 +14,8 @@ Several processes share state through Redis (``storage/``; a private ``redis-ser
 ``--state`` names a Redis): the parent installs the start-up fault rules once; each worker
 builds its own Backend on the same Redis and key prefix.  The settings reach the workers in
 an environment variable, never a file; the parent's private temporary folder (``scratch.py``)
-holds only the TLS files granian reads.  Stopping and readiness: ``lifecycle.py``.
+holds only the TLS files granian reads.  Stopping and readiness: ``lifecycle.py``; the line
+that announces readiness, the same in every serving mode: ``listening_line``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ..errors import ApiError, GatewayError
 from ..faults.on_socket import Aborted, act_out
 from ..framing import FramingError, content_length
 from ..http import Incoming, Reply, host_port
+from ..origin import intercepted_hosts
 from ..transport import read_body
 from ..ui import dashboard_url  # (imported here: the announcer thread must not import)
 from .bodies import BODY_WAIT_S, BodyBudget
@@ -383,13 +385,47 @@ class _Announcement:
             time.sleep(0.005)
         if wait_until_answering(probe, stop=self.stop):
             self.done.set()
-            print(
-                f"bgmock listening on {'https' if config.tls else 'http'}://{host_port(config.host, probe.port)}"
-                f" ({config.workers} granian worker(s), {self.state};"
-                f" started in {(time.perf_counter() - self.started) * 1000:.0f} ms;"
-                f" dashboard {dashboard_url(config, probe.port)})",
-                flush=True,
-            )
+            url = f"{'https' if config.tls else 'http'}://{host_port(config.host, probe.port)}"
+            ready_ms = (time.perf_counter() - self.started) * 1000
+            line = listening_line(config, urls=url, port=probe.port, state=self.state, ready_ms=ready_ms,
+                                  granian_workers=config.workers)
+            print(line, flush=True)
 
 
-__all__ = ["Aborted", "WsgiApp", "serve_workers", "worker_app"]
+def listening_line(  # noqa: PLR0913 - keyword-only, each a part of the line only the serving mode knows
+    config: Config, *, urls: str, port: int, state: str, ready_ms: float, granian_workers: int = 0
+) -> str:
+    """The line ``bgmock serve`` prints once it answers, built here for every serving mode (one
+    process, ``--server granian``, ``--workers``) so that they cannot say different things:
+    where it listens; how it answers (strict or lenient, signatures, and whatever else changes
+    answers, so nobody debugs a fault they forgot they set); the granian workers serving it and
+    where its state lives (unless in memory); how long it took; the dashboard."""
+    signing = f"signatures on for {len(config.app_keys)} key(s)" if config.app_keys else "signatures off"
+    parts = ["strict" if config.strict else "lenient", signing, *_active(config)]
+    if granian_workers:
+        parts.append(f"{granian_workers} granian worker(s)")
+    if state != "state in memory":
+        parts.append(state)
+    return (f"bgmock listening on {urls} ({', '.join(parts)}; ready in {ready_ms:.0f} ms;"
+            f" dashboard {dashboard_url(config, port)})")
+
+
+def _active(config: Config) -> list[str]:
+    """The settings that change answers, as the listening line names them."""
+    parts = []
+    if config.faults:
+        parts.append(f"{len(config.faults)} start-up fault rule(s)")
+    if config.rate_limits:
+        parts.append(f"{len(config.rate_limits)} rate limit(s)")
+    if config.latency:
+        parts.append("latency")
+    if config.clock == "manual":
+        parts.append("manual clock")
+    if config.tls:
+        parts.append(f"TLS with {'your certificate' if config.tls_cert else 'bgmock CA (bgmock ca)'}")
+    if config.proxy:
+        parts.append(f"proxy for {', '.join(sorted(intercepted_hosts(config)))}")
+    return parts
+
+
+__all__ = ["Aborted", "WsgiApp", "listening_line", "serve_workers", "worker_app"]

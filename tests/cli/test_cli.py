@@ -27,6 +27,7 @@ from mockserver import cli
 from mockserver.config import Config
 from mockserver.serving.app import create_app
 from tests.helpers import MISSING, SUBMIT, stop_process, submit_item
+from tests.redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
 ITEM = submit_item(imgBase64=MISSING, imageFileUrl="https://cdn.example.com/p/mug.jpg")
@@ -144,6 +145,31 @@ def test_quiet_server_stops_cleanly_on_ctrl_c():
         _, err = proc.communicate(timeout=10)
         assert proc.returncode == 0 and "Traceback" not in err, err
     assert "/ai/image/" not in err  # --quiet: no line per request
+
+
+def _listening_line(*flags: str) -> str:
+    """The first line of ``bgmock serve --port 0 FLAGS``; the fake is stopped again."""
+    proc = subprocess.Popen([bgmock_exe(), "serve", "--port", "0", "--quiet", *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        return first_line(proc, timeout=60)
+    finally:
+        stop_process(proc)
+
+
+def test_one_process_and_workers_describe_the_fake_alike():
+    """Whoever serves it, the listening line says how the fake answers (the --workers line once
+    left out "strict"/"lenient", the signatures and the start-up faults)."""
+    pytest.importorskip("granian")
+    url = redis_or_skip()
+    for prefix in cleaned(fresh_prefix()):
+        flags = ("--strict", "--app-key", "key:secret-of-the-key", "--fault", "501:0.1",
+                 "--state", url, "--state-prefix", prefix)
+        one, workers = _listening_line(*flags), _listening_line(*flags, "--workers", "2")
+        said = "strict, signatures on for 1 key(s), 1 start-up fault rule(s)"
+        state = f"state in Redis at {url}, prefix {prefix}; ready in "
+        assert f"({said}, {state}" in one, one
+        assert f"({said}, 2 granian worker(s), {state}" in workers, workers
 
 
 # -- config files ---------------------------------------------------------------------------------
