@@ -304,6 +304,27 @@ def test_a_lost_redis_answers_system_error_then_the_fake_serves_again(tmp_path):
             fake.stop()
 
 
+#: Admin calls that need Redis (docs/load-and-workers.md, "Failure behaviour"), with their bodies.
+ADMIN_ON_REDIS = [("POST", "/__admin/reset", None), ("GET", "/__admin/requests", None), ("GET", "/__admin/tasks", None),
+                  ("POST", "/__admin/faults", {"resCode": 501}), ("GET", "/__admin/clock", None)]
+
+
+def test_a_lost_redis_fails_every_admin_call_that_needs_it_with_503_but_the_settings_answer(tmp_path):
+    """The admin API is a plain REST API: during an outage a script's ``curl -f`` or
+    ``raise_for_status()`` must fail, whatever the call; the settings need no Redis."""
+    with _private_redis(tmp_path) as (url, (_, stop)):
+        fake = Serve("--state", url)
+        try:
+            stop()
+            for method, path, body in ADMIN_ON_REDIS:
+                answer = requests.request(method, fake.url + path, json=body, timeout=10)
+                assert answer.status_code == 503, (method, path, answer.status_code, answer.text)
+                assert answer.json()["resMessage"] == "system error", (method, path, answer.text)
+            assert requests.get(fake.url + "/__admin/config", timeout=10).status_code == 200
+        finally:
+            fake.stop()
+
+
 def test_serve_with_an_unreachable_redis_says_so_in_one_line_and_exits_2():
     port = _free_port()
     done = subprocess.run(
