@@ -140,6 +140,19 @@ def test_two_prefixes_on_one_redis_do_not_see_each_other(url, prefix):
         assert len(mine.faults()) == 1 and len(mine.tasks()) == 1
 
 
+def test_a_reset_puts_back_only_the_start_up_rules_of_the_fake_that_received_it(url, prefix):
+    """docs/load-and-workers.md: reset empties the shared rules for all, then installs the
+    receiving fake's own start-up rules; a fake started without any leaves none."""
+    faulty = Backend(Config(state=url, state_prefix=prefix, faults=({"resCode": 501},), log_requests=False))
+    plain = Backend(Config(state=url, state_prefix=prefix, log_requests=False))
+    faulty.add_fault({"resCode": 500, "endpoint": "query"})
+    plain.reset()
+    assert faulty.faults() == []
+    faulty.add_fault({"resCode": 500, "endpoint": "query"})
+    faulty.reset()
+    assert [(rule["id"], rule["resCode"]) for rule in plain.faults()] == [("rule-1", 501)]
+
+
 def test_startup_rules_are_replaced_not_duplicated_when_a_fake_restarts(url, prefix):
     config = Config(state=url, state_prefix=prefix, faults=({"resCode": 500, "times": 2},), log_requests=False)
     first = Backend(config)
