@@ -50,7 +50,7 @@ BLOCKS = every_block()
 NOT_RUN_HERE = {
     ("docs/contracts.md", "not run"): 7,
     ("docs/load-and-workers.md", "not run"): 1,
-    ("docs/pytest-plugin.md", "example"): 8,
+    ("docs/pytest-plugin.md", "example"): 9,
     ("README.md", "example"): 3,
     ("README.md", "not run"): 1,
 }

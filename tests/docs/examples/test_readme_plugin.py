@@ -5,6 +5,7 @@ found, word for word, in a file of this folder: the documentation cannot drift f
 that passes.
 """
 
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -36,6 +37,17 @@ def test_my_client_survives_a_rate_limit(bgmock):
 def test_a_dropped_connection(bgmock_responses):        # in-process: the requests library only
     with pytest.raises(requests.ConnectionError):
         submit(bgmock_responses.url)
+
+
+@pytest.mark.bgmock(task_duration=5)
+def test_the_settings_in_force(bgmock):
+    assert bgmock.config.task_duration == 5             # attributes, not keys: a frozen mockserver.Config
+    assert not bgmock.config.strict and bgmock.config.clock == "manual"
+    assert bgmock.config.as_dict()["task_duration"] == 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bgmock.config.strict = True                     # frozen: change settings with configure()
+    bgmock.configure(strict=True)
+    assert bgmock.config.strict
 
 
 @pytest.mark.bgmock(task_duration=5)
