@@ -19,7 +19,6 @@ import json
 import os
 import re
 import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,11 +35,6 @@ from mockserver.ui import dashboard_url
 from tests.dashboard.test_browser import browser  # noqa: F401 - the shared headless Chromium fixture
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Where the screenshots go: docs/img/ when asked (``BGMOCK_SCREENSHOTS=1 python -m pytest
-#: tests/dashboard/test_dashboard.py``, which refreshes the docs' pictures from what ships), else a scratch
-#: folder: every run takes them, but a plain test run leaves the working tree as it was.
-_ASKED = bool(os.environ.get("BGMOCK_SCREENSHOTS"))
-SHOTS = ROOT / "docs" / "img" if _ASKED else Path(tempfile.mkdtemp(prefix="bgmock-shots-"))
 SUBMIT = "/ai/image/background/generation/scenario"
 QUERY = "/ai/image/background/generation/query"
 SETTINGS = {"log_requests": False, "clock": "manual", "task_duration": 3}
@@ -64,6 +58,18 @@ ITEM = {
 def _submit(fake: Handle, headers: dict[str, str] | None = None, **changes: Any) -> dict[str, Any]:
     body = {"requestParams": [{**ITEM, **changes}]}
     return requests.post(fake.url + SUBMIT, json=body, headers=headers, timeout=10).json()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: docs/img/ when asked (``BGMOCK_SCREENSHOTS=1 python -m pytest
+    tests/dashboard/test_dashboard.py``, which refreshes the docs' pictures from what ships), else
+    pytest's temporary folder of this run (pytest keeps the last three runs' and deletes older
+    ones): every run takes them, but a plain run leaves neither the working tree nor /tmp growing.
+    """
+    if os.environ.get("BGMOCK_SCREENSHOTS"):
+        return ROOT / "docs" / "img"
+    return tmp_path_factory.mktemp("bgmock-shots")
 
 
 @pytest.fixture
@@ -429,11 +435,12 @@ def test_behind_public_url_the_pages_own_calls_pass_the_origin_check(browser: An
         assert requests.get(fake.url + "/__admin/clock", timeout=5).json()["now"] == 5.0
 
 
-@pytest.mark.parametrize(("name", "width", "height"), [("desktop", 1280, 800), ("phone", 390, 844)])
+@pytest.mark.parametrize("screen", [("desktop", 1280, 800), ("phone", 390, 844)], ids=["desktop", "phone"])
 def test_every_view_fits_the_screen_and_is_photographed_for_the_docs(
-    browser: Any, fake: Handle, name: str, width: int, height: int  # noqa: F811
+    browser: Any, fake: Handle, shots: Path, screen: tuple[str, int, int]  # noqa: F811
 ) -> None:
-    """No view scrolls sideways at 1280x800 or 390x844; the shots go to SHOTS (docs/img/ when asked)."""
+    """No view scrolls sideways at 1280x800 or 390x844; the shots go to ``shots`` (docs/img/ when asked)."""
+    name, width, height = screen
     requests.post(fake.url + "/__admin/faults", json={"resCode": 501, "everyN": 4}, timeout=5)
     requests.post(fake.url + "/__admin/faults", json={"endpoint": "query", "transport": "http503", "times": 2},
                   timeout=5)
@@ -447,7 +454,7 @@ def test_every_view_fits_the_screen_and_is_photographed_for_the_docs(
     context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
     page = context.new_page()
     try:
-        SHOTS.mkdir(parents=True, exist_ok=True)
+        shots.mkdir(parents=True, exist_ok=True)
         for view in ("requests", "tasks", "faults", "export"):
             _open(page, fake.url, view)
             if view == "requests":
@@ -460,6 +467,6 @@ def test_every_view_fits_the_screen_and_is_photographed_for_the_docs(
                                        ".every(i => i.complete && i.naturalWidth > 0)", timeout=WAIT_MS)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{view} scrolls sideways by {overflow}px at {width}x{height}"
-            page.screenshot(path=str(SHOTS / f"dashboard-{view}-{name}.png"))
+            page.screenshot(path=str(shots / f"dashboard-{view}-{name}.png"))
     finally:
         context.close()

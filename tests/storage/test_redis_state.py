@@ -338,6 +338,20 @@ def test_a_lost_redis_fails_every_admin_call_that_needs_it_with_503_but_the_sett
             fake.stop()
 
 
+def test_a_private_redis_that_cannot_start_says_so_and_leaves_no_folder(tmp_path, monkeypatch):
+    """A redis-server that exits at once (before writing its log: once a FileNotFoundError
+    traceback) is one ConfigError line, and its private folder goes with it."""
+    from mockserver.storage import private_redis
+
+    exits_at_once = shutil.which("false")
+    monkeypatch.setattr(private_redis.shutil, "which", lambda name: exits_at_once)
+    monkeypatch.setattr(private_redis.tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(ConfigError, match="the private redis-server did not start: no log"), \
+            private_redis.PrivateRedis(timeout_s=5):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_serve_with_an_unreachable_redis_says_so_in_one_line_and_exits_2():
     port = _free_port()
     done = subprocess.run(
