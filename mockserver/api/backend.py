@@ -108,7 +108,7 @@ class Backend:
         seed = self.config.seed
         if seed is None or not self.store.shared:
             return seed
-        return seed * 1_000_003 + self.store.ids.next("ids")
+        return seed * 1_000_003 + self.store.ids.start()
 
     # -- faults (faults/decision.py decides) -------------------------------------------------
     def add_fault(self, data: Any) -> dict[str, Any]:

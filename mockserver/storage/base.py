@@ -53,6 +53,7 @@ class Buckets(Protocol):
 
 class Ids(Protocol):
     def next(self, name: str) -> int: ...
+    def start(self) -> int: ...  # a number no earlier start or reset on this store got; never cleared
     def clear(self) -> None: ...
 
 

@@ -159,11 +159,18 @@ class MemoryIds:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counters: dict[str, int] = {}
+        self._starts = 0
 
     def next(self, name: str) -> int:
         with self._lock:
             self._counters[name] = value = self._counters.get(name, 0) + 1
             return value
+
+    def start(self) -> int:
+        """Never cleared (one process: only read if a seed is mixed, which memory does not do)."""
+        with self._lock:
+            self._starts += 1
+            return self._starts
 
     def clear(self) -> None:
         with self._lock:

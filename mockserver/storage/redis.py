@@ -235,6 +235,11 @@ class RedisIds(_Repository):
     def next(self, name: str) -> int:
         return int(self.s.direct().hincrby(self.key("ids"), name, 1))
 
+    def start(self) -> int:
+        """Its own key, which ``clear`` leaves: a reset must not hand out a start number again
+        (a seeded fake would replay another's task IDs and overwrite its tasks)."""
+        return int(self.s.direct().incr(self.key("starts")))
+
     def clear(self) -> None:
         self.unlink("ids")
 

@@ -128,6 +128,19 @@ def test_backends_on_one_prefix_share_rules_ids_clock_tasks_and_reset(url, prefi
     assert two.clock.now() == 0 and two.tasks() == [] and two.faults() == []
 
 
+def test_a_reset_never_makes_a_seeded_fake_replay_another_fakes_task_ids(url, prefix):
+    """With ``--seed`` each start mixes in a number from the store; a reset draws a new one, never
+    one a sibling already had, so no fake overwrites another's tasks after a reset."""
+    config = Config(state=url, state_prefix=prefix, log_requests=False, seed=7)
+    one, two = Backend(config), Backend(config, apply_startup_rules=False)
+    one.submit({"requestParams": [ITEM]})
+    two.reset()
+    mine = one.submit({"requestParams": [ITEM]})
+    theirs = [two.submit({"requestParams": [ITEM]}) for _ in range(3)]
+    assert mine not in theirs
+    assert len({task.task_id for task in one.store.tasks.newest(one.clock.now(), 10)}) == 4
+
+
 def test_two_prefixes_on_one_redis_do_not_see_each_other(url, prefix):
     other = fresh_prefix()
     for _ in cleaned(other):
