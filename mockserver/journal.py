@@ -15,13 +15,11 @@ every declared key is written.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import threading
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -157,16 +155,18 @@ class Pending:
         self._lock = threading.Lock()
         self._count = 0
 
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """Count one request for as long as it is being answered (its entry written inside)."""
+    def held(self) -> Pending:
+        """``with pending.held():`` counts one request while it is answered (its entry written
+        inside). The object is its own context manager: a generator-based one cost a submit ~3 us."""
+        return self
+
+    def __enter__(self) -> None:
         with self._lock:
             self._count += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._count -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._count -= 1
 
     @property
     def count(self) -> int:
