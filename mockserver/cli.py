@@ -205,7 +205,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
 
     with serving_state(config) as (config, state):
         if config.workers > 1 or config.server == "granian":
-            from .serving.wsgi import serve_workers
+            from .serving.workers import serve_workers
 
             return serve_workers(config, state, started=started, watchdog=watchdog)  # sweeps, in scratch_dir
         return _serve_one(config, state, started)
@@ -215,7 +215,8 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .api import Backend
     from .dispatch import Dispatcher
-    from .serving.wsgi import WsgiApp, listening_line
+    from .serving.workers import listening_line
+    from .serving.wsgi import WsgiApp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's

@@ -2,7 +2,7 @@
 
 The folder holds what granian must read from files (with ``--tls``, the certificate and key
 for the fake's host names).  It never holds the settings: those, app secrets and admin token
-included, reach the workers through an environment variable (``serving.WORKER_CONFIG_ENV``).
+included, reach the workers through an environment variable (``serving.workers.WORKER_CONFIG_ENV``).
 
 A fake killed with ``kill -9`` cannot delete its folder, so the next fake to start deletes
 the folders whose owner is gone.  "Gone" is decided by a lock, not by a pid (pids are reused,

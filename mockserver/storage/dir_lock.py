@@ -10,7 +10,7 @@ the last descriptor of it closes, so a fake killed with ``kill -9`` leaves no st
 descriptor is opened ``O_CLOEXEC`` (no program bgmock runs gets it by accident) and handed on
 purpose to the private redis-server (``pass_fds``): the directory is in use while the process
 writing its files runs.  (granian's workers, forked from the fake, share it too, and die with
-it: ``serving/wsgi.py``.)  On Linux that process gets SIGTERM when the fake dies
+it: ``serving/workers.py``.)  On Linux that process gets SIGTERM when the fake dies
 (``PR_SET_PDEATHSIG``), writes the end of its file and exits, which drops the lock; a start
 that finds the lock held for a fake that is gone waits for that, ``wait_s`` at most.  Where
 there is no ``PR_SET_PDEATHSIG`` (macOS), a redis-server that a killed fake left running keeps
