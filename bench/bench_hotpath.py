@@ -29,13 +29,11 @@ import platform
 import random
 import statistics
 import sys
-import time
 import zlib
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
+from common import per_call_us, publish  # noqa: E402 - bench/common.py (this folder is on sys.path)
 from PIL import Image
 
 from mockserver.backend import Backend
@@ -49,19 +47,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBMIT = "/ai/image/background/generation/scenario"
 URL_ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": "800", "height": "800",
             "imageNum": "2"}
-
-
-def per_call_us(fn: Callable[[], object], calls: int, repeats: int) -> list[float]:
-    """CPU microseconds per call, one figure per batch of ``calls`` (after one warm-up batch)."""
-    for _ in range(max(1, calls // 10)):
-        fn()
-    out = []
-    for _ in range(repeats):
-        started = time.process_time()
-        for _ in range(calls):
-            fn()
-        out.append((time.process_time() - started) / calls * 1e6)
-    return out
 
 
 def three_mib_jpeg() -> bytes:
