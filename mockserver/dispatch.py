@@ -112,7 +112,7 @@ class Dispatcher:
                     with store.unit(fresh=True):
                         reply = self._handle(attempt)
             except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
-                reply = self._store_lost(request, exc)
+                reply = self._store_lost(request, exc, attempt.route)  # lost at the end: the route had answered
         if attempt.recorded_ms is not None:  # logged once the unit is done: the answer the client gets
             self._log(request, reply, attempt.recorded_ms)
         return reply
@@ -126,13 +126,11 @@ class Dispatcher:
             return contextlib.nullcontext()
         return self.backend.pending.held()
 
-    def _store_lost(self, request: Incoming, exc: BaseException, route: Route | None = None) -> Reply:
+    def _store_lost(self, request: Incoming, exc: BaseException, route: Route | None) -> Reply:
         """The API's own 500 ``system error`` (HTTP 200, as the gateway answers); on the admin
         API, a plain REST API, HTTP 503 with it, so ``curl -f`` and scripts see the outage."""
         log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
                     _printable(request.path), exc)
-        if route is None:  # lost at the end of the unit of work, after the route answered
-            route = self._route_of(request)
         status = 503 if route is not None and route.kind == "admin" else 200
         return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
 
@@ -207,12 +205,6 @@ class Dispatcher:
                         _printable(request.method), _printable(request.path), exc)
         except Exception:  # the journal must never turn an answer into a traceback
             log.exception("bgmock: could not record %s %s", request.method, request.path)
-
-    def _route_of(self, request: Incoming) -> Route | None:
-        try:
-            return self.by_endpoint[self._match(request.path, request.method)[0]]
-        except Exception:  # no route: the API's answer
-            return None
 
     def _match(self, path: str, method: str) -> tuple[str, dict[str, Any]]:
         """werkzeug's match, remembered for paths without arguments (the API's fixed paths).
