@@ -11,9 +11,15 @@ Two parts, each repeated (``--repeats``; min–max and median):
   (what the Redis path costs in Python before any round trip: encoding the task and the journal
   entry). Also the round trips per submit, counted at the socket (redis-py's
   ``send_packed_command``), and one bare ``PING`` through the batcher (the round trip's own cost).
-- **live**, ``bgmock serve --workers 2`` under ``wrk -t2 -c32`` on the submit endpoint: user and
-  system CPU per answered submit of each process (the two workers, the private redis-server), from
-  ``/proc/<pid>/stat`` over the measured run, and the req/s.
+- **live**, under ``wrk -t2 -c32`` on the submit endpoint, three servers in every round (rotated):
+  ``bgmock serve --workers 2``; the same granian workers with *no* shared state, each its own
+  memory (``bench/peers/unshared_app.py``: not one fake, the ceiling if sharing cost nothing);
+  and bare Flask on gunicorn's 2 sync workers (issue 17's baseline). For each: req/s and CPU per
+  answered request of its workers, of the private redis-server (``/proc/<pid>/stat``) and of wrk
+  itself (``RUSAGE_CHILDREN``).
+- **the budget**: at a ratio R to bare Flask the machine has cores / (R × its req/s) of CPU per
+  request; the unshared fake's work, Redis's work per submit and wrk's are spent whatever the
+  fake does about sharing; what is left is the room for what sharing costs the fake's workers.
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``), ``redis-server`` and granian.
 """
@@ -116,31 +122,78 @@ def round_trips(dispatcher: Dispatcher, request: Incoming, submits: int = 200) -
     return sent[0] / submits
 
 
-def live(duration: float, repeats: int) -> dict[str, list[tuple[float, float]]]:
-    """Per process of ``bgmock serve --workers 2``: (user, system) µs per answered submit."""
-    py = sys.executable
-    peer = Peer("bgmock-workers", "", lambda p, _: [py, "-m", "mockserver.cli", "serve", "--workers", "2",
-                                                    "--port", str(p), "--quiet"])
-    rows: dict[str, list[tuple[float, float]]] = {}
+# The servers of the live part, each measured under the same wrk in every round (rotated order).
+SHARED, UNSHARED = "bgmock --workers 2 (shared, private Redis)", "the same workers, each its own memory (not one fake)"
+BARE = "bare Flask, gunicorn 2 sync workers"
+
+
+def live_peers() -> list[Peer]:
+    py, peers_dir = sys.executable, str(ROOT / "bench" / "peers")
+    granian = [py, "-m", "granian", "--interface", "wsgi", "--workers", "2", "--blocking-threads", "8",
+               "--log-level", "critical", "--factory"]
+    gunicorn = [py, "-m", "gunicorn", "-w", "2", "--log-level", "warning", "--chdir", peers_dir]
+    return [
+        Peer(SHARED, "", lambda p, _: [py, "-m", "mockserver.cli", "serve", "--workers", "2", "--port", str(p),
+                                       "--quiet"]),
+        Peer(UNSHARED, "", lambda p, _: [*granian, "--port", str(p), "unshared_app:app"],
+             env={"PYTHONPATH": peers_dir}),
+        Peer(BARE, "", lambda p, _: [*gunicorn, "-b", f"127.0.0.1:{p}", "flask_bare:app"]),
+    ]
+
+
+def live(duration: float, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Per server and round: req/s, and CPU µs (user + system) per answered request of its
+    processes by role (workers, redis-server) and of wrk itself."""
+    table = live_peers()
+    rows: dict[str, dict[str, list[float]]] = {peer.name: {} for peer in table}
     for round_ in range(repeats):
-        server = Running(peer, ROOT)
-        try:
-            wrk(server.url, 2, 32, 2)  # warm-up
-            pids = _processes(server.proc.pid)
-            before = {pid: _ticks(pid) for pid in pids}
-            result = wrk(server.url, duration, 32, 2)
-            after = {pid: _ticks(pid) for pid in pids}
-        finally:
-            server.stop()
-        answered = result["rps"] * duration
-        rows.setdefault("req/s", []).append((result["rps"], 0.0))
-        workers = sorted(pid for pid in pids if pids[pid] == "worker")
-        for name, group in (("the two workers", workers), ("redis-server", [p for p in pids if pids[p] == "redis"])):
-            user = sum(after[p][0] - before[p][0] for p in group) * TICK_US / answered
-            system = sum(after[p][1] - before[p][1] for p in group) * TICK_US / answered
-            rows.setdefault(name, []).append((user, system))
-        print(f"  live round {round_ + 1}/{repeats}: {result['rps']:.0f} req/s", flush=True)
+        for peer in table[round_ % len(table):] + table[:round_ % len(table)]:
+            server = Running(peer, ROOT)
+            try:
+                wrk(server.url, 2, 32, 2)  # warm-up
+                pids = _processes(server.proc.pid)
+                before, children = {pid: _ticks(pid) for pid in pids}, resource.getrusage(resource.RUSAGE_CHILDREN)
+                result = wrk(server.url, duration, 32, 2)
+                after, done = {pid: _ticks(pid) for pid in pids}, resource.getrusage(resource.RUSAGE_CHILDREN)
+            finally:
+                server.stop()
+            answered, row = result["rps"] * duration, rows[peer.name]
+            row.setdefault("req/s", []).append(result["rps"])
+            for role in ("worker", "redis"):
+                ticks = sum(sum(after[p]) - sum(before[p]) for p in pids if pids[p] == role)
+                row.setdefault(role, []).append(ticks * TICK_US / answered)
+            wrk_s = done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
+            row.setdefault("wrk", []).append(wrk_s * 1e6 / answered)
+            print(f"  live round {round_ + 1}/{repeats}, {peer.name}: {result['rps']:.0f} req/s", flush=True)
     return rows
+
+
+def budget(rows: dict[str, dict[str, list[float]]], cores: int) -> list[str]:
+    """What a ratio to bare Flask leaves, per request, for the client side of sharing state.
+
+    At ``ratio`` × bare Flask's req/s the machine has ``cores`` / (that rate) of CPU per request.
+    The unshared fake's own work, Redis's work per submit and wrk's work per request are spent
+    whatever the fake does about sharing; what is left is the room for what sharing costs the
+    fake's processes (encoding what it stores, the round trip, waiting threads), measured here
+    as the shared fake's CPU per request minus the unshared one's."""
+    med = {name: {key: statistics.median(values) for key, values in row.items()} for name, row in rows.items()}
+    shared, unshared, bare = med[SHARED], med[UNSHARED], med[BARE]
+    fixed = unshared["worker"] + shared["redis"] + shared["wrk"]
+    lines = [
+        "| per request (medians) | µs |", "|---|---|",
+        f"| the fake's own work, unshared (its workers' CPU) | {unshared['worker']:.0f} |",
+        f"| redis-server, per submit | {shared['redis']:.0f} |",
+        f"| wrk, per request | {shared['wrk']:.0f} |",
+        f"| **spent whatever sharing costs** | **{fixed:.0f}** |",
+        f"| what sharing costs the fake's workers now (shared − unshared) | "
+        f"{shared['worker'] - unshared['worker']:.0f} |",
+        "", "| ratio to bare Flask | req/s | CPU per request on "
+        f"{cores} cores, µs | room left for sharing, µs |", "|---|---|---|---|",
+    ]
+    for ratio in (shared["req/s"] / bare["req/s"], 1.3, 1.5):
+        rate = ratio * bare["req/s"]
+        lines.append(f"| {ratio:.2f}× | {rate:.0f} | {cores * 1e6 / rate:.0f} | {cores * 1e6 / rate - fixed:.0f} |")
+    return lines
 
 
 def _processes(root: int) -> dict[int, str]:
@@ -177,7 +230,6 @@ def main() -> None:
     print("live ...", flush=True)
     outside = live(args.duration, args.repeats)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    rps = [r for r, _ in outside.pop("req/s")]
     trips = inside.pop("round trips per submit (warm, 1 thread)")[0][0]
     lines = [
         f"## Shared state on Redis: where a submit's time goes — {stamp}", "",
@@ -187,13 +239,16 @@ def main() -> None:
         "| in-process: one `Dispatcher.handle` of a submit | user µs | system µs | total µs |", "|---|---|---|---|",
         *(f"| {name} | {_cells(pairs)} |" for name, pairs in inside.items()), "",
         f"Round trips to Redis per submit on a warm fake (counted at the socket): **{trips:.2f}**.", "",
-        f"| live: `bgmock serve --workers 2`, `wrk -t2 -c32 -d{args.duration:g}s`, µs per answered submit "
-        "| user µs | system µs | total µs |", "|---|---|---|---|",
-        *(f"| {name} | {_cells(pairs)} |" for name, pairs in outside.items()), "",
-        f"req/s: {min_max(rps, 0)}.", "",
+        f"| live, `wrk -t2 -c32 -d{args.duration:g}s` on the submit endpoint, rotated | req/s "
+        "| workers µs/req | redis-server µs/req | wrk µs/req |", "|---|---|---|---|---|",
+        *(f"| {name} | {min_max(row['req/s'], 0)} | {min_max(row['worker'], 0)} | "
+          f"{min_max(row['redis'], 0) if any(row['redis']) else '–'} | {min_max(row['wrk'], 0)} |"
+          for name, row in outside.items()), "",
+        "The budget (issue 17's target is a ratio to bare Flask measured on the same cores):", "",
+        *budget(outside, os.cpu_count() or 1), "",
     ]
     publish("\n".join(lines), args.results, write=not args.no_write)
-    print(f"median req/s {statistics.median(rps):.0f}")
+    print(f"median req/s, shared {statistics.median(outside[SHARED]['req/s']):.0f}")
 
 
 if __name__ == "__main__":
