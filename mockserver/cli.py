@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from importlib import metadata
-from typing import Any
+from typing import Any, NoReturn
 
 from .config import Config, ConfigError
 from .faults import parse_fault_flag
@@ -18,6 +18,15 @@ from .origin import is_loopback
 from .parsing import flag_int, flag_number, flag_signed_int
 from .serving.lifecycle import Watchdog, exit_code_before_ready
 from .serving.scratch import sweep
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error is one line on stderr (exit 2), not the whole usage:
+    the message names the flag and what it takes, and points at ``--help`` for the rest."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists every flag)\n")
+
 
 #: Subcommands: name -> (add arguments, run). Other modules add theirs here (explicit table).
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -29,7 +38,7 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     add("--port", type=flag_int, help="port to listen on (default 8080; 0 picks a free one)")
     add("--config", metavar="FILE",
         help="JSON or TOML (.toml) file of settings: any key of schemas/config.json, including those "
-             "without a flag (journal_size, max_body_bytes, image_check, result_format, public_url, "
+             "without a flag (journal_size, max_body_bytes, image_check, result_format, "
              "hang_s, dribble_s, fetch_*); flags override it")
     add("--strict", action="store_true", default=None,
         help="reject anything but the documented types, require imageNum, reject unknown fields")
@@ -56,6 +65,9 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
     add("--allow-host", action="append", default=[], metavar="NAME",
         help="also answer requests whose Host header is NAME (besides 127.0.0.1, localhost, [::1], the "
              "bound host and public_url's); any other Host is refused (DNS rebinding); repeatable")
+    add("--public-url", metavar="URL",
+        help="the base URL clients reach the fake at (behind a proxy, a load balancer or another name): "
+             "written into image and cover URLs, and its host is answered like --allow-host")
     add("--quiet", action="store_true", help="do not log one line per request")
     _load_args(parser)
     _tls_args(parser)
@@ -119,7 +131,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "workers": args.workers, "state": args.state, "server": args.server,
         "state_prefix": args.state_prefix,
         "tls": args.tls, "tls_port": args.tls_port, "tls_dir": args.tls_dir, "tls_cert": args.tls_cert,
-        "tls_key": args.tls_key, "proxy": args.proxy,
+        "tls_key": args.tls_key, "proxy": args.proxy, "public_url": args.public_url,
     }
     if args.quiet:
         overrides["log_requests"] = False
@@ -203,6 +215,10 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
         raise ConfigError(f"{flag}: granian (--workers) serves one port and no proxy; use the one-process server")
     from .storage.private_redis import serving_state
 
+    if config.workers > 1 or config.server == "granian":
+        from .serving.workers import granian_server
+
+        granian_server(config)  # installed? (before a private Redis is started for nothing)
     with serving_state(config) as (config, state):
         if config.workers > 1 or config.server == "granian":
             from .serving.workers import serve_workers
@@ -316,9 +332,7 @@ def _register_optional() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _register_optional()
-    parser = argparse.ArgumentParser(
-        prog="bgmock", description="Offline fake of the Aidge Image Background Generation API."
-    )
+    parser = Parser(prog="bgmock", description="Offline fake of the Aidge Image Background Generation API.")
     parser.add_argument("--version", action="version", version=f"bgmock {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = {}
@@ -341,9 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parse(
     parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser], argv: Sequence[str] | None
 ) -> argparse.Namespace:
-    """``parse_args``, except that an unknown flag of a subcommand is reported with that
-    subcommand's usage (argparse leaves it to the top-level parser, whose usage lists only
-    COMMAND), and with the flag it was probably meant to be."""
+    """``parse_args``, except that an unknown flag of a subcommand is reported by that
+    subcommand (argparse leaves it to the top-level parser, which names only COMMAND), with the
+    flag it was probably meant to be."""
     args, extra = parser.parse_known_args(argv)
     if extra:
         command = commands[args.command]

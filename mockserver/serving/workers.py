@@ -138,7 +138,7 @@ def serve_workers(
 
     Stops within ``lifecycle.STOP_GRACE_S`` of SIGINT or SIGTERM (forcing if it must), and says
     it is listening only once a worker answers (``lifecycle``)."""
-    granian, interfaces = _granian()
+    granian, interfaces = granian_server(config)
     started = time.perf_counter() if started is None else started
     watchdog = watchdog or Watchdog()
     with scratch_dir() as scratch:
@@ -170,14 +170,16 @@ def serve_workers(
     return watchdog.exit_code(announcement.done.is_set()) if code is None else code
 
 
-def _granian() -> tuple[Any, Any]:
-    """granian's server class and its interface names, or the message that says how to install it."""
+def granian_server(config: Config) -> tuple[Any, Any]:
+    """granian's server class and its interface names, or a ``ConfigError`` that names the
+    setting that asked for granian and says how to install it."""
+    flag = "--workers" if config.workers > 1 else "--server granian"
     try:
         from granian import Granian
         from granian.constants import Interfaces
     except ImportError:
         raise ConfigError(
-            "--workers needs granian, the production server: pip install granian "
+            f"{flag} needs granian, the production server: pip install granian "
             "(or, from the bgmock checkout, pip install -e \".[workers]\")"
         ) from None
     return Granian, Interfaces
@@ -308,4 +310,4 @@ def _active(config: Config) -> list[str]:
     return parts
 
 
-__all__ = ["Aborted", "WsgiApp", "listening_line", "serve_workers", "worker_app"]
+__all__ = ["Aborted", "WsgiApp", "granian_server", "listening_line", "serve_workers", "worker_app"]

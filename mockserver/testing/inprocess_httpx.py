@@ -22,8 +22,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
-try:
-    import anyio
+try:  # httpx alone first: it brings anyio, so a machine without httpx is told "httpx", not "anyio"
     import httpx
 except ModuleNotFoundError as _missing:  # an optional package
     raise ModuleNotFoundError(
@@ -31,6 +30,7 @@ except ModuleNotFoundError as _missing:  # an optional package
         f"{_missing.name!r}: pip install httpx (or, from the bgmock checkout: pip install -e \".[httpx]\")",
         name=_missing.name,
     ) from None
+import anyio
 
 from ..config import Config
 from ..dispatch import Dispatcher

@@ -1,4 +1,4 @@
-"""The command line names a bad flag with what it accepts, in the subcommand's own usage.
+"""The command line names a bad flag with what it accepts, in one line from the subcommand.
 
 A flag's value is read with the grammar every entry point uses (mockserver/parsing.py): ASCII
 digits only, no ``1_000``, no NaN, no 5 000-digit numbers; each small language (latency,
@@ -28,10 +28,27 @@ def test_version_comes_from_the_package_metadata(capsys: pytest.CaptureFixture[s
     assert code == 0 and out.strip() == f"bgmock {metadata.version('bgmock')}"
 
 
-def test_an_unknown_flag_shows_the_subcommands_usage_and_the_likely_flag(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_flag_is_one_line_from_the_subcommand_with_the_likely_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, _, err = run(capsys, "serve", "--prot", "1")
-    assert code == 2
-    assert "usage: bgmock serve" in err and "unrecognized arguments: --prot 1 (did you mean --port?)" in err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("bgmock serve: error: unrecognized arguments: --prot 1 (did you mean --port?)")
+    assert "bgmock serve --help" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [([], "bgmock: error: the following arguments are required: COMMAND"),
+     (["serve", "--progression", "bogus"], "bgmock serve: error: argument --progression: invalid choice"),
+     (["serve", "--seed", "abc"], "bgmock serve: error: argument --seed: must be a"),
+     (["contract", "--nope"], "bgmock contract: error:")],
+)
+def test_every_usage_error_is_one_line_naming_the_flag(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and err.startswith(says) and err.count("\n") == 1, err
 
 
 NUMERIC_FLAGS = ["--port", "--seed", "--polls-to-finish", "--workers", "--task-duration", "--burst"]
@@ -42,8 +59,8 @@ NOT_NUMBERS = ["\u0663", "\u00b2", "1_000", "9" * 5000, "nan", "inf", " 5", "0x1
 @pytest.mark.parametrize("value", NOT_NUMBERS, ids=repr)
 def test_numeric_flags_take_ascii_decimals_only(capsys: pytest.CaptureFixture[str], flag: str, value: str) -> None:
     code, _, err = run(capsys, "serve", f"{flag}={value}")
-    assert code == 2 and "usage: bgmock serve" in err
-    assert f"argument {flag}: must be a" in err and "Traceback" not in err
+    assert code == 2 and err.startswith(f"bgmock serve: error: argument {flag}: must be a"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
     assert len(err) < 2000  # a 5 000-digit value is not echoed back whole
 
 
@@ -93,4 +110,61 @@ def test_other_subcommands_name_a_bad_number_in_their_usage(
     capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     code, _, err = run(capsys, *argv)
-    assert code == 2 and f"usage: bgmock {argv[0]}" in err and ": must be a" in err
+    assert code == 2 and err.startswith(f"bgmock {argv[0]}: error: argument") and ": must be a" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [(["--server", "granian"], "bgmock: --server granian needs granian"),
+     (["--workers", "2"], "bgmock: --workers needs granian")],
+)
+def test_without_granian_the_flag_that_asked_for_it_is_named_before_anything_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, flags: list[str], says: str
+) -> None:
+    import sys
+
+    from mockserver.storage import private_redis
+
+    monkeypatch.setitem(sys.modules, "granian", None)
+
+    def no_state(config: object) -> None:
+        raise AssertionError("a private Redis was started for a fake that cannot run")
+
+    monkeypatch.setattr(private_redis, "serving_state", no_state)
+    code, _, err = run(capsys, "serve", "--port", "0", *flags)
+    assert code == 2 and err.startswith(says) and "pip install granian" in err and err.count("\n") == 1, err
+
+
+def test_public_url_is_a_flag_that_overrides_the_file(tmp_path: pytest.TempPathFactory) -> None:
+    import argparse
+    import json
+
+    config_file = tmp_path / "c.json"  # type: ignore[operator]
+    config_file.write_text(json.dumps({"public_url": "http://from-file.test"}))
+    parser = argparse.ArgumentParser()
+    cli._serve_args(parser)
+    config = cli.build_config(parser.parse_args(["--config", str(config_file), "--public-url", "https://fake.local:8092"]))
+    assert config.public_url == "https://fake.local:8092"
+
+
+def test_a_bad_public_url_flag_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "serve", "--port", "0", "--public-url", "ftp://x")
+    assert code == 2 and err.count("\n") == 1 and "public_url: must be a URL starting with http://" in err, err
+
+
+def test_every_setting_flag_of_serve_is_in_the_readmes_settings_table() -> None:
+    """The README's table of settings names each one's flag: a flag added without its row (as
+    ``--public-url`` and ``--clock`` once were) fails here, as does a row naming a flag that is gone."""
+    import argparse
+    import re
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser()
+    cli._serve_args(parser)
+    not_settings = {"--help", "--config", "--quiet"}  # the file of settings; logging
+    flags = {flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")}
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [line.replace("\\|", "/") for line in readme.splitlines() if line.startswith("| `")]
+    named = {flag for row in rows if row.count("|") > 3 for flag in re.findall(r"`(--[a-z-]+)", row.split("|")[2])}
+    assert flags - not_settings - named == set()
+    assert named - flags == set()

@@ -326,6 +326,7 @@ def test_without_httpx_the_mode_says_how_to_install_it(monkeypatch: pytest.Monke
     import importlib
 
     monkeypatch.setitem(sys.modules, "httpx", None)
+    monkeypatch.setitem(sys.modules, "anyio", None)  # a machine without httpx has no anyio either
     monkeypatch.delitem(sys.modules, "mockserver.testing.inprocess_httpx", raising=False)
     with pytest.raises(ModuleNotFoundError, match=r"needs the package 'httpx': pip install httpx"):
         importlib.import_module("mockserver.testing.inprocess_httpx")
@@ -334,10 +335,11 @@ def test_without_httpx_the_mode_says_how_to_install_it(monkeypatch: pytest.Monke
 
 def test_without_httpx_the_fixture_says_how_to_install_it(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
-        "import sys\nsys.modules['httpx'] = None\nsys.modules.pop('mockserver.testing.inprocess_httpx', None)\n"
+        "import sys\nsys.modules['httpx'] = sys.modules['anyio'] = None\n"
+        "sys.modules.pop('mockserver.testing.inprocess_httpx', None)\n"
     )
     pytester.makepyfile("def test_it(bgmock_httpx):\n    pass\n\ndef test_live(bgmock):\n    pass\n")
     unused = [a for name in ("schemathesis", "benchmark", "anyio", "pytest_httpserver") for a in ("-p", f"no:{name}")]
     result = pytester.runpytest("-p", "no:cacheprovider", *unused)
     text = result.stdout.str() + result.stderr.str()
-    assert "bgmock_httpx needs the 'httpx' package" in text and "pip install httpx" in text, text
+    assert "bgmock_httpx needs the 'httpx' package (missing: httpx)" in text and "pip install httpx" in text, text

@@ -93,5 +93,5 @@ def test_a_pattern_ends_at_the_end_of_the_text_in_both_validators(ref: str, inst
 
 
 def test_a_setting_with_a_trailing_newline_is_refused_by_name() -> None:
-    with pytest.raises(ConfigError, match=r"allow_hosts\[0\]: must match"):
+    with pytest.raises(ConfigError, match=r"allow_hosts\[0\]: must be a host name"):
         Config.from_mapping({"allow_hosts": ["example.com\n"]})

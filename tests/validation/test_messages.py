@@ -26,7 +26,8 @@ BAD: list[Any] = [
     ["a b"], [{"resCode": 5}], [{"rate": "²/s"}], {}, {"x": 1}, {"nope": "1s"}, {"k": ""},
 ]
 ACCEPTED = ("must", "expected", "is not a documented field", "is required", "file not found")
-UNHELPFUL = ("not valid under any of the given schemas", "is not of type", "does not match", "is not one of")
+UNHELPFUL = ("not valid under any of the given schemas", "is not of type", "does not match", "is not one of",
+             "the pattern")  # a raw regular expression is no help to a person
 
 
 def _refusal(key: str, value: Any) -> str | None:
