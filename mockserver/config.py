@@ -17,6 +17,7 @@ from typing import Any
 
 from .spec import load_spec
 from .validation.coercion import integer_plan, whole_numbers
+from .validation.order import field_order
 from .validation.problems import schema_problems
 
 if sys.version_info >= (3, 11):
@@ -91,7 +92,10 @@ class Config:
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
         spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
         merged = whole_numbers(merged, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
-        problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
+        problems = schema_problems(
+            spec.validator("config.json"), _masked(merged),
+            fast=spec.fast_check("config.json"), order=field_order(spec, "config.json"),
+        )
         if problems:
             raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
         if "faults" in merged:
@@ -179,8 +183,8 @@ _QUERY_PASSWORD = re.compile(r"([?&](?:ssl_)?password=)[^&#]*", re.I)
 
 def _check_spellings(values: Mapping[str, Any]) -> None:
     """The settings written in a small language of their own (latency, rates, a rule's latency),
-    read now: a bad one is a ConfigError naming the key when the settings are made, whichever
-    program (``bgmock serve``, the plugin, ``create_app``) made them."""
+    read now: a bad one is a ConfigError naming the key (every bad one at once) when the
+    settings are made, whichever program (``bgmock serve``, the plugin, ``create_app``) made them."""
     from .latency import Latency, LatencyModel
     from .ratelimit import limits_from_config
 
@@ -191,11 +195,14 @@ def _check_spellings(values: Mapping[str, Any]) -> None:
     for index, rule in enumerate(values.get("faults", ())):
         if isinstance(rule, Mapping) and rule.get("latency") is not None:
             checks.append((f"faults[{index}].latency", lambda text=rule["latency"]: Latency.parse(text)))
+    problems = []
     for key, check in checks:
         try:
             check()
         except ValueError as exc:
-            raise ConfigError(f"invalid configuration: {key}: {exc}") from None
+            problems.append(f"{key}: {exc}")
+    if problems:
+        raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
 
 
 def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from .spec import load_spec
 from .validation.coercion import integer_plan, whole_numbers
+from .validation.order import field_order
 from .validation.problems import schema_problems
 
 __all__ = ["CatalogError", "Scene", "SceneCatalog"]
@@ -281,7 +282,10 @@ def _checked(data: Any, source: str) -> dict[str, Any]:
     data = {key: _str_keys(value) if key in ("sceneTypes", "categories") else value for key, value in data.items()}
     spec = load_spec()
     data = whole_numbers(data, integer_plan(spec, "catalog.json"))  # "sceneType": 2.0 is 2
-    problems = schema_problems(spec.validator("catalog.json"), data, fast=spec.fast_check("catalog.json"))
+    problems = schema_problems(
+        spec.validator("catalog.json"), data,
+        fast=spec.fast_check("catalog.json"), order=field_order(spec, "catalog.json"),
+    )
     if problems:
         shown = [_labelled(problem, data) for problem in problems[:_MAX_PROBLEMS]]
         more = len(problems) - len(shown)

@@ -23,7 +23,7 @@ from ..scenes import Scene
 from ..spec import load_spec
 from ..storage import open_storage
 from ..tasks import Task
-from ..validation import RequestRules, SubmitItem
+from ..validation import RequestRules, SubmitItem, SubmitParams
 from .images import Images
 from .parts import Parts
 
@@ -129,11 +129,29 @@ class Backend:
         return self.injector.decide(endpoint, candidates, self.requests.prefer(prefer))
 
     def _faulted(self, endpoint: str, candidates: Sequence[Mapping[str, Any]], prefer: str | None,
-                 notes: Notes) -> Injected | None:
-        """``injected``, noted for the journal."""
-        injected = self.injected(endpoint, candidates, prefer)
+                 notes: Notes, problems: Sequence[str] = ()) -> Injected | None:
+        """``injected``, noted for the journal. A ``Prefer`` the fake cannot act on is a 700 that
+        lists its problems after the body's (``problems``): every problem of the request at once."""
+        try:
+            injected = self.injected(endpoint, candidates, prefer)
+        except InvalidInput as exc:
+            raise self._invalid(notes, [*problems, *exc.problems]) from None
         notes.injected = injected
         return injected
+
+    def _prefer_problems(self, prefer: str | None) -> list[str]:
+        """What a ``Prefer`` header breaks, for a request refused for its body anyway."""
+        try:
+            self.requests.prefer(prefer)
+        except InvalidInput as exc:
+            return exc.problems
+        return []
+
+    @staticmethod
+    def _invalid(notes: Notes, problems: list[str]) -> InvalidInput:
+        """The 700 listing ``problems``, noted for the journal."""
+        notes.problems = problems
+        return InvalidInput(problems)
 
     def rate_limited(self, endpoint: str, app_key: str | None) -> str | None:
         """Take a token from each bucket that applies; the exhausted limit described, or None."""
@@ -158,35 +176,35 @@ class Backend:
         """
         notes = notes if notes is not None else Notes()
         params = self.requests.submit_params(body)  # once: rules match on it, validation checks it
-        candidates = params.candidates
-        notes.params = candidates
-        injected = self._faulted("submit", candidates, prefer, notes)
-        problems: InvalidInput | None = None
-        items: list[SubmitItem] = []
-        try:
-            items = self.requests.submit(body, params)
-        except InvalidInput as exc:
-            # Kept without its traceback: that holds this frame, whose local would hold the
-            # exception, a cycle that kept the request's body alive until a full collection.
-            problems = exc.with_traceback(None)
-            notes.problems = exc.problems
-        else:
-            # What arrived, for clients' fidelity checks: the decoded image's digest per item. Only
-            # the journal shows notes, so without one the digest (~2 ms for 3 MiB) is not computed.
-            if self.config.journal_size:
-                notes.images = [image_note(index, item) for index, item in enumerate(items)]
+        notes.params = params.candidates
+        # The problems alone are kept, not the exception: its traceback would hold a frame whose
+        # local held the exception, a cycle that kept the request's body alive until a full collection.
+        problems, items = self._checked_items(body, params, notes)
+        injected = self._faulted("submit", params.candidates, prefer, notes, problems)
         if injected is not None:
             raise_injected(injected)
-        if problems is not None:
-            try:
-                raise problems
-            finally:  # the same cycle, through the traceback of this raise
-                problems = None
+        if problems:
+            raise InvalidInput(problems)
         for item in items:
             code = self.parts.magic_errors.get(item.params["modelNum"])
             if code is not None:
                 raise injected_error(code)
         return self._create_task(items, app_key)
+
+    def _checked_items(
+        self, body: Mapping[str, Any], params: SubmitParams, notes: Notes
+    ) -> tuple[list[str], list[SubmitItem]]:
+        """A submit's problems, or its validated items (the journal notes either)."""
+        try:
+            items = self.requests.submit(body, params)
+        except InvalidInput as exc:
+            notes.problems = exc.problems
+            return exc.problems, []
+        # What arrived, for clients' fidelity checks: the decoded image's digest per item. Only
+        # the journal shows notes, so without one the digest (~2 ms for 3 MiB) is not computed.
+        if self.config.journal_size:
+            notes.images = [image_note(index, item) for index, item in enumerate(items)]
+        return [], items
 
     def _create_task(self, items: Sequence[SubmitItem], app_key: str | None) -> str:
         now = self.clock.now()
@@ -235,8 +253,7 @@ class Backend:
         try:
             params = self.requests.query(body)
         except InvalidInput as exc:
-            notes.problems = exc.problems
-            raise
+            raise self._invalid(notes, [*exc.problems, *self._prefer_problems(prefer)]) from None
         notes.params = [params]
         injected = self._faulted("query", [params], prefer, notes)
         if injected is not None:
@@ -278,7 +295,10 @@ class Backend:
     ) -> list[Scene]:
         """The scenes a scene query finds, best first (``answers.views.scene_views`` shapes them)."""
         notes = notes if notes is not None else Notes()
-        params = self.requests.scene_query(body)
+        try:
+            params = self.requests.scene_query(body)
+        except InvalidInput as exc:
+            raise self._invalid(notes, [*exc.problems, *self._prefer_problems(prefer)]) from None
         notes.params = [params]
         injected = self._faulted("scenes", [params], prefer, notes)
         if injected is not None:

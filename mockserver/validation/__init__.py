@@ -7,7 +7,8 @@
 - ``prefer``: the ``Prefer`` header;
 - ``admin``: the admin API's bodies (fault rules, clock, reset) and ``limit``;
 - ``coercion``: values made to the schema's types (string spellings, whole-number floats);
-- ``problems``: schema errors in the API's words, for requests, config files and the scene catalog.
+- ``problems``: schema errors in the API's words, for requests, config files and the scene catalog;
+- ``order``: the order a refusal lists its problems in (by path, fields as the schema declares them).
 
 The names below are loaded on first use (PEP 562): ``config.py`` reads ``problems`` and
 ``coercion`` at start-up, and must not pay for Pillow (``submit`` -> ``images``) to do so.

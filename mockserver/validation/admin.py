@@ -15,6 +15,7 @@ from ..latency import Latency
 from ..parsing import is_json_blank, parse_int
 from .body import load_json
 from .coercion import integer_plan, whole, whole_numbers
+from .order import field_order
 from .problems import json_type, schema_problems
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def checked_body(spec: Spec, raw: bytes, ref: str) -> dict[str, Any]:
         fields = ", ".join(spec.schema(name)["$defs"][pointer].get("properties", {}))
         raise InvalidInput([f"body: must be a JSON object with {fields}, got {json_type(body)}"])
     body = whole_numbers(body, integer_plan(spec, ref))
-    problems = schema_problems(spec.validator(ref), body)
+    problems = schema_problems(spec.validator(ref), body, order=field_order(spec, ref))
     if problems:
         raise InvalidInput(problems)
     return body
@@ -66,20 +67,23 @@ def limit(spec: Spec, raw: str | None, default: int) -> int:
 
 
 def fault_rule(spec: Spec, data: Any) -> dict[str, Any]:
-    """One fault rule checked against ``schemas/fault-rule.json`` and its latency spelling read;
-    whole-number floats made ints (``{"times": 2.0}`` is 2) and match values too (800.0 is the
-    800 a coerced item carries). The rule's data, for ``FaultRule`` to build from."""
+    """One fault rule checked against ``schemas/fault-rule.json`` and its latency spelling read
+    (every problem of the rule at once); whole-number floats made ints (``{"times": 2.0}`` is 2)
+    and match values too (800.0 is the 800 a coerced item carries). The rule's data, for
+    ``FaultRule`` to build from."""
     if not isinstance(data, Mapping):
         raise InvalidInput(["rule: must be a JSON object"])
     data = whole_numbers(dict(data), integer_plan(spec, "fault-rule.json"))
-    problems = schema_problems(spec.validator("fault-rule.json"), data, "rule")
+    order = field_order(spec, "fault-rule.json", at="rule")
+    problems = schema_problems(spec.validator("fault-rule.json"), data, "rule", order=order)
+    latency = data.get("latency")
+    if isinstance(latency, str) and not any(p.startswith("rule.latency: ") for p in problems):
+        try:  # what the pattern cannot say: a range low first, p99 at least p50
+            Latency.parse(latency)
+        except ValueError as exc:
+            problems = order.ordered([*problems, f"rule.latency: {exc}"])
     if problems:
         raise InvalidInput(problems)
-    if data.get("latency") is not None:
-        try:
-            Latency.parse(data["latency"])
-        except ValueError as exc:
-            raise InvalidInput([f"rule.latency: {exc}"]) from None
     if "match" in data:
         data["match"] = {key: whole(value) for key, value in data["match"].items()}
     return data
@@ -87,14 +91,17 @@ def fault_rule(spec: Spec, data: Any) -> dict[str, Any]:
 
 def fault_rules(spec: Spec, raw: bytes) -> tuple[list[dict[str, Any]], bool]:
     """``POST /__admin/faults``: one rule or a list of rules, every one checked before any is
-    stored (a problem names its rule by index). Returns the rules and whether a list was sent."""
+    stored; the problems of every rule are listed, each named by its rule's index, in index
+    order. Returns the rules and whether a list was sent."""
     body = json_body(raw)
     many = isinstance(body, list)
-    rules = []
+    rules, problems = [], []
     for index, rule in enumerate(body if many else [body]):
         try:
             rules.append(fault_rule(spec, rule))
         except InvalidInput as exc:
             prefix = f"[{index}] " if many else ""
-            raise InvalidInput([prefix + p for p in exc.problems]) from None
+            problems += [prefix + p for p in exc.problems]
+    if problems:
+        raise InvalidInput(problems)
     return rules, many

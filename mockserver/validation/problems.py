@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .order import BY_PATH, FieldOrder
+
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
@@ -60,12 +62,20 @@ def explain(error: ValidationError, prefix: str = "") -> list[str]:
     elif kind in _ALTERNATIVES:
         return _alternatives(error, prefix, path)
     elif kind == "required":
-        missing = [name for name in error.validator_value if name not in error.instance]
-        path = field_path([*error.absolute_path, missing[0] if missing else "?"], prefix)
-        message = "is required"
+        return _missing(error, prefix)
     else:
         message = _keyword_words(error, schema)
     return [f"{path}: {message}" if path else message]
+
+
+def _missing(error: ValidationError, prefix: str) -> list[str]:
+    """Every field a ``required`` keyword misses, each on its own line. jsonschema gives one
+    error per missing field but names the field only in its message; the schema's list, read
+    against the object, names them all (the duplicates the other errors give are merged)."""
+    names = error.validator_value if isinstance(error.validator_value, list) else []
+    instance = error.instance if isinstance(error.instance, Mapping) else {}
+    missing = [name for name in names if name not in instance] or ["?"]
+    return [f"{field_path([*error.absolute_path, name], prefix)}: is required" for name in missing]
 
 
 def _keyword_words(error: ValidationError, schema: Mapping[str, Any]) -> str:
@@ -204,19 +214,25 @@ def _cut(text: str, limit: int) -> str:
 
 
 def schema_problems(
-    validator: Any, instance: Any, prefix: str = "", *, fast: Callable[[Any], bool] | None = None
+    validator: Any,
+    instance: Any,
+    prefix: str = "",
+    *,
+    fast: Callable[[Any], bool] | None = None,
+    order: FieldOrder | None = None,
 ) -> list[str]:
-    """Every problem the compiled validator finds, as sorted, de-duplicated lines.
+    """Every problem the compiled validator finds, as de-duplicated lines in ``order``
+    (``order.field_order`` of the validator's schema; without one, by path alone).
 
     ``fast`` (``Spec.fast_check``) answers valid input without walking the full validator;
     only input it refuses is explained (and judged) by ``validator``.
     """
     if fast is not None and fast(instance):
         return []
-    found: set[str] = set()
+    found: list[str] = []
     for err in validator.iter_errors(instance):
-        found.update(_unexpected_fields(err, prefix) or explain(err, prefix))
-    return sorted(found)
+        found += _unexpected_fields(err, prefix) or explain(err, prefix)
+    return (order or BY_PATH).ordered(found)
 
 
 def _unexpected_fields(error: ValidationError, prefix: str) -> list[str]:

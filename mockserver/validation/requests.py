@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput
 from .body import FormBody, parse_body
 from .coercion import coerce
+from .order import field_order
 from .prefer import PreferReader, Wish
 from .problems import schema_problems
 from .submit import ImageResolver, SubmitItem, SubmitParams, SubmitValidator
@@ -87,7 +88,9 @@ def validate_params(spec: Spec, schema_name: str, body: Mapping[str, Any], *, st
     parameter object (query, scene query)."""
     schema = spec.schema(schema_name)
     params = coerce(body, schema, strings=not strict or isinstance(body, FormBody))
-    problems = schema_problems(spec.validator(schema_name), params, fast=spec.fast_check(schema_name))
+    problems = schema_problems(
+        spec.validator(schema_name), params, fast=spec.fast_check(schema_name), order=field_order(spec, schema_name)
+    )
     if problems:
         raise InvalidInput(problems)
     return params  # type: ignore[no-any-return]

@@ -19,6 +19,7 @@ from ..errors import InvalidInput
 from ..images import ImageInfo, ImageProblem, check_structure, inspect_image
 from .body import load_json
 from .coercion import coerce, scalar_types
+from .order import field_order
 from .problems import json_type, schema_problems
 
 if TYPE_CHECKING:  # the settings' type only: config.py imports this package's problems and coercion
@@ -89,6 +90,8 @@ class SubmitValidator:
         self.items_fast = spec.fast_check("submit-request.json#/$defs/items")
         self.strict_item_fast = spec.fast_check("submit-request-item.strict.json")
         self.strict_envelope_fast = spec.fast_check("submit-request.strict.json")
+        #: Every problem of a submit, whichever check found it, is listed in this one order.
+        self.order = field_order(spec, "submit-request.json", "submit-request.strict.json")
         #: Items past the documented maximum are not looked at: one more than it is enough to
         #: report the count, and a body of 100 000 items must not cost 100 000 validations.
         self.max_items = int(spec.schema("submit-request.json")["$defs"]["items"]["maxItems"])
@@ -136,7 +139,7 @@ class SubmitValidator:
         if params is None:
             params = self.read(body)
         if params.problems is not None:
-            raise InvalidInput(envelope + params.problems)
+            raise InvalidInput(self.order.ordered(envelope + params.problems))
         items = params.items
         problems = envelope + self._schema_problems(items)
         parsed: list[SubmitItem] = []
@@ -155,7 +158,7 @@ class SubmitValidator:
         if specific:
             problems = _superseded(problems, specific) + specific
         if problems:
-            raise InvalidInput(list(dict.fromkeys(problems)))
+            raise InvalidInput(self.order.ordered(problems))
         return parsed
 
     def _schema_problems(self, items: list[Any]) -> list[str]:
