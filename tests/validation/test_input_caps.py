@@ -62,3 +62,22 @@ def test_the_journal_keeps_a_bounded_copy_of_a_huge_body() -> None:
     entry = c.get("/__admin/requests?limit=1").get_json()["requests"][0]
     assert len(json.dumps(entry)) < 20_000
     assert entry["body"]["..."] == "<4969 more fields>"
+
+
+def test_thousands_of_undocumented_fields_are_counted_not_each_named() -> None:
+    """Strict reading: the first 20 undocumented fields by name, the rest counted; the answer stays
+    small (naming all 5 000 made a 60 KB answer, and the search that found them was quadratic)."""
+    unknown = {f"k{n:04d}": 1 for n in range(5000)}
+    found = problems(submit(client(strict=True), submit_item(**unknown)))
+    named = [p for p in found if p.endswith(": is not a documented field")]
+    assert named == [f"requestParams[0].k{n:04d}: is not a documented field" for n in range(20)]
+    assert "requestParams[0]: 5000 fields are not documented (the first 20 are named, 4980 more are not)" in found
+    assert len("; ".join(found)) < 3000
+
+
+def test_undocumented_fields_with_quotes_and_commas_in_their_names_are_named_exactly() -> None:
+    odd = {"x', 'y": 1, "x": 1, "y": 1, 'q"': 1, "a, b": 1}
+    found = problems(submit(client(strict=True), submit_item(**odd)))
+    named = sorted(p.removeprefix("requestParams[0].").removesuffix(": is not a documented field")
+                   for p in found if p.endswith(": is not a documented field"))
+    assert named == sorted(odd)
