@@ -201,6 +201,9 @@ def test_cli_adapter_cmd_exit_0_for_a_good_client(command: Any, capsys: pytest.C
         ("read line; echo nope", "the adapter answered open with a line that is not JSON: 'nope'"),
         ("read line; exit 4", "the adapter exited with code 4 during open"),
         ("read line; echo '{\"ok\": true}'", 'is not {"ok": true, "wait": true|false}'),
+        # a reply written as UTF-16 (PowerShell 5's default) or in a legacy code page (latin-1 é)
+        (r"read line; printf '\377\376{\000}\000\n'", "the adapter's reply to open is not UTF-8 text: it is UTF-16"),
+        (r"read line; printf '{\"ok\": \"caf\351\"}\n'", "the adapter's reply to open is not UTF-8 text (byte 0xE9"),
     ],
 )
 def test_cli_an_adapter_that_cannot_open_is_a_usage_error(
