@@ -115,6 +115,7 @@ def contract(args: argparse.Namespace) -> int:
         from .fake import FakeError
         from .report import Progress
         from .runner import Run
+        from .search import cache_dir, hypothesis_home
     except ModuleNotFoundError as exc:
         if not is_kit_package(exc):
             raise
@@ -127,15 +128,16 @@ def contract(args: argparse.Namespace) -> int:
     if problem:
         return _usage(problem)
     try:
-        result = Run(
-            _adapter_factory(args),
-            settings,
-            base_url=args.base_url,
-            app_key=args.app_key,
-            app_secret=args.app_secret,
-            admin_token=args.admin_token,
-            progress=Progress(enabled=not args.quiet),
-        ).execute()
+        with hypothesis_home(cache_dir()):  # not .hypothesis/ in the user's current folder
+            result = Run(
+                _adapter_factory(args),
+                settings,
+                base_url=args.base_url,
+                app_key=args.app_key,
+                app_secret=args.app_secret,
+                admin_token=args.admin_token,
+                progress=Progress(enabled=not args.quiet),
+            ).execute()
     except (AdapterLoadError, SettingsError, FakeError) as exc:
         return _usage(str(exc))
     print(result.text())

@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from mockserver.textfile import NotUtf8Error, decode_text
+
 from .adapter import AdapterLoadError, Rejected, TaskFailed, TransportError
 
 #: One reply line at most this long (a client's URLs or a message, not images).
@@ -169,7 +171,10 @@ class _Process:
             self.stop()
             raise AdapterCrashed(f"the adapter's reply to {op} is longer than {MAX_LINE} bytes{self._see()}")
         try:
-            reply = json.loads(line)
+            reply = json.loads(decode_text(line, f"the adapter's reply to {op}", fix="write stdout as UTF-8"))
+        except NotUtf8Error as exc:
+            self.stop()
+            raise AdapterCrashed(f"{exc} (the protocol's lines are UTF-8 JSON){self._see()}") from None
         except ValueError:
             self.stop()
             shown = line[:200].decode("utf-8", "replace").rstrip()

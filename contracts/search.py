@@ -8,9 +8,13 @@ active obligations name (``Obligation.kinds``).
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, example, given
@@ -31,6 +35,40 @@ else:  # pragma: no cover - Hypothesis depends on the backport there
 
 #: The search stops after this many rounds even if each found something new (noted in the report).
 MAX_ROUNDS = 10
+
+
+def cache_dir() -> Path:
+    """Where ``bgmock contract`` keeps Hypothesis's files: ``$XDG_CACHE_HOME/bgmock/hypothesis``
+    (``~/.cache/bgmock/hypothesis``; ``%LOCALAPPDATA%\\bgmock\\cache\\hypothesis`` on Windows)."""
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "bgmock" / "cache" / "hypothesis"
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    try:
+        root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"  # XDG: a relative one is ignored
+    except RuntimeError:  # no home directory to be found
+        root = Path(tempfile.gettempdir()) / f"bgmock-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    return root / "bgmock" / "hypothesis"
+
+
+@contextmanager
+def hypothesis_home(directory: Path) -> Iterator[None]:
+    """Hypothesis's own files under ``directory`` for the block, then as they were.
+
+    The kit keeps no example database (``database=None``: a run's examples depend on its seed
+    alone), but Hypothesis still caches its Unicode tables and the constants it reads in the
+    code under test, in ``.hypothesis/`` of the current folder unless told otherwise. A
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` the user set wins."""
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    before = storage_directory(intent_to_write=False).home_directory
+    set_hypothesis_home_dir(directory)
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(before)
 
 
 class _ExampleFailed(Exception):

@@ -219,11 +219,12 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
         from .serving.workers import granian_server
 
         granian_server(config)  # installed? (before a private Redis is started for nothing)
+    sweep()  # every start, any mode: the folders of fakes killed with kill -9 (scratch.py)
     with serving_state(config) as (config, state):
         if config.workers > 1 or config.server == "granian":
             from .serving.workers import serve_workers
 
-            return serve_workers(config, state, started=started, watchdog=watchdog)  # sweeps, in scratch_dir
+            return serve_workers(config, state, started=started, watchdog=watchdog)
         return _serve_one(config, state, started)
 
 
@@ -238,7 +239,6 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     app = WsgiApp(Dispatcher(Backend(config)))
-    sweep()  # what a fake killed with kill -9 left in the temporary folder (scratch.py)
     server = beside = None
     try:
         server = _make_server(config, app)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .spec import load_spec
+from .textfile import NotUtf8Error, read_text
 from .validation.coercion import integer_plan, whole_numbers
 from .validation.order import field_order
 from .validation.problems import schema_problems
@@ -117,12 +118,16 @@ class Config:
 
     @staticmethod
     def read_file(path: str | Path) -> dict[str, Any]:
-        """The settings a file holds, unchecked (to merge with other sources before checking)."""
+        """The settings a file holds, unchecked (to merge with other sources before checking).
+
+        UTF-8, a byte-order mark accepted (Notepad's); other bytes are a ConfigError (textfile.py)."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, f"config file {path}")
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        except NotUtf8Error as exc:
+            raise ConfigError(str(exc)) from None
         try:
             data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
         except (ValueError, tomllib.TOMLDecodeError) as exc:

@@ -21,11 +21,11 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .spec import load_spec
+from .textfile import NotUtf8Error, read_text
 from .validation.coercion import integer_plan, whole_numbers
 from .validation.order import field_order
 from .validation.problems import schema_problems
@@ -161,13 +161,13 @@ class SceneCatalog:
         """Read a catalog file; every way it can be unusable becomes a CatalogError."""
         where = os.fspath(path)
         try:
-            text = Path(where).read_text(encoding="utf-8")
+            text = read_text(where, f"{where}: scene catalog")  # UTF-8, a byte-order mark accepted
         except FileNotFoundError:
             raise CatalogError(f"{where}: scene catalog file not found") from None
         except IsADirectoryError:
             raise CatalogError(f"{where}: scene catalog path is a directory, not a file") from None
-        except UnicodeDecodeError as exc:
-            raise CatalogError(f"{where}: scene catalog is not UTF-8 text ({exc.reason})") from None
+        except NotUtf8Error as exc:
+            raise CatalogError(str(exc)) from None
         except OSError as exc:
             raise CatalogError(f"{where}: cannot read scene catalog: {exc.strerror}") from None
         try:

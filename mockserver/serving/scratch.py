@@ -1,14 +1,21 @@
-"""The private temporary folder of ``bgmock serve --workers``, and the sweep of dead fakes' ones.
+"""The private temporary folders of ``bgmock serve``, and the sweep of dead fakes' ones.
 
-The folder holds what granian must read from files (with ``--tls``, the certificate and key
-for the fake's host names).  It never holds the settings: those, app secrets and admin token
-included, reach the workers through an environment variable (``serving.workers.WORKER_CONFIG_ENV``).
+Two kinds, both made here and both ``$TMPDIR/bgmock-<kind><pid>-<random>`` (mode 0700):
 
-A fake killed with ``kill -9`` cannot delete its folder, so the next fake to start deletes
-the folders whose owner is gone.  "Gone" is decided by a lock, not by a pid (pids are reused,
-and a container sharing ``/tmp`` sees other pids): the owner holds an ``flock`` on the folder
-from before the folder gets its final name until it ends; its forked workers inherit the lock,
-so a folder is in use while any process of its fake lives.  Folders of another user, or named
+- ``bgmock-<pid>-…`` (``--workers``, ``--server granian``): what granian must read from files
+  (with ``--tls``, the certificate and key for the fake's host names).  It never holds the
+  settings: those, app secrets and admin token included, reach the workers through an
+  environment variable (``serving.workers.WORKER_CONFIG_ENV``).
+- ``bgmock-redis-<pid>-…`` (``--workers`` or ``--state DIR``): the private Redis's socket and
+  ``redis.log`` (``storage/private_redis.py``).
+
+A fake killed with ``kill -9`` cannot delete its folders, so every start of ``bgmock serve``
+(any mode: ``sweep`` runs before it serves) deletes the folders whose owner is gone.  "Gone" is
+decided by a lock, not by a pid (pids are reused, and a container sharing ``/tmp`` sees other
+pids): the owner holds an ``flock`` on the folder from before the folder gets its final name
+until it ends; its forked workers inherit the lock, and so does its private redis-server, so a
+folder is in use while any process of its fake lives.  A Redis folder is also kept while its
+pid lives: an older bgmock made them without the lock.  Folders of another user, or named
 otherwise, are left alone.
 """
 
@@ -22,74 +29,101 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..storage.dir_lock import pid_alive
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no flock, no sweep (a plain temporary folder)
     fcntl = None  # type: ignore[assignment]
 
 PREFIX = "bgmock-"
-#: ``bgmock-<pid>-<random>``: only folders of this form (made by this module) are ever swept.
-_OURS = re.compile(r"bgmock-\d+-[A-Za-z0-9_]+")
+#: The private Redis's folders: ``bgmock-redis-<pid>-<random>``.
+REDIS = "redis-"
+#: ``bgmock-[redis-]<pid>-<random>``: only folders of this form (made by this module) are ever swept.
+_OURS = re.compile(r"bgmock-(?P<kind>redis-)?(?P<pid>\d+)-[A-Za-z0-9_]+")
+
+
+class Scratch:
+    """``with Scratch(kind) as folder:`` a new locked folder, deleted when the block ends.
+
+    ``fd`` holds the lock: a child process given it (``pass_fds``) keeps the folder in use
+    for as long as it lives."""
+
+    def __init__(self, kind: str = "", root: str | None = None) -> None:
+        self.kind, self.root = kind, root
+        self.path: Path | None = None
+        self.fd: int | None = None
+
+    def __enter__(self) -> Path:
+        base = self.root or tempfile.gettempdir()
+        staging = tempfile.mkdtemp(prefix=".bgmock-starting-", dir=base)  # never swept: not yet locked
+        self.fd = os.open(staging, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            if fcntl is not None:  # pragma: no branch - Windows has no flock (and no sweep)
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            final = Path(base) / f"{PREFIX}{self.kind}{os.getpid()}-{Path(staging).name.rsplit('-', 1)[1]}"
+            os.rename(staging, final)
+        except BaseException:
+            self._close()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.path = final
+        return final
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+        self._close()
+
+    def _close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 @contextlib.contextmanager
 def scratch_dir(root: str | None = None) -> Iterator[Path]:
-    """A new folder (mode 0700), locked while the fake runs, deleted when it stops.
-
-    Dead fakes' folders are swept first."""
+    """A new folder (mode 0700) for granian's files, locked while the fake runs, deleted when it stops."""
     if fcntl is None:  # pragma: no cover
         with tempfile.TemporaryDirectory(prefix=PREFIX) as plain:
             yield Path(plain)
         return
-    base = root or tempfile.gettempdir()
-    sweep(base)
-    staging = tempfile.mkdtemp(prefix=".bgmock-starting-", dir=base)  # never swept: not yet locked
-    fd = os.open(staging, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        final = Path(base) / f"{PREFIX}{os.getpid()}-{Path(staging).name.rsplit('-', 1)[1]}"
-        os.rename(staging, final)
-    except BaseException:
-        os.close(fd)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    try:
-        yield final
-    finally:
-        shutil.rmtree(final, ignore_errors=True)
-        os.close(fd)
+    with Scratch(root=root) as folder:
+        yield folder
 
 
 def sweep(root: str | None = None) -> list[Path]:
-    """Delete the folders of fakes that are gone (no process holds their lock); returns them."""
+    """Delete the folders (both kinds) of fakes that are gone; returns them."""
     if fcntl is None:  # pragma: no cover
         return []
-    base = root or tempfile.gettempdir()
-    swept = []
     try:
-        entries = list(os.scandir(base))
+        entries = list(os.scandir(root or tempfile.gettempdir()))
     except OSError:
         return []
-    for entry in entries:
-        if not _OURS.fullmatch(entry.name):
-            continue
-        try:
-            if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
-                continue
-            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # its fake (or one of its workers) is alive
-            os.close(fd)
-            continue
-        try:
-            shutil.rmtree(entry.path, ignore_errors=True)
-            swept.append(Path(entry.path))
-        finally:
-            os.close(fd)
-    return swept
+    return [Path(entry.path) for entry in entries if _swept(entry)]
 
 
-__all__ = ["scratch_dir", "sweep"]
+def _swept(entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` was a dead fake's folder, now deleted."""
+    ours = _OURS.fullmatch(entry.name)
+    if ours is None or (ours["kind"] and pid_alive(int(ours["pid"]))):
+        return False
+    try:
+        if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+            return False
+        fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # its fake (one of its workers, its redis-server) is alive
+        os.close(fd)
+        return False
+    try:
+        shutil.rmtree(entry.path, ignore_errors=True)
+    finally:
+        os.close(fd)
+    return True
+
+
+__all__ = ["REDIS", "Scratch", "scratch_dir", "sweep"]

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config, ConfigError
+from ..textfile import NotUtf8Error, decode_text, wide_encoding
 from ..transport import drop_connection
 
 if TYPE_CHECKING:
@@ -225,12 +226,27 @@ def user_pair(config: Config) -> tuple[Path, Path] | None:
     try:
         new_server_context().load_cert_chain(cert, key)
     except ssl.SSLError as exc:
+        _refuse_wide_text((("--tls-cert", cert), ("--tls-key", key)))
         why = "does not match the certificate" if "KEY_VALUES_MISMATCH" in str(exc) or "mismatch" in str(exc) \
             else "is not a PEM certificate and private key pair"
         raise ConfigError(f"--tls-key {key}: {why} (--tls-cert {cert})") from None
     except OSError as exc:
         raise ConfigError(f"--tls-cert {cert}: cannot read it ({exc.strerror or exc})") from None
     return cert, key
+
+
+def _refuse_wide_text(files: Iterable[tuple[str, Path]]) -> None:
+    """A PEM file saved as UTF-16 or UTF-32 (PowerShell 5's ``>``), said as such (textfile.py):
+    OpenSSL only calls it unreadable. Other bytes are left to OpenSSL's verdict (a DER file is
+    not UTF-8 either, and "save it as UTF-8" would mislead)."""
+    for flag, path in files:
+        with contextlib.suppress(OSError):
+            data = path.read_bytes()
+            if wide_encoding(data):
+                try:
+                    decode_text(data, f"{flag} {path}", fix="save it as UTF-8 (PEM is plain ASCII)")
+                except NotUtf8Error as exc:
+                    raise ConfigError(str(exc)) from None
 
 
 _USER_CONTEXTS: dict[tuple[Path, Path, float, float], ssl.SSLContext] = {}

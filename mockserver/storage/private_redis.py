@@ -5,8 +5,9 @@ It listens on a unix socket in a private directory (0700, no TCP port: nothing e
 machine can reach it), keeps nothing on disk unless given a data directory (then Redis's own
 append-only file there, so a restart keeps tasks, rules and the journal), and dies with the
 fake: stopped on a clean exit, and on Linux sent SIGTERM by the kernel when the process that
-started it dies, even by ``kill -9`` (``PR_SET_PDEATHSIG``).  A directory a killed fake left
-behind is swept by the next start.  A data directory is locked for the fake's lifetime
+started it dies, even by ``kill -9`` (``PR_SET_PDEATHSIG``).  Its directory is a locked scratch
+folder (``serving/scratch.py``) that the redis-server holds too: one a killed fake left behind
+is swept by the next start of ``bgmock serve``, whatever its mode.  A data directory is locked for the fake's lifetime
 (``dir_lock.py``): a second fake on it is refused instead of running a second Redis on the
 same files.
 """
@@ -21,7 +22,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,10 +30,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ..config import Config, ConfigError
-from .dir_lock import DirLock, pid_alive
+from ..serving.scratch import REDIS, Scratch
+from .dir_lock import DirLock
 from .state_url import check_directory, is_redis_url, parse_redis_url
 
-_PREFIX = "bgmock-redis-"
 _INSTALL = (
     "redis-server is not on PATH: install it (apt-get install redis-server, brew install redis) "
     "or pass the URL of a Redis you run (--state redis://HOST:PORT/DB)"
@@ -49,24 +49,6 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in the child betw
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
             if os.getppid() != parent:
                 os.kill(os.getpid(), signal.SIGKILL)
-
-
-def sweep(base: Path | None = None) -> int:
-    """Remove the private directories of fakes that are no longer running; how many went."""
-    base = base or Path(tempfile.gettempdir())
-    removed = 0
-    for path in base.glob(_PREFIX + "*"):
-        pid = path.name[len(_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not pid_alive(int(pid)) and path.is_dir() and path.owner() == _me():
-            shutil.rmtree(path, ignore_errors=True)
-            removed += 1
-    return removed
-
-
-def _me() -> str:
-    import pwd
-
-    return pwd.getpwuid(os.getuid()).pw_name
 
 
 def check_data_dir(path: str) -> Path:
@@ -96,6 +78,7 @@ class PrivateRedis:
         self.timeout_s = timeout_s
         self.proc: subprocess.Popen[bytes] | None = None
         self.home: Path | None = None
+        self._scratch = Scratch(REDIS)
         self._args: list[str] = []
         self._stopping = threading.Event()
         self._restarts: list[float] = []
@@ -114,8 +97,7 @@ class PrivateRedis:
             raise
 
     def _enter(self, server: str) -> str:
-        sweep()
-        self.home = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))  # 0700
+        self.home = self._scratch.__enter__()  # 0700, locked for as long as this fake or its redis-server lives
         sock = self.home / "redis.sock"
         self._args = [server, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
                       "--save", "", "--dir", str(self.data_dir or self.home), "--logfile", str(self.home / "redis.log")]
@@ -130,6 +112,7 @@ class PrivateRedis:
     def _start(self, sock: Path) -> None:
         lock, parent = self._lock, os.getpid()
         keep = (lock.fd,) if lock is not None and lock.fd is not None else ()  # it writes there: it holds the lock
+        keep += (self._scratch.fd,) if self._scratch.fd is not None else ()  # its folder is in use while it lives
         self.proc = subprocess.Popen(
             self._args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=lambda: _die_with(parent), start_new_session=True,  # Ctrl-C reaches the fake, which stops it
@@ -188,8 +171,7 @@ class PrivateRedis:
     def __exit__(self, *exc: object) -> None:
         self._stopping.set()
         self._stop()
-        if self.home is not None:
-            shutil.rmtree(self.home, ignore_errors=True)
+        self._scratch.__exit__()
         if self._lock is not None:  # last: the redis-server writing there has exited
             self._lock.__exit__()
 

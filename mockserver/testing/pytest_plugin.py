@@ -115,10 +115,24 @@ def session_settings(config: pytest.Config) -> Session:
         settings.update(layer)
     try:
         cfg, app_key, app_secret = resolve(settings, {}, signatures=signatures)
+        _check_catalog(cfg)
     except ConfigError as exc:
         raise pytest.UsageError(f"bgmock: {exc}") from None
     extra = tuple(_base_url(url) for url in config.getini("bgmock_base_urls"))
     return Session(cfg, app_key, app_secret, extra)
+
+
+def _check_catalog(cfg: Config) -> None:
+    """A session's own scene catalog, read now: a file the fake cannot use stops the run with
+    one line, as a bad setting does, not as an error with a traceback in every test."""
+    if cfg.catalog:
+        from ..config import ConfigError
+        from ..scenes import CatalogError, SceneCatalog
+
+        try:
+            SceneCatalog.load(cfg.catalog)
+        except CatalogError as exc:
+            raise ConfigError(f"catalog: {exc}") from None
 
 
 def _file_settings(config: pytest.Config) -> dict[str, Any]:

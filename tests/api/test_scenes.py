@@ -248,6 +248,21 @@ def test_not_utf8_raises_catalog_error(tmp_path: Path) -> None:
         SceneCatalog.load(path)
 
 
+def test_a_utf16_catalog_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "ps5.json"
+    path.write_bytes(json.dumps({"scenes": [_scene("ok")]}).encode("utf-16"))
+    with pytest.raises(CatalogError) as info:
+        SceneCatalog.load(path)
+    assert str(info.value).startswith(f"{path}: scene catalog is not UTF-8 text: it is UTF-16")
+    assert str(info.value).endswith("save it as UTF-8")
+
+
+def test_a_catalog_saved_with_a_utf8_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "notepad.json"
+    path.write_bytes(json.dumps({"scenes": [_scene("bom1")]}).encode("utf-8-sig"))
+    assert "bom1" in SceneCatalog.load(path)
+
+
 def test_duplicate_model_num_raises_catalog_error(tmp_path: Path) -> None:
     path = _write(tmp_path, {"scenes": [_scene("dup"), _scene("ok"), _scene("dup")]})
     with pytest.raises(CatalogError, match=r"scenes\[2\].*duplicate modelNum 'dup'") as info:

@@ -249,6 +249,47 @@ def test_bad_config_file_exits_2_with_one_line(tmp_path, capsys, name, text, say
     assert "bgmock listening" not in out
 
 
+UNDECODABLE_FILES = [
+    # name, bytes, what the line says the file is
+    ("ps5.json", '{"seed": 1}'.encode("utf-16"), "it is UTF-16 (it starts with the byte-order mark FF FE"),
+    ("ps5.toml", "seed = 1\n".encode("utf-16"), "it is UTF-16"),
+    ("bare-bom.json", b"\xff\xfe", "it is UTF-16"),
+    ("latin1.json", '{"seed": 1,\n "admin_token": "caf\u00e9-caf\u00e9-caf\u00e9"}'.encode("latin-1"),
+     "byte 0xE9 on line 2"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "says"), UNDECODABLE_FILES, ids=[f[0] for f in UNDECODABLE_FILES])
+def test_a_config_file_that_is_not_utf8_exits_2_with_one_line(tmp_path, capsys, name, data, says):
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, out, err = run_main(capsys, "serve", "--config", str(path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"bgmock: config file {path} is not UTF-8 text")
+    assert says in err and err.rstrip().endswith("save it as UTF-8"), err
+
+
+def test_the_real_command_refuses_a_utf16_config_without_a_traceback(tmp_path):
+    path = tmp_path / "g.json"
+    path.write_bytes(b"\xff\xfe")  # PowerShell 5's `echo ... > g.json` starts so
+    for command in (["serve", "--config", str(path)], ["ca", "--config", str(path)]):
+        done = subprocess.run([bgmock_exe(), *command], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+        assert f"config file {path} is not UTF-8 text: it is UTF-16" in done.stderr
+        assert done.stdout == ""
+
+
+@pytest.mark.parametrize("kind", ["json", "toml"])
+def test_a_config_file_saved_with_a_utf8_byte_order_mark_is_read(tmp_path, kind):
+    path = tmp_path / f"notepad.{kind}"
+    text = '{"seed": 5, "strict": true}' if kind == "json" else "seed = 5\nstrict = true\n"
+    path.write_bytes(text.encode("utf-8-sig"))  # Windows Notepad's "UTF-8 with BOM"
+    config = cli_config("--config", str(path))
+    assert config.seed == 5 and config.strict is True
+
+
 def test_missing_config_file(tmp_path, capsys):
     code, _, err = run_main(capsys, "serve", "--config", str(tmp_path / "nowhere.json"))
     assert code == 2 and err.count("\n") == 1

@@ -189,10 +189,36 @@ def test_pytest_contract_takes_a_command(command: Any) -> None:
 FAST_FLAGS = ["--derandomize", "--examples", "10", "--transport-bound", "1", "--call-bound", "2", "--quiet"]
 
 
-def test_cli_adapter_cmd_exit_0_for_a_good_client(command: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_adapter_cmd_exit_0_for_a_good_client(
+    command: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hypothesis.configuration import storage_directory
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    home = storage_directory(intent_to_write=False).home_directory
     code = main(["contract", "--adapter-cmd", command("python"), "--only", "C3,C4", *FAST_FLAGS])
     assert code == 0, capsys.readouterr()
     assert "every obligation kept" in capsys.readouterr().out
+    # the run's Hypothesis files went to the cache (test_the_cli_leaves_nothing_in_the_current_folder);
+    # a process that called the CLI gets its own setting back
+    assert storage_directory(intent_to_write=False).home_directory == home
+
+
+def test_the_cli_leaves_nothing_in_the_current_folder(command: Any, tmp_path: Path) -> None:
+    """The command as a user runs it, in an empty folder: Hypothesis's files (no example
+    database, but its caches) go under $XDG_CACHE_HOME/bgmock/hypothesis, not to .hypothesis/."""
+    folder, cache = tmp_path / "project", tmp_path / "cache"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("bgmock")), "contract", "--adapter-cmd", command("python"),
+         "--profile", "smoke", "--only", "C1", "--quiet"],
+        cwd=folder, env={**env, "XDG_CACHE_HOME": str(cache)}, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == []
+    assert (cache / "bgmock" / "hypothesis").is_dir()
 
 
 @pytest.mark.parametrize(
@@ -201,6 +227,9 @@ def test_cli_adapter_cmd_exit_0_for_a_good_client(command: Any, capsys: pytest.C
         ("read line; echo nope", "the adapter answered open with a line that is not JSON: 'nope'"),
         ("read line; exit 4", "the adapter exited with code 4 during open"),
         ("read line; echo '{\"ok\": true}'", 'is not {"ok": true, "wait": true|false}'),
+        # a reply written as UTF-16 (PowerShell 5's default) or in a legacy code page (latin-1 é)
+        (r"read line; printf '\377\376{\000}\000\n'", "the adapter's reply to open is not UTF-8 text: it is UTF-16"),
+        (r"read line; printf '{\"ok\": \"caf\351\"}\n'", "the adapter's reply to open is not UTF-8 text (byte 0xE9"),
     ],
 )
 def test_cli_an_adapter_that_cannot_open_is_a_usage_error(

@@ -292,36 +292,81 @@ def test_kill_9_of_workers_leaves_no_secret_and_the_next_start_sweeps(short_tmp)
     assert list(tmp_path.glob("bgmock-*")) == []  # a stopped fake deletes its own folders
 
 
-def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
-    dead = tmp_path / "bgmock-123-abc"
-    live = tmp_path / "bgmock-456-def"
-    legacy = tmp_path / "bgmock-x1y2z3"  # an older bgmock's name: cannot be known dead, kept
-    other = tmp_path / "something-else-1-a"
-    for folder in (dead, live, legacy, other):
+NO_PID = 99999999  # above any pid_max: never a live process
+
+
+def _folders(tmp_path: Path, *names: str) -> list[Path]:
+    folders = [tmp_path / name for name in names]
+    for folder in folders:
         folder.mkdir()
-        (folder / "state.db").write_bytes(b"x")
-    fd = os.open(live, os.O_RDONLY)
+        (folder / "redis.log").write_bytes(b"x")
+    return folders
+
+
+def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
+    dead, live, legacy, other = _folders(tmp_path, "bgmock-123-abc", "bgmock-456-def", "bgmock-x1y2z3",
+                                         "something-else-1-a")  # legacy: an older name, cannot be known dead
+    redis_dead, redis_live, redis_old = _folders(
+        tmp_path, f"bgmock-redis-{NO_PID}-abc", f"bgmock-redis-{NO_PID}-def",
+        f"bgmock-redis-{os.getpid()}-ghi",  # unlocked (an older bgmock's), but its pid lives: kept
+    )
+    fds = [os.open(folder, os.O_RDONLY) for folder in (live, redis_live)]
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running fake holds it
-        assert scratch.sweep(str(tmp_path)) == [dead]
+        for fd in fds:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # as a running fake (or its redis-server) holds it
+        assert sorted(scratch.sweep(str(tmp_path))) == sorted([dead, redis_dead])
     finally:
-        os.close(fd)
-    assert not dead.exists() and live.exists() and legacy.exists() and other.exists()
-    assert scratch.sweep(str(tmp_path)) == [live]  # its fake has gone now
+        for fd in fds:
+            os.close(fd)
+    assert all(f.exists() for f in (live, legacy, other, redis_live, redis_old))
+    assert sorted(scratch.sweep(str(tmp_path))) == sorted([live, redis_live])  # their fakes have gone now
+    assert redis_old.exists()
 
 
-def test_a_one_process_start_sweeps_too(short_tmp):
+def test_a_one_process_start_sweeps_both_kinds_and_never_a_live_fakes(short_tmp):
+    """Whichever mode starts next cleans up after a killed ``--workers`` fake: its folder and
+    its private Redis's; the folders of fakes still running stay."""
     tmp_path = short_tmp
-    """Whichever mode starts next cleans up after a killed ``--workers`` fake."""
-    dead = tmp_path / "bgmock-99999999-abc"
-    dead.mkdir()
-    (dead / "state.db").write_bytes(b"x")
-    proc, port = _start([], {**os.environ, "TMPDIR": str(tmp_path)})
+    dead, redis_dead, live, redis_live = _folders(
+        tmp_path, f"bgmock-{NO_PID}-abc", f"bgmock-redis-{NO_PID}-abc", f"bgmock-{NO_PID}-def",
+        f"bgmock-redis-{NO_PID}-def",
+    )
+    fds = [os.open(folder, os.O_RDONLY) for folder in (live, redis_live)]
     try:
-        assert not dead.exists()
+        for fd in fds:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # a fake running (in another pid namespace, say)
+        proc, port = _start([], {**os.environ, "TMPDIR": str(tmp_path)})
+        try:
+            assert not dead.exists() and not redis_dead.exists()
+            assert live.exists() and redis_live.exists()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _assert_gone(proc, port)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _assert_gone(proc, port)
+        for fd in fds:
+            os.close(fd)
+
+
+@pytest.mark.slow
+def test_a_plain_start_after_kill_9_of_workers_sweeps_what_they_left(short_tmp):
+    """docs/load-and-workers.md: what a killed ``--workers`` fake leaves (its folder, its private
+    Redis's folder with redis.log) goes at the next start, whatever its mode."""
+    env = {**os.environ, "TMPDIR": str(short_tmp)}
+    proc, _ = _start(["--workers", "2"], env)
+    try:
+        left = sorted(p.name.rsplit("-", 1)[0] for p in short_tmp.glob("bgmock-*"))
+        assert left == [f"bgmock-{proc.pid}", f"bgmock-redis-{proc.pid}"]
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not _wait_all_gone(proc)
+    assert len(list(short_tmp.glob("bgmock-*"))) == 2  # nobody could delete them ...
+    again, port = _start([], env)  # ... until the next fake starts, a one-process one here
+    try:
+        assert list(short_tmp.glob("bgmock-*")) == []
+    finally:
+        again.send_signal(signal.SIGTERM)
+        _assert_gone(again, port)
 
 
 @pytest.mark.slow

@@ -348,6 +348,21 @@ def test_bad_tls_input_is_one_line_and_exit_2(tmp_path, capsys, case):
     assert err.count("\n") == 1 and err.startswith("bgmock: ") and expected in err, err
 
 
+@pytest.mark.parametrize("which", ["--tls-cert", "--tls-key"])
+def test_a_pem_file_saved_as_utf16_is_named_with_its_encoding(tmp_path, capsys, which):
+    leaf = trustme.CA().issue_cert("localhost")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    wide = cert if which == "--tls-cert" else key
+    wide.write_bytes(wide.read_text(encoding="ascii").encode("utf-16"))  # PowerShell 5's `... > key.pem`
+    code, out, err = run_main(capsys, "serve", "--port", "0", "--tls-dir", str(tmp_path), "--tls",
+                              "--tls-cert", str(cert), "--tls-key", str(key))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1, err
+    assert f"bgmock: {which} {wide} is not UTF-8 text: it is UTF-16" in err and "save it as UTF-8" in err, err
+
+
 def test_tls_settings_in_a_config_file_are_checked_like_flags(tmp_path, capsys):
     settings = tmp_path / "bgmock.json"
     settings.write_text(json.dumps({"tls": True, "tls_cert": str(tmp_path / "nope.pem"), "tls_key": "k.pem"}))

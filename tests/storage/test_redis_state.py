@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -358,7 +359,7 @@ def test_a_private_redis_that_cannot_start_says_so_and_leaves_no_folder(tmp_path
 
     exits_at_once = shutil.which("false")
     monkeypatch.setattr(private_redis.shutil, "which", lambda name: exits_at_once)
-    monkeypatch.setattr(private_redis.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with pytest.raises(ConfigError, match="the private redis-server did not start: no log"), \
             private_redis.PrivateRedis(timeout_s=5):
         pass

@@ -209,6 +209,30 @@ def test_a_bad_session_setting_stops_the_run_with_a_message(pytester, monkeypatc
     assert "Traceback" not in result.stderr.str()
 
 
+@pytest.mark.parametrize("where", ["config", "catalog"])
+def test_a_session_file_that_is_not_utf8_stops_the_run_with_one_line(pytester, where):
+    scenes = '{"scenes": []}'.encode("utf-16")  # PowerShell 5's `echo ... > scenes.json`
+    if where == "config":
+        (pytester.path / "fake.json").write_bytes('{"seed": 1}'.encode("utf-16"))
+    else:
+        (pytester.path / "fake.json").write_text('{"catalog": "scenes.json"}', encoding="utf-8")
+        (pytester.path / "scenes.json").write_bytes(scenes)
+    pytester.makepyfile(test_user="def test_x(bgmock):\n    pass\n")
+    result = run(pytester, "--bgmock-config", "fake.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    said = {"config": "*--bgmock-config: config file fake.json is not UTF-8 text: it is UTF-16*save it as UTF-8",
+            "catalog": "*catalog: scenes.json: scene catalog is not UTF-8 text: it is UTF-16*save it as UTF-8"}
+    result.stderr.fnmatch_lines([f"ERROR: bgmock: {said[where]}"])
+    assert "Traceback" not in result.stderr.str() and "INTERNALERROR" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_config_file_saved_with_a_utf8_byte_order_mark_is_read(pytester):
+    (pytester.path / "fake.toml").write_bytes("seed = 13\n".encode("utf-8-sig"))  # Notepad's "UTF-8 with BOM"
+    pytester.makeini("[pytest]\nbgmock_config = fake.toml\n")
+    pytester.makepyfile(test_user="def test_file(bgmock):\n    assert bgmock.config.seed == 13\n")
+    run(pytester).assert_outcomes(passed=1)
+
+
 def test_a_bad_marker_fails_only_that_test_with_a_message(pytester):
     pytester.makepyfile(test_user='''
 import pytest
