@@ -85,6 +85,8 @@ class _Process:
         self.lock = threading.Lock()
         self.call_log: list[str] = []
         self.given_up = False  # the kit stopped waiting for the current call (abandon)
+        # Quote this call's stderr in a crash message: when opening, no report will show it.
+        self.quote_call_log = False
         assert self.proc.stdout is not None and self.proc.stderr is not None
         threading.Thread(target=self._read_out, args=(self.proc.stdout,), daemon=True).start()
         self.err_reader = threading.Thread(target=self._read_err, args=(self.proc.stderr,), daemon=True)
@@ -118,12 +120,13 @@ class _Process:
 
     def _see(self) -> str:
         """Where the crash message points for the stderr: the kit's report shows the call's
-        stderr under it; the tail is quoted inline only when this call printed nothing."""
+        stderr under it; the tail is quoted inline when this call printed nothing, and the
+        call's own lines when no report will show them (``quote_call_log``: opening)."""
         self.tail()  # waits for the reader when the process is gone
         with self.lock:
-            if self.call_log:
+            if self.call_log and not self.quote_call_log:
                 return " (its stderr for this call is below)"
-            lines = list(self.log)[-TAIL_LINES:]
+            lines = (self.call_log or list(self.log))[-TAIL_LINES:]
         if not lines:
             return " (nothing on its stderr)"
         return "; its stderr ended with: " + " | ".join(lines)
@@ -243,6 +246,7 @@ class CommandAdapter:
     def _open(self) -> bool:
         """Start the process and open a client; whether it drives polling."""
         process = self.process = _Process(self.command, self.cwd, self.env)
+        process.quote_call_log = True  # a failed open ends the run (or a restart) before any report
         try:
             reply = process.request(self.opening, self.open_limit_s)
         except AdapterCrashed as exc:
@@ -255,6 +259,7 @@ class CommandAdapter:
                 f"--adapter-cmd {self.command!r}: its answer to open, {_show(reply)}, is not "
                 f'{{"ok": true, "wait": true|false}} ({problems})'
             )
+        process.quote_call_log = False
         return bool(reply["wait"])
 
     def ready(self) -> None:

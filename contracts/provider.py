@@ -133,9 +133,13 @@ class Provider:
         self.app_secret = app_secret
         self.timeout = timeout
 
+    def path(self, api: str) -> str:
+        """The path a call of ``api`` goes to: signed calls take the gateway's ``/rest`` path."""
+        return f"{'/rest' if self.app_key else ''}{api}"
+
     def call(self, api: str, body: dict[str, Any]) -> tuple[int, Any]:
         query = signed_query(self.app_key, self.app_secret) if self.app_key else {}
-        url = f"{self.base_url}{'/rest' if self.app_key else ''}{api}?{urllib.parse.urlencode(query)}"
+        url = f"{self.base_url}{self.path(api)}?{urllib.parse.urlencode(query)}"
         request = urllib.request.Request(
             url, data=json.dumps(body).encode("utf-8"), method="POST", headers={"Content-Type": "application/json"}
         )
@@ -235,7 +239,8 @@ class _Verifier:
         """The result query, polled until the task ends (bounded by ``poll_timeout``); every
         answer validated; then the finished answer's URLs counted and one image decoded."""
         step = Step(
-            "result query", f"POST {QUERY} {{taskId: {task_id}}} until the task ends", schema="query-response.json"
+            "result query", f"POST {self.provider.path(QUERY)} {{taskId: {task_id}}} until the task ends",
+            schema="query-response.json",
         )
         self.steps.append(step)
         answer = self._until_ended(step, task_id)
@@ -351,7 +356,7 @@ def verify_provider(  # noqa: PLR0913 - bgmock verify-provider's flags, the opti
     v = _Verifier(Provider(base_url, app_key, app_secret, timeout=timeout), poll_interval, poll_timeout)
 
     scenes, answer = v.judge(
-        "scene query", f"POST {SCENES} {{count: 3}}", SCENES, {"count": 3}, "scene-query-response.json"
+        "scene query", f"POST {v.provider.path(SCENES)} {{count: 3}}", SCENES, {"count": 3}, "scene-query-response.json"
     )
     scene = model_num
     if scene is None and isinstance(answer, dict) and isinstance(answer.get("data"), list):
@@ -361,7 +366,7 @@ def verify_provider(  # noqa: PLR0913 - bgmock verify-provider's flags, the opti
     item = {"imgBase64": tiny_image(low), "modelNum": scene, "width": 800, "height": 800, "imageNum": 2}
     submitted, answer = v.judge(
         "submit",
-        f"POST {SUBMIT} ({low}x{low} PNG, modelNum {scene!r}, 800x800, 2 images)",
+        f"POST {v.provider.path(SUBMIT)} ({low}x{low} PNG, modelNum {scene!r}, 800x800, 2 images)",
         SUBMIT,
         {"requestParams": json.dumps([item])},
         "submit-response.json",
@@ -371,11 +376,12 @@ def verify_provider(  # noqa: PLR0913 - bgmock verify-provider's flags, the opti
         v.poll(task_id, item["imageNum"])
     else:
         why = "the submit failed (see above)" if submitted.status == "error" else "the submit answered no task ID"
-        v.steps.append(Step("result query", f"POST {QUERY}", status="skipped", notes=[f"skipped: {why}"]))
+        skipped = Step("result query", f"POST {v.provider.path(QUERY)}", status="skipped", notes=[f"skipped: {why}"])
+        v.steps.append(skipped)
     bad = dict(item, width=801)
     invalid, answer = v.judge(
         "invalid submit",
-        f"POST {SUBMIT} (width 801: must answer resCode 700)",
+        f"POST {v.provider.path(SUBMIT)} (width 801: must answer resCode 700)",
         SUBMIT,
         {"requestParams": json.dumps([bad])},
         "error-response.json",

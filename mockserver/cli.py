@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -341,15 +343,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         add_args(commands[name])
     args = _parse(parser, commands, argv)
     try:
-        return COMMANDS[args.command][1](args)
+        code = COMMANDS[args.command][1](args)
+        sys.stdout.flush()  # a reader that went away is found here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except ConfigError as exc:
         print(f"bgmock: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:  # stopped while starting: quietly, with the shell's code for the signal
         return exit_code_before_ready(exc)
     except OSError as exc:
-        print(f"bgmock: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""  # which file, when there is one
+        print(f"bgmock: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+def _reader_gone() -> int:
+    """Standard output's reader went away (``bgmock openapi | head``): stop without a word, as a
+    Unix tool does, with the shell's code for SIGPIPE (141); standard output is pointed at
+    /dev/null so the interpreter's last flush cannot complain either."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13  # SIGPIPE
 
 
 def _parse(

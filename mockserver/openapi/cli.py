@@ -32,8 +32,11 @@ def run(args: argparse.Namespace) -> int:
         + "\n"
     )
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(text)
+        try:
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            raise ConfigError(f"--output {args.output}: cannot write it ({exc.strerror or exc})") from None
     else:
         sys.stdout.write(text)
     return 0

@@ -168,3 +168,25 @@ def test_every_setting_flag_of_serve_is_in_the_readmes_settings_table() -> None:
     named = {flag for row in rows if row.count("|") > 3 for flag in re.findall(r"`(--[a-z-]+)", row.split("|")[2])}
     assert flags - not_settings - named == set()
     assert named - flags == set()
+
+
+def test_an_unwritable_output_file_is_named(capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
+    target = f"{tmp_path}/no/such/dir/openapi.json"
+    code, _, err = run(capsys, "openapi", "-o", target)
+    assert code == 2 and err == f"bgmock: --output {target}: cannot write it (No such file or directory)\n", err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``bgmock openapi | head -c 0``: no "Broken pipe" line and no traceback, the shell's code for
+    SIGPIPE (141) as any Unix tool whose reader went away."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = [str(Path(sys.executable).with_name("bgmock")), "openapi"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    assert (code, err) == (141, b"")

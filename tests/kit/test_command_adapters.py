@@ -241,6 +241,25 @@ def test_cli_an_adapter_that_cannot_open_is_a_usage_error(
     assert says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("cmd", "says"),
+    [
+        ("echo could not find main class >&2; echo second line >&2; exit 3",
+         "exited with code 3 during open; its stderr ended with: could not find main class | second line"),
+        ("read line; echo boom >&2; sleep 0.2; exit 1", "its stderr ended with: boom"),
+        ("no-such-adapter-command-xyz", "no-such-adapter-command-xyz: not found"),
+    ],
+)
+def test_cli_an_adapter_that_fails_to_open_shows_its_stderr_in_the_one_line(
+    cmd: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed open ends the run before any report: the stderr (a JVM's "could not find main
+    class", a shell's "not found") is quoted in the line itself, never pointed to "below"."""
+    code = main(["contract", "--adapter-cmd", cmd, *FAST_FLAGS])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and "below" not in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_cli_adapter_and_adapter_cmd_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["contract", "--adapter", "x:y", "--adapter-cmd", "true"])

@@ -298,6 +298,8 @@ def test_verify_provider_against_the_fake(tmp_path: Path, capsys: pytest.Capture
     steps = json.loads(report.read_text(encoding="utf-8"))["steps"]
     assert [s["name"] for s in steps] == ["scene query", "submit", "result query", "invalid submit"]
     assert all(s["status"] == "ok" for s in steps)
+    # the report names the path the signed calls really took (the gateway's /rest form)
+    assert all(s["request"].startswith("POST /rest/ai/image/") for s in steps), [s["request"] for s in steps]
     query = steps[2]
     assert query["answer"]["data"]["taskStatus"] == "finished", query  # polled until the task ended
     assert "submitted -> running -> finished" in query["notes"][0]

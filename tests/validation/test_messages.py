@@ -61,6 +61,10 @@ def test_every_setting_names_itself_and_what_it_accepts(
         ({"latency": {"nope": "1s"}}, 'latency: key "nope" is not accepted: keys must be one of "submit"'),
         ({"latency": "lognormal:p50=2s,p99=1s"}, "p50=2s,p99=1s': p99 must be at least p50"),
         ({"public_url": "ftp://x"}, "public_url: must be a URL starting with http:// or https://"),
+        # a query or fragment would end up in the middle of every image URL written from it
+        ({"public_url": "http://proxy.local:8080/x?y=1"}, "public_url: must be a URL starting with http:// or "
+                                                           "https://, with no query, fragment or space"),
+        ({"public_url": "http://proxy.local#top"}, "with no query, fragment or space"),
         ({"task_ttl_s": 0}, "task_ttl_s: must be more than 0"),
         ({"port": 8080.5}, "port: must be an integer, got number"),
         ({"colour": 1}, "colour: is not a documented field"),
