@@ -93,12 +93,11 @@ class Config:
         merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
         spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
         merged = whole_numbers(merged, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
-        problems = schema_problems(
-            spec.validator("config.json"), _masked(merged),
-            fast=spec.fast_check("config.json"), order=field_order(spec, "config.json"),
-        )
+        order = field_order(spec, "config.json")
+        problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
+        problems += _meaning_problems(merged, {_top_key(problem) for problem in problems})
         if problems:
-            raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
+            raise ConfigError(f"invalid configuration: {'; '.join(order.ordered(problems))}")
         if "faults" in merged:
             merged["faults"] = tuple(merged["faults"])
         if "rate_limits" in merged:
@@ -106,9 +105,6 @@ class Config:
         for key in ("fetch_allow_hosts", "allow_hosts", "tls_hosts", "intercept_hosts"):
             if key in merged:
                 merged[key] = tuple(merged[key])
-        if merged.get("image_max_side", 3000) <= merged.get("image_min_side", 512):
-            raise ConfigError("invalid configuration: image_max_side must exceed image_min_side")
-        _check_spellings(merged)
         return cls(**merged)
 
     @classmethod
@@ -186,28 +182,40 @@ _USERINFO = re.compile(r"^(?P<user>[^:@/?#]*):.*@(?P<host>[^@]*)$", re.S)
 _QUERY_PASSWORD = re.compile(r"([?&](?:ssl_)?password=)[^&#]*", re.I)
 
 
-def _check_spellings(values: Mapping[str, Any]) -> None:
-    """The settings written in a small language of their own (latency, rates, a rule's latency),
-    read now: a bad one is a ConfigError naming the key (every bad one at once) when the
-    settings are made, whichever program (``bgmock serve``, the plugin, ``create_app``) made them."""
+def _top_key(problem: str) -> str:
+    """The setting a problem line names (``faults[0].latency: …`` -> ``faults``)."""
+    return problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
+
+
+def _meaning_problems(values: Mapping[str, Any], faulted: set[str]) -> list[str]:
+    """What the schema cannot say, for the settings it found nothing wrong with (the others'
+    values may not even have their types): the sides' order, and the settings written in a small
+    language of their own (latency, rates, a rule's latency), read now. Listed with the schema's
+    problems, so a file's every problem is named at once, whichever program (``bgmock serve``,
+    the plugin, ``create_app``) made the settings."""
     from .latency import Latency, LatencyModel
     from .ratelimit import limits_from_config
 
+    problems = []
+    if not faulted & {"image_max_side", "image_min_side"} and (
+        values.get("image_max_side", 3000) <= values.get("image_min_side", 512)
+    ):
+        problems.append("image_max_side: must exceed image_min_side")
     checks: list[tuple[str, Any]] = [
         ("latency", lambda: LatencyModel.from_config(values.get("latency"))),
         ("rate_limits", lambda: limits_from_config(values.get("rate_limits", ()))),
     ]
-    for index, rule in enumerate(values.get("faults", ())):
+    for index, rule in enumerate(values.get("faults", ()) if "faults" not in faulted else ()):
         if isinstance(rule, Mapping) and rule.get("latency") is not None:
             checks.append((f"faults[{index}].latency", lambda text=rule["latency"]: Latency.parse(text)))
-    problems = []
     for key, check in checks:
+        if _top_key(key) in faulted:
+            continue
         try:
             check()
         except ValueError as exc:
             problems.append(f"{key}: {exc}")
-    if problems:
-        raise ConfigError(f"invalid configuration: {'; '.join(problems)}")
+    return problems
 
 
 def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -195,6 +195,21 @@ def test_the_settings_name_every_bad_spelling_at_once() -> None:
     assert "faults[0].latency: latency '3s..1s'" in str(caught.value)
 
 
+def test_a_settings_file_names_its_schema_problems_and_its_spellings_together() -> None:
+    """A wrong type and a bad latency in one file: both in the one message (the spellings were
+    read only once the schema had nothing to say, so the file took two rounds to fix)."""
+    with pytest.raises(ConfigError) as caught:
+        Config.from_mapping({"seed": "x", "latency": "2s..1s", "image_max_side": 100, "colour": 1})
+    message = str(caught.value)
+    for says in ("seed: must be an integer", "latency: latency '2s..1s'", "image_max_side: must exceed image_min_side",
+                 "colour: is not a documented field"):
+        assert says in message, message
+    # a setting the schema refused is not read again in its own language (its type may be anything)
+    with pytest.raises(ConfigError) as caught:
+        Config.from_mapping({"latency": 5, "image_min_side": "big"})
+    assert "Traceback" not in str(caught.value) and "latency:" in str(caught.value)
+
+
 def test_a_scene_catalog_entry_names_every_missing_field(tmp_path: Any) -> None:
     path = tmp_path / "scenes.json"
     path.write_text(json.dumps({"scenes": [{"modelNum": "m1"}]}), encoding="utf-8")
