@@ -58,17 +58,19 @@ def hypothesis_home(directory: Path) -> Iterator[None]:
     alone), but Hypothesis still caches its Unicode tables and the constants it reads in the
     code under test, in ``.hypothesis/`` of the current folder unless told otherwise. A
     ``HYPOTHESIS_STORAGE_DIRECTORY`` the user set wins."""
-    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+    from hypothesis import configuration
 
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         yield
         return
-    before = storage_directory(intent_to_write=False).home_directory
-    set_hypothesis_home_dir(directory)
+    # What was set before (None: nothing yet, Hypothesis's default then), read where every
+    # Hypothesis since 6.90 keeps it: its public getter changed shape in 6.152.
+    before = vars(configuration).get("__hypothesis_home_directory")
+    configuration.set_hypothesis_home_dir(directory)
     try:
         yield
     finally:
-        set_hypothesis_home_dir(before)
+        configuration.set_hypothesis_home_dir(before)
 
 
 class _ExampleFailed(Exception):

@@ -395,7 +395,10 @@ class _Version(argparse.Action):
                          help="show the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        print(f"bgmock {_version()}")
+        try:
+            print(f"bgmock {_version()}", flush=True)
+        except BrokenPipeError:  # run while parsing, before main's own handler
+            parser.exit(_reader_gone())
         parser.exit()
 
 

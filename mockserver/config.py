@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .spec import load_spec
 from .textfile import NotUtf8Error, read_text
@@ -182,6 +183,21 @@ _USERINFO = re.compile(r"^(?P<user>[^:@/?#]*):.*@(?P<host>[^@]*)$", re.S)
 _QUERY_PASSWORD = re.compile(r"([?&](?:ssl_)?password=)[^&#]*", re.I)
 
 
+def _url_problems(key: str, url: str) -> list[str]:
+    """What the schema's pattern cannot see in a URL: a host, a port that is a number from 1 to
+    65535, brackets that close (``http://[::1`` crashed the start with a traceback)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return [f"{key}: not a valid URL ({exc}); expected http://HOST[:PORT][/PATH]"]
+    if not parts.hostname:
+        return [f"{key}: names no host; expected http://HOST[:PORT][/PATH]"]
+    if port == 0:
+        return [f"{key}: the port must be a number from 1 to 65535"]
+    return []
+
+
 def _top_key(problem: str) -> str:
     """The setting a problem line names (``faults[0].latency: …`` -> ``faults``)."""
     return problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
@@ -201,6 +217,8 @@ def _meaning_problems(values: Mapping[str, Any], faulted: set[str]) -> list[str]
         values.get("image_max_side", 3000) <= values.get("image_min_side", 512)
     ):
         problems.append("image_max_side: must exceed image_min_side")
+    if values.get("public_url") and "public_url" not in faulted:
+        problems += _url_problems("public_url", values["public_url"])
     checks: list[tuple[str, Any]] = [
         ("latency", lambda: LatencyModel.from_config(values.get("latency"))),
         ("rate_limits", lambda: limits_from_config(values.get("rate_limits", ()))),

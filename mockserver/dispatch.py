@@ -22,6 +22,7 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from .answers.envelopes import Envelopes
 from .answers.urls import ADMIN, ASSETS, CONVERTERS
 from .api import Backend
+from .config import Config
 from .errors import ApiError, GatewayError, InvalidInput
 from .faults import TransportFault, apply_to_reply
 from .http import Incoming, Reply
@@ -50,6 +51,16 @@ def signing_params(request: Incoming) -> dict[str, str]:
         except InvalidInput:  # an unreadable form is reported by the handler
             pass
     return params
+
+
+@dataclass(frozen=True)
+class _FromSettings:
+    """What the dispatcher makes from one set of settings."""
+
+    config: Config
+    guard: Guard | None
+    redactor: Redactor
+    journal: JournalWriter
 
 
 @dataclass
@@ -81,7 +92,7 @@ class Dispatcher:
         """``guard=False`` turns off the Host and Origin checks (``origin.py``): only for the
         in-process mode, which no browser can reach."""
         self.backend = backend
-        self.guard = Guard(backend.config) if guard else None
+        self._guarded = guard
         self.envelopes = Envelopes(backend.spec, backend.ids)
         self.routes = route_table()
         self.by_endpoint = {route.endpoint: route for route in self.routes}
@@ -93,10 +104,27 @@ class Dispatcher:
         # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
         self._store_down = backend.store.unavailable
         self._routes_seen: dict[tuple[str, str], str] = {}
-        cfg = backend.config
+        self._made = self._from(backend.config)
+
+    def _from(self, cfg: Config) -> _FromSettings:
         #: Every configured secret, by value: nothing the fake records or answers may carry one.
-        self.redactor = Redactor([*cfg.app_keys.values(), cfg.admin_token])
-        self.journal = JournalWriter(self.redactor, backend.clock)
+        redactor = Redactor([*cfg.app_keys.values(), cfg.admin_token])
+        guard = Guard(cfg) if self._guarded else None
+        return _FromSettings(cfg, guard, redactor, JournalWriter(redactor, self.backend.clock))
+
+    @property
+    def settings(self) -> _FromSettings:
+        """The guard, redactor and journal writer of the backend's *current* settings: a
+        running fake adopts others (``Backend.reconfigure``, the pytest plugin's markers), and
+        a new admin token, key pair or allowed host must count from the next request on."""
+        made = self._made
+        if made.config is not self.backend.config:
+            made = self._made = self._from(self.backend.config)
+        return made
+
+    @property
+    def guard(self) -> Guard | None:
+        return self.settings.guard
 
     def handle(self, request: Incoming) -> Reply:
         """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
@@ -174,13 +202,14 @@ class Dispatcher:
     def _routed(self, attempt: _Attempt) -> Reply:
         """Guard the host, find the route, guard the origin, then the checks of its kind and its handler."""
         request = attempt.request
-        if self.guard is not None:
-            self.guard.check_host(request)
+        guard = self.guard
+        if guard is not None:
+            guard.check_host(request)
         endpoint, args = self._match(request.path, request.method)
         attempt.route = route = self.by_endpoint[endpoint]
         attempt.ctx = Context(request, args, self.backend, self.envelopes, route)
-        if self.guard is not None:
-            self.guard.check_origin(request, route.kind)
+        if guard is not None:
+            guard.check_origin(request, route.kind)
         return self._checked(attempt.ctx)
 
     def _finished(self, attempt: _Attempt, reply: Reply) -> Reply:
@@ -190,8 +219,9 @@ class Dispatcher:
         if attempt.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(attempt.route), self.backend.ids.chance)
-        if self.redactor and reply.content_type.startswith("application/json"):
-            reply.body = self.redactor.data(reply.body)  # a problem message may quote what was sent
+        redactor = self.settings.redactor
+        if redactor and reply.content_type.startswith("application/json"):
+            reply.body = redactor.data(reply.body)  # a problem message may quote what was sent
         return reply
 
     def _journal(self, attempt: _Attempt, reply: Reply) -> None:
@@ -264,7 +294,7 @@ class Dispatcher:
         self, request: Incoming, route: Route | None, notes: Notes, reply: Reply, started: float,
     ) -> float:
         """Journal the request; its handling time in ms (for the log line)."""
-        entry = self.journal.entry(request, route.endpoint if route else None, notes, reply, started)
+        entry = self.settings.journal.entry(request, route.endpoint if route else None, notes, reply, started)
         self.backend.record(entry.to_json())
         return entry.elapsed_ms
 
@@ -278,7 +308,7 @@ class Dispatcher:
 
     def _shown_path(self, request: Incoming) -> str:
         """The path as the log shows it: escaped, secrets masked."""
-        return _printable(self.redactor.text(request.path))
+        return _printable(self.settings.redactor.text(request.path))
 
 
 def _api_endpoint(route: Route) -> str:

@@ -25,6 +25,9 @@ _MARKS = (
 )
 
 
+_NULS = " (it holds NUL bytes, as UTF-16 text without a byte-order mark does)"
+
+
 class NotUtf8Error(ValueError):
     """Bytes that are not UTF-8 text; the message names their source and how to fix it."""
 
@@ -42,10 +45,13 @@ def decode_text(data: bytes, name: str, *, fix: str = "save it as UTF-8") -> str
     starting with ``name`` and ending with ``fix`` (what to do about it)."""
     body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         start = exc.start + len(data) - len(body)
         raise NotUtf8Error(f"{name} is not UTF-8 text{_why(data, start, exc.reason)}; {fix}") from None
+    if "\x00" in text[:64]:  # ASCII saved as UTF-16 without a mark decodes, NULs and all
+        raise NotUtf8Error(f"{name} is not UTF-8 text{_NULS}; {fix}")
+    return text
 
 
 def wide_encoding(data: bytes) -> str | None:
@@ -63,6 +69,6 @@ def _why(data: bytes, start: int, reason: str) -> str:
     if kind is not None:
         return f": it is {kind} (it starts with that encoding's byte-order mark)"
     if b"\x00" in data[:64]:
-        return " (it holds NUL bytes, as UTF-16 text without a byte-order mark does)"
+        return _NULS
     line = data.count(b"\n", 0, start) + 1
     return f" (byte 0x{data[start]:02X} on line {line}, offset {start}: {reason})"

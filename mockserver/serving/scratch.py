@@ -103,14 +103,20 @@ def sweep(root: str | None = None) -> list[Path]:
     return [Path(entry.path) for entry in entries if _swept(entry)]
 
 
+def _own_folder(entry: os.DirEntry[str]) -> bool:
+    """A folder (not a link, not a file) of this user: anyone can put any name in /tmp."""
+    try:
+        return entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid()
+    except OSError:
+        return False
+
+
 def _swept(entry: os.DirEntry[str]) -> bool:
     """Whether ``entry`` was a dead fake's folder, now deleted."""
     ours = _OURS.fullmatch(entry.name)
-    if ours is None or (ours["kind"] and pid_alive(int(ours["pid"]))):
+    if ours is None or not _own_folder(entry) or (ours["kind"] and pid_alive(int(ours["pid"]))):
         return False
     try:
-        if not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
-            return False
         fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return False

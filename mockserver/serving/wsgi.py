@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ..config import Config
 from ..dispatch import Dispatcher
 from ..errors import ApiError, GatewayError
 from ..faults.on_socket import act_out
@@ -40,7 +41,6 @@ class WsgiApp:
     def __init__(self, dispatcher: Dispatcher, *, worker: str | None = None) -> None:
         self.dispatcher = dispatcher
         self.backend = dispatcher.backend
-        self.config = dispatcher.backend.config
         # Which process answered (X-Bgmock-Worker), so a test or a person can see the spread.
         self._worker_header = [("X-Bgmock-Worker", worker)] if worker else []
         # Bodies read here, all threads together (werkzeug's, granian's; bgmock's own server
@@ -48,6 +48,13 @@ class WsgiApp:
         cfg = self.config
         self.bodies = BodyBudget(cfg.body_memory_bytes or 4 * (cfg.max_body_bytes + 1))
         self.body_wait_s = BODY_WAIT_S
+
+    @property
+    def config(self) -> Config:
+        """The backend's settings now: a running fake adopts others (the pytest plugin's
+        markers, ``Handle.configure``), and a fault's ``hang_s`` or ``dribble_s``, the body cap,
+        count from the next request on. (The body budget, sized at start, stays.)"""
+        return self.backend.config
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         charged = 0

@@ -34,8 +34,16 @@ NAME = "bgmock.lock"
 _SHARE = "or share one state between fakes through one Redis: --state redis://HOST:PORT/DB"
 
 
+#: Above any process number a kernel hands out (Linux's pid_max is at most 2**22).
+_MAX_PID = 2**31 - 1
+
+
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (someone else's counts)."""
+    """Whether process ``pid`` exists (someone else's counts). A number no process can have
+    (read from a name in /tmp that anyone can make) is no process: ``os.kill`` would raise
+    ``OverflowError`` for it, and 0 or less would signal a whole process group."""
+    if not 0 < pid <= _MAX_PID:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -89,19 +89,30 @@ def fault_rule(spec: Spec, data: Any) -> dict[str, Any]:
     return data
 
 
+#: A list of rules is checked until this many bad ones are named: an answer (and the work behind
+#: it) stays small for a list of 100 000 bad rules (it once took 15 s and answered 15 MB).
+MAX_BAD_RULES = 20
+
+
 def fault_rules(spec: Spec, raw: bytes) -> tuple[list[dict[str, Any]], bool]:
     """``POST /__admin/faults``: one rule or a list of rules, every one checked before any is
     stored; the problems of every rule are listed, each named by its rule's index, in index
     order. Returns the rules and whether a list was sent."""
     body = json_body(raw)
     many = isinstance(body, list)
-    rules, problems = [], []
-    for index, rule in enumerate(body if many else [body]):
+    listed = body if many else [body]
+    rules, problems, bad = [], [], 0
+    for index, rule in enumerate(listed):
         try:
             rules.append(fault_rule(spec, rule))
         except InvalidInput as exc:
             prefix = f"[{index}] " if many else ""
             problems += [prefix + p for p in exc.problems]
+            bad += 1
+            if bad == MAX_BAD_RULES and index + 1 < len(listed):
+                problems.append(f"the {len(listed) - index - 1} rules after [{index}] were not checked "
+                                f"(the first {MAX_BAD_RULES} bad rules are named)")
+                break
     if problems:
         raise InvalidInput(problems)
     return rules, many

@@ -258,8 +258,8 @@ def _unexpected_fields(error: ValidationError, prefix: str) -> list[str]:
              for key in extras[:MAX_NAMED_FIELDS]]
     if len(extras) > MAX_NAMED_FIELDS:
         more = len(extras) - MAX_NAMED_FIELDS
-        lines.append(f"{parent or 'body'}: {len(extras)} fields are not documented (the first {MAX_NAMED_FIELDS} "
-                     f"are named, {more} more are not)")
+        count = f"{len(extras)} fields are not documented (the first {MAX_NAMED_FIELDS} are named, {more} more are not)"
+        lines.append(f"{parent}: {count}" if parent else count)  # the body's own: no path, so listed first
     return lines
 
 

@@ -176,14 +176,16 @@ def test_an_unwritable_output_file_is_named(capsys: pytest.CaptureFixture[str], 
     assert code == 2 and err == f"bgmock: --output {target}: cannot write it (No such file or directory)\n", err
 
 
-def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+@pytest.mark.parametrize("argv", [["openapi"], ["--version"]])
+def test_a_reader_that_goes_away_ends_the_command_quietly(argv: list[str]) -> None:
     """``bgmock openapi | head -c 0``: no "Broken pipe" line and no traceback, the shell's code for
-    SIGPIPE (141) as any Unix tool whose reader went away."""
+    SIGPIPE (141) as any Unix tool whose reader went away (``--version`` too: it prints while
+    the flags are read, before ``main``'s own handler)."""
     import subprocess
     import sys
     from pathlib import Path
 
-    command = [str(Path(sys.executable).with_name("bgmock")), "openapi"]
+    command = [str(Path(sys.executable).with_name("bgmock")), *argv]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()

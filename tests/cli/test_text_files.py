@@ -24,6 +24,8 @@ CASES = [
     (codecs.BOM_UTF16_BE + '{"a": 1}'.encode("utf-16-be"), ": it is UTF-16 (it starts with the byte-order mark FE FF"),
     ('{"a": 1}'.encode("utf-32"), ": it is UTF-32 (it starts with that encoding's byte-order mark)"),
     ('{"a": "\u00e9"}'.encode("utf-16-le"), " (it holds NUL bytes, as UTF-16 text without a byte-order mark does)"),
+    # ASCII alone as UTF-16 without a mark is valid UTF-8, NULs and all: caught after decoding
+    ('{"port": 9}'.encode("utf-16-le"), " (it holds NUL bytes, as UTF-16 text without a byte-order mark does)"),
     (b'{\n"a": "caf\xe9"}', " (byte 0xE9 on line 2, offset 11: invalid continuation byte)"),
     (b"\xef\xbb\xbf\xff", " (byte 0xFF on line 1, offset 3: invalid start byte)"),
 ]

@@ -323,6 +323,21 @@ def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
     assert redis_old.exists()
 
 
+def test_names_anyone_can_put_in_the_temporary_folder_never_stop_a_start(tmp_path):
+    """Any user can make /tmp/bgmock-redis-<any number>-x; a pid beyond what os.kill takes (it
+    raised OverflowError, and every bgmock serve on the machine failed with a traceback), a file
+    rather than a folder, or 0 (which would signal a process group) is no fake's folder."""
+    for name in ("bgmock-redis-99999999999999999999-x", "bgmock-redis-4294967296-a", "bgmock-redis-0-z"):
+        (tmp_path / name).write_text("not a folder")
+    (huge,) = _folders(tmp_path, "bgmock-redis-99999999999999999999-y")  # ours, unlocked: no process has it
+    assert scratch.sweep(str(tmp_path)) == [huge]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bgmock-redis-0-z", "bgmock-redis-4294967296-a", "bgmock-redis-99999999999999999999-x"]
+    from mockserver.storage.dir_lock import pid_alive
+
+    assert not pid_alive(0) and not pid_alive(-1) and not pid_alive(10**20)
+
+
 def test_a_one_process_start_sweeps_both_kinds_and_never_a_live_fakes(short_tmp):
     """Whichever mode starts next cleans up after a killed ``--workers`` fake: its folder and
     its private Redis's; the folders of fakes still running stay."""

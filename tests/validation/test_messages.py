@@ -65,6 +65,10 @@ def test_every_setting_names_itself_and_what_it_accepts(
         ({"public_url": "http://proxy.local:8080/x?y=1"}, "public_url: must be a URL starting with http:// or "
                                                            "https://, with no query, fragment or space"),
         ({"public_url": "http://proxy.local#top"}, "with no query, fragment or space"),
+        # what the pattern cannot see: each crashed the start or silently gave no origin
+        ({"public_url": "http://[::1"}, "public_url: not a valid URL (Invalid IPv6 URL)"),
+        ({"public_url": "http://a:99999/"}, "public_url: not a valid URL (Port out of range"),
+        ({"public_url": "http://:80/"}, "public_url: names no host"),
         ({"task_ttl_s": 0}, "task_ttl_s: must be more than 0"),
         ({"port": 8080.5}, "port: must be an integer, got number"),
         ({"colour": 1}, "colour: is not a documented field"),

@@ -1,0 +1,43 @@
+"""A running fake that adopts other settings (``Handle.configure``, the plugin's markers) uses
+them from the next request on, in every layer: the transport faults' timings, the Host guard and
+the secrets kept out of the journal (each was once fixed at start in the live mode)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+import mockserver
+from tests.helpers import SUBMIT, submit_item
+
+BODY = {"requestParams": json.dumps([submit_item()])}
+
+
+def test_a_configured_hang_s_is_the_one_a_timeout_fault_holds_for() -> None:
+    """(``dribble_s`` is read in the same place, the WSGI host's settings.)"""
+    with mockserver.running() as fake:
+        fake.configure(hang_s=0.5)
+        fake.fault("timeout")
+        # with the start-up hang_s (30 s) this call would end in ReadTimeout after 10 s
+        with pytest.raises(requests.ConnectionError) as caught:
+            requests.post(fake.url + SUBMIT, json=BODY, timeout=10)
+        assert not isinstance(caught.value, requests.ReadTimeout)
+
+
+def test_a_configured_allowed_host_is_answered() -> None:
+    with mockserver.running() as fake:
+        assert requests.get(fake.url + "/__admin/health", headers={"Host": "dev.test"}, timeout=5).status_code == 403
+        fake.configure(allow_hosts=["dev.test"])
+        assert requests.get(fake.url + "/__admin/health", headers={"Host": "dev.test"}, timeout=5).status_code == 200
+
+
+def test_a_configured_secret_is_kept_out_of_the_journal() -> None:
+    secret = "s3cr3t-admin-token-of-this-test"
+    with mockserver.running() as fake:
+        fake.configure(admin_token=secret)
+        titled = {"requestParams": json.dumps([submit_item(productTitle=f"shoe {secret}")])}  # the journal keeps titles
+        requests.post(fake.url + SUBMIT, json=titled, timeout=5)
+        entries = fake.requests()
+        assert entries and entries[-1]["resCode"] == 200 and secret not in json.dumps(entries), entries
