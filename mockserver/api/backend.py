@@ -139,7 +139,7 @@ class Backend:
         notes.injected = injected
         return injected
 
-    def _prefer_problems(self, prefer: str | None) -> list[str]:
+    def prefer_problems(self, prefer: str | None) -> list[str]:
         """What a ``Prefer`` header breaks, for a request refused for its body anyway."""
         try:
             self.requests.prefer(prefer)
@@ -253,7 +253,7 @@ class Backend:
         try:
             params = self.requests.query(body)
         except InvalidInput as exc:
-            raise self._invalid(notes, [*exc.problems, *self._prefer_problems(prefer)]) from None
+            raise self._invalid(notes, [*exc.problems, *self.prefer_problems(prefer)]) from None
         notes.params = [params]
         injected = self._faulted("query", [params], prefer, notes)
         if injected is not None:
@@ -298,7 +298,7 @@ class Backend:
         try:
             params = self.requests.scene_query(body)
         except InvalidInput as exc:
-            raise self._invalid(notes, [*exc.problems, *self._prefer_problems(prefer)]) from None
+            raise self._invalid(notes, [*exc.problems, *self.prefer_problems(prefer)]) from None
         notes.params = [params]
         injected = self._faulted("scenes", [params], prefer, notes)
         if injected is not None:

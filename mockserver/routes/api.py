@@ -16,8 +16,9 @@ def _body(ctx: Context) -> dict[str, Any]:
     try:
         body = ctx.backend.requests.body(ctx.request.header("content-type"), ctx.request.body)
     except InvalidInput as exc:  # an unreadable body breaks the request schema: the journal says why
-        ctx.notes.problems = exc.problems
-        raise
+        # every problem of the request at once: a bad Prefer header beside the body's
+        ctx.notes.problems = [*exc.problems, *ctx.backend.prefer_problems(ctx.request.header("prefer"))]
+        raise InvalidInput(ctx.notes.problems) from None
     ctx.notes.body = body
     return body
 

@@ -345,6 +345,9 @@ def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
     if "UNKNOWN_CA" in str(reason) or "CERTIFICATE_UNKNOWN" in str(reason):
         return f"{reason} (the client does not trust bgmock's CA: see `bgmock ca --help`)"
+    if "UNEXPECTED_EOF" in str(reason):  # Node, for one, hangs up on a certificate it does not trust
+        return (f"{reason} (the client hung up during the handshake; a client that does not trust "
+                "bgmock's CA may say so only on its own side: see `bgmock ca --help`)")
     return str(reason)
 
 

@@ -83,6 +83,9 @@ class PreferReader:
         transport = wish.get("transport")
         if transport is not None and transport not in self.transports:
             bad.append(f"Prefer: transport={transport[:16]} is not one of {', '.join(self.transports)}")
+        if code is not None and transport is not None:  # as a rule: exactly one of the two
+            bad.append("Prefer: code and transport together: one request can get one of them; "
+                       "ask for one (a fault rule with times=2 gives two requests one each)")
         if bad:
             raise InvalidInput(bad)
         return Wish(code=number, transport=transport, delay_ms=delay or 0)

@@ -136,6 +136,15 @@ def test_a_prefer_value_the_fake_cannot_act_on_is_refused(prefer: str):
     assert c.get("/__admin/tasks").get_json()["tasks"] == []
 
 
+@pytest.mark.parametrize("prefer", ["transport=reset, code=501", "code=501; transport=reset"])
+def test_a_prefer_code_with_a_transport_fault_is_refused_not_half_ignored(prefer: str):
+    """A rule takes exactly one of them; the header did the code and dropped the reset silently."""
+    c = client()
+    body = post(c, headers={"Prefer": prefer})
+    assert body["resCode"] == 700 and "Prefer: code and transport together" in body["resMessage"], body
+    assert c.get("/__admin/tasks").get_json()["tasks"] == []
+
+
 @pytest.mark.parametrize("delay", ["600001", "99999999999", "9" * 5000])
 def test_a_prefer_delay_longer_than_a_rule_may_ask_is_refused_by_its_size(delay: str):
     """Refused, not silently shortened; and the message says why (it said "ASCII digits")."""

@@ -151,6 +151,22 @@ def test_a_client_that_does_not_trust_the_ca_is_refused(tmp_path):
         requests.post(f"https://127.0.0.1:{port}{SUBMIT}", json={}, timeout=10)
 
 
+@pytest.mark.parametrize(
+    ("reason", "hint"),
+    [("TLSV1_ALERT_UNKNOWN_CA", "the client does not trust bgmock's CA"),  # Python, curl: an alert
+     ("UNEXPECTED_EOF_WHILE_READING", "a client that does not trust bgmock's CA may say so only on its own side")],
+)
+def test_the_log_line_of_a_failed_handshake_points_at_bgmock_ca(reason: str, hint: str) -> None:
+    """Node hangs up without an alert on a certificate it does not trust: the log line's
+    hint must not need the alert."""
+    from types import SimpleNamespace
+
+    from mockserver.serving.tls import _reason
+
+    said = _reason(SimpleNamespace(reason=reason))
+    assert said.startswith(reason) and hint in said and "bgmock ca --help" in said
+
+
 # -- the server's ports and modes --------------------------------------------------------------
 def test_plain_http_on_the_https_port_is_told_to_use_https(tmp_path):
     with serve("--tls", "--tls-dir", str(tmp_path), data_home=tmp_path) as (_, port, _):

@@ -230,3 +230,10 @@ def test_the_plugins_failure_report_lists_every_problem_of_the_call() -> None:
         report = report_text(fake)
     listed = [line.strip().removeprefix("- ") for line in report.splitlines() if line.strip().startswith("- ")]
     assert listed == BARE_MISSING, report
+
+
+@pytest.mark.parametrize("path", [SUBMIT, QUERY, SCENES])
+def test_an_unreadable_body_and_a_bad_prefer_are_named_together(path: str) -> None:
+    answer = client().post(path, data=b"{not json", content_type="application/json", headers={"Prefer": "code=5001"})
+    found = problems(answer.get_json())
+    assert found[0].startswith("body: ") and found[-1].startswith("Prefer: code=5001"), found
