@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -104,13 +105,15 @@ class Dispatcher:
         # timeout errors): the API's own 500 "system error", never a traceback. () for memory.
         self._store_down = backend.store.unavailable
         self._routes_seen: dict[tuple[str, str], str] = {}
+        self._numbers = itertools.count(1)
         self._made = self._from(backend.config)
 
     def _from(self, cfg: Config) -> _FromSettings:
         #: Every configured secret, by value: nothing the fake records or answers may carry one.
         redactor = Redactor([*cfg.app_keys.values(), cfg.admin_token])
         guard = Guard(cfg) if self._guarded else None
-        return _FromSettings(cfg, guard, redactor, JournalWriter(redactor, self.backend.clock))
+        # one numbering for every writer: entry numbers go on across new settings
+        return _FromSettings(cfg, guard, redactor, JournalWriter(redactor, self.backend.clock, self._numbers))
 
     @property
     def settings(self) -> _FromSettings:

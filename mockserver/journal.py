@@ -20,6 +20,7 @@ import itertools
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -176,10 +177,12 @@ class Pending:
 class JournalWriter:
     """Numbers entries and builds them from a request, its notes and its answer."""
 
-    def __init__(self, redactor: Redactor, clock: Clock) -> None:
+    def __init__(self, redactor: Redactor, clock: Clock, numbers: Iterator[int] | None = None) -> None:
+        """``numbers``: the entry numbers to go on with (a writer made anew for new settings keeps
+        its predecessor's, so a reader's "entries after N" never sees a number twice)."""
         self.redactor = redactor
         self.clock = clock
-        self._seq = itertools.count(1)
+        self.numbers = numbers if numbers is not None else itertools.count(1)
 
     def entry(
         self, request: Incoming, endpoint: str | None, notes: Notes, reply: Reply, started: float,
@@ -195,7 +198,7 @@ class JournalWriter:
         hide = self.redactor.value if self.redactor else _same
         body, params = self.redactor.value(summarize(notes.body)), self.redactor.value(summarize(notes.params))
         return JournalEntry(
-            id=next(self._seq),
+            id=next(self.numbers),
             time=utc_now_ms(),
             clock=round(self.clock.now(), 3),
             method=request.method,

@@ -41,3 +41,14 @@ def test_a_configured_secret_is_kept_out_of_the_journal() -> None:
         requests.post(fake.url + SUBMIT, json=titled, timeout=5)
         entries = fake.requests()
         assert entries and entries[-1]["resCode"] == 200 and secret not in json.dumps(entries), entries
+
+
+def test_journal_numbers_go_on_across_new_settings() -> None:
+    """A reader of "entries after N" must not see a number twice after a configure()."""
+    with mockserver.running() as fake:
+        requests.post(fake.url + SUBMIT, json=BODY, timeout=5)
+        (first,) = [entry["id"] for entry in fake.requests()]
+        fake.configure(hang_s=1)  # new settings start afresh: the journal is emptied, not renumbered
+        requests.post(fake.url + SUBMIT, json=BODY, timeout=5)
+        (second,) = [entry["id"] for entry in fake.requests()]
+        assert second > first
