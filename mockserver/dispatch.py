@@ -70,6 +70,8 @@ class _Attempt:
 
     request: Incoming
     started: float
+    #: The settings it is answered under, read once (a configure() meanwhile is the next request's).
+    made: _FromSettings
     route: Route | None = None
     ctx: Context | None = None
     refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
@@ -132,20 +134,20 @@ class Dispatcher:
     def handle(self, request: Incoming) -> Reply:
         """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
         store = self.backend.store
-        attempt = _Attempt(request, time.perf_counter())
+        attempt = _Attempt(request, time.perf_counter(), self.settings)
         with self._pending(request):
             try:
                 try:
                     with store.unit():
                         reply = self._handle(attempt)
                 except Stale:  # another fake changed the rules or the clock meanwhile: nothing was written
-                    attempt = _Attempt(request, attempt.started)
+                    attempt = _Attempt(request, attempt.started, attempt.made)
                     with store.unit(fresh=True):
                         reply = self._handle(attempt)
             except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
                 reply = self._store_lost(request, exc, attempt.route)  # lost at the end: the route had answered
         if attempt.recorded_ms is not None:  # logged once the unit is done: the answer the client gets
-            self._log(request, reply, attempt.recorded_ms)
+            self._log(request, reply, attempt.recorded_ms, attempt.made)
         return reply
 
     def _pending(self, request: Incoming) -> contextlib.AbstractContextManager[None]:
@@ -198,14 +200,15 @@ class Dispatcher:
             reply = self._store_lost(attempt.request, exc, attempt.route)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
             request = attempt.request
-            log.exception("bgmock: internal error on %s %s", _printable(request.method), self._shown_path(request))
+            shown = _shown_path(request, attempt.made)
+            log.exception("bgmock: internal error on %s %s", _printable(request.method), shown)
             reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
         return reply
 
     def _routed(self, attempt: _Attempt) -> Reply:
         """Guard the host, find the route, guard the origin, then the checks of its kind and its handler."""
         request = attempt.request
-        guard = self.guard
+        guard = attempt.made.guard
         if guard is not None:
             guard.check_host(request)
         endpoint, args = self._match(request.path, request.method)
@@ -222,7 +225,7 @@ class Dispatcher:
         if attempt.kind == "api" and not reply.delay_ms and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(attempt.route), self.backend.ids.chance)
-        redactor = self.settings.redactor
+        redactor = attempt.made.redactor
         if redactor and reply.content_type.startswith("application/json"):
             reply.body = redactor.data(reply.body)  # a problem message may quote what was sent
         return reply
@@ -232,7 +235,7 @@ class Dispatcher:
         request = attempt.request
         try:
             notes = attempt.refused or (attempt.ctx.notes if attempt.ctx is not None else Notes())
-            attempt.recorded_ms = self._record(request, attempt.route, notes, reply, attempt.started)
+            attempt.recorded_ms = self._record(request, attempt.route, notes, reply, attempt.started, made=attempt.made)
         except self._store_down as exc:  # the outage is said once per request, without a traceback
             log.warning("bgmock: could not record %s %s: state store unavailable (%s)",
                         _printable(request.method), _printable(request.path), exc)
@@ -289,29 +292,33 @@ class Dispatcher:
         proxy mode does with a host the fake does not stand in for (proxy.py)."""
         started = time.perf_counter()
         reply = self._gateway(error)
-        elapsed_ms = self._record(request, None, Notes(gateway=error.code, problems=[error.message]), reply, started)
-        self._log(request, reply, elapsed_ms)
+        made = self.settings
+        notes = Notes(gateway=error.code, problems=[error.message])
+        elapsed_ms = self._record(request, None, notes, reply, started, made=made)
+        self._log(request, reply, elapsed_ms, made)
         return reply
 
-    def _record(
-        self, request: Incoming, route: Route | None, notes: Notes, reply: Reply, started: float,
+    def _record(  # noqa: PLR0913 - what one journal entry is made of
+        self, request: Incoming, route: Route | None, notes: Notes, reply: Reply, started: float, *,
+        made: _FromSettings,
     ) -> float:
         """Journal the request; its handling time in ms (for the log line)."""
-        entry = self.settings.journal.entry(request, route.endpoint if route else None, notes, reply, started)
+        entry = made.journal.entry(request, route.endpoint if route else None, notes, reply, started)
         self.backend.record(entry.to_json())
         return entry.elapsed_ms
 
-    def _log(self, request: Incoming, reply: Reply, elapsed_ms: float) -> None:
-        if self.backend.config.log_requests:
+    def _log(self, request: Incoming, reply: Reply, elapsed_ms: float, made: _FromSettings) -> None:
+        if made.config.log_requests:
             log.info(
-                "%s %s -> %s%s%s %.1fms", _printable(request.method), self._shown_path(request), reply.status or "-",
+                "%s %s -> %s%s%s %.1fms", _printable(request.method), _shown_path(request, made), reply.status or "-",
                 f" resCode={reply.res_code}" if reply.res_code is not None else "",
                 f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
             )
 
-    def _shown_path(self, request: Incoming) -> str:
-        """The path as the log shows it: escaped, secrets masked."""
-        return _printable(self.settings.redactor.text(request.path))
+
+def _shown_path(request: Incoming, made: _FromSettings) -> str:
+    """The path as the log shows it: escaped, secrets masked."""
+    return _printable(made.redactor.text(request.path))
 
 
 def _api_endpoint(route: Route) -> str:

@@ -161,6 +161,8 @@ class Handle:
         return base.replace(**changes) if changes else base
 
     def _adopt(self, config: Config) -> None:
+        if self.mode == "live":
+            _check_live_sizes(self.base_config, config)
         if config.tls or config.proxy:  # a bad certificate setting fails here, not in a handshake
             from ..serving.tls import server_context
 
@@ -297,6 +299,20 @@ def _rule(rule: dict[str, Any], times: int | None, match: Mapping[str, Any], **g
     if match:
         rule["match"] = dict(match)
     return rule
+
+
+def _check_live_sizes(started: Config, config: Config) -> None:
+    """A live fake's server sized its body buffers at start: a body cap above the start value, or
+    another ``body_memory_bytes``, cannot be honoured (a larger body would be cut at the old cap and
+    answered as broken JSON). Said at once, with what to do instead; a lower cap works."""
+    if config.max_body_bytes > started.max_body_bytes:
+        raise ConfigError(
+            f"max_body_bytes: {config.max_body_bytes} is above the {started.max_body_bytes} this live fake started "
+            "with, which sized its server's buffers: start it with the larger cap (running(max_body_bytes=…), "
+            "or the session's settings: bgmock_config)"
+        )
+    if config.body_memory_bytes != started.body_memory_bytes:
+        raise ConfigError("body_memory_bytes: fixed while a live fake runs (its server's buffers are sized at start)")
 
 
 def running(

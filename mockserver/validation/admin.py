@@ -110,7 +110,7 @@ def fault_rules(spec: Spec, raw: bytes) -> tuple[list[dict[str, Any]], bool]:
             problems += [prefix + p for p in exc.problems]
             bad += 1
             if bad == MAX_BAD_RULES and index + 1 < len(listed):
-                problems.append(f"the {len(listed) - index - 1} rules after [{index}] were not checked "
+                problems.append(f"[{index + 1}]-[{len(listed) - 1}]: not checked "
                                 f"(the first {MAX_BAD_RULES} bad rules are named)")
                 break
     if problems:

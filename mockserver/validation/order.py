@@ -55,6 +55,8 @@ class FieldOrder:
         """Where ``problem`` goes: its path's parts ranked, then its own words. A part is an
         item (by index) or a field (by declared rank; a joint ``a/b`` by its last field's)."""
         path = problem.split(": ", 1)[0] if ": " in problem else ""
+        if path == BODY:  # the body as a whole (unreadable, too large, its fields counted): first
+            return [], problem
         shape: Shape = ()
         parts = []
         for index, name in _PART.findall(path):
@@ -72,6 +74,9 @@ class FieldOrder:
         """The problems de-duplicated, in this order."""
         return sorted(set(problems), key=self.key)
 
+
+#: The path of a problem of the body as a whole.
+BODY = "body"
 
 #: Paths alone: item indices as numbers, field names alphabetically (no schema to read).
 BY_PATH = FieldOrder()

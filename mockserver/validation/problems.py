@@ -259,7 +259,7 @@ def _unexpected_fields(error: ValidationError, prefix: str) -> list[str]:
     if len(extras) > MAX_NAMED_FIELDS:
         more = len(extras) - MAX_NAMED_FIELDS
         count = f"{len(extras)} fields are not documented (the first {MAX_NAMED_FIELDS} are named, {more} more are not)"
-        lines.append(f"{parent}: {count}" if parent else count)  # the body's own: no path, so listed first
+        lines.append(f"{parent or 'body'}: {count}")
     return lines
 
 

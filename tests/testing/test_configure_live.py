@@ -52,3 +52,36 @@ def test_journal_numbers_go_on_across_new_settings() -> None:
         requests.post(fake.url + SUBMIT, json=BODY, timeout=5)
         (second,) = [entry["id"] for entry in fake.requests()]
         assert second > first
+
+
+def test_a_body_cap_above_the_live_fakes_start_is_refused_and_a_lower_one_works() -> None:
+    """The live server sized its buffers at start: a higher cap would cut bodies at the old one and
+    answer them as broken JSON, so it is refused with what to do instead."""
+    from mockserver.config import ConfigError
+
+    with mockserver.running(max_body_bytes=4096) as fake:
+        with pytest.raises(ConfigError, match=r"max_body_bytes: 1048576 is above the 4096 this live fake started"):
+            fake.configure(max_body_bytes=1 << 20)
+        fake.configure(max_body_bytes=1024)
+        big = {"requestParams": json.dumps([submit_item(productTitle="x" * 2000)])}
+        answer = requests.post(fake.url + SUBMIT, json=big, timeout=5).json()
+        assert answer["resCode"] == 700 and "larger than the 1024 bytes" in answer["resMessage"], answer
+
+
+def test_a_request_is_journaled_under_the_settings_it_was_answered_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configure() landing in the middle of a request: the request's entry is still redacted
+    with the settings it began under (it once took the new redactor, and the old token showed)."""
+    old, new = "old-admin-token-of-this-test", "new-admin-token-of-this-test"
+    with mockserver.running(admin_token=old) as fake:
+        rules = fake.backend.requests
+        real = rules.submit
+
+        def submit_then_reconfigure(*args: object, **kwargs: object) -> object:
+            fake.configure(admin_token=new)  # as another thread would, mid-request
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(rules, "submit", submit_then_reconfigure)
+        titled = {"requestParams": json.dumps([submit_item(productTitle=f"shoe {old}")])}
+        headers = {"X-Bgmock-Admin-Token": old}
+        requests.post(fake.url + SUBMIT, json=titled, headers=headers, timeout=5)
+        assert old not in json.dumps(fake.requests())
