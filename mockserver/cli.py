@@ -211,18 +211,19 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
     from .serving.tls import check as check_tls
 
     check_tls(config)
-    if (config.workers > 1 or config.server == "granian") and (config.proxy or config.tls_port is not None):
+    on_granian = config.workers > 1 or config.server == "granian"
+    if on_granian and (config.proxy or config.tls_port is not None):
         flag = "--proxy" if config.proxy else "--tls-port"
         raise ConfigError(f"{flag}: granian (--workers) serves one port and no proxy; use the one-process server")
     from .storage.private_redis import serving_state
 
-    if config.workers > 1 or config.server == "granian":
+    if on_granian:
         from .serving.workers import granian_server
 
         granian_server(config)  # installed? (before a private Redis is started for nothing)
     sweep()  # every start, any mode: the folders of fakes killed with kill -9 (scratch.py)
     with serving_state(config) as (config, state):
-        if config.workers > 1 or config.server == "granian":
+        if on_granian:
             from .serving.workers import serve_workers
 
             return serve_workers(config, state, started=started, watchdog=watchdog)

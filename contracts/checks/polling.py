@@ -70,17 +70,19 @@ def polling_ends(obs: Observation, ctx: Context) -> None:
         raise Skip("not a probe for this obligation")
 
 
+def _instead(obs: Observation, ctx: Context, *, expected: str) -> str:
+    """What the client did instead of ``expected`` with an ended task: hung past the bound, or
+    something else (as ``misreport`` words it)."""
+    return beyond(ctx.settings.poll_bound_s) if obs.outcome.kind == "hung" else misreport(obs, expected=expected)
+
+
 def _returns_the_urls(obs: Observation, ctx: Context, probe: str) -> None:
     """A finished task: wait returns every URL, in order."""
     outcome = obs.outcome
     if outcome.kind == "rejected" and probe.endswith("-transient"):
         return  # a client that does not retry reports the code (judged by C12)
     if outcome.kind != "returned":
-        title = (
-            beyond(ctx.settings.poll_bound_s)
-            if outcome.kind == "hung"
-            else misreport(obs, expected="returning the URLs")
-        )
+        title = _instead(obs, ctx, expected="returning the URLs")
         raise Broken(
             f"{probe}: {title}",
             f"the task finished with {_count(obs.expected)}; the client {outcome.describe()}",
@@ -96,11 +98,7 @@ def _reports_the_failure(obs: Observation, ctx: Context) -> None:
     """A failed task: wait raises TaskFailed with the task's message."""
     outcome = obs.outcome
     if outcome.kind != "task_failed":
-        title = (
-            beyond(ctx.settings.poll_bound_s)
-            if outcome.kind == "hung"
-            else misreport(obs, expected="raising TaskFailed")
-        )
+        title = _instead(obs, ctx, expected="raising TaskFailed")
         raise Broken(
             f"failed task not reported: {title}",
             f"the task ended failed ({obs.expected!r}); the client {outcome.describe()}",

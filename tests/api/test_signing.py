@@ -188,17 +188,23 @@ def test_iop_sign_is_per_api_name(signed):
 
 # -- failures -------------------------------------------------------------------------------------
 
-def _v2_case(case: str) -> dict[str, str]:
-    """The v2 system parameters of a call, broken as ``case`` says."""
-    key, secret, ts = KEY, SECRET, None
+def _credentials(case: str, timestamp: str | None) -> tuple[str, str, str | None]:
+    """(app key, secret, timestamp) of a call, broken as ``case`` says (both schemes alike)."""
+    key, secret = KEY, SECRET
     if case == "wrong secret":
         secret = "not-the-secret"
     elif case == "unknown app_key":
         key = "nobody"
     elif case == "timestamp too old":
-        ts = now_ms(-3600)
+        timestamp = now_ms(-3600)
     elif case == "timestamp in the future":
-        ts = now_ms(+3600)
+        timestamp = now_ms(+3600)
+    return key, secret, timestamp
+
+
+def _v2_case(case: str) -> dict[str, str]:
+    """The v2 system parameters of a call, broken as ``case`` says."""
+    key, secret, ts = _credentials(case, None)
     query = v2_query(key=key, secret=secret, timestamp=ts)
     if case == "tampered timestamp":
         query["timestamp"] = str(int(query["timestamp"]) + 1)
@@ -213,16 +219,8 @@ def _v2_case(case: str) -> dict[str, str]:
 
 def _iop_case(case: str) -> tuple[dict[str, str], dict[str, str]]:
     """(query, form) of an IOP call with everything in the form body, broken as ``case`` says."""
-    key, secret, ts = KEY, SECRET, now_ms()
-    if case == "wrong secret":
-        secret = "not-the-secret"
-    elif case == "unknown app_key":
-        key = "nobody"
-    elif case == "timestamp too old":
-        ts = now_ms(-3600)
-    elif case == "timestamp in the future":
-        ts = now_ms(+3600)
-    elif case == "timestamp not a number":
+    key, secret, ts = _credentials(case, now_ms())
+    if case == "timestamp not a number":
         ts = "2024-06-25 12:00:00"
     params = {**iop_system(key, ts), **submit_form()}
     if case == "sign_method md5":
