@@ -259,6 +259,9 @@ def test_the_fail_and_hang_buttons_decide_the_next_task(page: Any, fake: Handle)
     page.click("button[data-outcome='failed']")
     page.wait_for_function("() => document.getElementById('count-faults').textContent === '(1)'", timeout=WAIT_MS)
     failed = _submit(fake)["data"]["result"]["taskId"]
+    # the submit used the rule up: wait until the page shows none, or its stale "(1)" would pass the
+    # next wait before the "stuck" rule exists, and the next submit could race the button's POST
+    page.wait_for_function("() => document.getElementById('count-faults').textContent === ''", timeout=WAIT_MS)
     page.click("button[data-outcome='stuck']")
     page.wait_for_function("() => document.getElementById('count-faults').textContent === '(1)'", timeout=WAIT_MS)
     stuck = _submit(fake)["data"]["result"]["taskId"]
