@@ -11,12 +11,14 @@ Two parts, each repeated (``--repeats``; min–max and median):
   (what the Redis path costs in Python before any round trip: encoding the task and the journal
   entry). Also the round trips per submit, counted at the socket (redis-py's
   ``send_packed_command``), and one bare ``PING`` through the batcher (the round trip's own cost).
-- **live**, under ``wrk -t2 -c32`` on the submit endpoint, three servers in every round (rotated):
+- **live**, under ``wrk -t2 -c32`` on the submit endpoint, four servers in every round (rotated):
   ``bgmock serve --workers 2``; the same granian workers with *no* shared state, each its own
   memory (``bench/peers/unshared_app.py``: not one fake, the ceiling if sharing cost nothing);
-  and bare Flask on gunicorn's 2 sync workers (issue 17's baseline). For each: req/s and CPU per
-  answered request of its workers, of the private redis-server (``/proc/<pid>/stat``) and of wrk
-  itself (``RUSAGE_CHILDREN``).
+  those unshared workers plus one ``PING`` per request through the fake's batcher to a
+  redis-server of their own (``bench/peers/roundtrip_app.py``: the floor of any design that keeps
+  one round trip per request, whatever it stores); and bare Flask on gunicorn's 2 sync workers
+  (issue 17's baseline). For each: req/s and CPU per answered request of its workers, of the
+  private redis-server (``/proc/<pid>/stat``) and of wrk itself (``RUSAGE_CHILDREN``).
 - **the budget**: at a ratio R to bare Flask the machine has cores / (R × its req/s) of CPU per
   request; the unshared fake's work, Redis's work per submit and wrk's are spent whatever the
   fake does about sharing; what is left is the room for what sharing costs the fake's workers.
@@ -124,6 +126,7 @@ def round_trips(dispatcher: Dispatcher, request: Incoming, submits: int = 200) -
 
 # The servers of the live part, each measured under the same wrk in every round (rotated order).
 SHARED, UNSHARED = "bgmock --workers 2 (shared, private Redis)", "the same workers, each its own memory (not one fake)"
+PING = "the same unshared workers + one PING per request (the floor of one round trip)"
 BARE = "bare Flask, gunicorn 2 sync workers"
 
 
@@ -137,6 +140,7 @@ def live_peers() -> list[Peer]:
                                        "--quiet"]),
         Peer(UNSHARED, "", lambda p, _: [*granian, "--port", str(p), "unshared_app:app"],
              env={"PYTHONPATH": peers_dir}),
+        Peer(PING, "", lambda p, _: [py, str(ROOT / "bench" / "peers" / "roundtrip_app.py"), str(p)]),
         Peer(BARE, "", lambda p, _: [*gunicorn, "-b", f"127.0.0.1:{p}", "flask_bare:app"]),
     ]
 
@@ -197,13 +201,23 @@ def budget(rows: dict[str, dict[str, list[float]]], cores: int) -> list[str]:
 
 
 def _processes(root: int) -> dict[int, str]:
-    """The fake's processes by role: granian's workers (children that use CPU) and the redis-server."""
-    out = subprocess.run(["ps", "-o", "pid=,ppid=,comm=", "--ppid", str(root)], capture_output=True, text=True)
-    roles = {}
-    for line in out.stdout.splitlines():
-        pid, _, comm = line.split(None, 2)
-        roles[int(pid)] = "redis" if "redis" in comm else "worker"
+    """A server's processes below ``root`` by role: the redis-server, and the rest (granian's
+    workers; a launcher's granian, whose own CPU is next to nothing, counts with them)."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,comm="], capture_output=True, text=True)
+    rows = [line.split(None, 2) for line in out.stdout.splitlines()]
+    below, roles, grew = {root}, {}, True
+    while grew:
+        grew = False
+        for pid, ppid, comm in rows:
+            if int(ppid) in below and int(pid) not in below:
+                below.add(int(pid))
+                roles[int(pid)] = "redis" if "redis" in comm else "worker"
+                grew = True
     return roles
+
+
+def _ratio(row: dict[str, list[float]], bare: dict[str, list[float]]) -> float:
+    return statistics.median(row["req/s"]) / statistics.median(bare["req/s"])
 
 
 def _ticks(pid: int) -> tuple[int, int]:
@@ -239,9 +253,9 @@ def main() -> None:
         "| in-process: one `Dispatcher.handle` of a submit | user µs | system µs | total µs |", "|---|---|---|---|",
         *(f"| {name} | {_cells(pairs)} |" for name, pairs in inside.items()), "",
         f"Round trips to Redis per submit on a warm fake (counted at the socket): **{trips:.2f}**.", "",
-        f"| live, `wrk -t2 -c32 -d{args.duration:g}s` on the submit endpoint, rotated | req/s "
-        "| workers µs/req | redis-server µs/req | wrk µs/req |", "|---|---|---|---|---|",
-        *(f"| {name} | {min_max(row['req/s'], 0)} | {min_max(row['worker'], 0)} | "
+        f"| live, `wrk -t2 -c32 -d{args.duration:g}s` on the submit endpoint, rotated | req/s | × bare Flask "
+        "(medians) | workers µs/req | redis-server µs/req | wrk µs/req |", "|---|---|---|---|---|---|",
+        *(f"| {name} | {min_max(row['req/s'], 0)} | {_ratio(row, outside[BARE]):.2f}× | {min_max(row['worker'], 0)} | "
           f"{min_max(row['redis'], 0) if any(row['redis']) else '–'} | {min_max(row['wrk'], 0)} |"
           for name, row in outside.items()), "",
         "The budget (issue 17's target is a ratio to bare Flask measured on the same cores):", "",

@@ -13,8 +13,10 @@ A fake killed with ``kill -9`` cannot delete its folders, so every start of ``bg
 (any mode: ``sweep`` runs before it serves) deletes the folders whose owner is gone.  "Gone" is
 decided by a lock, not by a pid (pids are reused, and a container sharing ``/tmp`` sees other
 pids): the owner holds an ``flock`` on the folder from before the folder gets its final name
-until it ends; its forked workers inherit the lock, and so does its private redis-server, so a
-folder is in use while any process of its fake lives.  A Redis folder is also kept while its
+(a ``.bgmock-starting-…`` folder, renamed a moment after it is made; one left by a start killed in
+that moment is swept once it is a minute old) until it ends; its forked workers inherit the
+lock, and so does its private redis-server, so a folder is in use while any process of its fake
+lives.  A Redis folder is also kept while its
 pid lives: an older bgmock made them without the lock.  Folders of another user, or named
 otherwise, are left alone.
 """
@@ -26,6 +28,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +44,9 @@ PREFIX = "bgmock-"
 REDIS = "redis-"
 #: ``bgmock-[redis-]<pid>-<random>``: only folders of this form (made by this module) are ever swept.
 _OURS = re.compile(r"bgmock-(?P<kind>redis-)?(?P<pid>\d+)-[A-Za-z0-9_]+")
+#: ``Scratch``'s folder before its rename; swept only when older than this (not locked yet when new).
+_STAGING = re.compile(r"\.bgmock-starting-[A-Za-z0-9_]+")
+STAGING_AGE_S = 60.0
 
 
 class Scratch:
@@ -56,7 +62,7 @@ class Scratch:
 
     def __enter__(self) -> Path:
         base = self.root or tempfile.gettempdir()
-        staging = tempfile.mkdtemp(prefix=".bgmock-starting-", dir=base)  # never swept: not yet locked
+        staging = tempfile.mkdtemp(prefix=".bgmock-starting-", dir=base)  # swept only once it is old
         self.fd = os.open(staging, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
             if fcntl is not None:  # pragma: no branch - Windows has no flock (and no sweep)
@@ -113,9 +119,23 @@ def _own_folder(entry: os.DirEntry[str]) -> bool:
 
 def _swept(entry: os.DirEntry[str]) -> bool:
     """Whether ``entry`` was a dead fake's folder, now deleted."""
+    if _STAGING.fullmatch(entry.name):
+        return _own_folder(entry) and _old(entry) and _unlocked_removed(entry)
     ours = _OURS.fullmatch(entry.name)
     if ours is None or not _own_folder(entry) or (ours["kind"] and pid_alive(int(ours["pid"]))):
         return False
+    return _unlocked_removed(entry)
+
+
+def _old(entry: os.DirEntry[str]) -> bool:
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime > STAGING_AGE_S
+    except OSError:
+        return False
+
+
+def _unlocked_removed(entry: os.DirEntry[str]) -> bool:
+    """Delete ``entry`` unless a living process holds its lock; whether it was deleted."""
     try:
         fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
     except OSError:

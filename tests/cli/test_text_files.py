@@ -57,21 +57,68 @@ SHIPPED = {"mockserver/spec.py", "mockserver/storage/redis_unit.py"}
 
 
 def _text_reads(path: Path) -> list[str]:
-    """``read_text`` calls without ``errors=`` and ``open`` calls in a text mode for reading."""
+    """Every way of reading a file as text without ``errors=``: ``read_text``; ``open``,
+    ``io.open``, ``codecs.open`` and ``Path.open`` in a text mode for reading; and
+    ``….read_bytes().decode(…)``."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call):
             continue
         keywords = {k.arg for k in node.keywords}
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "read_text" and "errors" not in keywords:
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: read_text")
-        if isinstance(node.func, ast.Name) and node.func.id == "open":
-            given = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "mode")]
+        func, where = node.func, f"{path.relative_to(ROOT)}:{node.lineno}"
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name == "read_text" and isinstance(func, ast.Attribute) and "errors" not in keywords:
+            found.append(f"{where}: read_text")
+        elif name == "open" and "errors" not in keywords and not _binary_opener(func):
+            # open(file, mode) and io.open/codecs.open(file, mode); Path.open(mode)
+            first = 0 if isinstance(func, ast.Attribute) and not _module(func.value) else 1
+            given = [*node.args[first:first + 1], *(k.value for k in node.keywords if k.arg == "mode")]
             mode = given[0] if given else None
             text = mode.value if isinstance(mode, ast.Constant) and isinstance(mode.value, str) else "r"
             if "b" not in text and "r" in text:
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: open")
+                found.append(f"{where}: open")
+        elif (name == "decode" and "errors" not in keywords and len(node.args) < 2 and isinstance(func, ast.Attribute)
+              and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Attribute)
+              and func.value.func.attr == "read_bytes"):
+            found.append(f"{where}: read_bytes().decode")
     return found
+
+
+def _binary_opener(func: ast.expr) -> bool:
+    """``os.open`` (a descriptor) and Pillow's ``Image.open`` read no text."""
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in {"os", "Image"}
+
+
+def _module(node: ast.expr) -> bool:
+    """``io`` or ``codecs``: their ``open`` takes the file first, as the built-in does."""
+    return isinstance(node, ast.Name) and node.id in {"io", "codecs"}
+
+
+def test_the_guard_sees_every_way_of_reading_text() -> None:
+    """The guard itself: each form below is a read of a user's text it must name."""
+    sample = ROOT / "tests" / "cli" / "_guard_sample.py"
+    sample.write_text(
+        "import codecs, io\n"
+        "from pathlib import Path\n"
+        "p = Path('x')\n"
+        "open('x')\n"
+        "open('x', 'rb')\n"  # bytes: fine
+        "io.open('x', 'r')\n"
+        "codecs.open('x', encoding='utf-8')\n"
+        "p.open()\n"
+        "import os\nos.open('x', os.O_RDONLY)\n"  # a descriptor: fine
+        "p.open('rb')\n"  # bytes: fine
+        "p.open('r', errors='strict')\n"  # errors named: a deliberate choice
+        "p.read_text(encoding='utf-8')\n"
+        "p.read_bytes().decode('utf-8')\n"
+        "p.read_bytes().decode('utf-8', 'replace')\n",  # errors given: fine
+        encoding="utf-8",
+    )
+    try:
+        kinds = [hit.split(": ", 1)[1] for hit in _text_reads(sample)]
+    finally:
+        sample.unlink()
+    assert sorted(kinds) == sorted(["open", "open", "open", "open", "read_text", "read_bytes().decode"])
 
 
 def test_every_text_file_bgmock_reads_is_read_through_the_helper() -> None:

@@ -323,6 +323,23 @@ def test_the_sweep_deletes_only_unlocked_folders_of_its_own_form(tmp_path):
     assert redis_old.exists()
 
 
+def test_a_staging_folder_left_by_a_start_killed_in_its_first_moment_is_swept_once_old(tmp_path):
+    """``Scratch`` makes ``.bgmock-starting-…`` and renames it a moment later; a ``kill -9`` in that
+    moment left it for good. One a minute old (and not locked) is swept; a new one may belong to a
+    start under way (not locked yet), so it is kept, and so is one that a process holds."""
+    old, new, held = _folders(tmp_path, ".bgmock-starting-old1", ".bgmock-starting-new2", ".bgmock-starting-held3")
+    for folder in (old, held):
+        stamp = time.time() - scratch.STAGING_AGE_S - 5
+        os.utime(folder, (stamp, stamp))
+    fd = os.open(held, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert scratch.sweep(str(tmp_path)) == [old]
+    finally:
+        os.close(fd)
+    assert new.exists() and held.exists() and not old.exists()
+
+
 def test_names_anyone_can_put_in_the_temporary_folder_never_stop_a_start(tmp_path):
     """Any user can make /tmp/bgmock-redis-<any number>-x; a pid beyond what os.kill takes (it
     raised OverflowError, and every bgmock serve on the machine failed with a traceback), a file
