@@ -234,13 +234,13 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .api import Backend
     from .dispatch import Dispatcher
-    from .serving.workers import listening_line
+    from .serving.workers import listening_line, note_replaced
     from .serving.wsgi import WsgiApp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
-    app = WsgiApp(Dispatcher(Backend(config)))
+    app = WsgiApp(Dispatcher(note_replaced(Backend(config))))
     server = beside = None
     try:
         server = _make_server(config, app)

@@ -63,8 +63,11 @@ class Backend:
         #: Requests being answered, not journaled yet (the dispatcher counts; the journal's reader reads).
         self.pending = Pending()
         self._adopt(Parts.build(config, self.spec, self.clock))
+        #: Start-up rules a sibling fake on the same shared store had installed, unlike this
+        #: start's, that this start replaced (``Injector.install_startup``); the start says so.
+        self.replaced_startup: list[dict[str, Any]] = []
         if apply_startup_rules:  # False in worker processes: the parent installed them once
-            self.injector.install_startup(self.config.faults)
+            self.replaced_startup = self.injector.install_startup(self.config.faults)
 
     def _adopt(self, parts: Parts) -> None:
         """Use ``parts`` (and their config) from now on, with the request rules and images made

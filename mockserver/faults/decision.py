@@ -10,6 +10,7 @@ its order of checks says, and the dispatcher applies what is left to the answer 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -70,9 +71,16 @@ class Injector:
         # From the store, so that worker processes sharing it never hand out the same ID.
         return f"rule-{self.store.ids.next('rule')}"
 
-    def install_startup(self, rules: Sequence[Any]) -> None:
-        """Install the configured rules (replacing an earlier run's in a ``--state`` file)."""
-        self.store.rules.install_startup([FaultRule.from_json(self.spec, data, self._rule_id()) for data in rules])
+    def install_startup(self, rules: Sequence[Any]) -> list[dict[str, Any]]:
+        """Install the configured rules, replacing the start-up rules an earlier start left on a
+        shared store (this fake's, or a sibling's on the same Redis prefix). Returns those it
+        replaced when they did something else than these (``_behaviour``: a rule without its counters),
+        so a start can say it changed what its siblings inject."""
+        fresh = [FaultRule.from_json(self.spec, data, self._rule_id()) for data in rules]
+        replaced = self.store.rules.install_startup(fresh)
+        if sorted(map(_behaviour, replaced)) == sorted(map(_behaviour, fresh)):
+            return []
+        return [rule.to_json() for rule in replaced]
 
     def add(self, data: Any) -> dict[str, Any]:
         """Validate and store a rule; returns it with its id."""
@@ -164,3 +172,11 @@ def rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | No
     if code == INVALID_INPUT:
         return f"{spec.errors[INVALID_INPUT].message}: {rule.res_message}"
     return rule.res_message
+
+
+def _behaviour(rule: FaultRule) -> str:
+    """What a rule does, without its ID and counters: two starts' rules compare by this."""
+    data = rule.to_json()
+    for key in ("id", "matched", "fired", "remaining"):
+        data.pop(key, None)
+    return json.dumps(data, sort_keys=True)

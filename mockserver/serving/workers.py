@@ -148,7 +148,7 @@ def serve_workers(
         config = config.replace(port=port)
         # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
         # also installs the start-up rules, once for all workers.
-        Backend(config)
+        note_replaced(Backend(config))
         with _settings_for_workers(config):
             server = granian(
                 "mockserver.serving.workers:worker_app", factory=True, address=address, port=port,
@@ -290,6 +290,28 @@ def listening_line(  # noqa: PLR0913 - keyword-only, each a part of the line onl
         parts.append(state)
     return (f"bgmock listening on {urls} ({', '.join(parts)}; ready in {ready_ms:.0f} ms;"
             f" dashboard {dashboard_url(config, port)})")
+
+
+#: How many replaced start-up rules ``note_replaced`` names (the rest are counted).
+NAMED_RULES = 5
+
+
+def note_replaced(backend: Backend) -> Backend:
+    """Say (stderr, one line) when this start replaced other start-up rules on a shared store:
+    the fakes on one prefix share one set, so a start with other ``--fault`` rules (a rolling
+    restart, a replica added without them) has just turned its siblings' off. Returns ``backend``."""
+    replaced = backend.replaced_startup
+    if not replaced:
+        return backend
+    what = ", ".join(
+        f"{rule['endpoint']} " + next((f"{key} {rule[key]}" for key in ("resCode", "transport", "outcome", "shape",
+                                                                      "latency") if key in rule), "delay")
+        for rule in replaced[:NAMED_RULES]
+    ) + (f", … ({len(replaced) - NAMED_RULES} more)" if len(replaced) > NAMED_RULES else "")
+    print(f"bgmock: note: this start replaced {len(replaced)} start-up fault rule(s) another start on this "
+          f"state had installed ({what}): fakes on one Redis prefix share one set of start-up rules, so give "
+          "them the same --fault/faults (docs/load-and-workers.md)", file=sys.stderr, flush=True)
+    return backend
 
 
 def _active(config: Config) -> list[str]:

@@ -82,10 +82,11 @@ class MemoryRules:
         with self._lock:
             self._rules.append(rule)
 
-    def install_startup(self, rules: Sequence[FaultRule]) -> None:
+    def install_startup(self, rules: Sequence[FaultRule]) -> list[FaultRule]:
         """A fresh memory store has no earlier start-up rules to replace: append them."""
         with self._lock:
             self._rules.extend(rules)
+        return []
 
     def all(self) -> list[FaultRule]:
         with self._lock:

@@ -138,14 +138,16 @@ class RedisRules(_Repository):
     def add(self, rule: FaultRule) -> None:
         self._change(lambda stored: stored.append(_values(rule)))
 
-    def install_startup(self, rules: Sequence[FaultRule]) -> None:
-        """Replace the start-up rules an earlier start left (this fake's or a sibling's)."""
+    def install_startup(self, rules: Sequence[FaultRule]) -> list[FaultRule]:
+        """Replace the start-up rules an earlier start left (this fake's or a sibling's); returns those."""
         fresh = [{**_values(rule), "startup": True} for rule in rules]
 
-        def edit(stored: list[dict[str, Any]]) -> None:
+        def edit(stored: list[dict[str, Any]]) -> list[FaultRule]:
+            replaced = [_rule(rule) for rule in stored if rule.get("startup")]
             stored[:] = fresh + [rule for rule in stored if not rule.get("startup")]
+            return replaced
 
-        self._change(edit)
+        return self._change(edit)
 
     def all(self) -> list[FaultRule]:
         """The rules of this request's view (``redis_unit.py``)."""

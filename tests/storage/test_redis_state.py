@@ -176,6 +176,37 @@ def test_startup_rules_are_replaced_not_duplicated_when_a_fake_restarts(url, pre
     assert [(r["resCode"], r.get("remaining")) for r in again.faults()] == [(500, 2), (501, None)]
 
 
+def test_a_start_knows_which_of_its_siblings_start_up_rules_it_replaced(url, prefix):
+    """Fakes on one prefix share one set of start-up rules: a start with other rules turns its
+    siblings' off, and knows it (the same rules again, a restart, is no news)."""
+    def start(*faults: dict) -> Backend:
+        return Backend(Config(state=url, state_prefix=prefix, faults=faults, log_requests=False))
+
+    assert start({"resCode": 1000, "times": 2}).replaced_startup == []
+    assert start({"resCode": 1000, "times": 2}).replaced_startup == []  # same rules, fresh counters
+    replaced = start({"transport": "reset"}).replaced_startup
+    assert [(r["endpoint"], r["resCode"], r["times"]) for r in replaced] == [("submit", 1000, 2)]
+    assert [r.get("transport") for r in start().replaced_startup] == ["reset"]  # none at all replaces too
+    assert start().replaced_startup == []
+
+
+def test_serve_says_in_one_line_that_it_turned_a_siblings_start_up_rules_off(url, prefix):
+    common = [sys.executable, "-m", "mockserver.cli", "serve", "--quiet", "--state", url, "--state-prefix", prefix]
+    first = Serve("--state", url, "--state-prefix", prefix, "--fault", "1000")
+    try:
+        second = subprocess.Popen([*common, "--port", str(_free_port())], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            assert "listening" in second.stdout.readline()
+        finally:
+            stop_process(second)
+        notes = [line for line in second.stderr.read().splitlines() if "start-up fault rule" in line]
+        assert len(notes) == 1 and "replaced 1 start-up fault rule(s)" in notes[0] and "submit resCode 1000" in notes[0]
+        assert requests.get(first.url + "/__admin/faults", timeout=5).json()["faults"] == []  # what the line warns of
+    finally:
+        first.stop()
+
+
 def test_an_unreachable_redis_is_one_clear_error(prefix):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
