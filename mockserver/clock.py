@@ -7,6 +7,7 @@ offset; ``manual`` stands still except when advanced.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -57,9 +58,10 @@ class Clock:
         return base + offset
 
     def advance(self, seconds: float) -> float:
-        """Move time forward (never back: tasks must not un-finish); returns the new now()."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        """Move time forward (never back: tasks must not un-finish), by a finite number of
+        seconds (NaN passed ``seconds < 0`` and made every later time NaN); returns the new now()."""
+        if not 0 <= seconds < math.inf:
+            raise ValueError(f"the clock only moves forward, by a finite number of seconds (got {seconds!r})")
         if self._cell is not None:
             self._cell.advance_clock(seconds)
         else:

@@ -7,7 +7,6 @@ traceback from deep inside the server.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import sys
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .spec import load_spec
-from .textfile import NotUtf8Error, read_text
+from .textfile import NotUtf8Error, RepeatedKeys, load_json, read_text
 from .validation.coercion import integer_plan, whole_numbers
 from .validation.order import field_order
 from .validation.problems import schema_problems
@@ -110,14 +109,23 @@ class Config:
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Config:
-        """Read a JSON or TOML file (by its suffix; .toml is TOML, anything else JSON)."""
-        return cls.from_mapping(cls.read_file(path), **overrides)
+        """Read a JSON or TOML file (by its suffix; .toml is TOML, anything else JSON). A
+        problem is named with the file (``config file bgmock.json: invalid configuration: …``)
+        unless ``overrides`` were given too (it may be theirs)."""
+        data = cls.read_file(path)
+        try:
+            return cls.from_mapping(data, **overrides)
+        except ConfigError as exc:
+            if overrides:
+                raise
+            raise ConfigError(f"config file {path}: {exc}") from None
 
     @staticmethod
     def read_file(path: str | Path) -> dict[str, Any]:
         """The settings a file holds, unchecked (to merge with other sources before checking).
 
-        UTF-8, a byte-order mark accepted (Notepad's); other bytes are a ConfigError (textfile.py)."""
+        UTF-8, a byte-order mark accepted (Notepad's); other bytes are a ConfigError (textfile.py).
+        A key given twice in a JSON file is a ConfigError naming it (TOML refuses one itself)."""
         path = Path(path)
         try:
             text = read_text(path, f"config file {path}")
@@ -126,7 +134,9 @@ class Config:
         except NotUtf8Error as exc:
             raise ConfigError(str(exc)) from None
         try:
-            data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+            data = tomllib.loads(text) if path.suffix == ".toml" else load_json(text)
+        except RepeatedKeys as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
         except (ValueError, tomllib.TOMLDecodeError) as exc:
             kind = "TOML" if path.suffix == ".toml" else "JSON (a name ending in .toml is read as TOML)"
             raise ConfigError(f"config file {path} is not valid {kind}: {exc}") from None

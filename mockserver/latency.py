@@ -22,10 +22,13 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
+from .parsing import decimal_pattern
+
 MAX_MS = 600_000.0  # the same ceiling as a fault rule's delayMs
-#: ASCII digits only (``\d`` would take "٣"), JSON/HTTP whitespace only, a length cap.
+#: An ASCII decimal of at most 9 digits a side (``parsing.decimal_pattern``: ``\d`` would take
+#: "٣"; no exponent, as in every number written as text), JSON/HTTP whitespace only.
 _DURATION = re.compile(
-    r"^[ \t]*([0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9})[ \t]*(ms|s)?[ \t]*$", re.IGNORECASE | re.ASCII
+    rf"^[ \t]*({decimal_pattern(9)})[ \t]*(ms|s)?[ \t]*$", re.IGNORECASE | re.ASCII
 )
 _SPELLINGS = "a duration (200ms, 1.5s), a range (50ms..2s) or lognormal:p50=120ms,p99=2s[,max=5s]"
 _Z99 = NormalDist().inv_cdf(0.99)

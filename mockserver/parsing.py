@@ -24,9 +24,20 @@ JSON_WHITESPACE_BYTES = JSON_WHITESPACE.encode("ascii")
 #: value the fake bounds (the largest is a 64-bit seed: 20 digits).
 MAX_DIGITS = 32
 
+
+def decimal_pattern(digits: int) -> str:
+    """The regular expression of an ASCII decimal, as every number written as text is read
+    (flags, ini options, fault, latency and rate spellings, lenient body spellings): digits,
+    then optionally a point and digits (``2``, ``0.5``, ``.5``), at most ``digits`` on each side
+    of the point. No sign (a caller allows one before it), no exponent (``1e3``: some flags took
+    one and others did not), no ``_``, no other digits. A non-capturing group, to embed."""
+    return rf"(?:[0-9]{{1,{digits}}}(?:\.[0-9]{{1,{digits}}})?|\.[0-9]{{1,{digits}}})"
+
+
 _INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _UNSIGNED = re.compile(r"[0-9]+", re.ASCII)
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_DECIMAL = re.compile(decimal_pattern(MAX_DIGITS), re.ASCII)
+_SIGNED_DECIMAL = re.compile(f"[+-]?{decimal_pattern(MAX_DIGITS)}", re.ASCII)
 
 
 def is_json_blank(data: bytes | str) -> bool:
@@ -61,15 +72,18 @@ def read_int(text: str, *, signed: bool = False, padded: bool = False, max_digit
     return int(text)
 
 
-def read_number(text: str, *, padded: bool = False, max_chars: int = MAX_DIGITS) -> float | None:
-    """An ASCII decimal number (sign, fraction and exponent allowed), finite, or None.
+def read_number(
+    text: str, *, signed: bool = False, padded: bool = False, max_chars: int = MAX_DIGITS
+) -> float | None:
+    """An ASCII decimal number (``decimal_pattern``: a fraction allowed, no exponent), or None.
 
-    No ``nan``, ``inf``, ``1_000``, hexadecimal or non-ASCII digits; at most ``max_chars``
-    characters, so a 5 000-digit string costs nothing to refuse.
+    ``signed`` allows one leading ``+`` or ``-``; ``padded`` allows JSON whitespace around it.
+    No ``nan``, ``inf``, ``1e3``, ``1_000``, hexadecimal or non-ASCII digits; at most
+    ``max_chars`` characters, so a 5 000-digit string costs nothing to refuse.
     """
     if padded:
         text = text.strip(JSON_WHITESPACE)
-    if len(text) > max_chars or not _DECIMAL.fullmatch(text):
+    if len(text) > max_chars or not (_SIGNED_DECIMAL if signed else _DECIMAL).fullmatch(text):
         return None
     number = float(text)
     return number if math.isfinite(number) else None
@@ -91,7 +105,7 @@ def parse_number(text: str, what: str, *, minimum: float | None = None, maximum:
     value = read_number(text)
     if value is None or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         span = "" if minimum is None and maximum is None else f" {_span(minimum, maximum)}"
-        raise ValueError(f"{what}: must be a decimal number{span}, got {_clipped(text)!r}")
+        raise ValueError(f"{what}: must be a decimal number{span} (ASCII digits and a point), got {_clipped(text)!r}")
     return value
 
 
@@ -113,10 +127,14 @@ def flag_signed_int(text: str) -> int:
 
 
 def flag_number(text: str) -> float:
-    """An argparse ``type`` for a decimal flag: finite, ASCII (``float()`` takes "nan" and "inf")."""
+    """An argparse ``type`` for a decimal flag: ASCII digits and a point, nothing else
+    (``float()`` takes "nan", "inf", "1e3", "+2" and "1_000")."""
     number = read_number(text)
     if number is None:
-        raise argparse.ArgumentTypeError(f"must be a decimal number such as 2 or 0.5, got {text[:40]!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be a decimal number such as 2 or 0.5 (ASCII digits and a point; no sign or exponent), "
+            f"got {text[:40]!r}"
+        )
     return number
 
 

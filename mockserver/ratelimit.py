@@ -17,11 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .parsing import decimal_pattern
+
 #: Endpoints a limit can name; ``any`` means every API endpoint (not admin, not images).
 ENDPOINTS = ("submit", "query", "scenes", "any")
-#: ASCII digits only (``\d`` takes "٣"), at most 9 before and after the point, space or tab around.
+#: An ASCII decimal of at most 9 digits a side (``parsing.decimal_pattern``: ``\d`` takes "٣";
+#: no exponent, as in every number written as text), space or tab around.
 _RATE = re.compile(
-    r"^[ \t]*([0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9})[ \t]*(?:/[ \t]*(s|sec|second|m|min|minute|h|hour))?[ \t]*$",
+    rf"^[ \t]*({decimal_pattern(9)})[ \t]*(?:/[ \t]*(s|sec|second|m|min|minute|h|hour))?[ \t]*$",
     re.IGNORECASE | re.ASCII,
 )
 _PER = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}

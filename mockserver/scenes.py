@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .spec import load_spec
-from .textfile import NotUtf8Error, read_text
+from .textfile import NotUtf8Error, RepeatedKeys, load_json, read_text
 from .validation.coercion import integer_plan, whole_numbers
 from .validation.order import field_order
 from .validation.problems import schema_problems
@@ -171,7 +171,9 @@ class SceneCatalog:
         except OSError as exc:
             raise CatalogError(f"{where}: cannot read scene catalog: {exc.strerror}") from None
         try:
-            data = json.loads(text)
+            data = load_json(text)
+        except RepeatedKeys as exc:  # a second "scenes" or "modelNum" would win silently
+            raise CatalogError(f"{where}: {exc}") from None
         except json.JSONDecodeError as exc:
             raise CatalogError(
                 f"{where}: scene catalog is not valid JSON: {exc.msg} "

@@ -9,6 +9,8 @@ folders inside the package as ``mockserver/_data/``.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -82,10 +84,17 @@ class Spec:
 
     @cached_property
     def registry(self) -> Registry:
-        from referencing import Registry, Resource
+        """Every schema by its ``$id``, each without its ``$schema``: jsonschema picks the
+        validator class of a ``$ref``'s target by that keyword (``validator_for``), so a file
+        reached through a ``$ref`` (``config.json``'s fault rules) was checked by the stock
+        Draft 2020-12 class, without ``_build``'s ``pattern`` and ``number``. Every file here
+        is Draft 2020-12, as the registry says."""
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
 
         return Registry().with_resources(
-            (schema["$id"], Resource.from_contents(schema)) for schema in self.schemas.values()
+            (schema["$id"], DRAFT202012.create_resource({k: v for k, v in schema.items() if k != "$schema"}))
+            for schema in self.schemas.values()
         )
 
     def validator(self, ref: str) -> Draft202012Validator:
@@ -104,8 +113,10 @@ class Spec:
 
         name, _, pointer = ref.partition("#")
         schema: dict[str, Any] = {"$ref": SCHEMA_BASE + ref} if pointer else self.schemas[name]
-        # ``pattern`` as JSON Schema (ECMA-262) and the fast check read it: see ``ecma_pattern``.
-        strict = validators.extend(Draft202012Validator, {"pattern": _pattern})
+        # ``pattern`` as JSON Schema (ECMA-262) and the fast check read it: see ``ecma_pattern``;
+        # a number as JSON has them: finite (``_finite_number``).
+        types = Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number)
+        strict = validators.extend(Draft202012Validator, {"pattern": _pattern}, type_checker=types)
         return strict(schema, registry=self.registry, format_checker=Draft202012Validator.FORMAT_CHECKER)  # type: ignore[no-any-return]
 
     def fast_check(self, ref: str) -> Callable[[Any], bool]:
@@ -165,6 +176,16 @@ def ecma_pattern(pattern: str) -> re.Pattern[str]:
         out.append(char)
         i += 1
     return re.compile("".join(out))
+
+
+def _finite_number(checker: Any, instance: Any) -> bool:
+    """JSON Schema's ``number``: what JSON can write, so never NaN or an infinity. Python reads
+    them (``float("nan")``, TOML's ``nan`` and ``inf``, ``json.loads`` of ``NaN`` or ``1e400``)
+    and jsonschema counted them as numbers, so a setting of NaN passed every bound (each
+    comparison with NaN is false); the fast check (jsonschema-rs) refuses them, and so does this."""
+    if isinstance(instance, bool) or not isinstance(instance, numbers.Number):
+        return False
+    return not isinstance(instance, float) or math.isfinite(instance)
 
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:

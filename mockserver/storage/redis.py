@@ -221,7 +221,7 @@ class RedisBuckets(_Repository):
                 return after
             for bucket, key, tokens in zip(buckets, keys, after, strict=True):
                 pipe.hset(key, mapping={"tokens": repr(tokens), "last": repr(now)})
-                pipe.expire(key, int(bucket.burst / bucket.rate) + 1)  # full again by then: forget it
+                pipe.expire(key, _bucket_ttl(bucket))
             return None
 
         return self.s.transact(keys, step)
@@ -231,6 +231,17 @@ class RedisBuckets(_Repository):
         batch = list(client.scan_iter(match=_glob(self.key("bucket", "")) + "*", count=1000))
         if batch:
             client.unlink(*batch)
+
+
+#: The longest a bucket is kept unused (a year): a slower bucket is forgotten then, as if full.
+MAX_BUCKET_TTL_S = 365 * 86400
+
+
+def _bucket_ttl(bucket: Bucket) -> int:
+    """Seconds until an unused bucket is full again (it can then be forgotten: a forgotten bucket
+    is a full one), at most ``MAX_BUCKET_TTL_S``: a rate of 1e-300 or a burst of 1e300 (both
+    valid settings) asked EXPIRE for more than Redis takes, and every request answered 500."""
+    return int(min(bucket.burst / bucket.rate, MAX_BUCKET_TTL_S)) + 1
 
 
 class RedisIds(_Repository):

@@ -22,6 +22,8 @@ from typing import NoReturn
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from ..config import ConfigError, without_password
+from ..parsing import read_int, read_number
+from ..spec import load_spec
 
 SCHEMES = ("redis", "rediss", "unix")
 #: The beginnings of a Redis URL (``is_redis_url`` also takes them in capitals).
@@ -31,10 +33,9 @@ FORMS = "redis://[:PASSWORD@]HOST:PORT/DB, rediss://… (TLS) or unix:///PATH/re
 #: Redis numbers its databases with a C int: ``databases`` is at most 2**31 - 1, so is a DB index below it.
 MAX_DB = 2**31 - 2
 _DEFAULT_HOST, _DEFAULT_PORT = "localhost", 6379
+_SHOWN_CHARS = 200  # of a URL quoted in a message
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-_DIGITS = re.compile(r"[0-9]+")
-_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -133,7 +134,8 @@ class _Problem:
     """Raise the one line about ``url``."""
 
     def __init__(self, url: str) -> None:
-        self.shown = without_password(url)
+        shown = without_password(url)  # its start is enough to recognise it (a DB of 5 000 digits)
+        self.shown = shown if len(shown) <= _SHOWN_CHARS else shown[:_SHOWN_CHARS] + "..."
 
     def __call__(self, what: str) -> NoReturn:
         raise ConfigError(f"--state {self.shown}: {what}")
@@ -169,10 +171,11 @@ def _db_in_path(path: str, problem: _Problem) -> int | None:
     if path in ("", "/"):
         return None
     number = path[1:]
-    if not _DIGITS.fullmatch(number) or int(number) > MAX_DB:
+    db = read_int(number)  # ASCII digits, at most 32 (int() of 5 000 digits raised: a traceback)
+    if db is None or db > MAX_DB:
         problem(f"the DB (the path after the port) must be a whole number (0 to 15 on a Redis with the "
                 f"default 16 databases), not {number[:20]!r}")
-    return int(number)
+    return db
 
 
 def _options(query: str, scheme: str, problem: _Problem) -> dict[str, str]:
@@ -197,11 +200,16 @@ def _options(query: str, scheme: str, problem: _Problem) -> dict[str, str]:
 
 
 def _whole(value: str) -> str | None:
-    return None if _DIGITS.fullmatch(value) and int(value) <= MAX_DB else "expected a whole number"
+    number = read_int(value)
+    return None if number is not None and number <= MAX_DB else "expected a whole number"
 
 
 def _seconds(value: str) -> str | None:
-    return None if _SECONDS.fullmatch(value) and float(value) > 0 else "expected seconds, a number above 0"
+    """A timeout: an ASCII decimal above 0 and at most ``state_timeout_s``'s own maximum (the
+    URL's wins over it); 400 digits read as infinity, and redis-py's ``settimeout`` raised."""
+    most = load_spec().schema("config.json")["properties"]["state_timeout_s"]["maximum"]
+    number = read_number(value)
+    return None if number is not None and 0 < number <= most else f"expected seconds, above 0 and at most {most}"
 
 
 def _boolean(value: str) -> str | None:

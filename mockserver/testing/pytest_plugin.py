@@ -95,7 +95,7 @@ def _number(text: str, source: str, kind: type) -> Any:
     """An ini option's or flag's number, in the grammar every entry point uses (parsing.py)."""
     from ..parsing import read_int, read_number
 
-    value = read_int(text, signed=True, padded=True) if kind is int else read_number(text, padded=True)
+    value = read_int(text, signed=True, padded=True) if kind is int else read_number(text, signed=True, padded=True)
     if value is None:
         raise pytest.UsageError(f"bgmock: {source} must be {'a whole number' if kind is int else 'a number'}, "
                                 f"not {text[:40]!r}")

@@ -83,7 +83,7 @@ def _read_scalar(text: str, declared: str) -> Any:
     if declared == "integer":
         return read_int(text, signed=True, padded=True)
     if declared == "number":
-        parsed = read_number(text, padded=True)
+        parsed = read_number(text, signed=True, padded=True)
         return whole(parsed) if parsed is not None else None
     return _TRUTH.get(text.strip(" \t\n\r").lower())  # boolean
 

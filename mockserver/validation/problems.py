@@ -9,6 +9,7 @@ schema error has one wording everywhere.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +31,17 @@ _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "st
 
 
 def json_type(value: Any) -> str:
-    """The JSON name of a Python value's type, for messages."""
+    """The JSON name of a Python value's type, for messages; NaN and the infinities by their
+    names (JSON has no such number: ``got NaN``, not ``got number``)."""
     if value is None:
         return "null"
+    if _non_finite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "object")
+
+
+def _non_finite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def field_path(path: Iterable[Any], prefix: str = "") -> str:
@@ -83,7 +91,8 @@ def _keyword_words(error: ValidationError, schema: Mapping[str, Any]) -> str:
     kind, expected, value = error.validator, error.validator_value, error.instance
     if kind == "type":
         names = [str(n) for n in expected] if isinstance(expected, list) else [str(expected)]
-        message = f"must be {_either([_article(n) for n in names])}, got {json_type(value)}"
+        words = [_article(n, finite=_non_finite(value)) for n in names]
+        message = f"must be {_either(words)}, got {json_type(value)}"
     elif kind in _BOUNDS:
         message = _bound_words(kind, expected, value, schema)
     elif kind in _SIZES:
@@ -138,13 +147,14 @@ def _alternatives(error: ValidationError, prefix: str, path: str) -> list[str]:
         if fits and subs:
             lines = [line for sub in subs for line in explain(sub, prefix)]
             return list(dict.fromkeys(lines))
-    shapes = [_accepts(branch) for branch in branches]
+    shapes = [_accepts(branch, finite=_non_finite(error.instance)) for branch in branches]
     message = f"must be {_either(shapes)}, got {json_type(error.instance)}"
     return [f"{path}: {message}" if path else message]
 
 
-def _accepts(schema: Any) -> str:
-    """What one branch accepts, in a few words (``a string of at least 8 characters``)."""
+def _accepts(schema: Any, *, finite: bool = False) -> str:
+    """What one branch accepts, in a few words (``a string of at least 8 characters``);
+    ``finite``: a number is called a finite one (the value was NaN or an infinity)."""
     if not isinstance(schema, Mapping):
         return "a valid value"
     if "x-accepts" in schema:
@@ -157,10 +167,10 @@ def _accepts(schema: Any) -> str:
     if not isinstance(declared, str):
         return "a valid value"
     words = _ACCEPTS_OF_TYPE.get(declared)
-    return words(schema) if words is not None else _article(declared)
+    return words(schema, finite) if words is not None else _article(declared)
 
 
-def _string_accepts(schema: Mapping[str, Any]) -> str:
+def _string_accepts(schema: Mapping[str, Any], _finite: bool = False) -> str:
     low, high = schema.get("minLength"), schema.get("maxLength")
     if low and high:
         return f"a string of {low} to {high} characters"
@@ -169,29 +179,34 @@ def _string_accepts(schema: Mapping[str, Any]) -> str:
     return "a non-empty string" if low else "a string"
 
 
-def _number_accepts(schema: Mapping[str, Any]) -> str:
-    words = _article(schema["type"])
+def _number_accepts(schema: Mapping[str, Any], finite: bool = False) -> str:
+    words = _article(schema["type"], finite=finite)
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and high is not None:
         return f"{words} from {low} to {high}"
     return f"{words} of at least {low}" if low is not None else words
 
 
-def _object_accepts(schema: Mapping[str, Any]) -> str:
+def _object_accepts(schema: Mapping[str, Any], _finite: bool = False) -> str:
     keys = schema.get("propertyNames")
     names = keys.get("enum") if isinstance(keys, Mapping) else None
     return f"an object with keys among {_listed(names)}" if names else "an object"
 
 
-#: What ``_accepts`` adds to a type's name, by type (the others are their name alone).
-_ACCEPTS_OF_TYPE: dict[str, Callable[[Mapping[str, Any]], str]] = {
+#: What ``_accepts`` adds to a type's name, by type (the others are their name alone); the flag
+#: says the value was NaN or an infinity (a number is then called a finite one).
+_ACCEPTS_OF_TYPE: dict[str, Callable[[Mapping[str, Any], bool], str]] = {
     "string": _string_accepts, "integer": _number_accepts, "number": _number_accepts, "object": _object_accepts,
 }
 
 
-def _article(name: str) -> str:
+def _article(name: str, *, finite: bool = False) -> str:
+    """``a string``, ``an integer``; ``a finite number`` when ``finite`` (said to NaN or an
+    infinity, which Python calls numbers and JSON does not have)."""
     if name == "null":
         return "null"
+    if finite and name == "number":
+        return "a finite number"
     return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
 
 

@@ -51,14 +51,17 @@ def test_every_usage_error_is_one_line_naming_the_flag(
     assert code == 2 and out == "" and err.startswith(says) and err.count("\n") == 1, err
 
 
+#: Added to a command that must be refused: were its value taken by mistake, the fake would stop
+#: here (a host beyond loopback needs an admin token) instead of serving for ever.
+NEVER_SERVES = ("--host", "192.0.2.1")
 NUMERIC_FLAGS = ["--port", "--seed", "--polls-to-finish", "--workers", "--task-duration", "--burst"]
-NOT_NUMBERS = ["\u0663", "\u00b2", "1_000", "9" * 5000, "nan", "inf", " 5", "0x10", ""]
+NOT_NUMBERS = ["\u0663", "\u00b2", "1_000", "9" * 5000, "nan", "inf", " 5", "0x10", "", "1e1", "1E1", "2."]
 
 
 @pytest.mark.parametrize("flag", NUMERIC_FLAGS)
 @pytest.mark.parametrize("value", NOT_NUMBERS, ids=repr)
 def test_numeric_flags_take_ascii_decimals_only(capsys: pytest.CaptureFixture[str], flag: str, value: str) -> None:
-    code, _, err = run(capsys, "serve", f"{flag}={value}")
+    code, _, err = run(capsys, "serve", f"{flag}={value}", *NEVER_SERVES)
     assert code == 2 and err.startswith(f"bgmock serve: error: argument {flag}: must be a"), err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert len(err) < 2000  # a 5 000-digit value is not echoed back whole
@@ -73,6 +76,12 @@ MINI_LANGUAGES = [
     (["--fault", "9" * 5000], "CODE must be a documented resCode"),
     (["--rate-limit", "\u00b2/s"], "expected N/s, N/min or N/h"),
     (["--rate-limit", "0/s"], "must be more than 0"),
+    # no exponent in any of them, as in every numeric flag (README, Numbers)
+    (["--fault", "501:1e-1"], "probability: must be a decimal number from 0 to 1"),
+    (["--fault", "reset:5E-1"], "probability: must be a decimal number from 0 to 1"),
+    (["--latency", "1e2ms"], "expected a duration"),
+    (["--latency", "submit=1e2ms..2s"], "expected e.g. 200ms"),
+    (["--rate-limit", "1e1/s"], "expected N/s, N/min or N/h"),
 ]
 
 
@@ -80,7 +89,7 @@ MINI_LANGUAGES = [
 def test_small_languages_refuse_bad_or_inconsistent_values(
     capsys: pytest.CaptureFixture[str], flags: list[str], says: str
 ) -> None:
-    code, _, err = run(capsys, "serve", *flags)
+    code, _, err = run(capsys, "serve", *flags, *NEVER_SERVES)
     assert code == 2 and err.startswith(f"bgmock: {flags[0]}") and err.count("\n") == 1, err
     assert says in err and len(err) < 400, err
 
@@ -99,6 +108,34 @@ def test_no_flag_of_any_subcommand_reads_numbers_with_pythons_int_or_float() -> 
             assert action.type not in (int, float), f"bgmock {name} {action.option_strings}: type={action.type}"
             seen += action.type is not None
     assert seen >= 10
+
+
+def test_every_numeric_flag_of_every_subcommand_reads_one_grammar() -> None:
+    """Decimal flags (``--task-duration``, ``--burst``, the kit's ``--timeout``) read ``1e1`` while
+    whole-number flags refused it; every typed flag now refuses an exponent, a sign (but the seeds)
+    and NaN, and reads plain ASCII decimals."""
+    import argparse
+
+    from mockserver.parsing import flag_int, flag_number, flag_signed_int
+
+    cli._register_optional()
+    readers = {flag_int: ("5", 5), flag_signed_int: ("-5", -5), flag_number: ("0.5", 0.5)}
+    seen = []
+    for name, (add_args, _run) in cli.COMMANDS.items():
+        parser = argparse.ArgumentParser(prog=f"bgmock {name}")
+        add_args(parser)
+        for action in parser._actions:
+            if action.type is None:
+                continue
+            assert action.type in readers, f"bgmock {name} {action.option_strings}: type={action.type}"
+            good, read = readers[action.type]
+            assert action.type(good) == read
+            signs = ("+1", "-1") if action.type is not flag_signed_int else ()
+            for bad in ("1e1", "1E1", "1e-1", "nan", "inf", "2.", *signs):
+                with pytest.raises(argparse.ArgumentTypeError):
+                    action.type(bad)
+            seen.append(f"{name} {action.option_strings[0]}")
+    assert {"serve --task-duration", "serve --burst", "verify-provider --timeout", "contract --examples"} <= set(seen)
 
 
 @pytest.mark.parametrize(
