@@ -9,6 +9,7 @@ contract``; ``profile`` starts from a preset (``PROFILES``) the others override.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,15 @@ class Settings:
             raise SettingsError(f"codes: must be resCode numbers such as 501,700 (got {list(self.codes)})")
 
     def _check_numbers(self) -> None:
-        """Counts, seconds and factors within their ranges."""
+        """Counts, seconds and factors: numbers (finite: NaN passes every comparison below), within their ranges."""
+        for spec in dataclasses.fields(self):
+            value, kind = getattr(self, spec.name), spec.type
+            if kind in ("int", "float") and (
+                isinstance(value, bool) or not isinstance(value, (int, float) if kind == "float" else int)
+                or not math.isfinite(value)
+            ):
+                what = "a whole number" if kind == "int" else "a finite number"
+                raise SettingsError(f"{spec.name}: must be {what} (got {value!r})")
         if self.examples < 0:
             raise SettingsError("examples: must be 0 or more")
         for name in (

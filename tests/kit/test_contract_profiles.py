@@ -9,6 +9,7 @@ judge hand-made observations, so they need no client and no clock.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,19 @@ def test_a_profile_is_a_preset_that_flags_override() -> None:
         Settings.make(profile="nightly")
     with pytest.raises(SettingsError, match="codes: 'x' is not a resCode number"):
         Settings.make(codes="501,x")
+
+
+@pytest.mark.parametrize(("name", "value", "said"), [
+    ("call_bound_s", float("nan"), "call_bound_s: must be a finite number (got nan)"),  # NaN passed every `< 0`
+    ("poll_bound_s", float("inf"), "poll_bound_s: must be a finite number (got inf)"),
+    ("retry_growth", "2", "retry_growth: must be a finite number (got '2')"),  # was a TypeError traceback
+    ("examples", 2.5, "examples: must be a whole number (got 2.5)"),
+    ("max_attempts", True, "max_attempts: must be a whole number (got True)"),
+])
+def test_a_kit_setting_that_is_no_usable_number_is_named(name: str, value: object, said: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(said)):
+        Settings.make(**{name: value})
+    assert Settings.make(**{name: Settings.make().as_dict()[name]}) == Settings()  # its own default is fine
 
 
 def test_an_undocumented_code_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
