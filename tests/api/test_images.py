@@ -10,7 +10,6 @@ import contextlib
 import io
 import random
 import struct
-import time
 import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -132,13 +131,14 @@ def test_sniff_looks_only_at_the_first_bytes() -> None:
 
 @pytest.mark.parametrize("side", [60000, 100000])
 @pytest.mark.parametrize("verify", [True, False])
-def test_decompression_bomb_rejected_without_decoding(side: int, verify: bool) -> None:
+def test_decompression_bomb_rejected_without_decoding(side: int, verify: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     bomb = png_claiming(side, side)
     assert len(bomb) < 1024
-    started = time.perf_counter()
+    decoded: list[tuple[int, int]] = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: decoded.append(image.size))
     with pytest.raises(ImageProblem, match="too large"):
         inspect_image(bomb, verify=verify)
-    assert time.perf_counter() - started < 0.5
+    assert decoded == []  # refused on its header, not a pixel decoded (seen, not timed: a busy machine is slow)
 
 
 def test_own_pixel_limit_applies_below_pillows() -> None:

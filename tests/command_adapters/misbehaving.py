@@ -29,8 +29,8 @@ def main() -> None:
     parser.add_argument("--fault", choices=["crash", "hang", "garbage", "off-protocol", "twice"], required=True)
     parser.add_argument("--once", required=True)
     args = parser.parse_args()
-    options = argparse.Namespace(
-        timeout=0.5, max_attempts=3, backoff=0.1, poll_interval=0.1, poll_timeout=1.2, bug=None
+    options = argparse.Namespace(  # the tests' tuning (tests/contract_clients: FAST)
+        timeout=1.5, max_attempts=3, backoff=0.1, poll_interval=0.1, poll_timeout=2.0, bug=None
     )
     client = None
     submits = 0

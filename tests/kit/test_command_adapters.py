@@ -5,8 +5,9 @@ obligation, and its deliberately broken twin is caught by the right one; an adap
 that crashes, hangs or prints garbage is reported as a crash on that call, with its stderr,
 and the run goes on with a fresh process.
 
-Runs are small: a derandomized budget of 10 examples and bounds of about a second, with the
-clients tuned to match (the same tuning as ``tests/kit/test_contract_kit.py``).
+Runs are small: a derandomized budget of 10 examples and bounds of a few seconds, with the
+clients tuned to match (the same tuning and bounds as ``tests/kit/test_contract_kit.py``:
+``contract_clients.FAST`` and ``BOUNDS``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract_clients import BOUND_FLAGS, BOUNDS, NO_TIMEOUT_BOUNDS
+from contract_clients import FAST as CLIENT
 
 from contracts import AdapterLoadError, pytest_contract, run
 from contracts.command_adapter import command_factory
@@ -35,15 +38,16 @@ PYTHON = shlex.quote(sys.executable)
 FAST: dict[str, Any] = {
     "examples": 10,
     "derandomize": True,
-    "transport_bound_s": 1.0,
-    "poll_bound_s": 2.5,
-    "call_bound_s": 2.0,
+    **BOUNDS,
     "poll_min_interval_s": 0.05,
     "shrink_budget_s": 2.0,
     "max_attempts": 4,
 }
 #: The clients' own settings, tuned to the bounds above (as a test configuration would).
-TUNING = "--timeout 0.5 --max-attempts 3 --poll-interval 0.1 --poll-timeout 1.2"
+TUNING = (
+    f"--timeout {CLIENT['timeout'][1]:g} --max-attempts {CLIENT['max_attempts']} "
+    f"--poll-interval {CLIENT['poll_interval']:g} --poll-timeout {CLIENT['poll_timeout']:g}"
+)
 
 
 def _tool(name: str) -> str:
@@ -113,7 +117,8 @@ TWINS = {
 @pytest.mark.parametrize("language", sorted(TWINS))
 def test_each_broken_twin_is_caught_by_the_right_obligation(language: str, command: Any) -> None:
     flag, only, expected = TWINS[language]
-    result = run(command_factory(f"{command(language)} {flag}"), only=only, **FAST)
+    settings = {**FAST, **(NO_TIMEOUT_BOUNDS if flag == "--bug no-timeout" else {})}
+    result = run(command_factory(f"{command(language)} {flag}"), only=only, **settings)
     assert set(result.broken) == expected, result.text()
 
 
@@ -186,7 +191,7 @@ def test_pytest_contract_takes_a_command(command: Any) -> None:
     test()  # passes: the Python example keeps C4
 
 
-FAST_FLAGS = ["--derandomize", "--examples", "10", "--transport-bound", "1", "--call-bound", "2", "--quiet"]
+FAST_FLAGS = ["--derandomize", "--examples", "10", *BOUND_FLAGS, "--quiet"]
 
 
 def test_cli_adapter_cmd_exit_0_for_a_good_client(

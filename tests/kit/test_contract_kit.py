@@ -1,8 +1,8 @@
 """The contract kit finds real bugs: the reference client keeps every obligation, and each
 deliberately broken client in ``tests/contract_clients`` is caught by the right one.
 
-Runs are cheap: small derandomized budgets and bounds of about a second (the fast tuning of
-the clients matches them).
+Runs are cheap: small derandomized budgets and bounds of a few seconds (``contract_clients.BOUNDS``;
+the fast tuning of the clients matches them).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract_clients import BOUND_FLAGS, BOUNDS, NO_TIMEOUT_BOUNDS
+from contract_clients import FAST as CLIENT
 
 from contracts import REGISTRY, Settings, SettingsError, pytest_contract, run
 from contracts.reference_client import make_fast_adapter
@@ -27,21 +29,14 @@ pytest_plugins = ["pytester"]
 FAST: dict[str, Any] = {
     "examples": 10,
     "derandomize": True,
-    "transport_bound_s": 1.0,
-    "poll_bound_s": 2.5,
-    "call_bound_s": 2.0,
+    **BOUNDS,
     "poll_min_interval_s": 0.05,
     "shrink_budget_s": 2.0,
     "max_attempts": 4,
 }
 FAST_FLAGS = [
     "--derandomize",
-    "--transport-bound",
-    "1",
-    "--poll-bound",
-    "2.5",
-    "--call-bound",
-    "2",
+    *BOUND_FLAGS,
     "--poll-min-interval",
     "0.05",
     "--shrink-budget",
@@ -81,6 +76,10 @@ BROKEN = {
 }
 
 
+#: Clients with no timeout at all, run with ``NO_TIMEOUT_BOUNDS``.
+NO_TIMEOUT = {"no_timeout", "careless_transport"}
+
+
 def _client(name: str) -> Any:
     return importlib.import_module(f"contract_clients.{name}").make_adapter
 
@@ -108,7 +107,7 @@ def test_the_report_has_the_documented_json_shape(reference_result, tmp_path: Pa
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_each_broken_client_is_caught_by_the_right_obligation(name: str) -> None:
     only, expected = BROKEN[name]
-    result = run(_client(name), **{**FAST, "only": only})
+    result = run(_client(name), **{**FAST, "only": only, **(NO_TIMEOUT_BOUNDS if name in NO_TIMEOUT else {})})
     assert set(result.broken) == expected, result.text()
     for oid in expected:
         verdict = result.verdict(oid)
@@ -171,7 +170,8 @@ def test_against_a_running_fake_with_its_key_pair() -> None:
 @pytest.mark.parametrize("module", ["requests_adapter", "urllib_adapter"])
 def test_the_documented_adapter_examples_keep_every_obligation(module: str) -> None:
     factory = importlib.import_module(f"tests.docs.examples.{module}").make_adapter
-    fast = functools.partial(factory, timeout=0.5, poll_interval=0.1, poll_timeout=1.2)
+    tuning = {"timeout": CLIENT["timeout"][1], **{k: CLIENT[k] for k in ("poll_interval", "poll_timeout")}}
+    fast = functools.partial(factory, **tuning)  # the tests' client tuning
     result = run(fast, **FAST)
     assert result.ok, result.text()
 

@@ -178,9 +178,10 @@ def test_c10_titles_name_what_came_back(probe: str, outcome: Outcome, title: str
 
 # -- polling evidence shows the task's state ------------------------------------------------------
 def test_polling_evidence_shows_the_task_status_a_client_ignored() -> None:
+    from contract_clients import BOUNDS
     from contract_clients.ignores_failed import make_adapter
 
-    result = run(make_adapter, only="C10", poll_bound_s=2.5, derandomize=True)
+    result = run(make_adapter, only="C10", poll_bound_s=BOUNDS["poll_bound_s"], derandomize=True)
     verdict = result.verdict("C10")
     assert verdict.status == "broken", result.text()
     failed = next(f for f in verdict.failures if f.example and f.example.get("probe") == "fails")

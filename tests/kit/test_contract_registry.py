@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from contract_clients import BOUND_FLAGS, BOUNDS
 
 from contracts import REGISTRY, Broken, Probe, Settings, SettingsError, Skip, obligation, run
 from contracts.checks import Context
@@ -22,9 +23,7 @@ from mockserver.cli import main
 FAST = {
     "examples": 1,
     "derandomize": True,
-    "transport_bound_s": 1.0,
-    "poll_bound_s": 2.5,
-    "call_bound_s": 2.0,
+    **BOUNDS,
     "poll_min_interval_s": 0.05,
     "shrink_budget_s": 1.0,
     "max_attempts": 4,
@@ -93,7 +92,7 @@ def test_the_cli_accepts_a_registered_obligation_and_names_the_known_ones(
     err = capsys.readouterr().err
     assert "unknown obligation(s) C15" in err and "C1, C2" in err and "C12" in err, err
     _register_c13_c14(throwaway)
-    code = main([*adapter, "--only", "C14", "--transport-bound", "1", "--derandomize"])
+    code = main([*adapter, "--only", "C14", *BOUND_FLAGS, "--derandomize"])
     out = capsys.readouterr().out
     assert code == 0 and "C14" in out and "gateway page" in out, out
 

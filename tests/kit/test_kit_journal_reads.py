@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from contract_clients import BOUNDS
 
 from contracts import journal, run
 from contracts.reference_client import make_fast_adapter
@@ -16,8 +17,8 @@ DECLARED = {
       for key in SCHEMA["$defs"][name]["properties"]),
 }
 QUICK: dict[str, Any] = {
-    "examples": 4, "derandomize": True, "transport_bound_s": 1.0, "poll_bound_s": 2.5, "call_bound_s": 2.0,
-    "poll_min_interval_s": 0.05, "shrink_budget_s": 2.0, "max_attempts": 4,
+    "examples": 4, "derandomize": True, **BOUNDS, "poll_min_interval_s": 0.05, "shrink_budget_s": 2.0,
+    "max_attempts": 4,
 }
 
 

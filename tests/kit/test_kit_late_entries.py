@@ -21,6 +21,9 @@ import threading
 import time
 from typing import Any
 
+from contract_clients import BOUNDS
+from contract_clients import FAST as CLIENT
+
 from contracts import TransportError, run
 from mockserver.answers.urls import SUBMIT
 from mockserver.api import Backend
@@ -31,13 +34,11 @@ LATE_S = 0.3
 #: A bound on every wait below, never reached when things work (no test is timed by it).
 WAIT_S = 10.0
 
-FAST: dict[str, Any] = {
-    "examples": 5,
-    "derandomize": True,
-    "transport_bound_s": 1.0,
-    "call_bound_s": 2.0,
-    "shrink_budget_s": 2.0,
-}
+FAST: dict[str, Any] = {"examples": 5, "derandomize": True, **BOUNDS, "shrink_budget_s": 2.0}
+#: The first call's timeout, short: the held submit must trip it (the fake holds it up to
+#: ``WAIT_S`` for that). Every other call has the tests' usual, wide one (``contract_clients.FAST``):
+#: the fake answers those at once, but on a loaded machine "at once" can take longer than this.
+HASTY_TIMEOUT_S = 0.2
 
 
 class _LateFirstSubmit:
@@ -70,19 +71,20 @@ class _LateFirstSubmit:
 
 
 class _ClientThatTimesOutFirst:
-    """A good client (the documented urllib example) with a short timeout; its second call
-    starts only once the fake has written the first call's entry."""
+    """A good client (the documented urllib example) that gives up on its first call after a
+    short timeout; its second call starts only once the fake has written the first call's
+    entry, and it and the later ones wait as long as the tests' clients usually do."""
 
-    def __init__(self, inner: Any, fake: _LateFirstSubmit) -> None:
-        self.inner, self.fake = inner, fake
+    def __init__(self, hasty: Any, patient: Any, fake: _LateFirstSubmit) -> None:
+        self.hasty, self.patient, self.fake = hasty, patient, fake
         self.first_outcome = ""
 
     def submit(self, params: dict[str, Any]) -> Any:
         if self.fake.gave_up.is_set():
             self.fake.recorded.wait(WAIT_S)
-            return self.inner.submit(params)
+            return self.patient.submit(params)
         try:
-            return self.inner.submit(params)
+            return self.hasty.submit(params)
         except TransportError:
             self.first_outcome = "transport"
             raise
@@ -97,8 +99,12 @@ def test_a_request_answered_after_the_client_gave_up_is_not_taken_for_the_next_c
     clients: list[_ClientThatTimesOutFirst] = []
 
     def make_adapter(base_url: str, app_key: str, app_secret: str) -> _ClientThatTimesOutFirst:
-        inner = functools.partial(urllib_client, timeout=0.2, poll_interval=0.1, poll_timeout=1.2)
-        clients.append(_ClientThatTimesOutFirst(inner(base_url, app_key, app_secret), fake))
+        tuned = functools.partial(
+            urllib_client, base_url, app_key, app_secret,
+            poll_interval=CLIENT["poll_interval"], poll_timeout=CLIENT["poll_timeout"],
+        )
+        patient = tuned(timeout=CLIENT["timeout"][1])
+        clients.append(_ClientThatTimesOutFirst(tuned(timeout=HASTY_TIMEOUT_S), patient, fake))
         return clients[-1]
 
     result = run(make_adapter, only="C2", **FAST)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from contract_clients import factory
+from contract_clients import BOUNDS, factory
 
 from contracts import run
 from contracts.reference_client import BackgroundClient
@@ -21,8 +21,7 @@ from mockserver.spec import load_spec
 FAST: dict[str, Any] = {
     "examples": 10,
     "derandomize": True,
-    "transport_bound_s": 1.0,
-    "call_bound_s": 2.0,
+    **BOUNDS,
     "shrink_budget_s": 2.0,
     "max_attempts": 4,
 }

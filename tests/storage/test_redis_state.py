@@ -407,16 +407,34 @@ def test_serve_with_an_unreachable_redis_says_so_in_one_line_and_exits_2():
     assert done.stderr.count("\n") == 1 and "cannot reach Redis" in done.stderr and "Traceback" not in done.stderr
 
 
+def _until_asleep(url: str) -> None:
+    """Return once Redis leaves a PING unanswered for half a second: its DEBUG SLEEP has begun
+    (a fixed pause could end before the sleeping thread was even scheduled on a busy machine)."""
+    import redis
+
+    pinger = redis.Redis.from_url(url, socket_timeout=0.5)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            pinger.ping()
+        except redis.TimeoutError:
+            return
+        time.sleep(0.01)
+    raise AssertionError("Redis never fell asleep")
+
+
 def test_a_slow_redis_answers_system_error_within_the_timeout_never_hangs(tmp_path):
+    """Redis sleeps 4 s; the fake gives up on it after its 1 s state timeout. Both are far from
+    what they are raced against: a normal submit's Redis calls, and that timeout."""
     with _private_redis(tmp_path, "--enable-debug-command", "yes") as (url, _):
-        fake = Serve("--state", url, "--config", str(_config(tmp_path, state_timeout_s=0.5)))
+        fake = Serve("--state", url, "--config", str(_config(tmp_path, state_timeout_s=1.0)))
         try:
             import redis
 
             assert _submit(fake.url)["resCode"] == 200  # warm: the next submit only writes, at its end
-            stall = threading.Thread(target=lambda: redis.Redis.from_url(url).execute_command("DEBUG", "SLEEP", "3"))
+            stall = threading.Thread(target=lambda: redis.Redis.from_url(url).execute_command("DEBUG", "SLEEP", "4"))
             stall.start()
-            time.sleep(0.2)  # Redis is now asleep for 3 s
+            _until_asleep(url)
             answer = requests.post(fake.url + SUBMIT, json={"requestParams": [ITEM]}, timeout=10).json()
             asleep = stall.is_alive()  # the fake answered while Redis still slept: it did not wait for it
             stall.join()

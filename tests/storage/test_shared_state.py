@@ -230,7 +230,7 @@ def test_state_survives_a_restart(tmp_path):
 
 
 # -- transport faults on granian (no socket access: see docs/load-and-workers.md) ----------------
-def _fault(workers: Workers, kind: str, timeout: float = 5) -> requests.Response:
+def _fault(workers: Workers, kind: str, timeout: float | tuple[float, float] = 5) -> requests.Response:
     headers = {"Prefer": f"transport={kind}", "Connection": "close"}
     return requests.post(workers.url + SUBMIT, json={"requestParams": [ITEM]}, headers=headers, timeout=timeout)
 
@@ -251,8 +251,8 @@ def test_workers_act_out_the_answer_level_faults(workers):
     started = time.perf_counter()
     assert _fault(workers, "dribble").json()["success"] is True
     assert time.perf_counter() - started >= 0.25
-    with pytest.raises(requests.exceptions.ReadTimeout):
-        _fault(workers, "timeout", timeout=0.3)
+    with pytest.raises(requests.exceptions.ReadTimeout):  # a tenth of hang_s: ended by the client, not the drop
+        _fault(workers, "timeout", timeout=(5, SETTINGS["hang_s"] / 10))
 
 
 # -- the storage repositories, in-process (fast): memory and Redis alike -----------------------
@@ -414,6 +414,17 @@ def test_workers_die_with_a_killed_main_process(tmp_path):
             os.kill(int(pid), signal.SIGKILL)
 
 
+def _until_written(folder: Path, text: str) -> None:
+    """Wait until Redis's append-only files under ``folder`` hold ``text`` (a fixed pause could
+    end first on a busy machine, and a kill then loses the task)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(text.encode() in f.read_bytes() for f in folder.rglob("*.aof*") if f.is_file()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text} never reached the append-only file under {folder}")
+
+
 def test_a_private_redis_that_dies_is_started_again_and_its_data_directory_kept(tmp_path):
     """Killed under a running fake (out of memory, a stray kill): the fake said nothing and
     answered 500 for good. Now the same socket comes back, and with --state DIR the tasks too."""
@@ -422,7 +433,7 @@ def test_a_private_redis_that_dies_is_started_again_and_its_data_directory_kept(
     try:
         body, _ = _submit(server)
         task_id = body["data"]["result"]["taskId"]
-        time.sleep(1.2)  # appendfsync everysec: the task reaches the append-only file
+        _until_written(tmp_path / "state", task_id)  # appendfsync everysec: then the kill loses nothing
         (redis_pid,) = [pid for pid in _children(server.proc.pid) if _name(pid) == "redis-server"]
         os.kill(int(redis_pid), signal.SIGKILL)
         deadline, answer = time.monotonic() + 20, None

@@ -127,6 +127,13 @@ def _outcome(fake: Handle, kind: str, timeout: float | None) -> tuple:
     return ("answered", reply.status_code, reply.headers.get("Content-Type"), reply.content)
 
 
+def _hang_s(timeout: float | None) -> float:
+    """How long the fake holds a ``timeout`` fault: briefly for a client with no timeout (it waits
+    the hold out), far longer than the 0.1 s read timeout that must end the call first (the live
+    fake's drop must not win on a loaded machine; the held thread costs the test nothing)."""
+    return 0.3 if timeout is None else 10.0
+
+
 FAULTS = [
     ("reset", 5, ("raised", "ConnectionError", "ConnectionResetError")),
     ("empty", 5, ("raised", "ConnectionError", "RemoteDisconnected")),
@@ -143,7 +150,7 @@ FAULTS = [
 
 @pytest.mark.parametrize(("kind", "timeout", "raised"), FAULTS, ids=[f"{k}-{t}" for k, t, _ in FAULTS])
 def test_a_transport_fault_looks_the_same_to_requests_in_both_modes(kind, timeout, raised):
-    settings = {"hang_s": 0.3, "dribble_s": 0.05, "seed": 7}  # same seed: the same IDs in both answers
+    settings = {"hang_s": _hang_s(timeout), "dribble_s": 0.05, "seed": 7}  # same seed: the same IDs in both answers
     with mockserver.running(**settings) as live:
         expected = _outcome(live, kind, timeout)
     with mocked(**settings) as inproc:

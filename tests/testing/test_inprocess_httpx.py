@@ -142,6 +142,13 @@ def _outcome(fake: Handle, kind: str, timeout: float | None, client: str) -> tup
     return asyncio.run(run())
 
 
+def _hang_s(timeout: float | None) -> float:
+    """How long the fake holds a ``timeout`` fault: briefly for a client with no timeout (it waits
+    the hold out), far longer than the 0.1 s read timeout that must end the call first (the live
+    fake's drop must not win on a loaded machine; the held thread costs the test nothing)."""
+    return 0.3 if timeout is None else 10.0
+
+
 FAULTS = [
     ("reset", 5, ("raised", "ReadError")),
     ("empty", 5, ("raised", "RemoteProtocolError")),
@@ -159,7 +166,7 @@ FAULTS = [
 @pytest.mark.parametrize("client", ["sync", "async"])
 @pytest.mark.parametrize(("kind", "timeout", "raised"), FAULTS, ids=[f"{k}-{t}" for k, t, _ in FAULTS])
 def test_a_transport_fault_looks_the_same_to_httpx_in_both_modes(kind, timeout, raised, client):
-    settings = {"hang_s": 0.3, "dribble_s": 0.05, "seed": 7}  # same seed: the same IDs in both answers
+    settings = {"hang_s": _hang_s(timeout), "dribble_s": 0.05, "seed": 7}  # same seed: the same IDs in both answers
     with mockserver.running(**settings) as live:
         expected = _outcome(live, kind, timeout, client)
     with mocked_httpx(**settings) as inproc:
@@ -205,9 +212,10 @@ def test_a_delay_longer_than_the_read_timeout_is_a_read_timeout(client):
 
 
 def test_an_async_client_goes_on_with_other_tasks_while_the_fake_holds_a_call():
-    """The fake waits with the event loop's sleep: a held call does not block other tasks."""
+    """The fake waits with the event loop's sleep: a held call does not block other tasks (held a
+    second: a few milliseconds of work for the other, however slowly a busy machine runs them)."""
     with mocked_httpx() as fake:
-        fake.inject(501, delay_ms=300)
+        fake.inject(501, delay_ms=1000)
         order: list[str] = []
 
         async def slow(session: httpx.AsyncClient) -> None:
