@@ -136,7 +136,9 @@ class _Problem:
         self.shown = without_password(url)
 
     def __call__(self, what: str) -> NoReturn:
-        raise ConfigError(f"--state {self.shown}: {what}")
+        # from None: called inside an except block too (urlsplit's ValueError), whose cause
+        # the message already says; a traceback would show it twice
+        raise ConfigError(f"--state {self.shown}: {what}") from None
 
 
 def _tcp(parts: SplitResult, problem: _Problem) -> tuple[str, int, str]:
