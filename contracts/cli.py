@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mockserver.parsing import flag_int, flag_number, flag_signed_int
+from mockserver.parsing import flag_int, flag_number, flag_signed_int, parse_base_url
 
 from .settings import PROFILES, Settings, SettingsError
 
@@ -161,11 +161,22 @@ def _contract_settings(args: argparse.Namespace) -> Settings:
 
 
 def _contract_flags_problem(args: argparse.Namespace) -> str | None:
-    """Flags that do not go together, or a report that could not be written: said before a long run."""
+    """Flags that do not go together, a base URL that is not one, or a report that could not be
+    written: said before a long run."""
+    if args.base_url is not None:
+        try:
+            parse_base_url(args.base_url, "--base-url")
+        except ValueError as exc:
+            return str(exc)
     if (args.app_key is None) != (args.app_secret is None):
         return "--app-key and --app-secret go together"
-    if args.app_key is not None and args.base_url is None:
-        return "--app-key needs --base-url (the kit makes its own key pair for the fake it starts)"
+    if args.base_url is None:  # flags about a fake someone started: the kit's own needs none of them
+        for flag, value, why in (
+            ("--app-key", args.app_key, "the kit makes its own key pair for the fake it starts"),
+            ("--admin-token", args.admin_token, "the fake the kit starts has no admin token"),
+        ):
+            if value is not None:
+                return f"{flag} needs --base-url ({why})"
     for path, flag in ((args.report, "--report"), (args.junit, "--junit"), (args.html, "--html")):
         problem = _writable(path, flag)
         if problem:

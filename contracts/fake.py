@@ -45,6 +45,20 @@ def gateway_error(answer: Any) -> str | None:
     return None
 
 
+def _envelope_text(raw: bytes) -> str:
+    """A refusal's body as one readable line: a gateway envelope's ``code: message``, else the
+    start of the text itself (an HTML page, a proxy's answer), control characters escaped."""
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and answer.get("code"):
+        text = f"{answer['code']}: {answer.get('message', '')}".rstrip(": ")
+    else:
+        text = raw[:200].decode("utf-8", "replace").strip() or "(no body)"
+    return "".join(c if c.isprintable() else " " for c in text)[:300]
+
+
 class Fake:
     """Admin and API calls to one running fake at ``base_url``."""
 
@@ -80,25 +94,41 @@ class Fake:
         head = {"Content-Type": "application/json", **(headers or {})}
         if self.admin_token and path.startswith("/__admin"):
             head["X-Bgmock-Admin-Token"] = self.admin_token
-        request = urllib.request.Request(url, data=data, method=method, headers=head)
-        try:
+        try:  # the Request too: urllib refuses a URL it cannot use there (ValueError), not at the call
+            request = urllib.request.Request(url, data=data, method=method, headers=head)
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - loopback/base URL
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             if path.startswith("/__admin"):
-                hint = (
-                    " (is it a bgmock fake? to check a real service, use bgmock verify-provider)"
-                    if exc.code == HTTPStatus.NOT_FOUND
-                    else ""
-                )
-                raise FakeError(f"{method} {path}: HTTP {exc.code}: {raw[:200]!r}{hint}") from None
+                raise FakeError(self._admin_refusal(method, path, exc.code, raw)) from None
         except (OSError, ValueError) as exc:
             raise FakeError(f"cannot reach the fake at {self.base_url}: {exc}") from None
         try:
             return json.loads(raw)
         except ValueError:
             raise FakeError(f"{method} {path}: the answer is not JSON: {raw[:200]!r}") from None
+
+    def _admin_refusal(self, method: str, path: str, status: int, raw: bytes) -> str:
+        """An admin call the fake refused, said as what to do: the token it wants, a fake that is
+        not bgmock; else the gateway envelope's code and message (never the raw bytes)."""
+        said = _envelope_text(raw)
+        if status == HTTPStatus.UNAUTHORIZED:
+            if not self.admin_token:
+                return (
+                    f"the fake at {self.base_url} requires an admin token ({method} {path}: HTTP 401 {said}): "
+                    "pass the token it was started with, --admin-token TOKEN (admin_token= from Python)"
+                )
+            return (
+                f"the fake at {self.base_url} refused the admin token given ({method} {path}: HTTP 401 {said}): "
+                "pass the token it was started with, --admin-token TOKEN (admin_token= from Python)"
+            )
+        hint = (
+            " (is it a bgmock fake? to check a real service, use bgmock verify-provider)"
+            if status == HTTPStatus.NOT_FOUND
+            else ""
+        )
+        return f"{method} {path}: HTTP {status} {said}{hint}"
 
     # -- admin --------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

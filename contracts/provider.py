@@ -24,7 +24,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from mockserver.parsing import read_int
+from mockserver.parsing import parse_base_url, read_int
 from mockserver.signing import signed_query
 from mockserver.spec import load_spec
 
@@ -125,10 +125,7 @@ class Provider:
     """Signed calls to a provider at ``base_url`` (v2 scheme on the ``/rest`` path)."""
 
     def __init__(self, base_url: str, app_key: str = "", app_secret: str = "", *, timeout: float = 30.0) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"--base-url {base_url!r}: expected an http(s) URL such as https://api.aidc-ai.com")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = parse_base_url(base_url, "--base-url", example="https://api.aidc-ai.com")
         self.app_key = app_key
         self.app_secret = app_secret
         self.timeout = timeout
@@ -318,14 +315,17 @@ class _Verifier:
 
     def fetch_image(self, step: Step, url: Any) -> None:
         """GET one result image and decode it with Pillow."""
-        if not isinstance(url, str) or urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-            step.worse("drift", f"result image URL {url!r} is not an http(s) URL")
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            step.worse("drift", f"result image URL {str(url)[:200]!r} is not an http(s) URL")
             return
         try:
             with urllib.request.urlopen(url, timeout=self.provider.timeout) as response:  # noqa: S310 - its URL
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             step.worse("drift", f"result image {url}: HTTP {exc.code}")
+            return
+        except ValueError as exc:  # urllib's verdict on a URL it cannot use (a bad port, an open bracket)
+            step.worse("drift", f"result image URL {url[:200]!r} is not a usable URL ({exc})")
             return
         except OSError as exc:
             step.worse("error", f"result image {url}: no answer: {exc}")

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.parsing import parse_base_url
 from mockserver.spec import Spec, load_spec
 
 from . import probing
@@ -69,6 +70,13 @@ class Run:
         started = time.perf_counter()
         # ``only`` checked against the registry before anything starts; empty means every obligation
         self.settings = dataclasses.replace(self.settings, only=REGISTRY.resolve(self.settings.only))
+        if self.base_url is not None:  # checked before anything starts, as the settings are
+            try:
+                self.base_url = parse_base_url(self.base_url, "base_url")
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
+        elif self.admin_token is not None:
+            raise SettingsError("admin_token: needs base_url (the fake the kit starts has no admin token)")
         live = None
         if self.base_url is None:
             from mockserver.testing.live import LiveServer

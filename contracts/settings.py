@@ -113,6 +113,11 @@ class Settings:
         if profile not in PROFILES:
             raise SettingsError(f"profile: unknown profile {profile!r}; use {' or '.join(PROFILES)}")
         values = {**PROFILES[profile], **{k: v for k, v in values.items() if v is not None}, "profile": profile}
+        if values.get("seed") is not None:  # a seed is a fixed search of its own: derandomize would ignore it
+            if values.get("derandomize"):
+                raise SettingsError("seed: has no effect with derandomize (which fixes the search its own way); "
+                                    "give one or the other")
+            values["derandomize"] = False  # also where CI would derandomize by default
         if isinstance(values.get("codes"), str):
             values["codes"] = _codes(values["codes"])
         elif values.get("codes") is not None:

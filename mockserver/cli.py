@@ -143,7 +143,10 @@ def build_config(args: argparse.Namespace) -> Config:
         for pair in args.app_key:
             key, sep, secret = pair.partition(":")
             if not sep or not key or not secret:
-                raise ConfigError(f"--app-key {key or pair!r}: expected KEY:SECRET")
+                missing = "the ':' between them" if not sep else "the key" if not key else "the secret"
+                # quoted as typed, but a secret that was typed stays out of the message
+                shown = pair if not (sep and secret) else f"{key}:***"
+                raise ConfigError(f"--app-key {shown[:60]!r}: expected KEY:SECRET ({missing} is missing)")
             keys[key] = secret
         values["app_keys"] = keys
     if args.fault:
@@ -163,20 +166,13 @@ def build_config(args: argparse.Namespace) -> Config:
 def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
     """--rate-limit, --global-rate-limit, --burst and --latency into the settings they stand for."""
     from .latency import parse_latency_flag
-    from .ratelimit import parse_rate
 
-    limits = []
-    for scope, flags in (("app_key", args.rate_limit), ("global", args.global_rate_limit)):
-        for text in flags:
-            rate, _, endpoint = text.partition("@")
-            try:
-                parse_rate(rate)
-            except ValueError as exc:
-                raise ConfigError(f"--rate-limit {text[:40]!r}: {exc}") from None
-            limit: dict[str, Any] = {"rate": rate.strip(), "scope": scope, "endpoint": endpoint.strip() or "any"}
-            if args.burst is not None:
-                limit["burst"] = args.burst
-            limits.append(limit)
+    limits = [
+        _rate_limit(text, scope, flag, args.burst)
+        for scope, flag, given in (("app_key", "--rate-limit", args.rate_limit),
+                                   ("global", "--global-rate-limit", args.global_rate_limit))
+        for text in given
+    ]
     if limits:
         values["rate_limits"] = [*values["rate_limits"], *limits]
     elif args.burst is not None:
@@ -187,9 +183,27 @@ def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:
             try:
                 endpoint, spec = parse_latency_flag(text)
             except ValueError as exc:
-                raise ConfigError(f"--latency: {exc}") from None
+                raise ConfigError(f"--latency {text[:60]!r}: {exc}") from None
             latency[endpoint] = spec
         values["latency"] = latency
+
+
+def _rate_limit(text: str, scope: str, flag: str, burst: float | None) -> dict[str, Any]:
+    """One ``--rate-limit``/``--global-rate-limit`` as a ``rate_limits`` entry; a ConfigError
+    quotes the flag as typed (not as ``rate_limits[N]``, which the user never wrote)."""
+    from .ratelimit import ENDPOINTS, parse_rate
+
+    rate, _, endpoint = text.partition("@")
+    try:
+        parse_rate(rate)
+    except ValueError as exc:
+        raise ConfigError(f"{flag} {text[:40]!r}: {exc}") from None
+    if endpoint.strip() and endpoint.strip() not in ENDPOINTS:
+        raise ConfigError(f"{flag} {text[:40]!r}: ENDPOINT after '@' must be one of {', '.join(ENDPOINTS)}")
+    limit: dict[str, Any] = {"rate": rate.strip(), "scope": scope, "endpoint": endpoint.strip() or "any"}
+    if burst is not None:
+        limit["burst"] = burst
+    return limit
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -204,13 +218,14 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
     config = build_config(args)
     if not is_loopback(config.host):
         if not config.admin_token:
-            raise ConfigError(f"--host {config.host} exposes the fake beyond this machine: set --admin-token too")
+            raise ConfigError(f"--host {config.host!r} exposes the fake beyond this machine: set --admin-token too")
         print(f"bgmock: warning: listening on {config.host}, reachable from other machines", file=sys.stderr)
     if config.server in ("threaded", "werkzeug") and config.workers > 1:
         raise ConfigError(f"--workers: --server {config.server} serves one process; use --server granian (or auto)")
     from .serving.tls import check as check_tls
 
     check_tls(config)
+    _check_flag_needs(args, config)
     on_granian = config.workers > 1 or config.server == "granian"
     if on_granian and (config.proxy or config.tls_port is not None):
         flag = "--proxy" if config.proxy else "--tls-port"
@@ -228,6 +243,27 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
 
             return serve_workers(config, state, started=started, watchdog=watchdog)
         return _serve_one(config, state, started)
+
+
+#: Flags that mean nothing unless the settings (flags or --config) have something else: (the
+#: flag's dest, the flag, whether it means something, why not). A flag given without its partner
+#: is refused, as ``--tls-port`` without ``--tls`` is; the same settings from a --config file are
+#: not (a file may be shared: its tls_dir with `bgmock ca --config`). Settings that need another
+#: whatever their source are tls.check's.
+_FLAG_NEEDS: tuple[tuple[str, str, Callable[[Config], bool], str], ...] = (
+    ("tls_dir", "--tls-dir", lambda c: bool(c.tls or c.proxy),
+     "has no effect without --tls or --proxy (bgmock's CA serves only those)"),
+    ("polls_to_finish", "--polls-to-finish", lambda c: c.progression == "polls",
+     "has no effect without --progression polls (tasks advance on the clock otherwise)"),
+    ("task_duration", "--task-duration", lambda c: c.progression != "polls",
+     "has no effect with --progression polls (tasks then advance on polls, not on the clock)"),
+)
+
+
+def _check_flag_needs(args: argparse.Namespace, config: Config) -> None:
+    for dest, flag, meaningful, why in _FLAG_NEEDS:
+        if getattr(args, dest) is not None and not meaningful(config):
+            raise ConfigError(f"{flag}: {why}")
 
 
 def _serve_one(config: Config, state: str, started: float) -> int:
@@ -289,12 +325,15 @@ def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
     if config.server == "werkzeug":
         from werkzeug.serving import make_server
 
+        from .serving.wsgi import werkzeug_handler
+
         if config.proxy:
             raise ConfigError("--proxy: --server werkzeug cannot be a proxy; use the default server")
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         context = server_context(config) if https else None
         try:
-            return make_server(config.host, port, app, threaded=True, ssl_context=context)
+            return make_server(config.host, port, app, threaded=True, ssl_context=context,
+                               request_handler=werkzeug_handler(app.refusal))
         except SystemExit:  # werkzeug prints its own lines and exits 1 when the port is taken
             raise OSError(f"port {port} is in use") from None
     from .serving.httpd import make_server as make_threaded

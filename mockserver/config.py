@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from .parsing import base_url_problem
 from .spec import load_spec
 from .textfile import NotUtf8Error, RepeatedKeys, load_json, read_text
 from .validation.coercion import integer_plan, whole_numbers
@@ -195,17 +195,10 @@ _QUERY_PASSWORD = re.compile(r"([?&](?:ssl_)?password=)[^&#]*", re.I)
 
 def _url_problems(key: str, url: str) -> list[str]:
     """What the schema's pattern cannot see in a URL: a host, a port that is a number from 1 to
-    65535, brackets that close (``http://[::1`` crashed the start with a traceback)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return [f"{key}: not a valid URL ({exc}); expected http://HOST[:PORT][/PATH]"]
-    if not parts.hostname:
-        return [f"{key}: names no host; expected http://HOST[:PORT][/PATH]"]
-    if port == 0:
-        return [f"{key}: the port must be a number from 1 to 65535"]
-    return []
+    65535, brackets that close (``http://[::1`` crashed the start with a traceback). The one
+    checker of every base URL a user gives (``parsing.base_url_problem``)."""
+    problem = base_url_problem(url)
+    return [] if problem is None else [f"{key}: {problem}; expected http://HOST[:PORT][/PATH]"]
 
 
 def _top_key(problem: str) -> str:

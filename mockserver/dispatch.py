@@ -25,7 +25,7 @@ from .answers.urls import ADMIN, ASSETS, CONVERTERS
 from .api import Backend
 from .config import Config
 from .errors import ApiError, GatewayError, InvalidInput
-from .faults import TransportFault, apply_to_reply
+from .faults import TransportFault, apply_to_reply, own_delay
 from .http import Incoming, Reply
 from .journal import SIGNING_KEYS, JournalWriter, Notes
 from .origin import Guard, Refused
@@ -76,6 +76,9 @@ class _Attempt:
     ctx: Context | None = None
     refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
     recorded_ms: float | None = None  # journaled, in this long: the request's log line is due
+    #: answered without reading or changing state (an unknown path, a wrong method, a bad body):
+    #: a store that is down loses its journal entry, never this answer
+    stateless: bool = False
 
     @property
     def kind(self) -> str | None:
@@ -145,7 +148,11 @@ class Dispatcher:
                     with store.unit(fresh=True):
                         reply = self._handle(attempt)
             except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
-                reply = self._store_lost(request, exc, attempt.route)  # lost at the end: the route had answered
+                if attempt.stateless:  # only the journal entry is lost: the answer holds without the store
+                    log.warning("bgmock: state store unavailable: the journal entry of %s %s is lost (%s)",
+                                _printable(request.method), _printable(request.path), exc)
+                else:  # lost at the end: the route had answered on state that was not kept
+                    reply = self._store_lost(request, exc, attempt.route)
         if attempt.recorded_ms is not None:  # logged once the unit is done: the answer the client gets
             self._log(request, reply, attempt.recorded_ms, attempt.made)
         return reply
@@ -169,6 +176,7 @@ class Dispatcher:
 
     def _handle(self, attempt: _Attempt) -> Reply:
         reply = self._finished(attempt, self._answer(attempt))
+        attempt.stateless = not self.backend.store.touched()  # asked before the journal entry touches it
         if attempt.journaled:
             self._journal(attempt, reply)
         return reply
@@ -221,8 +229,9 @@ class Dispatcher:
     def _finished(self, attempt: _Attempt, reply: Reply) -> Reply:
         """The answer as it leaves: the fault decision's remainder applied, the API's latency drawn,
         configured secrets taken out of the body."""
-        reply = apply_to_reply(reply, attempt.ctx.notes.injected if attempt.ctx is not None else None)
-        if attempt.kind == "api" and not reply.delay_ms and self.backend.latency:
+        injected = attempt.ctx.notes.injected if attempt.ctx is not None else None
+        reply = apply_to_reply(reply, injected)
+        if attempt.kind == "api" and not own_delay(injected) and self.backend.latency:
             # Drawn here, acted out by the transport (the server sleeps; handle() never does).
             reply.delay_ms = self.backend.latency.draw_ms(_api_endpoint(attempt.route), self.backend.ids.chance)
         redactor = attempt.made.redactor

@@ -137,6 +137,8 @@ class ImageFetcher:
             port = parts.port
         except ValueError:
             raise FetchRefused("not a valid URL") from None
+        if port == 0:  # a port given as 0 is no port to connect to, not "the scheme's default"
+            raise FetchRefused("not a valid URL (port 0)")
         scheme = parts.scheme.lower()
         host = (parts.hostname or "").lower()
         if scheme not in ("http", "https") or not host:
@@ -151,7 +153,7 @@ class ImageFetcher:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        return _Target(scheme, host, port or _DEFAULT_PORTS[scheme], path)
+        return _Target(scheme, host, _DEFAULT_PORTS[scheme] if port is None else port, path)
 
     def _address(self, host: str, port: int, deadline: float) -> str:
         """One resolved address, after checking all of them (a host is as safe as its worst)."""

@@ -239,8 +239,8 @@ def describe_injected(injected: Injected | None) -> InjectedNote | None:
         return None
     return {
         "resCode": injected.error.res_code if injected.error else None,
-        "transport": injected.transport, "delayMs": injected.delay_ms, "rule": injected.rule_id,
-        "shape": injected.shape,
+        "transport": injected.transport, "delayMs": 0 if injected.delay_ms is None else injected.delay_ms,
+        "rule": injected.rule_id, "shape": injected.shape,
     }
 
 

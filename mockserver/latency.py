@@ -146,6 +146,8 @@ def parse_latency_flag(text: str) -> tuple[str, str]:
     name, sep, spec = text.partition("=")
     if sep and name.strip() in ENDPOINTS:
         endpoint, text = name.strip(), spec
+    elif sep and re.fullmatch(r"[ \t]*[A-Za-z_]+[ \t]*", name):  # a word before '=' is meant as an endpoint
+        raise ValueError(f"ENDPOINT {name.strip()[:20]!r} before '=' must be one of {', '.join(ENDPOINTS)}")
     else:
         endpoint = "any"
     Latency.parse(text)  # fail early with the spelling's own message

@@ -209,9 +209,9 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
+    if scheme not in ("http", "https") or not parts.hostname or port == 0:  # :0 is no origin, not the default port
         return None
-    return scheme, normal_host(parts.hostname), port or (443 if scheme == "https" else 80)
+    return scheme, normal_host(parts.hostname), (443 if scheme == "https" else 80) if port is None else port
 
 
 def _is_ip(host: str) -> bool:

@@ -1,4 +1,4 @@
-"""Outside text -> numbers, and JSON's whitespace: the one grammar every entry point uses.
+"""Outside text -> numbers and base URLs, and JSON's whitespace: the one grammar every entry point uses.
 
 Python's own readers are too generous for text that comes from a client, a header or a
 config file: ``int()`` takes ``"٣"`` (Arabic-Indic three), ``"²"`` passes ``str.isdigit()`` and
@@ -7,6 +7,11 @@ then fails ``int()``, ``"1_000"`` and ``" 5 "`` are ints, ``int()`` of 5 000 dig
 ``\\x0b`` and ``\\x0c``, which JSON does not.  A value read with a looser grammar in one place and
 a stricter one in another is how an input passes one check and crashes the next, so every
 place that turns outside text into a number calls one of the two readers here.
+
+The same holds for a base URL a user gives (``--base-url``, ``--server``, ``--public-url``, the
+plugin's ``bgmock_base_urls``, ``base_url=`` of the contract kit and of the in-process fakes):
+``urllib`` takes ``notaurl`` and ``http://[::1`` as far as the first request, then raises a
+``ValueError`` with a traceback. Every one is checked by ``base_url_problem`` first.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from urllib.parse import urlsplit
 
 #: JSON's whitespace (RFC 8259: space, tab, line feed, carriage return); also HTTP's optional
 #: whitespace, which is only space and tab.
@@ -138,6 +144,52 @@ def flag_number(text: str) -> float:
     return number
 
 
+def base_url_problem(text: object, *, path: bool = True) -> str | None:
+    """What keeps ``text`` from being an http(s) base URL, or None when it is one: ``http://`` or
+    ``https://``, a host, a port from 1 to 65535 if any, no user name or password (nothing here
+    sends them), no query or fragment, and a path only when ``path`` allows one."""
+    if not isinstance(text, str):
+        return f"must be a string, not {type(text).__name__}"
+    if not text:
+        return "empty"
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return "has a space or control character in it"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # an unclosed IPv6 bracket, a port that is not a number or too large
+        return f"not a valid URL ({exc})"
+    if "://" not in text or parts.scheme.lower() not in ("http", "https"):
+        hint = f" (did you mean 'http://{text}'?)" if _HOST_PORT.fullmatch(text) else ""
+        return f"must start with http:// or https://{hint}"
+    checks = (
+        ("@" in parts.netloc, "has a user name or password in it, which is never sent"),
+        (not parts.hostname, "names no host"),
+        (port == 0, "has port 0: the port must be a number from 1 to 65535"),
+        ("?" in text or "#" in text, "has a query or fragment ('?' or '#'), which a base URL cannot have"),
+        (not path and parts.path.strip("/"), "has a path after the host: only scheme://host[:port] is taken here"),
+    )
+    return next((problem for failed, problem in checks if failed), None)
+
+
+def parse_base_url(text: object, what: str, *, path: bool = True, example: str = "http://127.0.0.1:8080") -> str:
+    """``base_url_problem`` for an entry point that must refuse: ValueError names ``what`` and
+    quotes ``text`` as given (a password masked); the URL without its trailing slashes."""
+    problem = base_url_problem(text, path=path)
+    if not isinstance(text, str):
+        raise ValueError(f"{what}: {problem}; expected a URL such as {example}")
+    if problem is not None:
+        shown = _URL_PASSWORD.sub(r"\g<1>***@", text)
+        shown = shown if len(shown) <= _URL_CHARS else shown[:_URL_CHARS] + "..."
+        raise ValueError(f"{what} {shown!r}: {problem}; expected a URL such as {example}")
+    return text.rstrip("/")
+
+
+#: A host or IP address with a port, written without a scheme (``localhost:8080``).
+_HOST_PORT = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}(?:/.*)?", re.ASCII)
+#: The password of ``scheme://user:password@host`` (up to the authority's last ``@``), masked in a message.
+_URL_PASSWORD = re.compile(r"^([^/]*//[^/@:]*:)[^/]*@")
+_URL_CHARS = 200
 _CLIPPED_CHARS = 24
 
 

@@ -4,6 +4,9 @@ raw socket that tells a TCP reset from an orderly close.
 ``serve(*flags, data_home) -> (scheme, port, process)``
     ``bgmock serve --port 0 FLAGS`` with ``XDG_DATA_HOME`` set to ``data_home`` (a test never
     touches the user's real CA), stopped on leaving the block.
+``raw_when_up(port, request) -> bytes``
+    Send ``request`` on a plain socket and read until the connection ends, retrying while the
+    port refuses or closes at once (granian announces before its worker listens).
 ``tls_exchange(port, ca, request) -> list``
     Send ``request`` over TLS and read until the connection ends; what was read, then
     ``"RST"`` (a TCP reset), ``"close_notify"`` or ``"EOF"`` (FIN without close_notify).
@@ -19,6 +22,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +67,22 @@ def serve(*flags: str, data_home: Path) -> Iterator[tuple[str, int, subprocess.P
         yield match[1], int(match[2]), proc
     finally:
         stop_process(proc)
+
+
+def raw_when_up(port: int, request: bytes, *, within_s: float = 30) -> bytes:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(request)
+                answer = b"".join(iter(lambda: sock.recv(65536), b""))
+            if answer:
+                return answer
+        except ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no answer on port {port} within {within_s} s")
+        time.sleep(0.1)
 
 
 def tls_exchange(port: int, ca: str, request: bytes) -> list[bytes | str]:

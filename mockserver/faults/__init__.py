@@ -25,6 +25,7 @@ from .decision import (
     TransportFault,
     apply_to_reply,
     injected_error,
+    own_delay,
     raise_injected,
 )
 from .kinds import ANSWER_FAULTS, KINDS, TRANSPORT_FAULTS, FaultKind, wire_status
@@ -32,5 +33,6 @@ from .rules import FaultRule, parse_fault_flag
 
 __all__ = [
     "ANSWER_FAULTS", "INJECTED", "KINDS", "TRANSPORT_FAULTS", "FaultKind", "FaultRule", "Injected", "Injector",
-    "TransportFault", "apply_to_reply", "injected_error", "parse_fault_flag", "raise_injected", "wire_status",
+    "TransportFault", "apply_to_reply", "injected_error", "own_delay", "parse_fault_flag", "raise_injected",
+    "wire_status",
 ]

@@ -53,7 +53,9 @@ class Injected:
 
     error: ApiError | None = None
     transport: str | None = None
-    delay_ms: int = 0
+    #: The request's own delay (``Prefer: delay=``, a rule's ``delayMs`` or ``latency``), which
+    #: wins over the endpoint's latency, 0 included; None: none, the endpoint's latency applies.
+    delay_ms: int | None = None
     rule_id: str | None = None
     shape: str | None = None  # reshape the answer (``apply_to_reply`` does, on the envelope)
 
@@ -96,20 +98,20 @@ class Injector:
 
     def decide(self, endpoint: str, candidates: Sequence[Mapping[str, Any]], wish: Wish) -> Injected | None:
         """The fault this request gets: the ``Prefer`` wish first, then programmed rules in order."""
-        delay = wish.delay_ms
+        delay = wish.delay_ms  # None: the header asked for none
         if wish.code is not None:
             return Injected(error=injected_error(wish.code), delay_ms=delay)
         if wish.transport is not None:
             return Injected(transport=wish.transport, delay_ms=delay)
         rule = self.store.rules.fire(endpoint, candidates, self.chance)
         if rule is None:
-            return Injected(delay_ms=delay) if delay else None
+            return Injected(delay_ms=delay) if delay is not None else None
         error = None
         if rule.res_code is not None:
             error = injected_error(rule.res_code, rule_message(self.spec, rule))
         elif rule.undocumented_code is not None:
             error = ApiError(rule.undocumented_code, message=rule.res_message or "unknown error")
-        delay_ms = rule.delay_ms
+        delay_ms = rule.delay_ms if rule.delay_ms is not None else delay  # the rule's own, else the header's
         if rule.latency:  # a distribution instead of a fixed delay (checked when the rule was added)
             delay_ms = int(round(Latency.parse(rule.latency).sample(self.chance())))
         return Injected(
@@ -134,14 +136,15 @@ def raise_injected(injected: Injected) -> None:
     """
     if injected.transport in ANSWER_FAULTS:
         return
+    delay_ms = injected.delay_ms if injected.delay_ms is not None else 0
     if injected.transport:
-        raise TransportFault(injected.transport, injected.delay_ms)
+        raise TransportFault(injected.transport, delay_ms)
     if injected.error is not None:
         # A new exception each time: the stored one, raised, would carry a traceback whose
         # frames hold ``injected`` and so itself, a cycle that kept the request alive until a
         # full collection.
         stored = injected.error
-        error = ApiError(stored.res_code, stored.detail, message=stored.message, delay_ms=injected.delay_ms)
+        error = ApiError(stored.res_code, stored.detail, message=stored.message, delay_ms=delay_ms)
         try:
             raise error
         finally:
@@ -159,9 +162,14 @@ def apply_to_reply(reply: Reply, injected: Injected | None) -> Reply:
         body = reshape_body(reply.body, injected.shape)
         if body is not None:
             reply = replace(reply, body=body)
-    if not reply.delay_ms and injected.delay_ms:  # a delay with a success answer
+    if injected.delay_ms is not None:  # the request's own delay, 0 included (a success answer's too)
         reply.delay_ms = injected.delay_ms
     return reply
+
+
+def own_delay(injected: Injected | None) -> bool:
+    """Whether the request has a delay of its own, which the endpoint's latency does not replace."""
+    return injected is not None and injected.delay_ms is not None
 
 
 def rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | None:

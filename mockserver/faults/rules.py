@@ -32,7 +32,7 @@ class FaultRule:
     times: int | None = None
     probability: float = 1.0
     every_n: int = 1
-    delay_ms: int = 0
+    delay_ms: int | None = None  # None: none given (``delayMs: 0`` is one: no wait, whatever the latency)
     match: Mapping[str, Any] = field(default_factory=dict)
     shape: str | None = None  # reshape the answer (extra-fields, reordered, string-rescode)
     undocumented_code: int | None = None  # answer a resCode the reference does not document
@@ -54,7 +54,7 @@ class FaultRule:
             times=data.get("times"),
             probability=float(data.get("probability", 1.0)),
             every_n=int(data.get("everyN", 1)),
-            delay_ms=int(data.get("delayMs", 0)),
+            delay_ms=None if data.get("delayMs") is None else int(data["delayMs"]),
             match=data.get("match", {}),
             shape=data.get("shape"),
             undocumented_code=data.get("undocumentedCode"),
@@ -73,7 +73,8 @@ class FaultRule:
                 out[key] = value
         out.update(
             times=self.times, probability=self.probability, everyN=self.every_n,
-            delayMs=self.delay_ms, match=dict(self.match),
+            delayMs=0 if self.delay_ms is None else self.delay_ms,  # the schema's default filled in
+            match=dict(self.match),
             matched=self.matched, fired=self.fired,
             remaining=None if self.times is None else self.times - self.fired,
         )

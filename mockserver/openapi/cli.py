@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from urllib.parse import urlsplit
 
+from ..parsing import parse_base_url
 from .document import build_document
 
 
@@ -24,13 +24,11 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import ConfigError
 
-    parts = urlsplit(args.server)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"--server {args.server!r}: expected an http or https URL")
-    text = (
-        json.dumps(build_document(server=args.server.rstrip("/"), strict=args.strict), indent=2, ensure_ascii=False)
-        + "\n"
-    )
+    try:
+        server = parse_base_url(args.server, "--server")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    text = json.dumps(build_document(server=server, strict=args.strict), indent=2, ensure_ascii=False) + "\n"
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as out:

@@ -23,7 +23,7 @@ from ..config import Config
 from ..errors import GatewayError
 from ..http import Incoming, Reply
 from ..origin import MAX_PORT, intercepted_hosts
-from .request_head import BadRequest, read_headers
+from .request_head import NOT_A_PROXY, BadRequest, read_headers
 from .tls import authority, secure, server_names
 
 log = logging.getLogger("bgmock")
@@ -67,7 +67,7 @@ class Proxy:
             target = parts[1].decode("latin-1")
             headers = read_headers(handler.rfile)
             if not self._config().proxy:
-                raise BadRequest(400, "CONNECT: this fake is not a proxy (bgmock serve --proxy, or the proxy setting)")
+                raise BadRequest(400, NOT_A_PROXY)
             host, port = split_authority(target)
             if not host or port is None:
                 raise BadRequest(400, f"CONNECT {target[:100]!r}: expected host:port")

@@ -19,6 +19,9 @@ from .request_body import MAX_HEADERS, MAX_LINE, ChunkedBody, LengthBody
 _TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _BLANK = (b"\r\n", b"\n")
 _LINE_PARTS = 3  # method, target, version: one space between each
+#: The answer (400) to a ``CONNECT`` where no proxy listens, in every server mode (the threaded
+#: server, werkzeug and granian through ``WsgiApp``, the proxy itself when its setting is off).
+NOT_A_PROXY = "CONNECT: this fake is not a proxy (bgmock serve --proxy, or the proxy setting)"
 
 
 class BadRequest(Exception):
@@ -100,6 +103,8 @@ def _split_target(method: str, target: str) -> tuple[str, str, str | None]:
         return path, query, None
     if target == "*" and method == "OPTIONS":
         return "*", "", None
+    if method == "CONNECT":  # authority form (host:port): a client taking the fake for its proxy
+        raise BadRequest(400, NOT_A_PROXY)
     raise BadRequest(400, "malformed request target")
 
 
@@ -161,4 +166,4 @@ def _body(environ: dict[str, Any], rfile: BinaryIO) -> LengthBody:
     return body
 
 
-__all__ = ["BadRequest", "RequestHead", "read_head", "read_headers", "wsgi_environ"]
+__all__ = ["NOT_A_PROXY", "BadRequest", "RequestHead", "read_head", "read_headers", "wsgi_environ"]

@@ -273,9 +273,17 @@ def server_files(config: Config, directory: Path) -> tuple[Path, Path]:
 
 
 def check(config: Config) -> None:
-    """Stop at start-up, with a message, on TLS settings that cannot work (raises ConfigError)."""
-    if config.tls_port is not None and not config.tls:
-        raise ConfigError("--tls-port: give --tls too (HTTPS on that port, HTTP on --port)")
+    """Stop at start-up, with a message, on TLS settings that cannot work or would be ignored
+    (raises ConfigError): each names the setting it needs, as ``--tls-port`` without ``--tls``."""
+    for given, needed, message in (
+        (config.tls_port is not None, config.tls, "--tls-port: give --tls too (HTTPS on that port, HTTP on --port)"),
+        (bool(config.intercept_hosts), config.proxy,
+         "--intercept: give --proxy too (the hosts its proxy answers for; without it, there is no proxy)"),
+        (bool(config.tls_cert or config.tls_key), config.tls,
+         f"{'--tls-cert' if config.tls_cert else '--tls-key'}: give --tls too (the certificate HTTPS is served with)"),
+    ):
+        if given and not needed:
+            raise ConfigError(message)
     if config.tls or config.proxy or config.tls_cert or config.tls_key:
         user_pair(config)
     if config.tls or config.proxy:

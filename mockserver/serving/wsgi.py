@@ -25,6 +25,7 @@ from ..framing import FramingError, content_length
 from ..http import Incoming, Reply, host_port
 from ..transport import read_body
 from .bodies import BODY_WAIT_S, BodyBudget
+from .request_head import NOT_A_PROXY
 
 log = logging.getLogger("bgmock")
 StartResponse = Callable[..., Any]
@@ -57,19 +58,7 @@ class WsgiApp:
         return self.backend.config
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        charged = 0
-        try:
-            charged = self._charge(environ)
-            reply = self.dispatcher.handle(self.incoming(environ))
-        except FramingError as exc:  # a Content-Length no server should have passed on
-            reply = self._bad_request(400, str(exc))
-        except _NoRoom:
-            reply = self._bad_request(503, "too many request bodies in flight (body_memory_bytes); retry")
-        except Exception:  # the dispatcher has its own net; this one catches a broken request stream
-            log.exception("bgmock: internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            reply = Reply.json(self.dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock")))
-        finally:
-            self.bodies.release(charged)
+        reply = self._answer(environ)
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
         if reply.transport:
@@ -79,6 +68,24 @@ class WsgiApp:
         headers += self._worker_header
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
         return [reply.body]
+
+    def _answer(self, environ: dict[str, Any]) -> Reply:
+        """The dispatcher's answer, or the HTTP layer's refusal of a request it cannot take."""
+        if environ.get("REQUEST_METHOD") == "CONNECT" and not _target(environ).startswith("/"):
+            return self._bad_request(400, NOT_A_PROXY)  # werkzeug and granian hand it on: no proxy here
+        charged = 0
+        try:
+            charged = self._charge(environ)
+            return self.dispatcher.handle(self.incoming(environ))
+        except FramingError as exc:  # a Content-Length no server should have passed on
+            return self._bad_request(400, str(exc))
+        except _NoRoom:
+            return self._bad_request(503, "too many request bodies in flight (body_memory_bytes); retry")
+        except Exception:  # the dispatcher has its own net; this one catches a broken request stream
+            log.exception("bgmock: internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            return Reply.json(self.dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock")))
+        finally:
+            self.bodies.release(charged)
 
     def _bad_request(self, status: int, reason: str) -> Reply:
         status, body = self.dispatcher.envelopes.gateway_error(GatewayError("BadHttpRequest", reason, status=status))
@@ -140,6 +147,42 @@ class WsgiApp:
             method=environ.get("REQUEST_METHOD", "GET").upper(), path=path, query=query,
             headers=headers, body=body, base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}",
         )
+
+
+def _target(environ: dict[str, Any]) -> str:
+    """The request target as sent: werkzeug keeps it (``RAW_URI``; its ``PATH_INFO`` of
+    ``CONNECT host:443`` is ``443``), granian gives an authority-form target an empty path."""
+    return str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "")
+
+
+# -- werkzeug's development server ----------------------------------------------------------
+def werkzeug_handler(refusal: Callable[[int, str], bytes]) -> type:
+    """werkzeug's request handler, answering what it cannot read (a garbage request line, a
+    line too long, an unsupported version) with ``refusal``'s JSON envelope, as bgmock's own
+    server does, instead of http.server's HTML "Error response" page."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class JsonErrors(WSGIRequestHandler):
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            phrase = _REASONS.get(code, "Error")
+            self.log_error("code %d, message %s", code, message)
+            # A line it could not read leaves HTTP/0.9, which answers with the body alone: the
+            # status line and headers go out as bgmock's own server sends them.
+            if self.request_version == "HTTP/0.9":
+                self.request_version = "HTTP/1.0"
+            self.send_response(code, phrase)  # the reason phrase is the status's, never the request's text
+            self.send_header("Connection", "close")
+            body = b""
+            if code >= HTTPStatus.OK and code not in (HTTPStatus.NO_CONTENT, HTTPStatus.RESET_CONTENT,
+                                                       HTTPStatus.NOT_MODIFIED):
+                body = refusal(code, message or phrase)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD" and body:
+                self.wfile.write(body)
+
+    return JsonErrors
 
 
 # -- granian workers -------------------------------------------------------------------------

@@ -90,6 +90,11 @@ class Storage:
     #: ``with storage.unit():`` around one request: a networked engine sends what the request
     #: writes in one round trip at its end (``redis_unit.py``), and may raise ``Stale`` then.
     unit: Callable[..., AbstractContextManager[None]] = no_unit
+    #: Within a unit: whether the request has read or changed state yet. Before its journal entry,
+    #: False means its answer needed no state (an unknown path, a bad content type): a store that
+    #: is down then loses the entry, not the answer (``Dispatcher.handle``). Memory: always True
+    #: (it is never down).
+    touched: Callable[[], bool] = lambda: True
     #: The engine's own figures for ``/__admin/health`` (Redis: its used memory).
     engine_info: Callable[[], dict[str, Any]] = dict
 

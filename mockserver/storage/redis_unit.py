@@ -75,6 +75,9 @@ class Unit(threading.local):
     """The unit of work of the request this thread is answering (``active`` False: none)."""
 
     active = False
+    #: the request has read or changed state (a view, a step run now, a write queued): its answer
+    #: depends on the store, and is lost with it (``Storage.touched``)
+    used = False
     view: View | None = None  # the view the request uses, once it asked
     optimistic = False  # that view is the process's last one, not read for this request
     settled = False  # something acted on Redis at once: write without a check, read afresh
@@ -113,6 +116,7 @@ class Session:
         unit = self.unit
         if not unit.active:
             return self.read()
+        unit.used = True
         if unit.view is None:
             latest = self.latest
             if latest is not None and not unit.settled:
@@ -126,6 +130,7 @@ class Session:
         unit = self.unit
         if not unit.active:
             return
+        unit.used = True
         if unit.optimistic:
             unit.optimistic = False  # checked once: a failed read is the request's answer, not retried
             fresh = self.read()
@@ -164,6 +169,7 @@ class Session:
     def write(self, step: Step) -> None:
         """A step that only writes: at the end of the unit of work, or now outside one."""
         if self.unit.active:
+            self.unit.used = True
             self.unit.pending.append(step)
         else:
             self.call([step], NO_CHECK)
@@ -173,6 +179,7 @@ class Session:
         (``Stale``, and nothing done, if it changed): one round trip, not a check and then the step."""
         unit = self.unit
         if unit.active and unit.optimistic and unit.view is not None:
+            unit.used = True
             unit.optimistic = False  # checked once: a failed call is the request's answer, not retried
             (result,) = self.call([step], unit.view.version or b"-")
             unit.settled = True
@@ -209,6 +216,7 @@ class Session:
         (the second attempt after ``Stale``: it cannot be stale again)."""
         unit = self.unit
         unit.active, unit.view, unit.optimistic, unit.settled, unit.pending = True, None, False, fresh, []
+        unit.used = False
         try:
             yield
             if unit.pending:
@@ -218,4 +226,8 @@ class Session:
             elif unit.optimistic:  # nothing to write: check that the answer's view was current
                 self.settle()
         finally:
-            unit.active, unit.view, unit.pending = False, None, []
+            unit.active, unit.view, unit.pending, unit.used = False, None, [], False
+
+    def touched(self) -> bool:
+        """Whether the request this thread answers has read or changed state so far."""
+        return self.unit.used

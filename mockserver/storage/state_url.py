@@ -138,7 +138,9 @@ class _Problem:
         self.shown = shown if len(shown) <= _SHOWN_CHARS else shown[:_SHOWN_CHARS] + "..."
 
     def __call__(self, what: str) -> NoReturn:
-        raise ConfigError(f"--state {self.shown}: {what}")
+        # from None: called inside an except block too (urlsplit's ValueError), whose cause
+        # the message already says; a traceback would show it twice
+        raise ConfigError(f"--state {self.shown}: {what}") from None
 
 
 def _tcp(parts: SplitResult, problem: _Problem) -> tuple[str, int, str]:

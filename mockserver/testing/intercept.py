@@ -20,6 +20,7 @@ from ..api import Backend
 from ..config import Config
 from ..dispatch import Dispatcher
 from ..http import Incoming
+from ..parsing import parse_base_url
 from .handle import Handle, resolve
 
 #: The fake's own base URL in this mode (``.local`` never resolves on the internet).
@@ -33,14 +34,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def checked_base_urls(base_urls: Iterable[str]) -> tuple[str, ...]:
     """The base URLs without trailing slashes or repeats; ``ValueError`` names a bad one."""
-    urls = tuple(dict.fromkeys(u.rstrip("/") for u in base_urls))
+    urls = tuple(base_urls) if not isinstance(base_urls, str) else (base_urls,)
     if not urls:
         raise ValueError("base_urls: at least one URL to intercept")
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-            raise ValueError(f"base URL {url!r}: must be scheme://host[:port], nothing after")
-    return urls
+    return tuple(dict.fromkeys(parse_base_url(url, "base URL", path=False, example="http://bgmock.local")
+                               for url in urls))
 
 
 def url_pattern(base_urls: Iterable[str]) -> re.Pattern[str]:

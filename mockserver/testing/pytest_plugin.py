@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -202,10 +201,12 @@ def session(config: pytest.Config) -> Session:
 
 
 def _base_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
-        raise pytest.UsageError(f"bgmock: ini bgmock_base_urls: {url!r} must be scheme://host[:port]")
-    return f"{parts.scheme}://{parts.netloc}"
+    from ..parsing import parse_base_url
+
+    try:
+        return parse_base_url(url.strip(), "ini bgmock_base_urls", path=False, example="http://api.example.test")
+    except ValueError as exc:
+        raise pytest.UsageError(f"bgmock: {exc}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -266,6 +267,7 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
     from ..parsing import read_int
 
     settings, faults = _marker(item)
+    problem = None
     try:
         handle.restart(**settings)
         for fault, times in faults:
@@ -278,7 +280,9 @@ def prepare(handle: Handle, item: pytest.Item) -> Handle:
             else:
                 handle.fault(fault, times)
     except (ConfigError, ValueError) as exc:
-        pytest.fail(f"@pytest.mark.bgmock: {exc}", pytrace=False)
+        problem = str(exc)
+    if problem is not None:  # failed outside the except: no "During handling of the above exception" chain
+        pytest.fail(f"@pytest.mark.bgmock: {problem}", pytrace=False)
     done.append(handle)
     return handle
 

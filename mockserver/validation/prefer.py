@@ -30,7 +30,7 @@ class Wish:
 
     code: int | None = None
     transport: str | None = None
-    delay_ms: int = 0
+    delay_ms: int | None = None  # None: no delay asked for (``delay=0`` is one: no wait, whatever the latency)
 
 
 NO_WISH = Wish()
@@ -68,14 +68,8 @@ class PreferReader:
             return NO_WISH
         # ASCII digits only, and few ("²".isdigit() is true; int() of 5000 digits raises), and a
         # delay no longer than a fault rule's own maximum: a header must not hold a thread for days.
-        bad = []
-        delay = read_int(wish["delay"], max_digits=9) if "delay" in wish else 0
-        if delay is None and wish["delay"].isascii() and wish["delay"].isdigit():
-            delay = self.max_delay_ms + 1  # a run of digits too long to read is too long a delay
-        if delay is None:
-            bad.append(f"Prefer: delay={wish['delay'][:16]} must be milliseconds (ASCII digits)")
-        elif delay > self.max_delay_ms:
-            bad.append(f"Prefer: delay={wish['delay'][:16]} is longer than the {self.max_delay_ms} ms a delay may be")
+        bad: list[str] = []
+        delay = self._delay(wish["delay"], bad) if "delay" in wish else None
         code = wish.get("code")
         number = read_int(code, max_digits=9) if code is not None else None
         if code is not None and number not in self.codes:
@@ -88,4 +82,15 @@ class PreferReader:
                        "ask for one (a fault rule with times=2 gives two requests one each)")
         if bad:
             raise InvalidInput(bad)
-        return Wish(code=number, transport=transport, delay_ms=delay or 0)
+        return Wish(code=number, transport=transport, delay_ms=delay)
+
+    def _delay(self, text: str, bad: list[str]) -> int | None:
+        """``delay=``'s milliseconds (0 is a delay: no wait); a problem added to ``bad`` otherwise."""
+        delay = read_int(text, max_digits=9)
+        if delay is None and text.isascii() and text.isdigit():
+            delay = self.max_delay_ms + 1  # a run of digits too long to read is too long a delay
+        if delay is None:
+            bad.append(f"Prefer: delay={text[:16]} must be milliseconds (ASCII digits)")
+        elif delay > self.max_delay_ms:
+            bad.append(f"Prefer: delay={text[:16]} is longer than the {self.max_delay_ms} ms a delay may be")
+        return delay

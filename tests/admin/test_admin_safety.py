@@ -229,6 +229,16 @@ def test_origin_null_is_refused_on_every_state_changing_call(fake: Any, method: 
     assert fake.send("GET", "/__admin/clock").body["now"] == clock["now"]
 
 
+def test_an_origin_on_port_0_is_not_the_default_port_s() -> None:
+    """``:0`` was read as "no port", so a page at http://127.0.0.1:0 counted as the fake's own on port 80."""
+    guard = Guard(Config())
+    own = Incoming.build("POST", "/__admin/reset", headers={"Origin": "http://127.0.0.1"}, base_url="http://127.0.0.1")
+    guard.check_origin(own, "admin")
+    zero = Incoming.build("POST", "/__admin/reset", headers={"Origin": "http://127.0.0.1:0"}, base_url="http://127.0.0.1")
+    with pytest.raises(Refused):
+        guard.check_origin(zero, "admin")
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "PROPFIND"])
 def test_every_method_but_the_safe_ones_is_checked(method: str) -> None:
     """No admin route takes PUT or PATCH today (they answer 405); a future one is covered."""

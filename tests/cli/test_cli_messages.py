@@ -7,7 +7,9 @@ digits only, no ``1_000``, no NaN, no 5 000-digit numbers; each small language (
 
 from __future__ import annotations
 
+import json
 from importlib import metadata
+from typing import Any
 
 import pytest
 
@@ -229,3 +231,67 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(argv: list[str]) -> No
         err = proc.stderr.read()
         code = proc.wait(timeout=60)
     assert (code, err) == (141, b"")
+
+
+# -- a flag that means nothing without another is refused, as --tls-port without --tls is -------
+@pytest.fixture
+def never_listens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start that got past the checks fails the test instead of serving for ever."""
+
+    def listening(*_: Any, **__: Any) -> int:
+        raise AssertionError("bgmock serve started: the flags were accepted")
+
+    monkeypatch.setattr(cli, "_serve_one", listening)
+
+
+@pytest.mark.usefixtures("never_listens")
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--intercept", "x.com"], "--intercept: give --proxy too"),
+        (["--tls-cert", "c.pem", "--tls-key", "k.pem"], "--tls-cert: give --tls too"),
+        (["--tls-key", "k.pem"], "--tls-key: give --tls too"),
+        (["--tls-port", "8443"], "--tls-port: give --tls too"),
+        (["--tls-dir", "ca-dir"], "--tls-dir: has no effect without --tls or --proxy"),
+        (["--polls-to-finish", "4"], "--polls-to-finish: has no effect without --progression polls"),
+        (["--progression", "polls", "--task-duration", "1"], "--task-duration: has no effect with --progression polls"),
+    ],
+)
+def test_a_flag_without_the_flag_it_needs_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Any, argv: list[str], says: str
+) -> None:
+    files = [str(tmp_path / a) if a.endswith((".pem", "-dir")) and not a.startswith("--") else a for a in argv]
+    code, out, err = run(capsys, "serve", "--port", "0", *files)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith(f"bgmock: {says}"), err
+
+
+def test_a_tls_dir_in_a_config_file_alone_is_fine(tmp_path: Any) -> None:
+    """A file may be shared with `bgmock ca --config`: only the flag, typed for this start, is refused."""
+    path = tmp_path / "fake.json"
+    path.write_text(json.dumps({"tls_dir": str(tmp_path / "ca")}), encoding="utf-8")
+    parser = cli.Parser(prog="bgmock serve")
+    cli._serve_args(parser)
+    namespace = parser.parse_args(["--config", str(path)])  # the serve flags as main reads them
+    config = cli.build_config(namespace)
+    cli._check_flag_needs(namespace, config)  # no ConfigError
+    assert config.tls_dir == str(tmp_path / "ca")
+
+
+@pytest.mark.usefixtures("never_listens")
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        # quoted as typed ('key:'), not as what was read of it ('key')
+        (["--app-key", "key:"], "--app-key 'key:': expected KEY:SECRET (the secret is missing)"),
+        (["--app-key", "nocolon"], "--app-key 'nocolon': expected KEY:SECRET (the ':' between them is missing)"),
+        (["--app-key", ":s3cret"], "--app-key ':***': expected KEY:SECRET (the key is missing)"),  # no secret shown
+        (["--latency", "Submit=200ms"], "--latency 'Submit=200ms': ENDPOINT 'Submit' before '=' must be one of"),
+        (["--latency", "submit=abc"], "--latency 'submit=abc': latency 'abc': expected"),
+        (["--rate-limit", "5/s@nowhere"], "--rate-limit '5/s@nowhere': ENDPOINT after '@' must be one of"),
+        (["--host", "0.0.0.0 "], "--host '0.0.0.0 ' exposes the fake beyond this machine"),
+    ],
+)
+def test_flag_messages_quote_what_was_typed(capsys: pytest.CaptureFixture[str], argv: list[str], says: str) -> None:
+    code, out, err = run(capsys, "serve", "--port", "0", *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith(f"bgmock: {says}"), err
+    assert "s3cret" not in err

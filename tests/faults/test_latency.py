@@ -7,6 +7,7 @@ checks that the live server really waits.
 
 from __future__ import annotations
 
+import json
 import time
 from types import SimpleNamespace
 
@@ -112,6 +113,43 @@ def test_same_seed_same_delays():
 def test_a_prefer_delay_wins_over_the_endpoint_latency():
     d = _dispatcher(latency="1s")
     assert _submit(d, prefer="delay=5").delay_ms == 5
+
+
+def _rule(d: Dispatcher, rule: dict) -> None:
+    added = d.handle(Incoming.build("POST", "/__admin/faults", headers={"Content-Type": "application/json"},
+                                    body=json.dumps(rule).encode()))
+    assert added.status == 201, added.body
+
+
+@pytest.mark.parametrize(
+    ("prefer", "rule", "delay_ms"),
+    [
+        # 0 is a delay of its own (no wait), not "none given": it wins over the endpoint's 300 ms
+        ("delay=0", None, 0),
+        (None, {"resCode": 501, "delayMs": 0}, 0),
+        (None, {"resCode": 501, "latency": "0ms"}, 0),
+        ("code=501, delay=0", None, 0),
+        ("transport=http503, delay=0", None, 0),
+        # a rule that gives no delay leaves the request's own, else the endpoint's latency
+        ("delay=50", {"resCode": 501}, 50),
+        (None, {"resCode": 501}, 300),
+        (None, None, 300),
+        ("delay=50", {"resCode": 501, "delayMs": 0}, 0),  # the rule's own delay, 0 included
+    ],
+)
+def test_a_request_s_own_delay_wins_over_the_endpoint_latency_zero_included(prefer, rule, delay_ms):
+    d = _dispatcher(latency="300ms")
+    if rule is not None:
+        _rule(d, rule)
+    assert _submit(d, prefer=prefer).delay_ms == delay_ms
+    entry = d.backend.journal(1)[0]
+    assert entry["delayMs"] == delay_ms  # the journal says the same
+
+
+def test_a_rule_without_a_delay_is_listed_with_the_schema_s_default():
+    d = _dispatcher()
+    _rule(d, {"resCode": 501})
+    assert d.backend.faults()[0]["delayMs"] == 0
 
 
 def test_fault_rule_latency_is_drawn_per_request():

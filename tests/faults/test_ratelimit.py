@@ -160,7 +160,9 @@ def test_cli_flags_become_limits():
     ("argv", "message"),
     [
         (["--rate-limit", "lots"], "--rate-limit 'lots'"),
-        (["--rate-limit", "5/s@nowhere"], "rate_limits"),
+        # the flag as typed, not the rate_limits[0].endpoint it became
+        (["--rate-limit", "5/s@nowhere"], "--rate-limit '5/s@nowhere': ENDPOINT after '@' must be one of submit"),
+        (["--global-rate-limit", "5/s@Submit"], "--global-rate-limit '5/s@Submit': ENDPOINT"),
         (["--burst", "4"], "--burst"),
         (["--rate-limit", "5/s", "--burst", "0.5"], "burst"),
     ],

@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 from contract_clients import BOUND_FLAGS, BOUNDS, NO_TIMEOUT_BOUNDS
 from contract_clients import FAST as CLIENT
+from hypothesis import given, settings
 
 from contracts import REGISTRY, Settings, SettingsError, pytest_contract, run
 from contracts.reference_client import make_fast_adapter
+from contracts.strategies import Limits, images
 from mockserver import running
 from mockserver.cli import main
 
@@ -424,7 +426,70 @@ def test_verify_provider_bad_keys_is_a_setup_error(capsys: pytest.CaptureFixture
 
 def test_verify_provider_bad_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify-provider", "--base-url", "ftp://x"]) == 2
-    assert "http(s) URL" in capsys.readouterr().err
+    assert "--base-url 'ftp://x': must start with http:// or https://" in capsys.readouterr().err
+
+
+# -- the kit's own valid requests stay valid ----------------------------------------------------------
+#: Sides of 1 101 pixels only (a BMP row of 1 101 bytes is padded to 1 104) and a byte cap that the
+#: unpadded count fills exactly at 1 101 rows: the BMP the search drew broke C1 in CI (2437x1719).
+TIGHT = Limits(min_side=1100, max_side=1102, max_image_bytes=4096 + 1101 * 1101)
+
+
+@settings(max_examples=12, derandomize=True, deadline=None, database=None)
+@given(spec=images(TIGHT))
+def test_every_image_the_search_draws_fits_the_fake_s_byte_cap(spec: Any) -> None:
+    assert len(spec.data) <= TIGHT.max_image_bytes, spec
+
+
+# -- the admin API: a refusal is said as what to do, never as raw bytes ---------------------------
+ADMIN_TOKEN = "admin-token-123"
+
+
+def test_a_fake_that_wants_an_admin_token_is_told_how_to_give_it(capsys: pytest.CaptureFixture[str]) -> None:
+    kit = ["contract", "--adapter", "contracts.reference_client:make_fast_adapter", *FAST_FLAGS]
+    with running(admin_token=ADMIN_TOKEN) as fake:
+        code = main([*kit, "--base-url", fake.url])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"the fake at {fake.url} requires an admin token" in err and "--admin-token TOKEN" in err, err
+        assert "HTTP 401 Unauthorized: The admin API requires" in err and "b'" not in err and '{"' not in err, err
+        code = main([*kit, "--base-url", fake.url, "--admin-token", "wrong-token-456"])
+        err = capsys.readouterr().err
+        assert code == 2 and "refused the admin token given" in err and "wrong-token-456" not in err, err
+        from contracts.fake import Fake, FakeError
+
+        assert Fake(fake.url, admin_token=ADMIN_TOKEN).config()["admin_token"] == "***"  # the right one works
+        with pytest.raises(FakeError, match="requires an admin token"):
+            Fake(fake.url).reset()  # every admin call, not only the first the kit makes
+
+
+def test_another_admin_refusal_is_its_code_and_message(capsys: pytest.CaptureFixture[str]) -> None:
+    with running() as fake:
+        code = main(["contract", "--adapter", "contracts.reference_client:make_fast_adapter", "--base-url",
+                     fake.url + "/not-here", *FAST_FLAGS])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "GET /__admin/config: HTTP 404 InvalidApiPath: The specified API path does not exist" in err, err
+    assert "is it a bgmock fake?" in err and "b'" not in err, err
+
+
+def test_the_kit_s_flags_for_a_running_fake_need_its_url(capsys: pytest.CaptureFixture[str]) -> None:
+    """The fake the kit starts has its own key pair and no admin token: these flags would be ignored."""
+    kit = ["contract", "--adapter", "contracts.reference_client:make_fast_adapter"]
+    assert main([*kit, "--admin-token", ADMIN_TOKEN]) == 2
+    assert "--admin-token needs --base-url" in capsys.readouterr().err
+    assert main([*kit, "--app-key", "k", "--app-secret", "s"]) == 2
+    assert "--app-key needs --base-url" in capsys.readouterr().err
+    with pytest.raises(SettingsError, match="admin_token: needs base_url"):
+        run(make_fast_adapter, admin_token=ADMIN_TOKEN, **FAST)
+
+
+def test_a_seed_is_not_silently_ignored_by_a_derandomized_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")  # derandomized by default
+    assert Settings.make(seed=7).derandomize is False  # the seed given wins over CI's default
+    assert Settings.make().derandomize is True
+    with pytest.raises(SettingsError, match="seed: has no effect with derandomize"):
+        Settings.make(seed=7, derandomize=True)
 
 
 # -- every failure of an obligation is reported, not only the first ------------------------------

@@ -190,7 +190,9 @@ def test_a_body_without_a_length_is_read_until_the_server_closes() -> None:
         assert _fetcher(2).fetch(base + "/image.png") == PNG
 
 
-@pytest.mark.parametrize("port", ["²", "9" * 5000, "+5", "1_0", "99999"], ids=["²", "5000", "+5", "1_0", "99999"])
+# "0" was read as no port at all: the scheme's default (80) was fetched
+@pytest.mark.parametrize("port", ["²", "9" * 5000, "+5", "1_0", "99999", "0"],
+                         ids=["²", "5000", "+5", "1_0", "99999", "0"])
 def test_a_bad_port_in_the_url_or_a_redirect_is_refused(port: str) -> None:
     with pytest.raises(FetchRefused, match="not a valid URL"):
         _fetcher(2).fetch(f"http://127.0.0.1:{port}/image.png")

@@ -199,3 +199,28 @@ def test_a_declared_length_over_the_cap_is_refused_before_the_body_is_sent(serve
     assert envelope["resCode"] == 700
     assert "body: larger than the 12582912 bytes the fake accepts" in envelope["resMessage"]
     _still_serving(served)
+
+
+# -- what the HTTP server itself cannot read: the same JSON envelope from bgmock serve's servers ----
+UNREADABLE = {
+    "garbage": (b"GARBAGE\r\n\r\n", 400),
+    "http-2.0": (b"GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n", 505),
+    "line-too-long": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414),
+}
+
+
+@pytest.mark.parametrize("server", ["threaded", "werkzeug"])
+def test_a_request_the_server_cannot_read_is_a_json_envelope_never_an_html_page(tmp_path, server):
+    """README: no answer is ever an HTML page. werkzeug's handler answered these with
+    http.server's "Error response" page (and, for a garbage line, with no status line at all)."""
+    from tls_support import raw_when_up, serve
+
+    with serve("--server", server, data_home=tmp_path) as (_, port, _):
+        answers = {name: raw_when_up(port, data) for name, (data, _) in UNREADABLE.items()}
+    for name, answer in answers.items():
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status = UNREADABLE[name][1]
+        assert head.startswith(f"HTTP/1.1 {status} ".encode()), (name, answer[:300])
+        assert b"content-type: application/json" in head.lower() and b"<html" not in answer.lower(), (name, answer)
+        envelope = json.loads(body)
+        assert envelope["code"] == "BadHttpRequest" and not list(GATEWAY.iter_errors(envelope)), (name, envelope)

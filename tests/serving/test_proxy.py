@@ -3,6 +3,7 @@ unchanged; any other host is refused with a 403 and journaled, never forwarded."
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -10,7 +11,7 @@ import sys
 
 import pytest
 import requests
-from tls_support import CLIENTS, env_with, serve
+from tls_support import CLIENTS, env_with, raw_when_up, serve
 
 from mockserver import running
 from mockserver.origin import intercepted_hosts
@@ -120,6 +121,24 @@ def test_without_the_proxy_setting_connect_is_not_served(tmp_path):
         port = int(fake.url.rsplit(":", 1)[1])
         answer = _raw(port, b"CONNECT api.aidc-ai.com:443 HTTP/1.1\r\nHost: api.aidc-ai.com:443\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 400 ") and b"not a proxy" in answer
+
+
+@pytest.mark.parametrize("server", ["threaded", "werkzeug", "granian"])
+def test_without_proxy_connect_is_told_the_fake_is_not_a_proxy_in_every_server_mode(tmp_path, server):
+    """docs/tls-and-proxy.md: without --proxy, CONNECT is a 400 "this fake is not a proxy" (the
+    default server said "malformed request target"; werkzeug and granian answered 403 ForbiddenHost)."""
+    if server == "granian":
+        pytest.importorskip("granian")
+    with serve("--server", server, data_home=tmp_path) as (_, port, _):
+        answer = raw_when_up(port, b"CONNECT api.aidc-ai.com:443 HTTP/1.1\r\nHost: api.aidc-ai.com:443\r\n\r\n")
+        # a CONNECT in origin form is no proxy request: the route's method check answers it
+        origin_form = raw_when_up(port, b"CONNECT /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        b"Connection: close\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer
+    envelope = json.loads(body)
+    assert envelope["code"] == "BadHttpRequest" and envelope["message"].startswith("CONNECT: this fake is not a proxy")
+    assert origin_form.startswith(b"HTTP/1.1 405 "), origin_form
 
 
 @pytest.mark.parametrize("line", [b"CONNECT api.aidc-ai.com HTTP/1.1", b"CONNECT :443 HTTP/1.1",

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 import trustme
-from tls_support import CLIENTS, bgmock_exe, env_with, serve, tls_exchange
+from tls_support import CLIENTS, bgmock_exe, env_with, raw_when_up, serve, tls_exchange
 
 from mockserver import cli, running
 from mockserver.config import Config
@@ -220,6 +220,17 @@ def test_workers_serve_tls_with_granian(tmp_path):
                     raise
                 time.sleep(0.1)
     assert answer["success"] is True
+
+
+def test_plain_http_to_granian_s_https_port_gets_what_the_docs_say(tmp_path):
+    """granian reads the connection itself (the fake never sees it): no JSON 400 as from the
+    one-process servers, but a TLS alert (fatal decode_error) and a close, as docs/tls-and-proxy.md says."""
+    pytest.importorskip("granian")
+    with serve("--tls", "--server", "granian", "--tls-dir", str(tmp_path), data_home=tmp_path) as (_, port, _):
+        answer = raw_when_up(port, b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert answer == b"\x15\x03\x03\x00\x02\x02\x32"
+    docs = (Path(__file__).parents[2] / "docs" / "tls-and-proxy.md").read_text(encoding="utf-8")
+    assert "`15 03 03 00 02 02 32`, a fatal `decode_error`" in docs
 
 
 def test_a_users_own_certificate_pair_is_served(tmp_path):

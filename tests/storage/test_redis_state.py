@@ -383,6 +383,31 @@ def test_a_lost_redis_fails_every_admin_call_that_needs_it_with_503_but_the_sett
             fake.stop()
 
 
+def test_a_lost_redis_leaves_the_answers_that_need_no_state_as_documented(tmp_path):
+    """An unknown path, a wrong method, a body the fake cannot read: their answers need nothing
+    from Redis (only their journal entries do, and those are what is lost), so they stay the
+    documented 404, 405 and 700, not 200 "system error". Health still says redis: down (503),
+    and a submit, which needs the rules, still answers system error."""
+    with _private_redis(tmp_path) as (url, (_, stop)):
+        fake = Serve("--state", url)
+        try:
+            assert requests.get(fake.url + "/nope", timeout=10).status_code == 404  # journaled while up
+            stop()
+            unknown = requests.get(fake.url + "/nope", timeout=10)
+            assert unknown.status_code == 404 and unknown.json()["code"] == "InvalidApiPath", unknown.text
+            method = requests.put(fake.url + SUBMIT, timeout=10)
+            assert method.status_code == 405 and method.json()["code"] == "MethodNotAllowed", method.text
+            typed = requests.post(fake.url + SUBMIT, data="x", headers={"Content-Type": "text/plain"}, timeout=10)
+            assert typed.status_code == 200 and typed.json()["resCode"] == 700, typed.text
+            assert "Content-Type: text/plain is not supported" in typed.json()["resMessage"]
+            health = requests.get(fake.url + "/__admin/health", timeout=10)
+            assert health.status_code == 503 and health.json()["redis"] == "down", health.text
+            submit = requests.post(fake.url + SUBMIT, json={"requestParams": [ITEM]}, timeout=10)
+            assert submit.status_code == 200 and submit.json()["resMessage"] == "system error", submit.text
+        finally:
+            fake.stop()
+
+
 def test_a_private_redis_that_cannot_start_says_so_and_leaves_no_folder(tmp_path, monkeypatch):
     """A redis-server that exits at once (before writing its log: once a FileNotFoundError
     traceback) is one ConfigError line, and its private folder goes with it."""

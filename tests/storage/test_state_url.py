@@ -81,6 +81,15 @@ def test_a_url_redis_py_would_refuse_or_misread_is_one_line_naming_the_part(url,
     assert said in message and len(message) < 600, message  # a 5 000-digit URL is not echoed whole
 
 
+def test_a_refusal_carries_no_chained_exception_whose_cause_it_already_says():
+    """From Python (``running(state=...)``, the plugin) a traceback showed urlsplit's ValueError,
+    then "During handling of the above exception…", then the same words again."""
+    with pytest.raises(ConfigError) as caught:
+        parse_redis_url("redis://[::1/0")
+    assert "not a valid URL (Invalid IPv6 URL)" in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
 def test_the_same_urls_through_bgmock_serve_exit_2_with_one_line_and_no_traceback(capsys):
     """Before: a TypeError traceback from inside redis-py, exit 1."""
     for url in (f"redis://:{SECRET}@127.0.0.1:6379/12?x=1", "rediss://127.0.0.1:6379/12?ssl_cert_reqs=bogus"):

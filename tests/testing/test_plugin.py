@@ -264,6 +264,8 @@ def test_fine(bgmock):
         "*@pytest.mark.bgmock: invalid fault rule*resCode*",
         "*@pytest.mark.bgmock: times must be a whole number from 1*",
     ])
+    # one clean error each: not the ConfigError, then "During handling of the above exception…"
+    assert "During handling of the above exception" not in result.stdout.str()
 
 
 XDIST_TESTS = PRELUDE + '''
