@@ -17,7 +17,7 @@ from .faults import parse_fault_flag
 from .http import host_port
 from .origin import is_loopback
 from .parsing import flag_int, flag_number, flag_signed_int
-from .serving.lifecycle import Watchdog, exit_code_before_ready
+from .serving.lifecycle import STOP_SIGNALS, Watchdog, exit_code_before_ready
 from .serving.scratch import sweep
 
 
@@ -292,18 +292,56 @@ def _serve_one(config: Config, state: str, started: float) -> int:
         ready_ms = (time.perf_counter() - started) * 1000
         urls = _urls(config, port, beside)
         print(listening_line(config, urls=urls, port=port, state=state, ready_ms=ready_ms), flush=True)
-        if beside is not None:
-            import threading
-
-            threading.Thread(target=beside.serve_forever, name="bgmock-https", daemon=True).start()
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        stopped = _serve_off_the_main_thread([server] if beside is None else [server, beside])
+    except KeyboardInterrupt:  # between the line and the loops' start
+        stopped = True
     finally:
         server.server_close()
         if beside is not None:
             beside.server_close()
-    return 0
+    return 0 if stopped else 1
+
+
+#: How often a serve loop looks for a shutdown (socketserver's default, 0.5 s, would add as much to a stop).
+STOP_POLL_S = 0.1
+
+
+def _serve_off_the_main_thread(servers: list[Any]) -> bool:
+    """Serve until a stop signal (True), which ends every server's loop, or until a loop ends by
+    itself (False: an error, which the thread printed); the main thread only waits.
+
+    A stop signal's handler raises ``Stopped`` in the main thread wherever it is. When the main
+    thread ran the serve loop, that could be inside ``Thread.start`` for a new connection, in
+    the one spot where the exception leaves the thread's lock broken: it came out as that
+    ``RuntimeError``, which socketserver logs and serves on, and the watchdog had to force the
+    stop. So the loops run in threads of their own, started with the stop signals blocked (a
+    thread keeps the mask it starts with, so only the main thread takes them), and the main
+    thread waits in ``join``, where the exception is clean; then each loop is shut down."""
+    import signal
+    import threading
+
+    mask = getattr(signal, "pthread_sigmask", None)  # POSIX; elsewhere signals reach the main thread anyway
+    blocked = mask(signal.SIG_BLOCK, STOP_SIGNALS) if mask else None
+    loops: dict[Any, threading.Thread] = {}  # server -> the thread running its loop, once started
+    stopped = False
+    try:
+        for index, server in enumerate(servers):
+            loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": STOP_POLL_S},
+                                    name=f"bgmock-serve-{index}", daemon=True)
+            loop.start()
+            loops[server] = loop
+        if mask:
+            mask(signal.SIG_SETMASK, blocked)  # a signal that came meanwhile is taken here, inside the try
+        while all(loop.is_alive() for loop in loops.values()):
+            loops[servers[0]].join(STOP_POLL_S)
+    except KeyboardInterrupt:
+        stopped = True
+    finally:
+        if mask:
+            mask(signal.SIG_SETMASK, blocked)
+        for server in loops:
+            server.shutdown()  # returns at once for a loop that has ended
+    return stopped
 
 
 def _urls(config: Config, port: int, beside: Any) -> str:
