@@ -345,11 +345,13 @@ class _FakeServer:
         _FakeServer.calls.append((host, port))
         self.socket = type("S", (), {"getsockname": staticmethod(lambda: (host, 8080))})()
 
-    def serve_forever(self) -> None:
-        return None
-
     def server_close(self) -> None:
         return None
+
+
+def _stopped_at_once(servers: list[Any]) -> bool:
+    """``cli._serve_off_the_main_thread`` as if a stop signal came the moment it began."""
+    return True
 
 
 def test_non_loopback_host_with_admin_token_warns(capsys, monkeypatch):
@@ -357,6 +359,7 @@ def test_non_loopback_host_with_admin_token_warns(capsys, monkeypatch):
 
     _FakeServer.calls.clear()
     monkeypatch.setattr(mockserver.serving.httpd, "make_server", _FakeServer)
+    monkeypatch.setattr(cli, "_serve_off_the_main_thread", _stopped_at_once)
     code, out, err = run_main(capsys, "serve", "--host", "0.0.0.0", "--admin-token", "long-enough-token", "--quiet")
     assert code == 0
     assert _FakeServer.calls == [("0.0.0.0", 8080)]
@@ -390,9 +393,6 @@ class _NoServer:
         self.socket = socket.socket()
         self.bound = host
 
-    def serve_forever(self) -> None:
-        raise KeyboardInterrupt
-
     def server_close(self) -> None:
         self.socket.close()
 
@@ -406,6 +406,7 @@ def no_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return _NoServer(host, port, app)
 
     monkeypatch.setattr("mockserver.serving.httpd.make_server", fake)
+    monkeypatch.setattr(cli, "_serve_off_the_main_thread", _stopped_at_once)
     return bound
 
 
