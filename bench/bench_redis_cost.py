@@ -11,13 +11,15 @@ Two parts, each repeated (``--repeats``; min–max and median):
   (what the Redis path costs in Python before any round trip: encoding the task and the journal
   entry). Also the round trips per submit, counted at the socket (redis-py's
   ``send_packed_command``), and one bare ``PING`` through the batcher (the round trip's own cost).
-- **live**, under ``wrk -t2 -c32`` on the submit endpoint, four servers in every round (rotated):
+- **live**, under ``wrk -t2 -c32`` on the submit endpoint, five servers in every round (rotated):
   ``bgmock serve --workers 2``; the same granian workers with *no* shared state, each its own
   memory (``bench/peers/unshared_app.py``: not one fake, the ceiling if sharing cost nothing);
   those unshared workers plus one ``PING`` per request through the fake's batcher to a
   redis-server of their own (``bench/peers/roundtrip_app.py``: the floor of any design that keeps
-  one round trip per request, whatever it stores); and bare Flask on gunicorn's 2 sync workers
-  (issue 17's baseline). For each: req/s and CPU per answered request of its workers, of the
+  one round trip per request, whatever it stores); those workers plus, instead of the ``PING``,
+  the script call a real submit makes (its task and journal entry, the JSON encoded once at
+  start: the floor of storing what the fake stores with encoding at no cost); and bare Flask on
+  gunicorn's 2 sync workers (issue 17's baseline). For each: req/s and CPU per answered request of its workers, of the
   private redis-server (``/proc/<pid>/stat``) and of wrk itself (``RUSAGE_CHILDREN``).
 - **the budget**: at a ratio R to bare Flask the machine has cores / (R × its req/s) of CPU per
   request; the unshared fake's work, Redis's work per submit and wrk's are spent whatever the
@@ -127,6 +129,7 @@ def round_trips(dispatcher: Dispatcher, request: Incoming, submits: int = 200) -
 # The servers of the live part, each measured under the same wrk in every round (rotated order).
 SHARED, UNSHARED = "bgmock --workers 2 (shared, private Redis)", "the same workers, each its own memory (not one fake)"
 PING = "the same unshared workers + one PING per request (the floor of one round trip)"
+WRITES = "the same unshared workers + a submit's script call, its JSON encoded once (the floor of storing)"
 BARE = "bare Flask, gunicorn 2 sync workers"
 
 
@@ -140,7 +143,8 @@ def live_peers() -> list[Peer]:
                                        "--quiet"]),
         Peer(UNSHARED, "", lambda p, _: [*granian, "--port", str(p), "unshared_app:app"],
              env={"PYTHONPATH": peers_dir}),
-        Peer(PING, "", lambda p, _: [py, str(ROOT / "bench" / "peers" / "roundtrip_app.py"), str(p)]),
+        Peer(PING, "", lambda p, _: [py, str(ROOT / "bench" / "peers" / "roundtrip_app.py"), str(p), "ping"]),
+        Peer(WRITES, "", lambda p, _: [py, str(ROOT / "bench" / "peers" / "roundtrip_app.py"), str(p), "writes"]),
         Peer(BARE, "", lambda p, _: [*gunicorn, "-b", f"127.0.0.1:{p}", "flask_bare:app"]),
     ]
 
