@@ -362,6 +362,29 @@ def test_a_lost_redis_answers_system_error_then_the_fake_serves_again(tmp_path):
             fake.stop()
 
 
+def test_the_first_calls_after_a_redis_restart_the_fake_did_not_see_are_served(tmp_path):
+    """A fake idle while Redis restarts holds connections the old server closed. Its first
+    calls after must be served, not answered "system error" (health "down") once per fake and
+    per restart: a readiness probe would take every replica out after each Redis blip."""
+    with _private_redis(tmp_path) as (url, (start, stop)):
+        fake = Serve("--state", url, "--task-duration", "0")
+        try:
+            task_id = _submit(fake.url)["data"]["result"]["taskId"]
+            assert requests.get(fake.url + "/__admin/health", timeout=10).json()["redis"] == "up"
+            stop()
+            start()  # nothing asked the fake meanwhile: it has not seen the outage
+            health = requests.get(fake.url + "/__admin/health", timeout=10)
+            assert health.status_code == 200 and health.json()["redis"] == "up", health.text
+            answer = requests.get(fake.url + QUERY, params={"taskId": task_id}, timeout=10).json()
+            assert answer["resCode"] == 200 and answer["data"]["taskStatus"] == "finished", answer
+            stop()
+            start()
+            assert _submit(fake.url)["resCode"] == 200
+            assert requests.get(fake.url + "/__admin/faults", timeout=10).status_code == 200
+        finally:
+            fake.stop()
+
+
 #: Admin calls that need Redis (docs/load-and-workers.md, "Failure behaviour"), with their bodies.
 ADMIN_ON_REDIS = [("POST", "/__admin/reset", None), ("GET", "/__admin/requests", None), ("GET", "/__admin/tasks", None),
                   ("POST", "/__admin/faults", {"resCode": 501}), ("GET", "/__admin/clock", None)]
