@@ -208,10 +208,11 @@ def _rate_limit(text: str, scope: str, flag: str, burst: float | None) -> dict[s
 
 def _serve(args: argparse.Namespace) -> int:
     """SIGINT and SIGTERM stop it in every mode, within seconds (``lifecycle``): exit code 0 once
-    it has said it is listening, 128 + the signal before (130 for Ctrl-C, 143 for SIGTERM)."""
+    it has said it is listening, 128 + the signal before (130 for Ctrl-C, 143 for SIGTERM) or
+    when the stop had to be forced."""
     started = time.perf_counter()
     with Watchdog().installed() as watchdog:
-        return _serve_with(args, started, watchdog)
+        return watchdog.final(_serve_with(args, started, watchdog))
 
 
 def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) -> int:
@@ -237,7 +238,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
 
         granian_server(config)  # installed? (before a private Redis is started for nothing)
     sweep()  # every start, any mode: the folders of fakes killed with kill -9 (scratch.py)
-    with serving_state(config) as (config, state):
+    with serving_state(config, stopping=watchdog.stopping) as (config, state):
         if on_granian:
             from .serving.workers import serve_workers
 
