@@ -271,13 +271,23 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .api import Backend
     from .dispatch import Dispatcher
-    from .serving.workers import listening_line, note_replaced
+    from .serving.workers import note_replaced, note_withdrawn
     from .serving.wsgi import WsgiApp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
-    app = WsgiApp(Dispatcher(note_replaced(Backend(config))))
+    backend = note_replaced(Backend(config))
+    try:
+        return _serve_app(config, state, started, WsgiApp(Dispatcher(backend)))
+    finally:  # a stop, or a start that failed after the rules were installed
+        note_withdrawn(backend)
+
+
+def _serve_app(config: Config, state: str, started: float, app: Any) -> int:
+    """``_serve_one``'s servers: listen, say so, serve until stopped."""
+    from .serving.workers import listening_line
+
     server = beside = None
     try:
         server = _make_server(config, app)
