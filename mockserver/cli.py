@@ -208,10 +208,11 @@ def _rate_limit(text: str, scope: str, flag: str, burst: float | None) -> dict[s
 
 def _serve(args: argparse.Namespace) -> int:
     """SIGINT and SIGTERM stop it in every mode, within seconds (``lifecycle``): exit code 0 once
-    it has said it is listening, 128 + the signal before (130 for Ctrl-C, 143 for SIGTERM)."""
+    it has said it is listening, 128 + the signal before (130 for Ctrl-C, 143 for SIGTERM) or
+    when the stop had to be forced."""
     started = time.perf_counter()
     with Watchdog().installed() as watchdog:
-        return _serve_with(args, started, watchdog)
+        return watchdog.final(_serve_with(args, started, watchdog))
 
 
 def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) -> int:
@@ -237,7 +238,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
 
         granian_server(config)  # installed? (before a private Redis is started for nothing)
     sweep()  # every start, any mode: the folders of fakes killed with kill -9 (scratch.py)
-    with serving_state(config) as (config, state):
+    with serving_state(config, stopping=watchdog.stopping) as (config, state):
         if on_granian:
             from .serving.workers import serve_workers
 
@@ -270,13 +271,23 @@ def _serve_one(config: Config, state: str, started: float) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name)."""
     from .api import Backend
     from .dispatch import Dispatcher
-    from .serving.workers import listening_line, note_replaced
+    from .serving.workers import note_replaced, note_withdrawn
     from .serving.wsgi import WsgiApp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
-    app = WsgiApp(Dispatcher(note_replaced(Backend(config))))
+    backend = note_replaced(Backend(config))
+    try:
+        return _serve_app(config, state, started, WsgiApp(Dispatcher(backend)))
+    finally:  # a stop, or a start that failed after the rules were installed
+        note_withdrawn(backend)
+
+
+def _serve_app(config: Config, state: str, started: float, app: Any) -> int:
+    """``_serve_one``'s servers: listen, say so, serve until stopped."""
+    from .serving.workers import listening_line
+
     server = beside = None
     try:
         server = _make_server(config, app)

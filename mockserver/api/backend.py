@@ -43,7 +43,7 @@ class Backend:
     #: Settings that size the store: a running fake keeps them (``reconfigure`` refuses a change).
     STORE_SETTINGS = ("journal_size", "max_tasks", "task_ttl_s")
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only after config, each with its default
         self,
         config: Config | None = None,
         *,
@@ -51,6 +51,7 @@ class Backend:
         clock: Clock | None = None,
         store: Storage | None = None,
         apply_startup_rules: bool = True,
+        startup_owner: str | None = None,
     ) -> None:
         config = config or Config()
         self.spec = spec or load_spec()
@@ -60,6 +61,9 @@ class Backend:
         self.config = config
         self.ids = Ids(self._id_seed())
         self.injector = Injector(self.spec, self.store, self.ids.chance)
+        #: Whose start-up rules this backend installs (at start and on reset): this fake's, named
+        #: by a start number no other start on the store got; ``--workers`` hand theirs the parent's.
+        self.startup_owner = startup_owner or f"start {self.store.ids.start()}"
         #: Requests being answered, not journaled yet (the dispatcher counts; the journal's reader reads).
         self.pending = Pending()
         self._adopt(Parts.build(config, self.spec, self.clock))
@@ -67,7 +71,7 @@ class Backend:
         #: start's, that this start replaced (``Injector.install_startup``); the start says so.
         self.replaced_startup: list[dict[str, Any]] = []
         if apply_startup_rules:  # False in worker processes: the parent installed them once
-            self.replaced_startup = self.injector.install_startup(self.config.faults)
+            self.replaced_startup = self.injector.install_startup(self.config.faults, self.startup_owner)
 
     def _adopt(self, parts: Parts) -> None:
         """Use ``parts`` (and their config) from now on, with the request rules and images made
@@ -357,7 +361,12 @@ class Backend:
         self.clock.reset()
         self.ids.reseed(self._id_seed())
         # The store's ID counters were cleared: start-up rules are rule-1, ... again.
-        self.injector.install_startup(self.config.faults)
+        self.injector.install_startup(self.config.faults, self.startup_owner)
+
+    def withdraw_startup_rules(self) -> list[dict[str, Any]]:
+        """At the fake's stop: delete its start-up rules from a shared store if they are still
+        those in force, so the fakes left on it stop injecting them; returns those deleted."""
+        return self.injector.withdraw_startup(self.startup_owner) if self.store.shared else []
 
     def reconfigure(self, config: Config) -> None:
         """Adopt other settings and start afresh, keeping this object (a running server holds it).

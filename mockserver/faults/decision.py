@@ -73,16 +73,22 @@ class Injector:
         # From the store, so that worker processes sharing it never hand out the same ID.
         return f"rule-{self.store.ids.next('rule')}"
 
-    def install_startup(self, rules: Sequence[Any]) -> list[dict[str, Any]]:
-        """Install the configured rules, replacing the start-up rules an earlier start left on a
-        shared store (this fake's, or a sibling's on the same Redis prefix). Returns those it
-        replaced when they did something else than these (``_behaviour``: a rule without its counters),
-        so a start can say it changed what its siblings inject."""
+    def install_startup(self, rules: Sequence[Any], owner: str) -> list[dict[str, Any]]:
+        """Install the configured rules as ``owner``'s (the fake's, whichever of its workers
+        installs them), replacing the start-up rules an earlier start left on a shared store
+        (this fake's, or a sibling's on the same Redis prefix). Returns those it replaced when
+        they did something else than these (``_behaviour``: a rule without its counters), so a
+        start can say it changed what its siblings inject."""
         fresh = [FaultRule.from_json(self.spec, data, self._rule_id()) for data in rules]
-        replaced = self.store.rules.install_startup(fresh)
+        replaced = self.store.rules.install_startup(fresh, owner)
         if sorted(map(_behaviour, replaced)) == sorted(map(_behaviour, fresh)):
             return []
         return [rule.to_json() for rule in replaced]
+
+    def withdraw_startup(self, owner: str) -> list[dict[str, Any]]:
+        """Delete ``owner``'s start-up rules if they are still those in force (a later start or a
+        reset through another fake has replaced them otherwise); returns those deleted."""
+        return [rule.to_json() for rule in self.store.rules.withdraw_startup(owner)]
 
     def add(self, data: Any) -> dict[str, Any]:
         """Validate and store a rule; returns it with its id."""

@@ -1,13 +1,21 @@
 """How ``bgmock serve`` stops and says it is ready, the same in every serving mode.
 
-**Stopping.** SIGINT (Ctrl-C, sent to the whole process group) and SIGTERM (to the main
-process) both mean "stop now".  The first one arms a watchdog: it repeats SIGTERM to child
-processes still there every ``NUDGE_S`` (a granian worker can lose one), and if the fake is
-still there ``STOP_GRACE_S`` later, every child process it started gets SIGKILL, and ``FORCE_EXIT_S``
-after that the main process ends itself (``os._exit``), whatever it was waiting on.  A second
-stop signal forces at once.  Stopping cannot hang, whatever a server library, a worker thread,
-a lock or an atexit handler does; the force is the exception (a line on stderr says it was
-needed), not the way it normally stops.
+**Stopping.** SIGINT (Ctrl-C, sent to the whole process group), SIGTERM (to the main process)
+and SIGHUP all mean "stop now".  The first one arms a watchdog: it repeats SIGTERM to the
+fake's copies of itself still there (granian's workers) every ``NUDGE_S`` (a worker can lose
+one), and if the fake is still there ``STOP_GRACE_S`` later it forces the stop
+(``Watchdog._force``).  A repeated stop signal changes nothing: the same stop is often
+delivered twice (GNU ``timeout`` signals the process and then its process group; a wrapper
+forwards the terminal's Ctrl-C to a process that got it already), and it neither forces nor
+interrupts the stop's own clean-up.  The one exception is a Ctrl-C pressed again, a SIGINT that
+comes ``SAME_PRESS_S`` or more after the stop began: the common "force" convention (Redis
+itself treats a second SIGINT so), it forces at once.  A forced stop SIGKILLs the fake's
+copies (they hold nothing that lasts), gives a program the fake ran (its private
+redis-server, which may be writing the user's data to its append-only file) SIGTERM and up to
+``PROGRAM_GRACE_S`` to stop before SIGKILL, says in one line on stderr what it did, and exits
+128 + the signal that began the stop (130, 143): a forced stop is not a clean one.  Stopping
+cannot hang, whatever a server library, a worker thread, a lock or an atexit handler does; the
+force is the exception, not the way it normally stops.
 
 **Readiness.** ``bgmock listening on ...`` is printed only once a connection would be
 answered: the one-process servers print after their socket listens (the kernel queues a
@@ -37,6 +45,12 @@ if TYPE_CHECKING:
 STOP_GRACE_S = 4.0
 #: Seconds after that before the main process ends itself if it is still there.
 FORCE_EXIT_S = 1.0
+#: Seconds a program the fake ran (its private redis-server) has, in a forced stop, to stop on
+#: SIGTERM before it gets SIGKILL; the normal stop of the private Redis waits as long.
+PROGRAM_GRACE_S = 5.0
+#: A SIGINT this soon after the stop began is the same Ctrl-C delivered twice (``timeout -s INT``
+#: signals the process and its group), not a second press: it changes nothing.
+SAME_PRESS_S = 0.3
 #: Seconds between the SIGTERMs repeated to children that have not stopped yet.
 NUDGE_S = 0.5
 _STATUS_START = b"HTTP/1.1 200"  # as much of the answer as a probe reads: the status code
@@ -63,13 +77,22 @@ def exit_code_before_ready(exc: BaseException) -> int:
 class Watchdog:
     """Makes a requested stop certain: see the module docstring."""
 
-    def __init__(self, *, grace_s: float = STOP_GRACE_S, force_exit_s: float = FORCE_EXIT_S) -> None:
+    def __init__(
+        self, *, grace_s: float = STOP_GRACE_S, force_exit_s: float = FORCE_EXIT_S,
+        program_grace_s: float = PROGRAM_GRACE_S, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.grace_s = grace_s
         self.force_exit_s = force_exit_s
+        self.program_grace_s = program_grace_s
+        self.clock = clock
         self.stopping = threading.Event()
+        #: The signal that began the stop (None: none yet), and when (``clock``).
         self.signum: int | None = None
+        self.began = 0.0
+        #: The exit code of a forced stop, once one has begun (the main thread's own end uses it too).
+        self.forced: int | None = None
         self.main_pid = os.getpid()
-        #: Run (each error ignored) after the children are killed, before the process ends:
+        #: Run (each error ignored) after the children are stopped, before the process ends:
         #: what a ``finally`` would have done (the private temporary folder's removal).
         self.at_force: list[Callable[[], None]] = []
         self._forcing = threading.Lock()
@@ -80,18 +103,29 @@ class Watchdog:
             return EXIT_STOPPED
         return 128 + self.signum
 
-    def arm(self, signum: int = signal.SIGINT) -> None:
-        """The first stop signal starts the countdown; a second one forces now."""
+    def final(self, code: int) -> int:
+        """The exit code of a fake whose main thread returned ``code``: a forced stop's, if one began."""
+        return code if self.forced is None else self.forced
+
+    def arm(self, signum: int = signal.SIGINT) -> bool:
+        """Act on a stop signal: True for the one that begins the stop (the caller stops serving),
+        False for a later one, which changes nothing unless it is a Ctrl-C pressed again (a SIGINT
+        ``SAME_PRESS_S`` or more after the first signal): that forces the stop now.
+
+        Runs in the main thread (Python's signal handlers do), so no lock: a handler may run
+        inside another, which then finds ``signum`` set and takes its signal as a repeat."""
+        now = self.clock()
         if self.signum is None:
-            self.signum = signum
-        if self.stopping.is_set():
-            threading.Thread(target=self._force, name="bgmock-force-stop", daemon=True).start()
-            return
-        self.stopping.set()
-        threading.Thread(target=self._countdown, name="bgmock-stop-watchdog", daemon=True).start()
+            self.began, self.signum = now, signum
+            self.stopping.set()
+            threading.Thread(target=self._countdown, name="bgmock-stop-watchdog", daemon=True).start()
+            return True
+        if signum == signal.SIGINT and now - self.began >= SAME_PRESS_S:
+            threading.Thread(target=self._force, args=("Ctrl-C again",), name="bgmock-force-stop", daemon=True).start()
+        return False
 
     def _countdown(self) -> None:
-        """SIGTERM again, every ``NUDGE_S``, to children still there; then force.
+        """SIGTERM again, every ``NUDGE_S``, to the fake's copies still there; then force.
 
         A granian worker loses a SIGTERM that arrives in the instant between installing its
         handler and registering what the handler must wake (it then serves on, and its main
@@ -103,20 +137,20 @@ class Watchdog:
             for pid in forks(self.main_pid):  # not the private redis-server: it is stopped after them
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGTERM)
-        self._force()
+        self._force(f"still stopping {self.grace_s:g} s after {signal.Signals(self.signum or signal.SIGTERM).name}")
 
-    def _force(self) -> None:
+    def _force(self, reason: str) -> None:
+        """End the fake now: its children (``stop_children``), then the clean-up, then the process."""
         if not self._forcing.acquire(blocking=False):
             return
-        left = kill_children(self.main_pid)
-        print(f"bgmock: still stopping after {self.grace_s:g} s: forced"
-              + (f" (SIGKILL to {len(left)} process(es): {', '.join(map(str, left))})" if left else ""),
-              file=sys.stderr, flush=True)
-        time.sleep(self.force_exit_s)
+        self.forced = 128 + (self.signum or signal.SIGTERM)
+        done = stop_children(self.main_pid, program_grace_s=self.program_grace_s)
+        print(f"bgmock: stop forced ({reason}): {done}; exit code {self.forced}", file=sys.stderr, flush=True)
+        time.sleep(self.force_exit_s)  # the main thread may end by itself meanwhile (with the same code)
         for cleanup in self.at_force:
             with contextlib.suppress(Exception):
                 cleanup()
-        os._exit(EXIT_STOPPED)
+        os._exit(self.forced)
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[Watchdog]:
@@ -131,8 +165,8 @@ class Watchdog:
         def on_stop(signum: int, _frame: Any) -> None:
             if os.getpid() != self.main_pid:  # a child forked before it set its own handlers
                 os._exit(0)
-            self.arm(signum)
-            raise Stopped(signum)
+            if self.arm(signum):  # a repeat must not interrupt the stop's own clean-up
+                raise Stopped(signum)
 
         previous = {signum: signal.signal(signum, on_stop) for signum in STOP_SIGNALS}
         try:
@@ -162,14 +196,52 @@ class Watchdog:
         return on_stop
 
 
-def kill_children(parent: int) -> list[int]:
-    """SIGKILL every live child process of ``parent``; returns their pids."""
-    killed = []
-    for pid in children(parent):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-    return killed
+def stop_children(parent: int, *, program_grace_s: float) -> str:
+    """End every child process of ``parent``; returns what was done, as a stop line says it.
+
+    Its copies (granian's workers, ``forks``) get SIGKILL: they hold nothing that lasts. A
+    program it ran (the private redis-server, which may be writing the user's data to its
+    append-only file) gets SIGTERM, and SIGKILL only if it is still there ``program_grace_s`` later."""
+    copies = forks(parent)
+    killed = [pid for pid in copies if _send(pid, signal.SIGKILL)]
+    programs = {pid: _name(pid) for pid in children(parent) if pid not in copies and _send(pid, signal.SIGTERM)}
+    deadline = time.monotonic() + program_grace_s
+    while any(map(_alive, programs)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    done = [f"SIGKILL to {len(killed)} worker process(es) ({', '.join(map(str, killed))})"] if killed else []
+    for pid, name in programs.items():
+        if _alive(pid) and _send(pid, signal.SIGKILL):
+            done.append(f"{name} (pid {pid}) still running {program_grace_s:g} s after SIGTERM: SIGKILL")
+        else:
+            done.append(f"{name} (pid {pid}) stopped on SIGTERM")
+    return "; ".join(done) or "no child process was left"
+
+
+def _send(pid: int, signum: int) -> bool:
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        return False
+    return True
+
+
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as comm:
+            return comm.read().strip() or "process"
+    except OSError:
+        return "process"
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie has ended; without /proc, whether a signal reaches it)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        if os.path.isdir("/proc/self"):
+            return False
+    return _send(pid, 0)
 
 
 def children(parent: int) -> list[int]:
@@ -267,6 +339,6 @@ def wait_until_answering(probe: Probe, *, stop: threading.Event | None = None, t
 
 
 __all__ = [
-    "EXIT_STOPPED", "STOP_GRACE_S", "Probe", "Stopped", "Watchdog", "exit_code_before_ready", "probe_address",
-    "wait_until_answering",
+    "EXIT_STOPPED", "PROGRAM_GRACE_S", "STOP_GRACE_S", "Probe", "Stopped", "Watchdog", "exit_code_before_ready",
+    "probe_address", "wait_until_answering",
 ]

@@ -5,11 +5,13 @@ faster than gunicorn's sync workers on this 2-core machine, so the fake's own wo
 shared state) is what is left to pay for.
 
 Several processes share state through Redis (``storage/``; a private ``redis-server`` unless
-``--state`` names a Redis): the parent installs the start-up fault rules once; each worker
-builds its own Backend on the same Redis and key prefix.  The settings reach the workers in
-an environment variable, never a file; the parent's private temporary folder (``scratch.py``)
-holds only the TLS files granian reads.  Stopping and readiness: ``lifecycle.py``; the line
-that announces readiness, the same in every serving mode: ``listening_line``.
+``--state`` names a Redis): the parent installs the start-up fault rules once, as the fake's (a
+reset through any worker installs them as the parent's too), and takes them back when it stops
+(``note_withdrawn``); each worker builds its own Backend on the same Redis and key prefix. The
+settings reach the workers in an environment variable, never a file; the parent's private
+temporary folder (``scratch.py``) holds only the TLS files granian reads. Stopping and
+readiness: ``lifecycle.py``; the line that announces readiness, the same in every serving mode:
+``listening_line``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from .wsgi import WsgiApp
 WORKER_CONFIG_ENV = "BGMOCK_WORKER_CONFIG"
 #: The main process's pid, for workers to die with it (``_die_with_parent``).
 WORKER_PARENT_ENV = "BGMOCK_WORKER_PARENT"
+#: Whose start-up rules a worker's reset installs: the fake's (its main process's ``startup_owner``).
+WORKER_OWNER_ENV = "BGMOCK_WORKER_RULES_OWNER"
 
 
 def worker_app() -> WsgiApp:
@@ -60,7 +64,8 @@ def worker_app() -> WsgiApp:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(message)s", datefmt="%H:%M:%S")
     # Shared state (Redis): the parent installed the start-up rules once. One worker without
     # state keeps it in memory: the parent's Backend was a check only, so install them here.
-    backend = Backend(config, apply_startup_rules=not config.state)
+    backend = Backend(config, apply_startup_rules=not config.state,
+                      startup_owner=os.environ.pop(WORKER_OWNER_ENV, None))
     return WsgiApp(Dispatcher(backend), worker=str(os.getpid()))
 
 
@@ -148,8 +153,8 @@ def serve_workers(
         config = config.replace(port=port)
         # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
         # also installs the start-up rules, once for all workers.
-        note_replaced(Backend(config))
-        with _settings_for_workers(config):
+        backend = note_replaced(Backend(config))
+        with _settings_for_workers(config, backend.startup_owner), _withdrawn_at_the_end(backend):
             server = granian(
                 "mockserver.serving.workers:worker_app", factory=True, address=address, port=port,
                 interface=interfaces.WSGI, workers=config.workers,
@@ -186,16 +191,26 @@ def granian_server(config: Config) -> tuple[Any, Any]:
 
 
 @contextmanager
-def _settings_for_workers(config: Config) -> Iterator[None]:
+def _settings_for_workers(config: Config, owner: str) -> Iterator[None]:
     """The settings (secrets included) reach the workers in their environment, never in a file;
-    taken out again once the workers are gone."""
-    os.environ[WORKER_CONFIG_ENV] = json.dumps(config.as_dict())
-    os.environ[WORKER_PARENT_ENV] = str(os.getpid())
+    taken out again once the workers are gone. ``owner``: the fake's start-up rules' owner."""
+    handed = {WORKER_CONFIG_ENV: json.dumps(config.as_dict()), WORKER_PARENT_ENV: str(os.getpid()),
+              WORKER_OWNER_ENV: owner}
+    os.environ.update(handed)
     try:
         yield
     finally:
-        os.environ.pop(WORKER_CONFIG_ENV, None)
-        os.environ.pop(WORKER_PARENT_ENV, None)
+        for name in handed:
+            os.environ.pop(name, None)
+
+
+@contextmanager
+def _withdrawn_at_the_end(backend: Backend) -> Iterator[None]:
+    """The fake's start-up rules taken back when it stops (or fails to start): ``note_withdrawn``."""
+    try:
+        yield
+    finally:
+        note_withdrawn(backend)
 
 
 def _tls_files(config: Config, scratch: Path) -> dict[str, Any]:
@@ -303,15 +318,35 @@ def note_replaced(backend: Backend) -> Backend:
     replaced = backend.replaced_startup
     if not replaced:
         return backend
-    what = ", ".join(
+    print(f"bgmock: note: this start replaced {len(replaced)} start-up fault rule(s) another start on this "
+          f"state had installed ({_named(replaced)}): fakes on one Redis prefix share one set of start-up rules, "
+          "so give them the same --fault/faults (docs/load-and-workers.md)", file=sys.stderr, flush=True)
+    return backend
+
+
+def note_withdrawn(backend: Backend) -> None:
+    """At the stop, on a shared store: delete the start-up rules this fake installed if they are
+    still those in force (the fakes left on the store would otherwise inject them for ever), and
+    say so (stderr, one line). A Redis that does not answer then is said too, not raised."""
+    try:
+        withdrawn = backend.withdraw_startup_rules()
+    except backend.store.unavailable as exc:
+        print(f"bgmock: stopped without removing its start-up fault rule(s) from the state: Redis did not "
+              f"answer ({exc}); the fakes still on it inject them until a start or a reset replaces them",
+              file=sys.stderr, flush=True)
+        return
+    if withdrawn:
+        print(f"bgmock: stopped: removed its {len(withdrawn)} start-up fault rule(s) from the state "
+              f"({_named(withdrawn)}): fakes still on it no longer inject them", file=sys.stderr, flush=True)
+
+
+def _named(rules: list[dict[str, Any]]) -> str:
+    """Start-up rules as the lines above name them: the first ``NAMED_RULES``, the rest counted."""
+    return ", ".join(
         f"{rule['endpoint']} " + next((f"{key} {rule[key]}" for key in ("resCode", "transport", "outcome", "shape",
                                                                       "latency") if key in rule), "delay")
-        for rule in replaced[:NAMED_RULES]
-    ) + (f", … ({len(replaced) - NAMED_RULES} more)" if len(replaced) > NAMED_RULES else "")
-    print(f"bgmock: note: this start replaced {len(replaced)} start-up fault rule(s) another start on this "
-          f"state had installed ({what}): fakes on one Redis prefix share one set of start-up rules, so give "
-          "them the same --fault/faults (docs/load-and-workers.md)", file=sys.stderr, flush=True)
-    return backend
+        for rule in rules[:NAMED_RULES]
+    ) + (f", … ({len(rules) - NAMED_RULES} more)" if len(rules) > NAMED_RULES else "")
 
 
 def _active(config: Config) -> list[str]:

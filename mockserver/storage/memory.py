@@ -77,16 +77,25 @@ class MemoryRules:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
+        self._owners: dict[str, str] = {}  # a start-up rule's id -> the fake that installed it
 
     def add(self, rule: FaultRule) -> None:
         with self._lock:
             self._rules.append(rule)
 
-    def install_startup(self, rules: Sequence[FaultRule]) -> list[FaultRule]:
+    def install_startup(self, rules: Sequence[FaultRule], owner: str) -> list[FaultRule]:
         """A fresh memory store has no earlier start-up rules to replace: append them."""
         with self._lock:
             self._rules.extend(rules)
+            self._owners.update((rule.id, owner) for rule in rules)
         return []
+
+    def withdraw_startup(self, owner: str) -> list[FaultRule]:
+        with self._lock:
+            withdrawn = [rule for rule in self._rules if self._owners.get(rule.id) == owner]
+            self._rules = [rule for rule in self._rules if self._owners.get(rule.id) != owner]
+            self._owners = {rule_id: who for rule_id, who in self._owners.items() if who != owner}
+            return withdrawn
 
     def all(self) -> list[FaultRule]:
         with self._lock:
@@ -108,6 +117,7 @@ class MemoryRules:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+            self._owners.clear()
 
 
 class MemoryJournal:

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..config import Config, ConfigError
+from ..serving.lifecycle import PROGRAM_GRACE_S
 from ..serving.scratch import REDIS, Scratch
 from .dir_lock import DirLock
 from .state_url import check_directory, is_redis_url, parse_redis_url
@@ -73,9 +74,14 @@ class PrivateRedis:
     MAX_RESTARTS = 5
     RESTART_WINDOW_S = 60  # ... within this many seconds
 
-    def __init__(self, data_dir: Path | None = None, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, data_dir: Path | None = None, *, timeout_s: float = 10.0, fake_stopping: threading.Event | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.timeout_s = timeout_s
+        #: Set once the fake is stopping (its first stop signal): a redis-server that ends then
+        #: was stopped, most likely by a forced stop (``lifecycle``), and is not started again.
+        self.fake_stopping = fake_stopping or threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
         self.home: Path | None = None
         self._scratch = Scratch(REDIS)
@@ -132,7 +138,7 @@ class PrivateRedis:
             if proc is None or proc.poll() is None:
                 self._stopping.wait(0.2)
                 continue
-            if self._stopping.is_set():
+            if self._stopping.is_set() or self.fake_stopping.is_set():
                 return
             now = time.monotonic()
             self._restarts = [t for t in self._restarts if now - t < self.RESTART_WINDOW_S] + [now]
@@ -179,15 +185,17 @@ class PrivateRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()  # SIGTERM: Redis flushes its append-only file and exits
             try:
-                self.proc.wait(5)
+                self.proc.wait(PROGRAM_GRACE_S)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
 
 
 @contextlib.contextmanager
-def serving_state(config: Any) -> Iterator[tuple[Any, str]]:
+def serving_state(config: Any, *, stopping: threading.Event | None = None) -> Iterator[tuple[Any, str]]:
     """The settings ``bgmock serve`` runs on, and what to say about where state lives.
+    ``stopping``: set once the fake is stopping (``Watchdog.stopping``): its private Redis is
+    then not restarted if it ends.
 
     Several processes (``workers`` > 1) or a ``state`` directory: a private Redis for the
     fake's lifetime, its URL put in ``state``. A Redis URL (checked here, before anything
@@ -206,7 +214,7 @@ def serving_state(config: Any) -> Iterator[tuple[Any, str]]:
         yield config, "state in memory"
         return
     data = check_data_dir(config.state) if config.state else None
-    with PrivateRedis(data) as url:
+    with PrivateRedis(data, fake_stopping=stopping) as url:
         said = f"state kept in {data} (private Redis{prefix})" if data else "state shared in a private Redis"
         yield config.replace(state=url), said
 

@@ -138,14 +138,24 @@ class RedisRules(_Repository):
     def add(self, rule: FaultRule) -> None:
         self._change(lambda stored: stored.append(_values(rule)))
 
-    def install_startup(self, rules: Sequence[FaultRule]) -> list[FaultRule]:
-        """Replace the start-up rules an earlier start left (this fake's or a sibling's); returns those."""
-        fresh = [{**_values(rule), "startup": True} for rule in rules]
+    def install_startup(self, rules: Sequence[FaultRule], owner: str) -> list[FaultRule]:
+        """Replace the start-up rules an earlier start left (this fake's or a sibling's); returns
+        those. Each is tagged with ``owner`` (the installing fake), for ``withdraw_startup``."""
+        fresh = [{**_values(rule), "startup": owner} for rule in rules]
 
         def edit(stored: list[dict[str, Any]]) -> list[FaultRule]:
             replaced = [_rule(rule) for rule in stored if rule.get("startup")]
             stored[:] = fresh + [rule for rule in stored if not rule.get("startup")]
             return replaced
+
+        return self._change(edit)
+
+    def withdraw_startup(self, owner: str) -> list[FaultRule]:
+        """Delete the start-up rules ``owner`` installed, if they are still those in force; returns them."""
+        def edit(stored: list[dict[str, Any]]) -> list[FaultRule]:
+            withdrawn = [_rule(rule) for rule in stored if rule.get("startup") == owner]
+            stored[:] = [rule for rule in stored if rule.get("startup") != owner]
+            return withdrawn
 
         return self._change(edit)
 
@@ -172,9 +182,10 @@ class RedisRules(_Repository):
 
         def edit(stored: list[dict[str, Any]]) -> FaultRule | None:
             rules = [_rule(data) for data in stored]
-            startup = {data["id"] for data in stored if data.get("startup")}
+            startup = {data["id"]: data["startup"] for data in stored if data.get("startup")}
             fired = fire_first(rules, endpoint, candidates, draw)
-            stored[:] = [{**_values(rule), **({"startup": True} if rule.id in startup else {})} for rule in rules]
+            stored[:] = [{**_values(rule), **({"startup": startup[rule.id]} if rule.id in startup else {})}
+                         for rule in rules]
             return fired
 
         return self._change(edit)

@@ -33,7 +33,7 @@ import requests
 
 from mockserver import running
 from mockserver.serving import scratch
-from mockserver.serving.lifecycle import STOP_GRACE_S, children
+from mockserver.serving.lifecycle import SAME_PRESS_S, STOP_GRACE_S, Watchdog, children
 from tests.cli.test_cli import bgmock_exe
 
 LISTENING = re.compile(r"^bgmock listening on http://127\.0\.0\.1:(\d+) ")
@@ -144,7 +144,7 @@ def test_a_stop_signal_while_connections_pour_in_stops_cleanly(mode):
         proc, port = _start(MODES[mode])
         done = threading.Event()
 
-        def pour() -> None:
+        def pour(done: threading.Event = done, port: int = port) -> None:
             while not done.is_set():
                 with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                     pass
@@ -224,12 +224,14 @@ def test_a_stop_is_forced_when_a_request_holds_a_worker(tmp_path):
         held.wait()
 
 
-def test_the_watchdog_kills_children_that_ignore_the_stop_and_ends_the_process():
-    """The force itself: a child that ignores SIGTERM and a main process blocked waiting for it."""
+def test_the_watchdog_stops_children_that_ignore_the_stop_and_ends_the_process():
+    """The force itself: a program that ignores SIGTERM (it is given its grace, then SIGKILL),
+    a main process blocked waiting for it; the line says what was done, the exit code that the
+    stop was forced (128 + SIGTERM), and the clean-up a ``finally`` would have done still runs."""
     script = textwrap.dedent("""
         import os, signal, subprocess, sys, time
         from mockserver.serving.lifecycle import Watchdog
-        watchdog = Watchdog(grace_s=0.5, force_exit_s=0.5)
+        watchdog = Watchdog(grace_s=0.5, force_exit_s=0.5, program_grace_s=0.5)
         watchdog.at_force.append(lambda: print("cleaned up", file=sys.stderr, flush=True))
         stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
                     "print(1, flush=True); time.sleep(600)")
@@ -253,10 +255,126 @@ def test_the_watchdog_kills_children_that_ignore_the_stop_and_ends_the_process()
         err = proc.stderr.read()
     finally:
         _kill(proc)
-    assert code == 0
-    assert f"forced (SIGKILL to 1 process(es): {child})" in err, err
+    assert code == 128 + signal.SIGTERM, err
+    assert re.search(rf"^bgmock: stop forced \(still stopping 0\.5 s after SIGTERM\): \S+ \(pid {child}\) still "
+                     r"running 0\.5 s after SIGTERM: SIGKILL; exit code 143$", err, re.M), err
     assert err.rstrip().endswith("cleaned up"), err  # what a finally would have done, then the end
     assert not Path(f"/proc/{child}").exists()
+
+
+#: A main process, a copy of it (as granian's workers are: the same command line) that ignores
+#: every stop signal, and a program it ran (as the private redis-server) that stops on SIGTERM
+#: and says so. The main process waits for ever, as granian's does for a worker that hangs.
+_FAMILY = textwrap.dedent("""
+    import os, signal, subprocess, sys, time
+    from mockserver.serving.lifecycle import Watchdog
+    if os.environ.get("ROLE") == "copy":
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        print("ready", flush=True)
+        time.sleep(600)
+        sys.exit(0)
+    watchdog = Watchdog(grace_s=600)  # the countdown never forces here
+    me = [sys.executable, "-c", sys.argv[-1]]
+    copy = subprocess.Popen(me + [sys.argv[-1]], env={**os.environ, "ROLE": "copy"}, stdout=subprocess.PIPE)
+    copy.stdout.readline()
+    program = subprocess.Popen([sys.executable, "-c", (
+        "import signal, sys, time\\n"
+        "def stop(*_):\\n    print('program: stopped on SIGTERM', file=sys.stderr, flush=True); sys.exit(0)\\n"
+        "signal.signal(signal.SIGTERM, stop); print(1, flush=True); time.sleep(600)")],
+        stdout=subprocess.PIPE, start_new_session=True)
+    program.stdout.readline()
+    signal.signal(signal.SIGINT, watchdog.wrap(lambda *a: print("stopping", flush=True)))
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    print(copy.pid, program.pid, flush=True)
+    while True:
+        time.sleep(600)
+""")
+
+
+def test_ctrl_c_again_forces_the_stop_but_a_program_the_fake_ran_stops_on_sigterm():
+    """Ctrl-C pressed again while a stop is under way forces it at once: the fake's copies (its
+    workers) get SIGKILL, but a program it ran (its private redis-server, which may be writing the
+    user's data) gets SIGTERM and stops by itself; the line says so; the exit code is 130.
+    (Before, the second signal SIGKILLed every child, the redis-server included, printed
+    "still stopping after 600 s" a moment after the signal, and exited 0.)"""
+    proc = subprocess.Popen([sys.executable, "-c", _FAMILY, _FAMILY], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        copy, program = map(int, proc.stdout.readline().split())
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole group (the copy ignores it)
+        assert proc.stdout.readline() == "stopping\n"
+        time.sleep(SAME_PRESS_S + 0.1)  # a second press, not the first one delivered twice
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(timeout=HANG)
+        err = proc.stderr.read()
+    finally:
+        _kill(proc)
+    assert code == 128 + signal.SIGINT, err
+    assert "program: stopped on SIGTERM" in err, err
+    assert re.search(rf"^bgmock: stop forced \(Ctrl-C again\): SIGKILL to 1 worker process\(es\) \({copy}\); "
+                     rf"\S+ \(pid {program}\) stopped on SIGTERM; exit code 130$", err, re.M), err
+    assert not _alive(copy) and not _alive(program)
+
+
+def _pending(pid: int, signum: int) -> bool:
+    """Whether ``signum`` waits to be delivered to ``pid`` (a stopped process keeps it pending)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("ShdPnd:", "SigPnd:")) and int(line.split()[1], 16) & (1 << (signum - 1)):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("mode", [[], ["--workers", "2"]], ids=["one-process", "workers"])
+def test_a_repeated_stop_signal_neither_forces_nor_cuts_the_stop_short(tmp_path, mode):
+    """The same stop delivered again (GNU ``timeout`` signals the fake and then its process group;
+    here also a SIGHUP) while the fake stops its private redis-server, which holds ``--state DIR``'s
+    data: nothing is forced, the redis-server stops on its SIGTERM, the exit code is 0.
+    (Before, the second signal SIGKILLed the redis-server and the workers at once, said "still
+    stopping after 4 s" ~0.1 s after the first, and exited 0.) The redis-server is held stopped
+    (SIGSTOP) so that the fake's stop is certainly under way when the repeats arrive."""
+    proc, port = _start([*mode, "--state", str(tmp_path / "state")])
+    redis = [pid for pid in proc.family if Path(f"/proc/{pid}/comm").read_text().strip() == "redis-server"]
+    assert len(redis) == 1, proc.family
+    os.kill(redis[0], signal.SIGSTOP)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + HANG
+        while not _pending(redis[0], signal.SIGTERM) and time.monotonic() < deadline:  # the fake stops its Redis
+            time.sleep(0.01)
+        assert _pending(redis[0], signal.SIGTERM), "the fake never asked its redis-server to stop"
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)  # room for a wrong reaction to the repeats; the fake is waiting for its Redis meanwhile
+    finally:
+        os.kill(redis[0], signal.SIGCONT)
+    err = _assert_gone(proc, port)
+    assert "forced" not in err and "Traceback" not in err, err
+
+
+def test_the_same_ctrl_c_delivered_twice_is_one_press_and_other_repeats_change_nothing(monkeypatch):
+    """Which repeated stop signal forces: only a SIGINT ``SAME_PRESS_S`` or more after the stop
+    began (a second Ctrl-C); one sooner is the same press delivered twice (``timeout -s INT``)."""
+    now = [100.0]
+    forced: list[str] = []
+    watchdog = Watchdog(clock=lambda: now[0])
+    monkeypatch.setattr(watchdog, "_countdown", lambda: None)
+    monkeypatch.setattr(watchdog, "_force", forced.append)
+    assert watchdog.arm(signal.SIGINT) is True  # begins the stop
+    now[0] += SAME_PRESS_S / 10
+    assert watchdog.arm(signal.SIGINT) is False
+    now[0] += 5
+    assert watchdog.arm(signal.SIGTERM) is False
+    assert watchdog.arm(signal.SIGHUP) is False
+    time.sleep(0.1)  # a force thread, had one started, has run
+    assert forced == []
+    assert watchdog.arm(signal.SIGINT) is False
+    for _ in range(500):
+        if forced:
+            break
+        time.sleep(0.01)
+    assert forced == ["Ctrl-C again"]
 
 
 def _live_threads() -> int:
