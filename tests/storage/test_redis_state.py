@@ -229,23 +229,33 @@ def _free_port() -> int:
 
 
 class Serve:
-    """``bgmock serve --state REDIS`` in a subprocess; ready when its line is printed."""
+    """``bgmock serve --state REDIS`` in a subprocess; ready when its line is printed.
+    ``quiet=False`` keeps the request log; ``lines()`` is its output once stopped."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, quiet: bool = True) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port), "--quiet", *args],
+            [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port),
+             *(["--quiet"] if quiet else []), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         line = self.proc.stdout.readline()
         if "listening" not in line:
             self.stop()
             raise AssertionError(f"bgmock serve did not start: {line}{self.proc.stdout.read()}")
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep the pipe drained
+        self._output: list[str] = []
+        self._drain = threading.Thread(target=lambda: self._output.extend(self.proc.stdout), daemon=True)
+        self._drain.start()  # keep the pipe drained
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+    def lines(self) -> list[str]:
+        """Everything it wrote after its start-up line (it is stopped first)."""
+        self.stop()
+        self._drain.join()
+        return [line.rstrip("\n") for line in self._output]
 
 
 @pytest.fixture
@@ -406,6 +416,29 @@ def test_a_lost_redis_leaves_the_answers_that_need_no_state_as_documented(tmp_pa
             assert submit.status_code == 200 and submit.json()["resMessage"] == "system error", submit.text
         finally:
             fake.stop()
+
+
+def test_a_lost_redis_logs_each_request_once_with_its_access_line(tmp_path):
+    """docs/load-and-workers.md, "Failure behaviour": every answered request keeps its access line
+    (the answer the client got), and the outage is one line per request saying what was lost,
+    however many of its store calls failed (after a reset no view is kept: a submit's rules, then
+    its journal entry's clock, each failed on the store)."""
+    with _private_redis(tmp_path) as (url, (_, stop)):
+        fake = Serve("--state", url, quiet=False)
+        try:
+            assert _submit(fake.url)["resCode"] == 200
+            requests.post(fake.url + "/__admin/reset", timeout=10).raise_for_status()
+            stop()
+            assert _submit(fake.url)["resCode"] == 500
+            assert requests.get(fake.url + "/nope", timeout=10).status_code == 404
+        finally:
+            lines = fake.lines()
+    outages = [line for line in lines if "state store unavailable" in line]
+    assert len(outages) == 2, lines
+    assert f"state store unavailable on POST {SUBMIT}: answered system error (" in outages[0], lines
+    assert "state store unavailable on GET /nope: the journal entry is lost (" in outages[1], lines
+    assert sum(f"POST {SUBMIT} -> 200 resCode=500 " in line for line in lines) == 1, lines
+    assert sum("GET /nope -> 404 " in line for line in lines) == 1, lines
 
 
 def test_a_private_redis_that_cannot_start_says_so_and_leaves_no_folder(tmp_path, monkeypatch):
