@@ -215,6 +215,29 @@ def test_an_unreachable_redis_is_one_clear_error(prefix):
         Backend(Config(state=f"redis://u:hunter22@127.0.0.1:{port}/0", state_timeout_s=0.5))
 
 
+def test_a_rediss_url_for_a_redis_without_tls_says_so_not_cannot_reach(tmp_path):
+    """A plain Redis leaves a TLS handshake unanswered (redis-py: "Timeout connecting to server"):
+    the line says Redis was reached and does not serve TLS, and which scheme to use."""
+    with _private_redis(tmp_path) as (url, _):
+        tls_url = url.replace("redis://", "rediss://")
+        with pytest.raises(ConfigError, match=r"did not complete a TLS handshake.*use redis:// for a Redis"):
+            Backend(Config(state=tls_url, state_timeout_s=0.5))
+
+
+def test_a_redis_url_for_a_redis_serving_tls_or_a_certificate_not_trusted_says_so(tmp_path):
+    """The other way round (a TLS-only Redis resets a plain PING), and a TLS Redis whose
+    certificate this machine does not trust: each says what failed, not "cannot reach"."""
+    with _private_redis(tmp_path, tls=True) as (url, _):
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        with pytest.raises(ConfigError, match=rf"Redis serves TLS on port {port}.*use rediss://"):
+            Backend(Config(state=url, state_timeout_s=5))
+        tls_url = url.replace("redis://", "rediss://")
+        with pytest.raises(ConfigError, match=r"the TLS handshake failed \(.*certificate verify failed.*ssl_ca_certs"):
+            Backend(Config(state=tls_url, state_timeout_s=5))
+        trusted = Backend(Config(state=f"{tls_url}?ssl_ca_certs={tmp_path / 'ca.pem'}", state_timeout_s=5))
+        assert trusted.health()["redis"] == "up"  # the same Redis, reachable over TLS all along
+
+
 def test_the_admin_config_never_shows_the_redis_password(url, prefix):
     secret_url = url.replace("redis://", "redis://:pw-not-shown@")
     config = Config(state=secret_url, state_prefix=prefix)
@@ -316,17 +339,28 @@ def test_concurrent_submits_over_three_fakes_lose_and_duplicate_nothing(three):
 
 # -- Redis going away under a running fake -----------------------------------------------------
 @contextlib.contextmanager
-def _private_redis(workdir: Path, *extra: str) -> Iterator[tuple[str, callable]]:
-    """A redis-server of our own (append-only file in ``workdir``), and a function restarting it."""
+def _private_redis(workdir: Path, *extra: str, tls: bool = False) -> Iterator[tuple[str, callable]]:
+    """A redis-server of our own (append-only file in ``workdir``), and a function restarting it.
+    ``tls``: it serves TLS only (a certificate of a CA of its own, ``workdir/ca.pem``)."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not on PATH")
     port = _free_port()
     procs: list[subprocess.Popen] = []
+    listen = ["--port", str(port)]
+    if tls:
+        import trustme
+
+        ca = trustme.CA()
+        leaf = ca.issue_cert("127.0.0.1")
+        ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(workdir / "redis.pem"))
+        listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(workdir / "redis.pem"),
+                  "--tls-key-file", str(workdir / "redis.pem"), "--tls-auth-clients", "no"]
 
     def start() -> None:
         procs.append(subprocess.Popen(
-            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+            [server, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
              "--appendfsync", "always", "--dir", str(workdir), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))
