@@ -475,6 +475,26 @@ def test_a_lost_redis_logs_each_request_once_with_its_access_line(tmp_path):
     assert sum("GET /nope -> 404 " in line for line in lines) == 1, lines
 
 
+def test_a_redis_that_refuses_writes_is_an_outage_in_one_line_not_a_traceback(tmp_path):
+    """A Redis full at its maxmemory answers the writes with an error (not a lost connection):
+    the submit answers system error and is logged as an outage, with its access line."""
+    import redis
+
+    with _private_redis(tmp_path) as (url, _):
+        fake = Serve("--state", url, quiet=False)
+        try:
+            assert _submit(fake.url)["resCode"] == 200
+            redis.Redis.from_url(url).config_set("maxmemory", 1)
+            answer = _submit(fake.url)
+            assert answer["resCode"] == 500 and answer["resMessage"] == "system error", answer
+        finally:
+            lines = fake.lines()
+    assert not any("Traceback" in line for line in lines), lines
+    (outage,) = [line for line in lines if "state store unavailable" in line]
+    assert f"on POST {SUBMIT}: answered system error (" in outage and "maxmemory" in outage, lines
+    assert sum(f"POST {SUBMIT} -> 200 resCode=500 " in line for line in lines) == 1, lines
+
+
 def test_a_private_redis_that_cannot_start_says_so_and_leaves_no_folder(tmp_path, monkeypatch):
     """A redis-server that exits at once (before writing its log: once a FileNotFoundError
     traceback) is one ConfigError line, and its private folder goes with it."""
