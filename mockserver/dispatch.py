@@ -75,10 +75,18 @@ class _Attempt:
     route: Route | None = None
     ctx: Context | None = None
     refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
-    recorded_ms: float | None = None  # journaled, in this long: the request's log line is due
     #: answered without reading or changing state (an unknown path, a wrong method, a bad body):
     #: a store that is down loses its journal entry, never this answer
     stateless: bool = False
+    #: the first store outage the request met (answering, journaling, writing): logged once, when done
+    outage: BaseException | None = None
+    #: the answer is the outage's 500 ``system error`` (else only the journal entry is lost)
+    answered_down: bool = False
+
+    def met(self, exc: BaseException) -> None:
+        """The store failed the request here: the first failure is the one its log line names."""
+        if self.outage is None:
+            self.outage = exc
 
     @property
     def kind(self) -> str | None:
@@ -148,13 +156,23 @@ class Dispatcher:
                     with store.unit(fresh=True):
                         reply = self._handle(attempt)
             except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
-                if attempt.stateless:  # only the journal entry is lost: the answer holds without the store
-                    log.warning("bgmock: state store unavailable: the journal entry of %s %s is lost (%s)",
-                                _printable(request.method), _printable(request.path), exc)
-                else:  # lost at the end: the route had answered on state that was not kept
-                    reply = self._store_lost(request, exc, attempt.route)
-        if attempt.recorded_ms is not None:  # logged once the unit is done: the answer the client gets
-            self._log(request, reply, attempt.recorded_ms, attempt.made)
+                attempt.met(exc)  # stateless: only the journal entry is lost, the answer holds without the store
+                if not attempt.stateless:  # lost at the end: the route had answered on state that was not kept
+                    reply = self._store_lost(attempt, exc)
+            except Exception:  # the store refused the writes (a full Redis's OOM): a 500, and the log line
+                reply = self._internal_error(attempt)
+        return self._done(attempt, reply)
+
+    def _done(self, attempt: _Attempt, reply: Reply) -> Reply:
+        """Log the request once its unit is done: the outage it met, in one line, and its access
+        line with the answer the client gets and the time it took, the store's calls included."""
+        request, made = attempt.request, attempt.made
+        if attempt.outage is not None:
+            lost = "answered system error" if attempt.answered_down else "the journal entry is lost"
+            log.warning("bgmock: state store unavailable on %s %s: %s (%s)", _printable(request.method),
+                        _shown_path(request, made), lost, attempt.outage)
+        if attempt.journaled and made.config.log_requests:
+            self._log(request, reply, (time.perf_counter() - attempt.started) * 1000, made)
         return reply
 
     def _pending(self, request: Incoming) -> contextlib.AbstractContextManager[None]:
@@ -166,13 +184,21 @@ class Dispatcher:
             return contextlib.nullcontext()
         return self.backend.pending.held()
 
-    def _store_lost(self, request: Incoming, exc: BaseException, route: Route | None) -> Reply:
+    def _store_lost(self, attempt: _Attempt, exc: BaseException) -> Reply:
         """The API's own 500 ``system error`` (HTTP 200, as the gateway answers); on the admin
-        API, a plain REST API, HTTP 503 with it, so ``curl -f`` and scripts see the outage."""
-        log.warning("bgmock: state store unavailable on %s %s: %s", _printable(request.method),
-                    _printable(request.path), exc)
-        status = 503 if route is not None and route.kind == "admin" else 200
+        API, a plain REST API, HTTP 503 with it, so ``curl -f`` and scripts see the outage.
+        Logged when the request is done (``_done``), once however often the store failed it."""
+        attempt.met(exc)
+        attempt.answered_down = True
+        status = 503 if attempt.kind == "admin" else 200
         return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
+
+    def _internal_error(self, attempt: _Attempt) -> Reply:
+        """The safety net: a bug in the fake (or a store's refusal) is a 500 envelope and a
+        logged traceback, never a traceback to the client."""
+        request = attempt.request
+        log.exception("bgmock: internal error on %s %s", _printable(request.method), _shown_path(request, attempt.made))
+        return Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
 
     def _handle(self, attempt: _Attempt) -> Reply:
         reply = self._finished(attempt, self._answer(attempt))
@@ -205,12 +231,9 @@ class Dispatcher:
             status = 400 if attempt.kind == "admin" else 200
             reply = Reply.json(self.envelopes.business_error(exc), status=status, delay_ms=exc.delay_ms)
         except self._store_down as exc:
-            reply = self._store_lost(attempt.request, exc, attempt.route)
+            reply = self._store_lost(attempt, exc)
         except Exception:  # the safety net: a bug in the fake is a 500 envelope, not a traceback
-            request = attempt.request
-            shown = _shown_path(request, attempt.made)
-            log.exception("bgmock: internal error on %s %s", _printable(request.method), shown)
-            reply = Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
+            reply = self._internal_error(attempt)
         return reply
 
     def _routed(self, attempt: _Attempt) -> Reply:
@@ -244,12 +267,12 @@ class Dispatcher:
         request = attempt.request
         try:
             notes = attempt.refused or (attempt.ctx.notes if attempt.ctx is not None else Notes())
-            attempt.recorded_ms = self._record(request, attempt.route, notes, reply, attempt.started, made=attempt.made)
-        except self._store_down as exc:  # the outage is said once per request, without a traceback
-            log.warning("bgmock: could not record %s %s: state store unavailable (%s)",
-                        _printable(request.method), _printable(request.path), exc)
+            self._record(request, attempt.route, notes, reply, attempt.started, made=attempt.made)
+        except self._store_down as exc:  # said once per request, when it is done (``_done``)
+            attempt.met(exc)
         except Exception:  # the journal must never turn an answer into a traceback
-            log.exception("bgmock: could not record %s %s", request.method, request.path)
+            log.exception("bgmock: could not record %s %s", _printable(request.method),
+                          _shown_path(request, attempt.made))
 
     def _match(self, path: str, method: str) -> tuple[str, dict[str, Any]]:
         """werkzeug's match, remembered for paths without arguments (the API's fixed paths).
@@ -299,22 +322,18 @@ class Dispatcher:
     def refuse(self, request: Incoming, error: GatewayError) -> Reply:
         """Answer ``request`` with a gateway error and journal it, outside the routes: what the
         proxy mode does with a host the fake does not stand in for (proxy.py)."""
-        started = time.perf_counter()
+        attempt = _Attempt(request, time.perf_counter(), self.settings, stateless=True)
+        attempt.refused = Notes(gateway=error.code, problems=[error.message])
         reply = self._gateway(error)
-        made = self.settings
-        notes = Notes(gateway=error.code, problems=[error.message])
-        elapsed_ms = self._record(request, None, notes, reply, started, made=made)
-        self._log(request, reply, elapsed_ms, made)
-        return reply
+        self._journal(attempt, reply)
+        return self._done(attempt, reply)
 
     def _record(  # noqa: PLR0913 - what one journal entry is made of
         self, request: Incoming, route: Route | None, notes: Notes, reply: Reply, started: float, *,
         made: _FromSettings,
-    ) -> float:
-        """Journal the request; its handling time in ms (for the log line)."""
+    ) -> None:
         entry = made.journal.entry(request, route.endpoint if route else None, notes, reply, started)
         self.backend.record(entry.to_json())
-        return entry.elapsed_ms
 
     def _log(self, request: Incoming, reply: Reply, elapsed_ms: float, made: _FromSettings) -> None:
         if made.config.log_requests:

@@ -311,6 +311,8 @@ def redis_storage(url: str, config: Any) -> Storage:
         tasks=RedisTasks(session, config), rules=RedisRules(session),
         journal=RedisJournal(session, config.journal_size), buckets=RedisBuckets(session),
         ids=RedisIds(session), cell=RedisClockCell(session), engine="redis",
-        unavailable=(redis.ConnectionError, redis.TimeoutError), unit=session.unit_of_work, touched=session.touched,
+        # down, too slow, or refusing writes (full at maxmemory, a replica): the API's 500, one log line
+        unavailable=(redis.ConnectionError, redis.TimeoutError, redis.OutOfMemoryError, redis.ReadOnlyError),
+        unit=session.unit_of_work, touched=session.touched,
         engine_info=lambda: {"redisUsedMemory": int(client.info("memory")["used_memory"])},
     )

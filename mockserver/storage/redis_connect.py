@@ -3,12 +3,16 @@
 Three steps, each with its own words: the URL is read (``state_url.py``: what it names), the
 client is built (the connection class made with every parameter, without connecting: a
 parameter redis-py refuses is a bad URL, not "cannot reach"), and Redis is asked ``PING``: no
-answer is "cannot reach Redis"; an answer refusing the login says so, and how a password is
+answer is "cannot reach Redis", unless Redis was reached and spoke the other protocol (TLS
+for a ``redis://`` URL, plain text for a ``rediss://`` one: asked again in that protocol) or
+refused the TLS handshake; an answer refusing the login says so, and how a password is
 written; an unknown DB says so.  The password never appears (``without_password``).
 """
 
 from __future__ import annotations
 
+import socket
+import ssl
 from typing import Any
 
 from ..config import ConfigError
@@ -23,6 +27,8 @@ except ImportError:  # pragma: no cover - the message is in connect
 _LOGIN_WORDS = ("NOAUTH", "WRONGPASS", "already authenticated", "invalid password", "invalid username-password")
 #: Redis's words for a password given to a Redis that has none.
 _NO_PASSWORD_WORDS = ("no password is set", "without any password configured")
+#: The longest a failed start waits, on top of its PING, to ask the other protocol.
+_PROBE_S = 1.0
 
 
 def connect(url: str, timeout_s: float) -> Any:
@@ -39,11 +45,11 @@ def connect(url: str, timeout_s: float) -> Any:
     try:
         client.ping()
     except (redis.RedisError, OSError) as exc:
-        raise ConfigError(f"--state {target.shown}: {_refusal(target, exc)}") from None
+        raise ConfigError(f"--state {target.shown}: {_refusal(target, exc, timeout_s)}") from None
     return client
 
 
-def _refusal(target: RedisTarget, exc: Exception) -> str:
+def _refusal(target: RedisTarget, exc: Exception, timeout_s: float) -> str:
     """What a failed ``PING`` means to the user, in their words."""
     text = str(exc)
     if any(words in text for words in _NO_PASSWORD_WORDS):
@@ -57,7 +63,44 @@ def _refusal(target: RedisTarget, exc: Exception) -> str:
                 f"setting (16 unless configured otherwise)")
     if isinstance(exc, redis.ResponseError):
         return f"Redis answered PING with an error ({text})"
+    return _unanswered(target, exc, text, min(timeout_s, _PROBE_S))
+
+
+def _unanswered(target: RedisTarget, exc: Exception, text: str, probe_s: float) -> str:
+    """No answer to ``PING``: Redis out of reach, or reached and the TLS of the URL's scheme
+    not what it serves (a plain Redis leaves a TLS handshake unanswered: "Timeout connecting")."""
+    if target.scheme == "rediss" and _answers_plain(target.host, target.port, probe_s):
+        return (f"Redis answered in plain text, and did not complete a TLS handshake: it does not serve TLS "
+                f"on port {target.port}; use redis:// for a Redis without TLS ({text})")
+    if isinstance(exc.__cause__ or exc.__context__, ssl.SSLError):
+        hint = ("; a CA of your own is given with ?ssl_ca_certs=CA.pem"
+                if isinstance(exc.__cause__ or exc.__context__, ssl.SSLCertVerificationError) else "")
+        return f"Redis was reached, and the TLS handshake failed ({text}){hint}"
+    if target.scheme == "redis" and _speaks_tls(target.host, target.port, probe_s):
+        return f"Redis serves TLS on port {target.port}, and the URL asks for plain text: use rediss:// ({text})"
     return f"cannot reach Redis ({text})"
+
+
+def _answers_plain(host: str, port: int, timeout_s: float) -> bool:
+    """Whether a plain-text Redis answers an inline ``PING`` at ``host:port`` (``+PONG``, or an
+    error such as ``-NOAUTH``: either is Redis speaking without TLS)."""
+    try:
+        with socket.create_connection((host, port), timeout_s) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(1) in (b"+", b"-")
+    except OSError:
+        return False
+
+
+def _speaks_tls(host: str, port: int, timeout_s: float) -> bool:
+    """Whether a TLS handshake at ``host:port`` completes (certificates unchecked: only the protocol is asked)."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout_s) as sock, context.wrap_socket(sock, server_hostname=host):
+            return True
+    except OSError:  # ssl.SSLError among them: a plain server closes on a ClientHello, or leaves it unanswered
+        return False
 
 
 def _login_refused(target: RedisTarget, exc: Exception, text: str) -> str:

@@ -215,6 +215,29 @@ def test_an_unreachable_redis_is_one_clear_error(prefix):
         Backend(Config(state=f"redis://u:hunter22@127.0.0.1:{port}/0", state_timeout_s=0.5))
 
 
+def test_a_rediss_url_for_a_redis_without_tls_says_so_not_cannot_reach(tmp_path):
+    """A plain Redis leaves a TLS handshake unanswered (redis-py: "Timeout connecting to server"):
+    the line says Redis was reached and does not serve TLS, and which scheme to use."""
+    with _private_redis(tmp_path) as (url, _):
+        tls_url = url.replace("redis://", "rediss://")
+        with pytest.raises(ConfigError, match=r"did not complete a TLS handshake.*use redis:// for a Redis"):
+            Backend(Config(state=tls_url, state_timeout_s=0.5))
+
+
+def test_a_redis_url_for_a_redis_serving_tls_or_a_certificate_not_trusted_says_so(tmp_path):
+    """The other way round (a TLS-only Redis resets a plain PING), and a TLS Redis whose
+    certificate this machine does not trust: each says what failed, not "cannot reach"."""
+    with _private_redis(tmp_path, tls=True) as (url, _):
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        with pytest.raises(ConfigError, match=rf"Redis serves TLS on port {port}.*use rediss://"):
+            Backend(Config(state=url, state_timeout_s=5))
+        tls_url = url.replace("redis://", "rediss://")
+        with pytest.raises(ConfigError, match=r"the TLS handshake failed \(.*certificate verify failed.*ssl_ca_certs"):
+            Backend(Config(state=tls_url, state_timeout_s=5))
+        trusted = Backend(Config(state=f"{tls_url}?ssl_ca_certs={tmp_path / 'ca.pem'}", state_timeout_s=5))
+        assert trusted.health()["redis"] == "up"  # the same Redis, reachable over TLS all along
+
+
 def test_the_admin_config_never_shows_the_redis_password(url, prefix):
     secret_url = url.replace("redis://", "redis://:pw-not-shown@")
     config = Config(state=secret_url, state_prefix=prefix)
@@ -229,23 +252,33 @@ def _free_port() -> int:
 
 
 class Serve:
-    """``bgmock serve --state REDIS`` in a subprocess; ready when its line is printed."""
+    """``bgmock serve --state REDIS`` in a subprocess; ready when its line is printed.
+    ``quiet=False`` keeps the request log; ``lines()`` is its output once stopped."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, quiet: bool = True) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port), "--quiet", *args],
+            [sys.executable, "-m", "mockserver.cli", "serve", "--port", str(self.port),
+             *(["--quiet"] if quiet else []), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         line = self.proc.stdout.readline()
         if "listening" not in line:
             self.stop()
             raise AssertionError(f"bgmock serve did not start: {line}{self.proc.stdout.read()}")
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep the pipe drained
+        self._output: list[str] = []
+        self._drain = threading.Thread(target=lambda: self._output.extend(self.proc.stdout), daemon=True)
+        self._drain.start()  # keep the pipe drained
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+    def lines(self) -> list[str]:
+        """Everything it wrote after its start-up line (it is stopped first)."""
+        self.stop()
+        self._drain.join()
+        return [line.rstrip("\n") for line in self._output]
 
 
 @pytest.fixture
@@ -306,17 +339,28 @@ def test_concurrent_submits_over_three_fakes_lose_and_duplicate_nothing(three):
 
 # -- Redis going away under a running fake -----------------------------------------------------
 @contextlib.contextmanager
-def _private_redis(workdir: Path, *extra: str) -> Iterator[tuple[str, callable]]:
-    """A redis-server of our own (append-only file in ``workdir``), and a function restarting it."""
+def _private_redis(workdir: Path, *extra: str, tls: bool = False) -> Iterator[tuple[str, callable]]:
+    """A redis-server of our own (append-only file in ``workdir``), and a function restarting it.
+    ``tls``: it serves TLS only (a certificate of a CA of its own, ``workdir/ca.pem``)."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not on PATH")
     port = _free_port()
     procs: list[subprocess.Popen] = []
+    listen = ["--port", str(port)]
+    if tls:
+        import trustme
+
+        ca = trustme.CA()
+        leaf = ca.issue_cert("127.0.0.1")
+        ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(workdir / "redis.pem"))
+        listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(workdir / "redis.pem"),
+                  "--tls-key-file", str(workdir / "redis.pem"), "--tls-auth-clients", "no"]
 
     def start() -> None:
         procs.append(subprocess.Popen(
-            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+            [server, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
              "--appendfsync", "always", "--dir", str(workdir), *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))
@@ -429,6 +473,49 @@ def test_a_lost_redis_leaves_the_answers_that_need_no_state_as_documented(tmp_pa
             assert submit.status_code == 200 and submit.json()["resMessage"] == "system error", submit.text
         finally:
             fake.stop()
+
+
+def test_a_lost_redis_logs_each_request_once_with_its_access_line(tmp_path):
+    """docs/load-and-workers.md, "Failure behaviour": every answered request keeps its access line
+    (the answer the client got), and the outage is one line per request saying what was lost,
+    however many of its store calls failed (after a reset no view is kept: a submit's rules, then
+    its journal entry's clock, each failed on the store)."""
+    with _private_redis(tmp_path) as (url, (_, stop)):
+        fake = Serve("--state", url, quiet=False)
+        try:
+            assert _submit(fake.url)["resCode"] == 200
+            requests.post(fake.url + "/__admin/reset", timeout=10).raise_for_status()
+            stop()
+            assert _submit(fake.url)["resCode"] == 500
+            assert requests.get(fake.url + "/nope", timeout=10).status_code == 404
+        finally:
+            lines = fake.lines()
+    outages = [line for line in lines if "state store unavailable" in line]
+    assert len(outages) == 2, lines
+    assert f"state store unavailable on POST {SUBMIT}: answered system error (" in outages[0], lines
+    assert "state store unavailable on GET /nope: the journal entry is lost (" in outages[1], lines
+    assert sum(f"POST {SUBMIT} -> 200 resCode=500 " in line for line in lines) == 1, lines
+    assert sum("GET /nope -> 404 " in line for line in lines) == 1, lines
+
+
+def test_a_redis_that_refuses_writes_is_an_outage_in_one_line_not_a_traceback(tmp_path):
+    """A Redis full at its maxmemory answers the writes with an error (not a lost connection):
+    the submit answers system error and is logged as an outage, with its access line."""
+    import redis
+
+    with _private_redis(tmp_path) as (url, _):
+        fake = Serve("--state", url, quiet=False)
+        try:
+            assert _submit(fake.url)["resCode"] == 200
+            redis.Redis.from_url(url).config_set("maxmemory", 1)
+            answer = _submit(fake.url)
+            assert answer["resCode"] == 500 and answer["resMessage"] == "system error", answer
+        finally:
+            lines = fake.lines()
+    assert not any("Traceback" in line for line in lines), lines
+    (outage,) = [line for line in lines if "state store unavailable" in line]
+    assert f"on POST {SUBMIT}: answered system error (" in outage and "maxmemory" in outage, lines
+    assert sum(f"POST {SUBMIT} -> 200 resCode=500 " in line for line in lines) == 1, lines
 
 
 def test_a_private_redis_that_cannot_start_says_so_and_leaves_no_folder(tmp_path, monkeypatch):
