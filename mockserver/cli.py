@@ -392,7 +392,8 @@ def _make_server(config: Config, app: Any, *, tls_port: bool = False) -> Any:
     # With --proxy the port also takes plain HTTP (CONNECT arrives in the clear); --tls alone
     # makes it HTTPS only, and a plain request there is told to use https.
     gate = Gate(lambda: server_context(config), plain=config.proxy) if https else None
-    proxy = Proxy(lambda: config, app.dispatcher.refuse) if config.proxy and not tls_port else None
+    dispatcher = app.dispatcher
+    proxy = Proxy(lambda: config, dispatcher.refuse, dispatcher.shown) if config.proxy and not tls_port else None
     return make_threaded(
         config.host, port, app, refusal=app.refusal, max_body=config.max_body_bytes, tls=gate, proxy=proxy,
         body_memory=config.body_memory_bytes,

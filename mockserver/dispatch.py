@@ -319,6 +319,12 @@ class Dispatcher:
         status, body = self.envelopes.gateway_error(error)
         return Reply.json(body, status=status)
 
+    def shown(self, method: object, path: object) -> str:
+        """``METHOD PATH`` as every log line shows a request, also outside the dispatcher (a
+        server's own error, the proxy's refusal): escaped, so a sent newline cannot forge a log
+        line; secrets masked, as the journal masks them."""
+        return f"{_printable(str(method))} {_printable(self.settings.redactor.text(str(path)))}"
+
     def refuse(self, request: Incoming, error: GatewayError) -> Reply:
         """Answer ``request`` with a gateway error and journal it, outside the routes: what the
         proxy mode does with a host the fake does not stand in for (proxy.py)."""

@@ -45,9 +45,15 @@ class Proxy:
     """The server's proxy hook (``httpd.ServerOptions(proxy=...)``): answers CONNECT for the
     fake's hosts by terminating TLS here, and checks absolute-form request targets."""
 
-    def __init__(self, config: Callable[[], Config], refuse: Callable[[Incoming, GatewayError], Reply]) -> None:
+    def __init__(
+        self, config: Callable[[], Config], refuse: Callable[[Incoming, GatewayError], Reply],
+        shown: Callable[[str, str], str],
+    ) -> None:
+        """``refuse`` answers and journals a refused request, ``shown`` writes one for the log
+        (``Dispatcher.refuse`` and ``Dispatcher.shown``)."""
         self._config = config
         self._refuse = refuse
+        self._shown = shown
 
     def allows(self, host: str) -> bool:
         config = self._config()
@@ -98,7 +104,7 @@ class Proxy:
             method, target[:2048], headers=dict(headers), base_url=f"{handler.scheme}://proxy",
         )
         reply = self._refuse(request, GatewayError("ProxyRefused", message, status=403))
-        log.warning("bgmock: proxy refused %s %s from %s", method, target[:300], handler.client_address[0])
+        log.warning("bgmock: proxy refused %s from %s", self._shown(method, target), handler.client_address[0])
         return BadRequest(403, message, reply.body)
 
 

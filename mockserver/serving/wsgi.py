@@ -82,7 +82,8 @@ class WsgiApp:
         except _NoRoom:
             return self._bad_request(503, "too many request bodies in flight (body_memory_bytes); retry")
         except Exception:  # the dispatcher has its own net; this one catches a broken request stream
-            log.exception("bgmock: internal error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            log.exception("bgmock: internal error on %s",
+                          self.dispatcher.shown(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
             return Reply.json(self.dispatcher.envelopes.business_error(ApiError(500, "internal error in bgmock")))
         finally:
             self.bodies.release(charged)

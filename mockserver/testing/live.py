@@ -46,7 +46,7 @@ class LiveServer:
         self._server: ThreadedServer = make_server(
             host, port, self.app, refusal=fake.refusal, max_body=cfg.max_body_bytes,
             body_memory=cfg.body_memory_bytes, tls=Gate(lambda: server_context(current()), plain=True),
-            proxy=Proxy(current, self.dispatcher.refuse),
+            proxy=Proxy(current, self.dispatcher.refuse, self.dispatcher.shown),
         )
         self.host = host
         self.port = self._server.socket.getsockname()[1]

@@ -162,3 +162,39 @@ def test_split_authority():
     assert split_authority("[::1]:8443") == ("::1", 8443)
     assert split_authority("example.com") == ("example.com", None)
     assert split_authority("example.com:0") == ("example.com", None)
+
+
+def test_the_refusal_and_internal_error_log_lines_escape_and_mask_what_was_sent(caplog):
+    """What a client sent, in a log line written outside the dispatcher (the proxy's refusal, a
+    server's own internal error), is shown as the access line shows it: a sent CR/LF cannot forge
+    a second line, and a configured secret is masked."""
+    from types import SimpleNamespace
+
+    from mockserver.api import Backend
+    from mockserver.config import Config
+    from mockserver.dispatch import Dispatcher
+    from mockserver.serving.proxy import Proxy
+    from mockserver.serving.wsgi import WsgiApp
+
+    token = "Adm1n-T0ken-Secret"
+    config = Config(proxy=True, admin_token=token, log_requests=False)
+    dispatcher = Dispatcher(Backend(config))
+    proxy = Proxy(lambda: config, dispatcher.refuse, dispatcher.shown)
+    handler = SimpleNamespace(scheme="http", client_address=("127.0.0.1", 5555))
+    caplog.set_level("INFO", logger="bgmock")
+    target = f"http://evil.example/a?t={token}\r\n12:00:00 GET / -> 200 forged"
+    refused = proxy.refusal(handler, "GET", target, "evil.example", [])
+    assert refused.status == 403
+
+    class Broken(WsgiApp):
+        def incoming(self, environ):  # a broken request stream
+            raise RuntimeError("boom")
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"/x{token}\nforged", "wsgi.input": None, "CONTENT_LENGTH": "0"}
+    Broken(dispatcher)(environ, lambda *args: None)
+    messages = [record.getMessage() for record in caplog.records]
+    lines = [text for text in messages if "refused" in text or "internal error" in text]
+    assert len(lines) == 2, lines
+    for line in lines:
+        assert "\n" not in line and "\r" not in line and token not in line, line
+    assert "\\r\\n12:00:00 GET / -> 200 forged" in lines[0]
