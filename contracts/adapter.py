@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import os
 import sys
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
+
+from .frames import where
 
 
 class Rejected(Exception):  # noqa: N818 - the protocol's name, as users write it
@@ -133,15 +134,13 @@ def close(adapter: Any) -> None:
 
 
 def describe_exception(exc: BaseException) -> str:
-    """``KeyError('taskId')`` style, with where it came from (the last frame of the user's code).
+    """``KeyError('taskId')`` style, with where it came from: the innermost frame of the user's
+    code, not the library it called (``contracts.frames.where``).
 
     An exception marked ``described = True`` already says what happened in words (a command
     adapter's crash): its text is used as it is."""
     if getattr(exc, "described", False):
         return str(exc)
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    frames = inspect.getinnerframes(exc.__traceback__) if exc.__traceback__ else []
-    if frames:
-        last = frames[-1]
-        text += f" (at {os.path.basename(last.filename)}:{last.lineno})"
-    return text
+    location = where(exc.__traceback__)
+    return f"{text} (at {location})" if location else text

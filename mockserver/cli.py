@@ -62,7 +62,8 @@ def _serve_args(parser: argparse.ArgumentParser) -> None:
         help="accept any modelNum, not only the scene catalog's")
     add("--catalog", metavar="FILE", help="scene catalog JSON to use instead of the shipped fixtures/scenes.json")
     add("--admin-token", metavar="TOKEN",
-        help="require header X-Bgmock-Admin-Token on /__admin (required when binding beyond loopback)")
+        help="require header X-Bgmock-Admin-Token on /__admin: TOKEN is at least 8 characters (required when "
+             "binding beyond loopback)")
     add("--allow-host", action="append", default=[], metavar="NAME",
         help="also answer requests whose Host header is NAME (besides 127.0.0.1, localhost, [::1], the "
              "bound host and public_url's); any other Host is refused (DNS rebinding); repeatable")
@@ -87,7 +88,7 @@ def _load_args(parser: argparse.ArgumentParser) -> None:
                       help="delay before answering: 200ms, 50ms..2s, or lognormal:p50=120ms,p99=2s "
                            "(repeatable per endpoint)")
     load.add_argument("--workers", type=flag_int, metavar="N",
-                      help="run N processes of the production server (granian) sharing state")
+                      help="run N processes of the production server (granian) sharing state (at most 64)")
     load.add_argument("--server", choices=["auto", "threaded", "granian", "werkzeug"],
                       help="auto (default): bgmock's threaded keep-alive server for one process (exact TCP "
                            "resets), granian for --workers; granian: also for one worker; werkzeug: werkzeug's "

@@ -10,9 +10,11 @@ is in ``schemas/config.json`` and the README's settings table.
 
 from __future__ import annotations
 
+import argparse
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -20,6 +22,7 @@ from helpers import QUERY, SCENES, SUBMIT, client, submit_item
 from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 import mockserver
+from mockserver.cli import _serve_args as cli_serve_args
 from mockserver.config import Config, ConfigError
 from mockserver.spec import load_spec
 
@@ -71,19 +74,58 @@ def test_a_bucket_of_any_valid_rate_and_burst_answers(limit: dict[str, float], s
     assert codes == ([200, 200, 200] if "burst" in limit else [200, 501, 501])
 
 
-def test_the_readme_gives_every_maximum_of_a_number_setting() -> None:
-    """The settings table says each number setting's maximum (ports aside: 65535 is no news)."""
+def _bounds(prop: dict[str, Any]) -> list[tuple[str, int | float]]:
+    """The bounds of one setting a user can run into: ``("at most", 64)``, ``("at least", 8)``.
+
+    A maximum (ports aside: 65535 is no news), a minimum above 1 and a string's minimum length
+    above 1 (a count of 0 or less, an empty name, refused: no news either); ``anyOf`` is looked
+    into (``admin_token``: a string of 8 or more, or null)."""
+    out: list[tuple[str, int | float]] = []
+    for part in [prop, *prop.get("anyOf", [])]:
+        if "maximum" in part:
+            out.append(("at most", part["maximum"]))
+        for key in ("minimum", "minLength"):
+            if part.get(key, 0) > 1:
+                out.append(("at least", part[key]))
+    return out
+
+
+def _bounded_settings() -> dict[str, list[tuple[str, int | float]]]:
+    properties = load_spec().schema("config.json")["properties"]
+    found = {key: _bounds(prop) for key, prop in properties.items() if key not in ("port", "tls_port")}
+    return {key: bounds for key, bounds in found.items() if bounds}
+
+
+def test_the_bounds_looked_for_include_the_admin_token_s_length() -> None:
+    bounded = _bounded_settings()
+    assert bounded["admin_token"] == [("at least", 8)] and bounded["workers"] == [("at most", 64)], bounded
+
+
+def test_the_readme_gives_every_bound_of_a_setting() -> None:
+    """The settings table says each bound a value can hit: ``task_ttl_s`` at most 31536000, an
+    ``admin_token`` of at least 8 characters (a trial found that one documented nowhere)."""
     readme = Path(__file__).resolve().parents[2] / "README.md"
     text = readme.read_text(encoding="utf-8")
     table = text[text.index("| setting | flag | default | meaning |"):text.index("## What is validated")]
     table = re.sub(r"(?<=\d)[ \u202f,](?=\d{3}\b)", "", table)  # 31 536 000 -> 31536000
-    properties = load_spec().schema("config.json")["properties"]
     missing = []
-    for key, prop in properties.items():
-        high = prop.get("maximum")
-        if high is None or key in ("port", "tls_port"):
-            continue
+    for key, bounds in _bounded_settings().items():
         row = next((line for line in table.splitlines() if f"`{key}`" in line), "")
-        if not re.search(rf"(?<![\d.]){high}(?![\d.])", row):
-            missing.append(f"{key} (at most {high})")
+        missing += [f"{key} ({word} {value})" for word, value in bounds
+                    if not re.search(rf"(?<![\d.]){value}(?![\d.])", row)]
     assert not missing, f"README's settings table does not give: {', '.join(missing)}"
+
+
+def test_a_flag_s_help_gives_its_setting_s_bounds() -> None:
+    """``bgmock serve --help`` says what the flag takes: ``--admin-token`` at least 8 characters,
+    ``--workers`` at most 64."""
+    parser = argparse.ArgumentParser()
+    cli_serve_args(parser)
+    bounded = _bounded_settings()
+    missing = [
+        f"{action.option_strings[0]} ({word} {value})"
+        for action in parser._actions  # noqa: SLF001 - argparse lists a parser's flags nowhere else
+        for word, value in bounded.get(action.dest, [])
+        if not re.search(rf"{word} {value}(?![\d.])", action.help or "")
+    ]
+    assert not missing, f"bgmock serve --help does not give: {', '.join(missing)}"
