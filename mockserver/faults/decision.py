@@ -10,7 +10,6 @@ its order of checks says, and the dispatcher applies what is left to the answer 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -77,11 +76,11 @@ class Injector:
         """Install the configured rules as ``owner``'s (the fake's, whichever of its workers
         installs them), replacing the start-up rules an earlier start left on a shared store
         (this fake's, or a sibling's on the same Redis prefix). Returns those it replaced when
-        they did something else than these (``_behaviour``: a rule without its counters), so a
-        start can say it changed what its siblings inject."""
+        they did something else than these (``FaultRule.same_behaviour``: a rule without its ID
+        and counters, in any order), so a start can say it changed what its siblings inject."""
         fresh = [FaultRule.from_json(self.spec, data, self._rule_id()) for data in rules]
         replaced = self.store.rules.install_startup(fresh, owner)
-        if sorted(map(_behaviour, replaced)) == sorted(map(_behaviour, fresh)):
+        if _same_rules(replaced, fresh):
             return []
         return [rule.to_json() for rule in replaced]
 
@@ -188,9 +187,12 @@ def rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | No
     return rule.res_message
 
 
-def _behaviour(rule: FaultRule) -> str:
-    """What a rule does, without its ID and counters: two starts' rules compare by this."""
-    data = rule.to_json()
-    for key in ("id", "matched", "fired", "remaining"):
-        data.pop(key, None)
-    return json.dumps(data, sort_keys=True)
+def _same_rules(these: Sequence[FaultRule], those: Sequence[FaultRule]) -> bool:
+    """Whether two sets of rules do the same, each rule of one paired with its own of the other."""
+    unpaired = list(those)
+    for rule in these:
+        twin = next((i for i, other in enumerate(unpaired) if rule.same_behaviour(other)), None)
+        if twin is None:
+            return False
+        del unpaired[twin]
+    return not unpaired

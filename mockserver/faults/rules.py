@@ -10,7 +10,7 @@ in memory or shared between processes, can apply it atomically under its own loc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..parsing import parse_number, read_int
@@ -80,6 +80,13 @@ class FaultRule:
         )
         return out
 
+    def same_behaviour(self, other: FaultRule) -> bool:
+        """Whether ``other`` does what this rule does: every field but the ``id`` and the
+        counters (``matched``, ``fired``) equal, and of the same type (a ``match`` of ``True``
+        is not one of ``1``: ``_same`` tells them apart); ``delay_ms`` None (the latency
+        applies) is not 0 (no wait)."""
+        return all(_identical(getattr(self, name), getattr(other, name)) for name in _BEHAVIOUR)
+
     @property
     def exhausted(self) -> bool:
         return self.times is not None and self.fired >= self.times
@@ -106,6 +113,21 @@ class FaultRule:
             return False
         self.fired += 1
         return True
+
+
+#: The fields that say what a rule does (``same_behaviour``): not its ``id``, not its counters.
+_BEHAVIOUR = tuple(f.name for f in fields(FaultRule) if f.name not in ("id", "matched", "fired"))
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (``True`` is not ``1``, ``800`` not ``800.0``)."""
+    if type(a) is not type(b) and not (isinstance(a, Mapping) and isinstance(b, Mapping)):
+        return False
+    if isinstance(a, Mapping):
+        return a.keys() == b.keys() and all(_identical(a[key], b[key]) for key in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_identical, a, b))
+    return bool(a == b)
 
 
 def _same(actual: Any, wanted: Any) -> bool:

@@ -356,3 +356,21 @@ def test_an_invalid_startup_rule_is_a_config_error():
 
     with pytest.raises(ConfigError, match="faults"):
         create_app({"faults": [{"resCode": 999}]})
+
+
+def test_rules_behave_the_same_by_what_they_do_not_by_their_id_or_counters():
+    """``FaultRule.same_behaviour``: how a start tells its siblings' start-up rules from its own."""
+    from mockserver.faults.rules import FaultRule
+    from mockserver.spec import load_spec
+
+    def rule(data: dict[str, Any], rule_id: str = "rule-1") -> FaultRule:
+        return FaultRule.from_json(load_spec(), data, rule_id)
+
+    used = rule({"resCode": 1000, "times": 2, "match": {"modelNum": "x"}}, "rule-7")
+    used.matched, used.fired = 5, 2
+    assert used.same_behaviour(rule({"resCode": 1000, "times": 2, "match": {"modelNum": "x"}}))
+    # a delayMs of 0 overrides the latency, none leaves it: to_json writes both as 0
+    assert not rule({"resCode": 1000}).same_behaviour(rule({"resCode": 1000, "delayMs": 0}))
+    assert not rule({"resCode": 1000, "match": {"x": True}}).same_behaviour(rule({"resCode": 1000, "match": {"x": 1}}))
+    assert not rule({"resCode": 1000}).same_behaviour(rule({"resCode": 1000, "times": 2}))
+    assert not rule({"resCode": 1000}).same_behaviour(rule({"transport": "reset"}))

@@ -188,6 +188,9 @@ def test_a_start_knows_which_of_its_siblings_start_up_rules_it_replaced(url, pre
     assert [(r["endpoint"], r["resCode"], r["times"]) for r in replaced] == [("submit", 1000, 2)]
     assert [r.get("transport") for r in start().replaced_startup] == ["reset"]  # none at all replaces too
     assert start().replaced_startup == []
+    start({"resCode": 1000})
+    # delayMs 0 (no wait, whatever the latency) is not the same rule as no delayMs (the latency's)
+    assert [r["resCode"] for r in start({"resCode": 1000, "delayMs": 0}).replaced_startup] == [1000]
 
 
 def test_serve_says_in_one_line_that_it_turned_a_siblings_start_up_rules_off(url, prefix):
