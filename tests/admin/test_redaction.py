@@ -25,8 +25,27 @@ from mockserver.signing import signed_query
 
 ADMIN = "X-Bgmock-Admin-Token"
 APP_KEY = "redact-key"
-#: Secrets a team might choose: letters, digits and the punctuation keys and tokens carry.
-secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/=!@$\"\\\\%&", min_size=8, max_size=40)
+#: The characters of the secrets drawn: letters, digits and the punctuation keys and tokens carry
+#: (each class: a secret of letters alone could be a word the fake writes anyway).
+TOKEN_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "-_.~+/=!@$\"\\%&")
+TOKEN_ALPHABET = "".join(TOKEN_CLASSES)
+#: A secret at least this long, with every class in it, cannot be text the fake writes itself (a
+#: word such as "requests", an ID, a timestamp, a digest): finding it in an answer means it leaked.
+TOKEN_MIN = 16
+
+
+@st.composite
+def secrets_(draw: st.DrawFn) -> str:
+    """A secret as teams make them: 16 to 40 characters, one of each class at least, in any order."""
+    one_of_each = [draw(st.sampled_from(chars)) for chars in TOKEN_CLASSES]
+    rest = draw(st.lists(st.sampled_from(TOKEN_ALPHABET), min_size=TOKEN_MIN - len(one_of_each), max_size=36))
+    return "".join(draw(st.permutations(one_of_each + rest)))
+
+
+def _secret_looking(token: str) -> bool:
+    return len(token) >= TOKEN_MIN and all(any(c in chars for c in token) for chars in TOKEN_CLASSES)
+
+
 PLACES = [
     "query", "query-inside", "header", "header-inside", "json-field", "json-nested", "json-key", "form-field",
     "path", "title-inside", "scene-title", "task-id",
@@ -59,7 +78,7 @@ def _request(place: str, secret: str, filler: str) -> dict[str, Any]:
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None)
 @given(
-    app_secret=secrets_, admin_token=secrets_, place=st.sampled_from(PLACES),
+    app_secret=secrets_(), admin_token=secrets_(), place=st.sampled_from(PLACES),
     which=st.sampled_from(["app", "admin"]), filler=st.text(alphabet=string.ascii_letters, max_size=6),
 )
 def test_a_secret_placed_anywhere_is_never_kept_logged_or_answered(  # noqa: PLR0913, PLR0917 - a fixture and draws
@@ -76,6 +95,14 @@ def test_a_secret_placed_anywhere_is_never_kept_logged_or_answered(  # noqa: PLR
     everything = "\n".join(said) + caplog.text
     assert app_secret not in everything and admin_token not in everything
     assert json.loads(said[1])["requests"], "the request reached the journal"
+
+
+@given(secrets_())
+def test_a_drawn_secret_can_never_be_text_the_fake_writes_itself(token: str) -> None:
+    """The property above fails on a secret the fake writes anyway: an admin token of "requests"
+    is in every journal answer (``{"requests": …}``) though it never leaked."""
+    assert _secret_looking(token), token
+    assert set(token) <= set(TOKEN_ALPHABET)
 
 
 @pytest.mark.parametrize(
