@@ -58,6 +58,8 @@ class WsgiApp:
         return self.backend.config
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if _closes_every_connection(environ):
+            start_response = _without_connection(start_response)
         reply = self._answer(environ)
         if reply.delay_ms:
             time.sleep(reply.delay_ms / 1000)
@@ -148,6 +150,22 @@ class WsgiApp:
             method=environ.get("REQUEST_METHOD", "GET").upper(), path=path, query=query,
             headers=headers, body=body, base_url=f"{environ.get('wsgi.url_scheme', 'http')}://{host}",
         )
+
+
+def _closes_every_connection(environ: dict[str, Any]) -> bool:
+    """Whether the server is werkzeug's development server (``bgmock serve --server werkzeug``, or
+    a ``create_app`` app run on it): it closes every connection and adds ``Connection: close``
+    to every answer itself, after the application's headers."""
+    return str(environ.get("SERVER_SOFTWARE", "")).startswith("Werkzeug/")
+
+
+def _without_connection(start_response: StartResponse) -> StartResponse:
+    """``start_response`` without the application's ``Connection`` header (a 400 ``BadHttpRequest``,
+    a transport fault that closes): the server sends its own, and two is one too many."""
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return start_response(status, [(k, v) for k, v in headers if k.lower() != "connection"], exc_info)
+
+    return start
 
 
 def _target(environ: dict[str, Any]) -> str:

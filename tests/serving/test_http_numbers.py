@@ -224,3 +224,51 @@ def test_a_request_the_server_cannot_read_is_a_json_envelope_never_an_html_page(
         assert b"content-type: application/json" in head.lower() and b"<html" not in answer.lower(), (name, answer)
         envelope = json.loads(body)
         assert envelope["code"] == "BadHttpRequest" and not list(GATEWAY.iter_errors(envelope)), (name, envelope)
+
+
+# -- one Connection header per answer, whichever server --------------------------------------------
+#: Answers that close the connection: the application's 400 ``BadHttpRequest`` (a Content-Length
+#: or a CONNECT it cannot take) and a transport fault that cuts the body short.
+CLOSING = {
+    "bad-content-length": _post(b"Content-Length: +5", body=b"hello"),
+    "connect": b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    "truncated": _post(f"Content-Length: {len(BODY)}".encode(), b"Prefer: transport=truncated", body=BODY.encode()),
+}
+
+
+def _connection_headers(answer: bytes) -> list[str]:
+    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    return [line for line in head[1:] if line.lower().startswith("connection:")]
+
+
+@pytest.mark.parametrize("server", ["threaded", "werkzeug", "granian"])
+def test_an_answer_that_closes_says_so_once_on_every_server(tmp_path, server):
+    """werkzeug's development server adds its own ``Connection: close`` after the application's
+    headers: the application's 400s carried the header twice."""
+    from tls_support import raw_when_up, serve
+
+    if server == "granian":
+        pytest.importorskip("granian")
+    with serve("--server", server, data_home=tmp_path) as (_, port, _):
+        answers = {name: raw_when_up(port, data) for name, data in CLOSING.items()}
+    for name, answer in answers.items():
+        assert [line.split(":", 1)[1].strip().lower() for line in _connection_headers(answer)] == ["close"], (
+            name, answer[:400])
+
+
+def test_a_create_app_answer_on_werkzeugs_server_says_connection_close_once() -> None:
+    """The same for a ``create_app`` app that its user runs on werkzeug's server (``app.run()``)."""
+    from mockserver import create_app
+
+    server = werkzeug_server("127.0.0.1", 0, create_app({"log_requests": False}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as sock:
+            sock.sendall(CLOSING["bad-content-length"])
+            answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert answer.startswith(b"HTTP/1.1 400 ") and len(_connection_headers(answer)) == 1, answer[:400]
