@@ -10,6 +10,7 @@ import dataclasses
 import re
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,25 +88,25 @@ class Config:
     proxy: bool = False
     intercept_hosts: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """A Config built directly (``Config(port=-1)``, ``dataclasses.replace``) is checked as
+        one read from a file is: the same ``ConfigError``, the same message; its values are
+        normalised the same way (``8080.0`` is ``8080``, a list of rules is a tuple)."""
+        if _CHECKED.get():  # built by ``from_mapping`` from values it has just checked
+            return
+        given = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        for name, value in _checked(given).items():
+            object.__setattr__(self, name, value)
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None = None, **overrides: Any) -> Config:
         """Build from a mapping (file contents, plugin options); raise ConfigError when invalid."""
-        merged = {**(values or {}), **{k: v for k, v in overrides.items() if v is not None}}
-        spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
-        merged = whole_numbers(merged, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
-        order = field_order(spec, "config.json")
-        problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
-        problems += _meaning_problems(merged, {_top_key(problem) for problem in problems})
-        if problems:
-            raise ConfigError(f"invalid configuration: {'; '.join(order.ordered(problems))}")
-        if "faults" in merged:
-            merged["faults"] = tuple(merged["faults"])
-        if "rate_limits" in merged:
-            merged["rate_limits"] = tuple(merged["rate_limits"])
-        for key in ("fetch_allow_hosts", "allow_hosts", "tls_hosts", "intercept_hosts"):
-            if key in merged:
-                merged[key] = tuple(merged[key])
-        return cls(**merged)
+        merged = _checked({**(values or {}), **{k: v for k, v in overrides.items() if v is not None}})
+        checked = _CHECKED.set(True)
+        try:
+            return cls(**merged)
+        finally:
+            _CHECKED.reset(checked)
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Config:
@@ -170,6 +171,35 @@ class Config:
         if data["state"]:
             data["state"] = without_password(data["state"])
         return data
+
+
+#: Set while ``from_mapping`` builds a Config from values ``_checked`` passed (no second check).
+_CHECKED: ContextVar[bool] = ContextVar("bgmock_config_checked", default=False)
+#: The settings a Config holds as tuples (a file or a mapping gives lists).
+_TUPLES = ("faults", "rate_limits", "fetch_allow_hosts", "allow_hosts", "tls_hosts", "intercept_hosts")
+
+
+def _checked(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` checked against ``schemas/config.json`` and what it cannot say, then normalised
+    as a Config holds them; a ConfigError naming every problem at once. Whatever builds a Config
+    (a file, flags, a mapping, the constructor) comes through here."""
+    spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
+    merged = whole_numbers(values, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
+    order = field_order(spec, "config.json")
+    problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
+    problems += _meaning_problems(merged, {_top_key(problem) for problem in problems})
+    if problems:
+        raise ConfigError(f"invalid configuration: {'; '.join(order.ordered(problems))}")
+    return {key: tuple(value) if key in _TUPLES else value for key, value in merged.items()}
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it (what the schema checks): tuples as lists, mappings as dicts."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def without_password(url: str) -> str:

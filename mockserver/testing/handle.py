@@ -64,8 +64,8 @@ def resolve(
     else:
         merged = {**TEST_DEFAULTS, **dict(config or {}), **settings}
     given = merged.get("app_keys") or {}
-    if not isinstance(given, Mapping):
-        raise ConfigError("app_keys: must be an object of app_key -> app_secret")
+    if not isinstance(given, Mapping):  # refused (with any other problem) as every way of giving settings is
+        Config.from_mapping(merged)
     app_key, app_secret = next(iter(given.items())) if given else (pair or key_pair())
     if signatures is True:
         merged["app_keys"] = {**given, app_key: app_secret}
