@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,12 +115,10 @@ class Config:
         problem is named with the file (``config file bgmock.json: invalid configuration: …``)
         unless ``overrides`` were given too (it may be theirs)."""
         data = cls.read_file(path)
-        try:
+        if overrides:
             return cls.from_mapping(data, **overrides)
-        except ConfigError as exc:
-            if overrides:
-                raise
-            raise ConfigError(f"config file {path}: {exc}") from None
+        with named(f"config file {path}"):
+            return cls.from_mapping(data)
 
     @staticmethod
     def read_file(path: str | Path) -> dict[str, Any]:
@@ -200,6 +199,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+@contextmanager
+def named(source: str) -> Iterator[None]:
+    """A ConfigError raised inside, told as ``SOURCE: …``: where the settings came from (``config
+    file bgmock.json``), as ``bgmock serve --config`` and the pytest plugin name it."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def without_password(url: str) -> str:

@@ -102,23 +102,43 @@ def _number(text: str, source: str, kind: type) -> Any:
 
 
 def session_settings(config: pytest.Config) -> Session:
-    """Merge the sources (defaults < file < ini < env < command line) and check them once."""
-    from ..config import ConfigError
+    """Merge the sources (defaults < file < ini < env < command line) and check them once.
+
+    Each source is checked alone first, so a problem names where its value came from: the
+    config file (``config file bgmock.json: invalid configuration: …``, as ``bgmock serve
+    --config`` says it), the ini option, the variable or the flag."""
+    from ..config import Config, ConfigError, named
     from .handle import TEST_DEFAULTS, resolve
 
-    settings: dict[str, Any] = {**TEST_DEFAULTS, **_file_settings(config)}
+    settings: dict[str, Any] = dict(TEST_DEFAULTS)
     signatures: bool | None = None
-    for layer in (_ini_settings(config), _env_settings(), _cli_settings(config)):
-        if "signatures" in layer:  # not a config key: it picks the key pair (resolve)
-            signatures = layer.pop("signatures")
-        settings.update(layer)
     try:
+        for source, layer in _sources(config):
+            if "signatures" in layer:  # not a config key: it picks the key pair (resolve)
+                signatures = layer.pop("signatures")
+            with named(source):
+                Config.from_mapping({**TEST_DEFAULTS, **layer})
+            settings.update(layer)
         cfg, app_key, app_secret = resolve(settings, {}, signatures=signatures)
         _check_catalog(cfg)
     except ConfigError as exc:
         raise pytest.UsageError(f"bgmock: {exc}") from None
     extra = tuple(_base_url(url) for url in config.getini("bgmock_base_urls"))
     return Session(cfg, app_key, app_secret, extra)
+
+
+def _sources(config: pytest.Config) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, settings) of each source, weakest first: the config file, then each setting of the
+    ini file, of the environment and of the command line on its own."""
+    path, settings = _file_settings(config)
+    if path is not None:
+        yield f"{path[0]}: config file {path[1]}", settings
+    for name, value in _ini_settings(config).items():
+        yield f"ini bgmock_{name}", {name: value}
+    for name, value in _env_settings().items():
+        yield f"BGMOCK_{name.upper()}", {name: value}
+    for name, value in _cli_settings(config).items():
+        yield f"--bgmock-{name}", {name: value}
 
 
 def _check_catalog(cfg: Config) -> None:
@@ -134,9 +154,10 @@ def _check_catalog(cfg: Config) -> None:
             raise ConfigError(f"catalog: {exc}") from None
 
 
-def _file_settings(config: pytest.Config) -> dict[str, Any]:
-    """The config file's settings: ``--bgmock-config`` or ``BGMOCK_CONFIG``, else the ini's
-    ``bgmock_config`` (relative to the ini file); none without either."""
+def _file_settings(config: pytest.Config) -> tuple[tuple[str, Path] | None, dict[str, Any]]:
+    """The config file ((the option that named it, its path), or None) and its settings:
+    ``--bgmock-config`` or ``BGMOCK_CONFIG``, else the ini's ``bgmock_config`` (relative to
+    the ini file); none without either."""
     from ..config import Config, ConfigError
 
     cli_file, env_file = config.getoption("bgmock_config"), os.environ.get("BGMOCK_CONFIG")
@@ -147,9 +168,9 @@ def _file_settings(config: pytest.Config) -> dict[str, Any]:
         base = config.inipath.parent if config.inipath else config.rootpath
         path, origin = base / ini_file, "ini bgmock_config"
     else:
-        return {}
+        return None, {}
     try:
-        return Config.read_file(path)
+        return (origin, path), Config.read_file(path)
     except ConfigError as exc:
         raise pytest.UsageError(f"bgmock: {origin}: {exc}") from None
 

@@ -194,7 +194,7 @@ def test_file(bgmock):
     [
         (["--bgmock-seed", "abc"], {}, "--bgmock-seed must be a whole number, not 'abc'"),
         ([], {"BGMOCK_STRICT": "maybe"}, "BGMOCK_STRICT must be true or false, not 'maybe'"),
-        ([], {"BGMOCK_TASK_DURATION": "-1"}, "invalid configuration: task_duration*"),
+        ([], {"BGMOCK_TASK_DURATION": "-1"}, "BGMOCK_TASK_DURATION: invalid configuration: task_duration*"),
         (["--bgmock-config", "missing.json"], {}, "bgmock: --bgmock-config: cannot read config file missing.json*"),
     ],
     ids=["seed", "strict", "duration", "file"],
@@ -207,6 +207,40 @@ def test_a_bad_session_setting_stops_the_run_with_a_message(pytester, monkeypatc
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
     assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize("how", ["--bgmock-config", "BGMOCK_CONFIG", "ini bgmock_config"])
+def test_a_bad_value_in_the_session_config_file_is_named_with_the_file_as_the_cli_names_it(
+    pytester, monkeypatch, how
+):
+    """A value the file gives is told as ``bgmock serve --config`` tells it (``config file NAME:
+    invalid configuration: …``), after the option that named the file; the ini's own settings
+    (here a good one, merged on top) take no blame."""
+    from mockserver.config import Config, ConfigError
+
+    pytester.makefile(".json", bad='{"port": -1, "task_duration": "soon"}')
+    args: list[str] = []
+    if how == "--bgmock-config":
+        args = ["--bgmock-config", "bad.json"]
+    elif how == "BGMOCK_CONFIG":
+        monkeypatch.setenv("BGMOCK_CONFIG", "bad.json")
+    pytester.makeini("[pytest]\nbgmock_seed = 4\n" + ("bgmock_config = bad.json\n" if how.startswith("ini") else ""))
+    pytester.makepyfile(test_user="def test_x(bgmock):\n    pass\n")
+    path = pytester.path / "bad.json" if how.startswith("ini") else "bad.json"
+    with pytest.raises(ConfigError) as cli:  # what bgmock serve --config says (after its "bgmock: ")
+        Config.from_file(path)
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: bgmock: {how}: {cli.value}"])
+    assert str(cli.value).startswith(f"config file {path}: invalid configuration: port: ")
+
+
+def test_a_bad_ini_setting_is_named_as_the_ini_option(pytester):
+    pytester.makeini("[pytest]\nbgmock_task_duration = -1\n")
+    pytester.makepyfile(test_user="def test_x(bgmock):\n    pass\n")
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: bgmock: ini bgmock_task_duration: invalid configuration: task_duration: *"])
 
 
 @pytest.mark.parametrize("where", ["config", "catalog"])
