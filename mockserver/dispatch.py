@@ -295,12 +295,12 @@ class Dispatcher:
             given = (request.header("x-bgmock-admin-token") or "").encode()
             if not hmac.compare_digest(given, cfg.admin_token.encode()):
                 raise GatewayError("Unauthorized")
+        try:  # every route, before anything reads the body (an admin route's JSON, a signature's form)
+            self.backend.requests.size(request.body)
+        except InvalidInput as exc:  # the journal says why, as for any body refused unread
+            ctx.notes.problems = exc.problems
+            raise
         if route.kind == "api":
-            try:
-                self.backend.requests.size(request.body)  # before signatures and limits: bounded work
-            except InvalidInput as exc:  # the journal says why, as for any body refused unread
-                ctx.notes.problems = exc.problems
-                raise
             if cfg.app_keys:
                 params = signing_params(request)
                 ctx.notes.signing = {k: params[k] for k in SIGNING_KEYS if k in params}

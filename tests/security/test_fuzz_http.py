@@ -346,6 +346,35 @@ def test_inputs_that_once_broke_the_fake_get_a_documented_answer(
     assert len(response.data) < 10_000
 
 
+BODY_ROUTES = [("POST", SUBMIT), ("POST", SCENES), ("POST", "/__admin/faults"), ("POST", "/__admin/clock"),
+               ("POST", "/__admin/reset"), ("GET", "/__admin/requests")]
+
+
+@pytest.mark.parametrize("unread", [False, True], ids=["read", "refused-unread"])
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+def test_a_body_over_the_cap_is_the_documented_700_on_every_route(
+    no_errors_logged: None, method: str, path: str, unread: bool
+) -> None:
+    """Every route refuses a body over ``max_body_bytes`` before anything reads it, read or
+    refused on its declared length (an ``Oversized``, which holds no bytes: an admin route
+    parsing one raised IndexError, a 500 and a traceback, found by the fuzz)."""
+    from mockserver.http import Incoming
+    from mockserver.transport import Oversized
+
+    c = client(max_body_bytes=1024)
+    headers = {"Content-Type": "application/json"}
+    if unread:  # as the servers hand on a body over the cap: never read, only its declared length
+        reply = c.application.extensions["bgmock"].dispatcher.handle(
+            Incoming.build(method, path, headers=headers, body=Oversized(5000)))
+        status, data = reply.status, reply.body
+    else:
+        response = c.open(path, method=method, headers=headers, data=b"{" + b" " * 5000 + b"}")
+        status, data = response.status_code, response.data
+    answer = json.loads(data)
+    assert answer["resCode"] == 700, (status, answer)
+    assert "body: larger than the 1024 bytes the fake accepts" in answer["resMessage"]
+
+
 def test_the_fake_keeps_serving_after_the_test_client_fuzz(fuzzed: FlaskClient) -> None:
     assert submit(fuzzed, submit_item())["resCode"] == 200
     assert fuzzed.get("/__admin/health").get_json()["status"] == "ok"
