@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import QUERY, SUBMIT, stop_process
-from redis_helpers import cleaned, fresh_prefix, redis_or_skip
+from redis_helpers import cleaned, fresh_prefix
 
 from mockserver.backend import Backend
 from mockserver.config import Config, ConfigError
@@ -33,16 +33,6 @@ from mockserver.storage import open_storage
 from mockserver.tasks import Task
 
 ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": 800, "height": 800, "imageNum": 2}
-
-
-@pytest.fixture
-def url() -> str:
-    return redis_or_skip()
-
-
-@pytest.fixture
-def prefix(url) -> Iterator[str]:
-    yield from cleaned(fresh_prefix())
 
 
 def _store(url: str, prefix: str, **bounds):

@@ -14,27 +14,15 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 import requests
 from helpers import SUBMIT, stop_process
-from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
 from mockserver.backend import Backend
 from mockserver.config import Config
 
 ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": 800, "height": 800, "imageNum": 2}
-
-
-@pytest.fixture
-def url() -> str:
-    return redis_or_skip()
-
-
-@pytest.fixture
-def prefix(url) -> Iterator[str]:
-    yield from cleaned(fresh_prefix())
 
 
 def _start(url: str, prefix: str, *faults: dict, owner: str | None = None) -> Backend:

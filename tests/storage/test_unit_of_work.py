@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from helpers import QUERY, SUBMIT
 from redis_helpers import cleaned, fresh_prefix, redis_or_skip
 
+from mockserver.api import Backend
 from mockserver.config import Config
+from mockserver.dispatch import Dispatcher
+from mockserver.http import Incoming
 from mockserver.serving.app import create_app
 
 ITEM = {"imageFileUrl": "https://example.com/p.jpg", "modelNum": "mod001", "width": 800, "height": 800, "imageNum": 2}
@@ -85,21 +89,26 @@ def test_a_submit_on_a_warm_fake_is_one_round_trip(pair, monkeypatch):
     assert len(sent) == 5
 
 
-def test_the_log_line_of_a_request_whose_writes_were_lost_shows_the_answer_sent(caplog):
-    """A request's log line is written once its unit of work is done: when Redis is lost at the
-    end, it shows the 500 ``system error`` the client got, not the answer that was not kept."""
-    import redis
-
-    from mockserver.api import Backend
-    from mockserver.dispatch import Dispatcher
-    from mockserver.http import Incoming
-
+@contextmanager
+def _warm_dispatcher() -> Iterator[tuple[Dispatcher, Incoming]]:
+    """A fake on the machine's Redis (a prefix of its own) that has answered one submit, and that
+    submit's request: the next one's only store call is its writes at the end."""
     url = redis_or_skip()
     for prefix in cleaned(fresh_prefix()):
         dispatcher = Dispatcher(Backend(Config(state=url, state_prefix=prefix, log_requests=True)))
         body = json.dumps({"requestParams": [ITEM]}).encode()
         request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=body)
         assert dispatcher.handle(request).res_code == 200
+        yield dispatcher, request
+
+
+def test_the_log_line_of_a_request_whose_writes_were_lost_shows_the_answer_sent(caplog):
+    """A request's log line is written once its unit of work is done: when Redis is lost at the
+    end, it shows the 500 ``system error`` the client got, not the answer that was not kept."""
+    import redis
+
+
+    with _warm_dispatcher() as (dispatcher, request):
         batch = dispatcher.backend.store.tasks.s.batch
 
         def lost(*args, **kwargs):
@@ -121,10 +130,7 @@ def test_a_requests_log_line_counts_the_store_call_that_failed(how, caplog, monk
 
     import redis
 
-    from mockserver.api import Backend
-    from mockserver.dispatch import Dispatcher
     from mockserver.errors import GatewayError
-    from mockserver.http import Incoming
 
     real, waited = time.perf_counter, []
 
@@ -132,12 +138,7 @@ def test_a_requests_log_line_counts_the_store_call_that_failed(how, caplog, monk
         waited.append(2.2)
         raise redis.TimeoutError("Timeout reading from Redis")
 
-    url = redis_or_skip()
-    for prefix in cleaned(fresh_prefix()):
-        dispatcher = Dispatcher(Backend(Config(state=url, state_prefix=prefix, log_requests=True)))
-        body = json.dumps({"requestParams": [ITEM]}).encode()
-        request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=body)
-        assert dispatcher.handle(request).res_code == 200  # warm: the next submit's one store call is its writes
+    with _warm_dispatcher() as (dispatcher, request):
         monkeypatch.setattr(time, "perf_counter", lambda: real() + sum(waited))
         monkeypatch.setattr(dispatcher.backend.store.tasks.s.batch, "run", timed_out)
         with caplog.at_level("INFO", logger="bgmock"):
@@ -154,19 +155,11 @@ def test_a_store_error_at_the_end_of_a_request_is_answered_and_logged_with_its_l
     outage), the client gets the 500 envelope and the request its log line, not a traceback."""
     import redis
 
-    from mockserver.api import Backend
-    from mockserver.dispatch import Dispatcher
-    from mockserver.http import Incoming
 
     def refused(*args, **kwargs):
         raise redis.ResponseError("ERR something Redis refused")
 
-    url = redis_or_skip()
-    for prefix in cleaned(fresh_prefix()):
-        dispatcher = Dispatcher(Backend(Config(state=url, state_prefix=prefix, log_requests=True)))
-        body = json.dumps({"requestParams": [ITEM]}).encode()
-        request = Incoming.build("POST", SUBMIT, headers={"Content-Type": "application/json"}, body=body)
-        assert dispatcher.handle(request).res_code == 200  # warm: the next submit's one store call is its writes
+    with _warm_dispatcher() as (dispatcher, request):
         monkeypatch.setattr(dispatcher.backend.store.tasks.s.batch, "run", refused)
         with caplog.at_level("INFO", logger="bgmock"):
             assert dispatcher.handle(request).res_code == 500
