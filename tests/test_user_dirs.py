@@ -56,3 +56,23 @@ def test_the_guard_records_writes_into_a_real_folder_and_nothing_else() -> None:
     assert user_dirs.violations() == [
         f"os.mkdir {real}", f"open {real / 'ca-key.pem'}", f"os.rename {real / 'ca.pem'}",
     ]
+
+
+def test_a_hypothesis_folder_the_user_chose_is_theirs_and_linked_real_folders_are_caught(monkeypatch, tmp_path) -> None:
+    """A ``HYPOTHESIS_STORAGE_DIRECTORY`` the user points at the checkout's ``.hypothesis/`` is
+    kept (``isolate``), so it must not be guarded, or every property test would fail; and a real
+    folder reached through a symbolic link (a linked home) is still a real folder."""
+    checkout_db = str(user_dirs.CHECKOUT / ".hypothesis")
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", checkout_db)
+    assert not any(p == os.path.abspath(checkout_db) for p in user_dirs._real_user_dirs())
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY")
+    assert os.path.abspath(checkout_db) in user_dirs._real_user_dirs()
+
+    real_home, linked_home = tmp_path / "real", tmp_path / "linked"
+    (real_home / ".local" / "share").mkdir(parents=True)
+    linked_home.symlink_to(real_home)
+    monkeypatch.setattr(Path, "home", lambda: linked_home)
+    monkeypatch.delenv("XDG_DATA_HOME")
+    found = user_dirs._real_user_dirs()
+    assert str(real_home / ".local" / "share" / "bgmock") in found, found
+    assert str(linked_home / ".local" / "share" / "bgmock") in found, found

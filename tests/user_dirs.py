@@ -14,7 +14,8 @@ the whole session: every subprocess a test starts inherits them, and xdist's wor
 by the controller after this ran, reuse the controller's folder. ``HOME`` stays: compilers,
 browsers and version managers keep their settings there, and bgmock reads it only when the
 ``XDG_*`` variable is unset. A ``HYPOTHESIS_STORAGE_DIRECTORY`` the user set is kept (to keep
-an example database across runs).
+an example database across runs), and is not guarded even if it is the checkout's
+``.hypothesis/``.
 
 :func:`guard` is the check behind it: an audit hook in each test process records every file
 opened for writing, folder made or file moved into the real user's bgmock folders or the
@@ -51,8 +52,11 @@ def _real_user_dirs() -> list[str]:
     found = [Path(base) / "bgmock" for base in (*data, *cache)]
     if os.environ.get("LOCALAPPDATA"):
         found.append(Path(os.environ["LOCALAPPDATA"]) / "bgmock")
-    found.append(CHECKOUT / ".hypothesis")
-    return sorted({os.path.abspath(p) for p in found})
+    chosen = os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")  # the user's own choice is theirs to write
+    if not chosen or os.path.realpath(chosen) != os.path.realpath(CHECKOUT / ".hypothesis"):
+        found.append(CHECKOUT / ".hypothesis")
+    # As written and as resolved: a path opened through a symbolic link (a linked home) is caught too.
+    return sorted({form(p) for p in found for form in (os.path.abspath, os.path.realpath)})
 
 
 def isolate() -> Path:
