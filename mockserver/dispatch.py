@@ -170,7 +170,8 @@ class Dispatcher:
 
     def _done(self, attempt: _Attempt, reply: Reply) -> Reply:
         """Log the request once its unit is done: the outage it met, in one line, and its access
-        line with the answer the client gets and the time it took, the store's calls included."""
+        line with the answer the client gets and the time it took, the store's calls included
+        (not an injected delay: the server sleeps it after)."""
         request, made = attempt.request, attempt.made
         if attempt.outage is not None:
             lost = "answered system error" if attempt.answered_down else "the journal entry is lost"

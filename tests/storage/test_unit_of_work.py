@@ -123,7 +123,7 @@ def test_the_log_line_of_a_request_whose_writes_were_lost_shows_the_answer_sent(
 
 @pytest.mark.parametrize("how", ["submit", "proxy refusal"])
 def test_a_requests_log_line_counts_the_store_call_that_failed(how, caplog, monkeypatch):
-    """The time on a request's log line is what the client waited: its whole handling, a store
+    """The time on a request's log line is the time to answer: its whole handling, a store
     call that timed out included (a stopped Redis: 0.5 ms logged for a 2.2 s wait). The store
     call here moves the process's performance counter on by 2.2 s, then fails."""
     import time
