@@ -7,6 +7,7 @@ traceback from deep inside the server.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -21,7 +22,7 @@ from .spec import load_spec
 from .textfile import NotUtf8Error, RepeatedKeys, load_json, read_text
 from .validation.coercion import integer_plan, whole_numbers
 from .validation.order import field_order
-from .validation.problems import schema_problems
+from .validation.problems import Foreign, schema_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,7 +96,7 @@ class Config:
         normalised the same way (``8080.0`` is ``8080``, a list of rules is a tuple)."""
         if _CHECKED.get():  # built by ``from_mapping`` from values it has just checked
             return
-        given = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for name, value in _checked(given).items():
             object.__setattr__(self, name, value)
 
@@ -183,22 +184,36 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     as a Config holds them; a ConfigError naming every problem at once. Whatever builds a Config
     (a file, flags, a mapping, the constructor) comes through here."""
     spec = load_spec()  # the compiled fast check answers valid settings; jsonschema explains others
-    merged = whole_numbers(values, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
+    foreign: list[str] = []  # where a value JSON has no type for sits (a set, a Decimal, bytes)
+    plain = {key: _plain(value, key, foreign) for key, value in values.items()}
+    merged = whole_numbers(plain, integer_plan(spec, "config.json"))  # "port": 8080.0 is 8080
     order = field_order(spec, "config.json")
     problems = schema_problems(spec.validator("config.json"), _masked(merged), fast=spec.fast_check("config.json"))
-    problems += _meaning_problems(merged, {_top_key(problem) for problem in problems})
+    faulted = {_top_key(problem) for problem in problems}
+    # a foreign value where the schema asks for no type (none does today) is refused all the same
+    problems += [f"{path}: must be a JSON value" for path in foreign if _top_key(path) not in faulted]
+    problems += _meaning_problems(merged, faulted | {_top_key(path) for path in foreign})
     if problems:
         raise ConfigError(f"invalid configuration: {'; '.join(order.ordered(problems))}")
     return {key: tuple(value) if key in _TUPLES else value for key, value in merged.items()}
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON holds it (what the schema checks): tuples as lists, mappings as dicts."""
+def _plain(value: Any, path: str = "", foreign: list[str] | None = None) -> Any:
+    """A value as JSON holds it (what the schema checks): tuples as lists, mappings as dicts, a
+    path (``Path("catalog.json")``) as its text. A value JSON has no type for (a set, a Decimal,
+    bytes) becomes a ``problems.Foreign``, which no schema type accepts, and its path goes in ``foreign``:
+    a ConfigError names the setting (``catalog: must be a string or null, got set``)."""
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [_plain(item, f"{path}[{index}]", foreign) for index, item in enumerate(value)]
     if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
+        return {key: _plain(item, f"{path}.{key}", foreign) for key, item in value.items()}
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if foreign is not None:
+        foreign.append(path)
+    return Foreign(value)
 
 
 @contextmanager
@@ -291,7 +306,7 @@ def _masked(values: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _stand_in(secret: Any) -> Any:
-    if secret is None or isinstance(secret, bool):
+    if secret is None or isinstance(secret, (bool, Foreign)):  # a Foreign is named by its type alone
         return secret
     if isinstance(secret, str):
         return "*" * len(secret)

@@ -76,7 +76,7 @@ class _Attempt:
     ctx: Context | None = None
     refused: Notes | None = None  # a refusal before (or whatever) the route: journaled
     #: answered without reading or changing state (an unknown path, a wrong method, a bad body):
-    #: a store that is down loses its journal entry, never this answer
+    #: a store that is down, or refuses the writes, loses its journal entry, never this answer
     stateless: bool = False
     #: the first store outage the request met (answering, journaling, writing): logged once, when done
     outage: BaseException | None = None
@@ -146,6 +146,7 @@ class Dispatcher:
         """The answer to one request: one unit of work of the storage (see ``storage.Storage.unit``)."""
         store = self.backend.store
         attempt = _Attempt(request, time.perf_counter(), self.settings)
+        reply: Reply | None = None  # the route's answer, once ``_handle`` gave it (before the unit's writes)
         with self._pending(request):
             try:
                 try:
@@ -153,24 +154,29 @@ class Dispatcher:
                         reply = self._handle(attempt)
                 except Stale:  # another fake changed the rules or the clock meanwhile: nothing was written
                     attempt = _Attempt(request, attempt.started, attempt.made)
+                    reply = None
                     with store.unit(fresh=True):
                         reply = self._handle(attempt)
             except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
                 attempt.met(exc)  # stateless: only the journal entry is lost, the answer holds without the store
-                if not attempt.stateless:  # lost at the end: the route had answered on state that was not kept
+                if reply is None or not attempt.stateless:  # the route answered on state that was not kept
                     reply = self._store_lost(attempt, exc)
-            except Exception:  # the store refused the writes (a full Redis's OOM): a 500, and the log line
-                reply = self._internal_error(attempt)
+            except Exception:  # the store refused the writes for no outage (a bug, an error it should not give)
+                if reply is None or not attempt.stateless:
+                    reply = self._internal_error(attempt)
+                else:  # as for an outage: only the journal entry is lost, the answer holds
+                    log.exception("bgmock: could not record %s", self.shown(request.method, request.path, attempt.made))
         return self._done(attempt, reply)
 
     def _done(self, attempt: _Attempt, reply: Reply) -> Reply:
         """Log the request once its unit is done: the outage it met, in one line, and its access
-        line with the answer the client gets and the time it took, the store's calls included."""
+        line with the answer the client gets and the time it took, the store's calls included
+        (not an injected delay: the server sleeps it after)."""
         request, made = attempt.request, attempt.made
         if attempt.outage is not None:
             lost = "answered system error" if attempt.answered_down else "the journal entry is lost"
-            log.warning("bgmock: state store unavailable on %s %s: %s (%s)", _printable(request.method),
-                        _shown_path(request, made), lost, attempt.outage)
+            log.warning("bgmock: state store unavailable on %s: %s (%s)",
+                        self.shown(request.method, request.path, made), lost, attempt.outage)
         if attempt.journaled and made.config.log_requests:
             self._log(request, reply, (time.perf_counter() - attempt.started) * 1000, made)
         return reply
@@ -194,11 +200,14 @@ class Dispatcher:
         return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
 
     def _internal_error(self, attempt: _Attempt) -> Reply:
-        """The safety net: a bug in the fake (or a store's refusal) is a 500 envelope and a
-        logged traceback, never a traceback to the client."""
+        """The safety net: a bug in the fake (or a store's refusal that is no outage) is a 500
+        envelope and a logged traceback, never a traceback to the client. HTTP 200, as the
+        gateway answers; on the admin API, a plain REST API, HTTP 500 with it (as ``_store_lost``
+        answers it 503), so ``curl -f`` and scripts see the failure."""
         request = attempt.request
-        log.exception("bgmock: internal error on %s %s", _printable(request.method), _shown_path(request, attempt.made))
-        return Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")))
+        log.exception("bgmock: internal error on %s", self.shown(request.method, request.path, attempt.made))
+        status = 500 if attempt.kind == "admin" else 200
+        return Reply.json(self.envelopes.business_error(ApiError(500, "internal error in bgmock")), status=status)
 
     def _handle(self, attempt: _Attempt) -> Reply:
         reply = self._finished(attempt, self._answer(attempt))
@@ -271,8 +280,7 @@ class Dispatcher:
         except self._store_down as exc:  # said once per request, when it is done (``_done``)
             attempt.met(exc)
         except Exception:  # the journal must never turn an answer into a traceback
-            log.exception("bgmock: could not record %s %s", _printable(request.method),
-                          _shown_path(request, attempt.made))
+            log.exception("bgmock: could not record %s", self.shown(request.method, request.path, attempt.made))
 
     def _match(self, path: str, method: str) -> tuple[str, dict[str, Any]]:
         """werkzeug's match, remembered for paths without arguments (the API's fixed paths).
@@ -319,11 +327,13 @@ class Dispatcher:
         status, body = self.envelopes.gateway_error(error)
         return Reply.json(body, status=status)
 
-    def shown(self, method: object, path: object) -> str:
+    def shown(self, method: object, path: object, made: _FromSettings | None = None) -> str:
         """``METHOD PATH`` as every log line shows a request, also outside the dispatcher (a
         server's own error, the proxy's refusal): escaped, so a sent newline cannot forge a log
-        line; secrets masked, as the journal masks them."""
-        return f"{_printable(str(method))} {_printable(self.settings.redactor.text(str(path)))}"
+        line; secrets masked, as the journal masks them (with ``made``'s secrets: the settings
+        the request is answered under; else the current ones); each cut short (``_printable``)."""
+        redactor = (made or self.settings).redactor
+        return f"{_printable(str(method), _METHOD_CHARS)} {_printable(redactor.text(str(path)))}"
 
     def refuse(self, request: Incoming, error: GatewayError) -> Reply:
         """Answer ``request`` with a gateway error and journal it, outside the routes: what the
@@ -342,17 +352,12 @@ class Dispatcher:
         self.backend.record(entry.to_json())
 
     def _log(self, request: Incoming, reply: Reply, elapsed_ms: float, made: _FromSettings) -> None:
-        if made.config.log_requests:
-            log.info(
-                "%s %s -> %s%s%s %.1fms", _printable(request.method), _shown_path(request, made), reply.status or "-",
-                f" resCode={reply.res_code}" if reply.res_code is not None else "",
-                f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
-            )
-
-
-def _shown_path(request: Incoming, made: _FromSettings) -> str:
-    """The path as the log shows it: escaped, secrets masked."""
-    return _printable(made.redactor.text(request.path))
+        """The access line (``_done`` writes it when ``log_requests`` is on)."""
+        log.info(
+            "%s -> %s%s%s %.1fms", self.shown(request.method, request.path, made), reply.status or "-",
+            f" resCode={reply.res_code}" if reply.res_code is not None else "",
+            f" transport={reply.transport}" if reply.transport else "", elapsed_ms,
+        )
 
 
 def _api_endpoint(route: Route) -> str:
@@ -360,8 +365,13 @@ def _api_endpoint(route: Route) -> str:
     return route.endpoint.removesuffix("_rest")
 
 
+#: The longest method a log line shows (the longest real one, ``OPTIONS``, is 7; the server takes any token).
+_METHOD_CHARS = 32
+
+
 def _printable(text: str, limit: int = 300) -> str:
-    """A request's method or path for the log: escaped, so a sent newline cannot forge a log line."""
+    """A request's method or path for the log: escaped, so a sent newline cannot forge a log
+    line, and cut at ``limit`` characters (the escapes at most 4 times as long: ``\\x00``)."""
     return text[:limit].encode("unicode_escape").decode("ascii") + ("..." if len(text) > limit else "")
 
 

@@ -83,8 +83,8 @@ class FaultRule:
     def same_behaviour(self, other: FaultRule) -> bool:
         """Whether ``other`` does what this rule does: every field but the ``id`` and the
         counters (``matched``, ``fired``) equal, and of the same type (a ``match`` of ``True``
-        is not one of ``1``: ``_same`` tells them apart); ``delay_ms`` None (the latency
-        applies) is not 0 (no wait)."""
+        is not one of ``1``: ``_identical`` tells them apart, where matching's ``_same`` does
+        not); ``delay_ms`` None (the latency applies) is not 0 (no wait)."""
         return all(_identical(getattr(self, name), getattr(other, name)) for name in _BEHAVIOUR)
 
     @property

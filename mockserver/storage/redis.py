@@ -22,13 +22,8 @@ from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
 from .base import Storage, fire_first, take_tokens
-from .redis_connect import connect
+from .redis_connect import OUTAGES, connect
 from .redis_unit import Session, Step
-
-try:  # an optional engine: only a Redis state needs redis-py
-    import redis
-except ImportError:  # pragma: no cover - the message is in redis_connect.connect
-    redis = None  # type: ignore[assignment]
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -311,8 +306,7 @@ def redis_storage(url: str, config: Any) -> Storage:
         tasks=RedisTasks(session, config), rules=RedisRules(session),
         journal=RedisJournal(session, config.journal_size), buckets=RedisBuckets(session),
         ids=RedisIds(session), cell=RedisClockCell(session), engine="redis",
-        # down, too slow, or refusing writes (full at maxmemory, a replica): the API's 500, one log line
-        unavailable=(redis.ConnectionError, redis.TimeoutError, redis.OutOfMemoryError, redis.ReadOnlyError),
+        unavailable=OUTAGES,  # down, too slow, or refusing writes: the API's 500, one log line
         unit=session.unit_of_work, touched=session.touched,
         engine_info=lambda: {"redisUsedMemory": int(client.info("memory")["used_memory"])},
     )

@@ -20,8 +20,32 @@ from .state_url import RedisTarget, parse_redis_url
 
 try:  # an optional engine: only a Redis state needs redis-py
     import redis
+    from redis.connection import DefaultParser
 except ImportError:  # pragma: no cover - the message is in connect
     redis = None  # type: ignore[assignment]
+    DefaultParser = object  # type: ignore[assignment,misc]
+
+
+class RefusesWrites(redis.ResponseError if redis is not None else Exception):  # type: ignore[misc]
+    """A Redis refusing writes for a state of its own, which redis-py leaves a plain
+    ``ResponseError``: ``MISCONF`` (its last RDB snapshot failed and ``stop-writes-on-bgsave-error``
+    is on) and ``NOREPLICAS`` (fewer replicas than ``min-replicas-to-write``)."""
+
+
+class _Parser(DefaultParser):  # type: ignore[misc,valid-type]
+    """redis-py's parser, reading those two replies as ``RefusesWrites``."""
+
+    EXCEPTION_CLASSES = {**getattr(DefaultParser, "EXCEPTION_CLASSES", {}),
+                         "MISCONF": RefusesWrites, "NOREPLICAS": RefusesWrites}
+
+
+#: What a Redis that is down, too slow or refusing writes raises (full at ``maxmemory``, a
+#: read-only replica, a failed snapshot, missing replicas, a replica without its master): the
+#: API's 500 ``system error`` and one log line, in Redis's words (``Storage.unavailable``).
+OUTAGES: tuple[type[BaseException], ...] = () if redis is None else (
+    redis.ConnectionError, redis.TimeoutError, redis.OutOfMemoryError, redis.ReadOnlyError,
+    redis.exceptions.MasterDownError, RefusesWrites,
+)
 
 #: Redis's login refusals that a redis-py version may leave a plain ResponseError.
 _LOGIN_WORDS = ("NOAUTH", "WRONGPASS", "already authenticated", "invalid password", "invalid username-password")
@@ -37,7 +61,9 @@ def connect(url: str, timeout_s: float) -> Any:
     if redis is None:
         raise ConfigError(f"--state {target.shown}: Redis state needs redis-py: pip install 'redis[hiredis]'")
     try:
-        client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        client = redis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, parser_class=_Parser,
+        )
         pool = client.connection_pool
         pool.connection_class(**pool.connection_kwargs)  # built, not connected: a parameter it refuses
     except (TypeError, ValueError, redis.RedisError) as exc:

@@ -65,7 +65,8 @@ def resolve(
         merged = {**TEST_DEFAULTS, **dict(config or {}), **settings}
     given = merged.get("app_keys") or {}
     if not isinstance(given, Mapping):  # refused (with any other problem) as every way of giving settings is
-        Config.from_mapping(merged)
+        Config.from_mapping(merged)  # raises, naming app_keys and whatever else is wrong
+        raise ConfigError("invalid configuration: app_keys: must be an object")  # should the check let it by
     app_key, app_secret = next(iter(given.items())) if given else (pair or key_pair())
     if signatures is True:
         merged["app_keys"] = {**given, app_key: app_secret}

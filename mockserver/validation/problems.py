@@ -30,11 +30,26 @@ _VALUE_CHARS = 40  # of a value quoted in a message
 _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"))
 
 
+class Foreign:
+    """A value JSON has no type for (a set, a Decimal, bytes) given in settings built in Python,
+    as a schema check sees it: of no JSON type, so every ``type`` keyword refuses it, and named
+    by its Python type in the message (``got set``). Its value is never shown (it may be a secret)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return type(self.value).__name__
+
+
 def json_type(value: Any) -> str:
     """The JSON name of a Python value's type, for messages; NaN and the infinities by their
-    names (JSON has no such number: ``got NaN``, not ``got number``)."""
+    names (JSON has no such number: ``got NaN``, not ``got number``); a ``Foreign`` by its
+    Python type's."""
     if value is None:
         return "null"
+    if isinstance(value, Foreign):
+        return repr(value)
     if _non_finite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "object")
@@ -240,14 +255,23 @@ def schema_problems(
     (``order.field_order`` of the validator's schema; without one, by path alone).
 
     ``fast`` (``Spec.fast_check``) answers valid input without walking the full validator;
-    only input it refuses is explained (and judged) by ``validator``.
+    only input it refuses is explained (and judged) by ``validator``, and so is input it cannot
+    take (jsonschema-rs raises ``ValueError: Unsupported type`` on a value JSON has no type for,
+    a ``Foreign`` in settings built in Python): jsonschema names the field it is in.
     """
-    if fast is not None and fast(instance):
+    if fast is not None and _fast_says_valid(fast, instance):
         return []
     found: list[str] = []
     for err in validator.iter_errors(instance):
         found += _unexpected_fields(err, prefix) or explain(err, prefix)
     return (order or BY_PATH).ordered(found)
+
+
+def _fast_says_valid(fast: Callable[[Any], bool], instance: Any) -> bool:
+    try:
+        return bool(fast(instance))
+    except (ValueError, TypeError):  # not JSON: the full validator says where
+        return False
 
 
 #: Undocumented fields named one by one per object; the rest are counted, so a body of 200 000

@@ -435,3 +435,20 @@ def test_the_guard_is_on_in_every_served_dispatcher() -> None:
     """Every host of the fake builds its dispatcher with the guard; only the in-process mode opts out."""
     assert create_app(SETTINGS).extensions["bgmock"].dispatcher.guard is not None
     assert Dispatcher(Backend(Config.from_mapping(SETTINGS))).guard is not None
+
+
+def test_an_internal_error_on_the_admin_api_is_an_http_500(monkeypatch, caplog):
+    """The admin API is a plain REST API: a failure it cannot blame on the request fails ``curl -f``
+    and ``raise_for_status()``, an internal error with HTTP 500 as a lost store with 503 (it was
+    HTTP 200 with the 500 envelope); the vendor's API keeps HTTP 200, as the gateway answers."""
+
+    dispatcher = Dispatcher(Backend(Config(log_requests=False)))
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(dispatcher.backend, "journal", broken)
+    caplog.set_level("INFO", logger="bgmock")
+    reply = dispatcher.handle(Incoming.build("GET", "/__admin/requests"))
+    assert reply.status == 500 and reply.res_code == 500, reply
+    assert "internal error on GET /__admin/requests" in caplog.text

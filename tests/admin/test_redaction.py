@@ -98,9 +98,11 @@ def test_a_secret_placed_anywhere_is_never_kept_logged_or_answered(  # noqa: PLR
 
 
 @given(secrets_())
-def test_a_drawn_secret_can_never_be_text_the_fake_writes_itself(token: str) -> None:
-    """The property above fails on a secret the fake writes anyway: an admin token of "requests"
-    is in every journal answer (``{"requests": …}``) though it never leaked."""
+def test_a_drawn_secret_is_long_has_every_class_and_only_token_characters(token: str) -> None:
+    """The strategy's secrets are what the property above needs (``TOKEN_MIN``): at least 16
+    characters, one of each class, nothing outside the alphabet. A shorter or plainer one could be
+    text the fake writes anyway (an admin token of "requests" is in every journal answer,
+    ``{"requests": …}``), and the property would fail though nothing leaked."""
     assert _secret_looking(token), token
     assert set(token) <= set(TOKEN_ALPHABET)
 

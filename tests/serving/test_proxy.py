@@ -198,3 +198,25 @@ def test_the_refusal_and_internal_error_log_lines_escape_and_mask_what_was_sent(
     for line in lines:
         assert "\n" not in line and "\r" not in line and token not in line, line
     assert "\\r\\n12:00:00 GET / -> 200 forged" in lines[0]
+
+
+def test_the_refusal_log_line_cuts_a_long_method_and_target_short(caplog):
+    """The proxy's refusal line shows at most 32 characters of the method and 300 of the target
+    (as it cut the target before ``Dispatcher.shown``), each marked ``...``: a client sending
+    megabytes of either cannot make the log hold them."""
+    from types import SimpleNamespace
+
+    from mockserver.api import Backend
+    from mockserver.config import Config
+    from mockserver.dispatch import Dispatcher
+    from mockserver.serving.proxy import Proxy
+
+    config = Config(proxy=True, log_requests=False)
+    dispatcher = Dispatcher(Backend(config))
+    proxy = Proxy(lambda: config, dispatcher.refuse, dispatcher.shown)
+    handler = SimpleNamespace(scheme="http", client_address=("127.0.0.1", 5555))
+    caplog.set_level("INFO", logger="bgmock")
+    method, target = "M" * 5000, "http://evil.example/" + "p" * 100_000
+    assert proxy.refusal(handler, method, target, "evil.example", []).status == 403
+    (line,) = [record.getMessage() for record in caplog.records if "refused" in record.getMessage()]
+    assert f" {'M' * 32}... http://evil.example/{'p' * 280}... from " in line, line[:500]

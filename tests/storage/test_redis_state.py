@@ -491,24 +491,52 @@ def test_a_lost_redis_logs_each_request_once_with_its_access_line(tmp_path):
     assert sum("GET /nope -> 404 " in line for line in lines) == 1, lines
 
 
-def test_a_redis_that_refuses_writes_is_an_outage_in_one_line_not_a_traceback(tmp_path):
-    """A Redis full at its maxmemory answers the writes with an error (not a lost connection):
-    the submit answers system error and is logged as an outage, with its access line."""
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [("maxmemory", "maxmemory"), ("min-replicas-to-write", "Not enough good replicas")],
+    ids=["full-OOM", "no-replicas-NOREPLICAS"],
+)
+def test_a_redis_that_refuses_writes_is_an_outage_in_one_line_not_a_traceback(tmp_path, setting, words):
+    """A Redis full at its maxmemory, or short of the replicas it must write to, answers the
+    writes with an error (not a lost connection): the submit answers system error and is logged
+    as an outage, with its access line. (NOREPLICAS, a plain ResponseError in redis-py, was a
+    500 "internal error" with a traceback per request.)"""
     import redis
 
     with _private_redis(tmp_path) as (url, _):
         fake = Serve("--state", url, quiet=False)
         try:
             assert _submit(fake.url)["resCode"] == 200
-            redis.Redis.from_url(url).config_set("maxmemory", 1)
+            redis.Redis.from_url(url).config_set(setting, 1)
             answer = _submit(fake.url)
             assert answer["resCode"] == 500 and answer["resMessage"] == "system error", answer
         finally:
             lines = fake.lines()
     assert not any("Traceback" in line for line in lines), lines
     (outage,) = [line for line in lines if "state store unavailable" in line]
-    assert f"on POST {SUBMIT}: answered system error (" in outage and "maxmemory" in outage, lines
+    assert f"on POST {SUBMIT}: answered system error (" in outage and words in outage, lines
     assert sum(f"POST {SUBMIT} -> 200 resCode=500 " in line for line in lines) == 1, lines
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.",
+        "NOREPLICAS Not enough good replicas to write.",
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        "OOM command not allowed when used memory > 'maxmemory'.",
+        "READONLY You can't write against a read only replica.",
+    ],
+)
+def test_every_reply_of_a_redis_that_refuses_writes_is_an_outage(reply):
+    """What the fake's client makes of Redis's refusals: each is one of ``Storage.unavailable``
+    (the API's system error and one log line), never the safety net's traceback. MISCONF (a
+    failed snapshot) cannot simply be caused in a test Redis, so its reply is read here."""
+    from mockserver.storage.redis_connect import OUTAGES, _Parser
+
+    error = _Parser.parse_error(reply)
+    assert isinstance(error, OUTAGES), type(error)
+    assert not isinstance(_Parser.parse_error("ERR unknown command 'NOPE'"), OUTAGES)
 
 
 def test_a_private_redis_that_cannot_start_says_so_and_leaves_no_folder(tmp_path, monkeypatch):

@@ -123,7 +123,7 @@ def test_the_log_line_of_a_request_whose_writes_were_lost_shows_the_answer_sent(
 
 @pytest.mark.parametrize("how", ["submit", "proxy refusal"])
 def test_a_requests_log_line_counts_the_store_call_that_failed(how, caplog, monkeypatch):
-    """The time on a request's log line is what the client waited: its whole handling, a store
+    """The time on a request's log line is the time to answer: its whole handling, a store
     call that timed out included (a stopped Redis: 0.5 ms logged for a 2.2 s wait). The store
     call here moves the process's performance counter on by 2.2 s, then fails."""
     import time
@@ -166,3 +166,26 @@ def test_a_store_error_at_the_end_of_a_request_is_answered_and_logged_with_its_l
         messages = [record.getMessage() for record in caplog.records]
         assert f"bgmock: internal error on POST {SUBMIT}" in messages
         assert sum(message.startswith(f"POST {SUBMIT} -> 200 resCode=500 ") for message in messages) == 1, messages
+
+
+@pytest.mark.parametrize(("path", "status"), [("/nope", 404), (SUBMIT, 405)], ids=["unknown-path", "wrong-method"])
+def test_a_store_error_writing_a_stateless_answers_journal_entry_loses_the_entry_not_the_answer(
+    caplog, monkeypatch, path, status
+):
+    """An answer given without the store (an unknown path, a wrong method) holds when the store
+    refuses its journal entry for a reason that is no outage, as it does in an outage: it was
+    the 500 "internal error"."""
+    import redis
+
+    def refused(*args, **kwargs):
+        raise redis.ResponseError("ERR something Redis refused")
+
+    with _warm_dispatcher() as (dispatcher, _):
+        monkeypatch.setattr(dispatcher.backend.store.tasks.s.batch, "run", refused)
+        with caplog.at_level("INFO", logger="bgmock"):
+            reply = dispatcher.handle(Incoming.build("GET" if path == SUBMIT else "POST", path))
+        assert reply.status == status and reply.res_code is None, reply
+        messages = [record.getMessage() for record in caplog.records]
+        assert not any("internal error" in message for message in messages), messages
+        assert sum(message.startswith("bgmock: could not record ") for message in messages) == 1, messages
+        assert sum(f" {path} -> {status} " in message for message in messages) == 1, messages

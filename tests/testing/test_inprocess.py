@@ -280,3 +280,15 @@ def test_settings_that_size_the_store_cannot_change_on_a_running_fake():
         with pytest.raises(mockserver.ConfigError, match="journal_size: fixed while a fake runs"):
             fake.configure(journal_size=5)
         assert fake.config.journal_size == 1000
+
+
+def test_a_test_fakes_app_keys_that_are_no_object_are_a_config_error_whatever_the_check_says(monkeypatch):
+    """``handle.resolve`` reads the key pair out of ``app_keys`` after asking the settings' check
+    to refuse a non-object; it no longer relies on the check raising (were it to let ``5`` by,
+    ``5.items()`` was an AttributeError)."""
+    from mockserver.config import Config, ConfigError
+    from mockserver.testing.handle import resolve
+
+    monkeypatch.setattr(Config, "from_mapping", classmethod(lambda cls, values=None, **overrides: Config()))
+    with pytest.raises(ConfigError, match="app_keys: must be an object"):
+        resolve({"app_keys": 5}, {})

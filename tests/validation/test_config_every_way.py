@@ -14,6 +14,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,42 @@ def test_a_rejected_secret_given_to_the_constructor_is_not_quoted() -> None:
     with pytest.raises(ConfigError, match="admin_token") as caught:
         Config(admin_token="short12")
     assert "short12" not in str(caught.value)
+
+
+PATHS: dict[str, Callable[[dict[str, Any]], Config]] = {
+    "Config(...)": lambda settings: Config(**settings),
+    "from_mapping": Config.from_mapping,
+    "Config.replace": lambda settings: Config().replace(**settings),
+}
+
+
+@pytest.mark.parametrize("builder", PATHS.values(), ids=PATHS.keys())
+def test_a_path_is_taken_for_a_setting_that_names_a_file_or_directory(
+    tmp_path: Path, builder: Callable[[dict[str, Any]], Config]
+) -> None:
+    """``Config(catalog=Path(...))`` worked before a Config checked itself, then raised jsonschema-rs's
+    ``ValueError: Unsupported type: 'PosixPath'``: a path is held as its text, as a file gives it."""
+    built = builder({"catalog": Path("scenes.json"), "tls_dir": tmp_path / "tls"})
+    assert built.catalog == "scenes.json" and built.tls_dir == str(tmp_path / "tls")
+    assert type(built.catalog) is str and type(built.tls_dir) is str
+
+
+NOT_JSON: dict[str, tuple[dict[str, Any], str]] = {
+    "set": ({"allow_hosts": {"dev.test"}}, "allow_hosts: must be an array, got set"),
+    "decimal": ({"timestamp_skew_s": Decimal("1.5")}, "timestamp_skew_s: must be a number, got Decimal"),
+    "decimal-integer": ({"port": Decimal(8080)}, "port: must be an integer, got Decimal"),
+    "bytes": ({"catalog": b"scenes.json"}, "catalog: must be a string or null, got bytes"),
+    "nested": ({"app_keys": {"key-1": {"s"}}}, "app_keys.key-1: must be a string, got set"),
+}
+
+
+@pytest.mark.parametrize("builder", PATHS.values(), ids=PATHS.keys())
+@pytest.mark.parametrize(("settings", "problem"), NOT_JSON.values(), ids=NOT_JSON.keys())
+def test_a_value_json_has_no_type_for_is_a_config_error_naming_the_setting(
+    settings: dict[str, Any], problem: str, builder: Callable[[dict[str, Any]], Config]
+) -> None:
+    """A set raised jsonschema-rs's ``ValueError: Unsupported type``; a Decimal was taken as it was
+    (a Decimal port went on to fail far from the setting)."""
+    with pytest.raises(ConfigError) as caught:
+        builder(settings)
+    assert str(caught.value) == f"invalid configuration: {problem}"
