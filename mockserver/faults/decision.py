@@ -74,19 +74,16 @@ class Injector:
 
     def install_startup(self, rules: Sequence[Any], owner: str) -> list[dict[str, Any]]:
         """Install the configured rules as ``owner``'s (the fake's, whichever of its workers
-        installs them), replacing the start-up rules an earlier start left on a shared store
-        (this fake's, or a sibling's on the same Redis prefix). Returns those it replaced when
-        they did something else than these (``FaultRule.same_behaviour``: a rule without its ID
-        and counters, in any order), so a start can say it changed what its siblings inject."""
+        installs them). On a shared store, start-up rules that do the same as these
+        (``storage.base.install_startup_rules``) stay, counters and all, with ``owner`` one more
+        of their owners; others are replaced. Returns those replaced, so a start can say it
+        changed what its siblings inject."""
         fresh = [FaultRule.from_json(self.spec, data, self._rule_id()) for data in rules]
-        replaced = self.store.rules.install_startup(fresh, owner)
-        if _same_rules(replaced, fresh):
-            return []
-        return [rule.to_json() for rule in replaced]
+        return [rule.to_json() for rule in self.store.rules.install_startup(fresh, owner)]
 
     def withdraw_startup(self, owner: str) -> list[dict[str, Any]]:
-        """Delete ``owner``'s start-up rules if they are still those in force (a later start or a
-        reset through another fake has replaced them otherwise); returns those deleted."""
+        """Take ``owner`` off the owners of the start-up rules in force; those left with no owner
+        are deleted (``storage.base.withdraw_startup_rules``), and returned."""
         return [rule.to_json() for rule in self.store.rules.withdraw_startup(owner)]
 
     def add(self, data: Any) -> dict[str, Any]:
@@ -185,14 +182,3 @@ def rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | No
     if code == INVALID_INPUT:
         return f"{spec.errors[INVALID_INPUT].message}: {rule.res_message}"
     return rule.res_message
-
-
-def _same_rules(these: Sequence[FaultRule], those: Sequence[FaultRule]) -> bool:
-    """Whether two sets of rules do the same, each rule of one paired with its own of the other."""
-    unpaired = list(those)
-    for rule in these:
-        twin = next((i for i, other in enumerate(unpaired) if rule.same_behaviour(other)), None)
-        if twin is None:
-            return False
-        del unpaired[twin]
-    return not unpaired
