@@ -354,7 +354,9 @@ class Backend:
             self.store.journal.append(entry)
 
     def reset(self) -> None:
-        """Forget tasks, rules, the journal and caches; start-up rules and the seed apply again."""
+        """Forget tasks, rules, the journal and caches; start-up rules and the seed apply again
+        (owned, on a shared store, by every fake that owned the same ones before: ``share_startup``)."""
+        before = self.injector.startup_in_force()
         self.store.clear()
         self.parts.results.clear()
         self.parts.products.clear()
@@ -362,6 +364,7 @@ class Backend:
         self.ids.reseed(self._id_seed())
         # The store's ID counters were cleared: start-up rules are rule-1, ... again.
         self.injector.install_startup(self.config.faults, self.startup_owner)
+        self.injector.share_startup(before)
 
     def install_startup_rules(self) -> list[dict[str, Any]]:
         """Install this fake's start-up rules as its own (``Injector.install_startup``); returns,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ApiError
 from ..latency import Latency
 from .kinds import ANSWER_FAULTS
-from .rules import FaultRule
+from .rules import FaultRule, same_rules
 from .shapes import reshape_body
 
 if TYPE_CHECKING:
@@ -85,6 +85,20 @@ class Injector:
         """Take ``owner`` off the owners of the start-up rules in force; those left with no owner
         are deleted (``storage.base.withdraw_startup_rules``), and returned."""
         return [rule.to_json() for rule in self.store.rules.withdraw_startup(owner)]
+
+    def startup_in_force(self) -> tuple[list[FaultRule], tuple[str, ...]]:
+        """The start-up rules in force and their owners (before a reset: ``share_startup``)."""
+        return self.store.rules.startup()
+
+    def share_startup(self, before: tuple[list[FaultRule], tuple[str, ...]]) -> None:
+        """After a reset installed the receiving fake's start-up rules: when the rules in force
+        before it (``startup_in_force``) did the same, their owners own these too, so a sibling
+        started with the same rules keeps them in force when the receiving fake stops."""
+        rules, owners = before
+        now, _ = self.store.rules.startup()
+        if now and same_rules(rules, now):
+            for owner in owners:
+                self.store.rules.install_startup(now, owner)  # the same rules: one more owner
 
     def add(self, data: Any) -> dict[str, Any]:
         """Validate and store a rule; returns it with its id."""

@@ -32,6 +32,7 @@ class Rules(Protocol):
     def add(self, rule: FaultRule) -> None: ...
     def install_startup(self, rules: Sequence[FaultRule], owner: str) -> list[FaultRule]: ...
     def withdraw_startup(self, owner: str) -> list[FaultRule]: ...
+    def startup(self) -> tuple[list[FaultRule], tuple[str, ...]]: ...
     def all(self) -> list[FaultRule]: ...
     def delete(self, rule_id: str | None = None) -> int: ...
     def fire(
@@ -162,6 +163,14 @@ def withdraw_startup_rules(
     left = {rule.id: tuple(who for who in owners[rule.id] if who != owner) for rule in rules if rule.id in owners}
     deleted = [rule for rule in rules if left.get(rule.id) == ()]
     return [rule for rule in rules if left.get(rule.id) != ()], {k: who for k, who in left.items() if who}, deleted
+
+
+def startup_rules(
+    rules: Sequence[FaultRule], owners: Mapping[str, tuple[str, ...]]
+) -> tuple[list[FaultRule], tuple[str, ...]]:
+    """The start-up rules among ``rules``, and every fake that owns them."""
+    startup = [rule for rule in rules if rule.id in owners]
+    return startup, tuple(dict.fromkeys(who for rule in startup for who in owners[rule.id]))
 
 
 def _with(owners: tuple[str, ...], owner: str) -> tuple[str, ...]:

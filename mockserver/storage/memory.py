@@ -11,7 +11,7 @@ from typing import Any
 from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
-from .base import Owners, Storage, fire_first, install_startup_rules, take_tokens, withdraw_startup_rules
+from .base import Owners, Storage, fire_first, install_startup_rules, startup_rules, take_tokens, withdraw_startup_rules
 
 #: Rate-limit buckets kept at most (least recently used go first; a forgotten bucket is full).
 MAX_BUCKETS = 10_000
@@ -92,6 +92,10 @@ class MemoryRules:
         with self._lock:
             self._rules, self._owners, withdrawn = withdraw_startup_rules(self._rules, self._owners, owner)
             return withdrawn
+
+    def startup(self) -> tuple[list[FaultRule], tuple[str, ...]]:
+        with self._lock:
+            return startup_rules(self._rules, self._owners)
 
     def all(self) -> list[FaultRule]:
         with self._lock:

@@ -21,7 +21,7 @@ from typing import Any
 from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
-from .base import Owners, Storage, fire_first, install_startup_rules, take_tokens, withdraw_startup_rules
+from .base import Owners, Storage, fire_first, install_startup_rules, startup_rules, take_tokens, withdraw_startup_rules
 from .redis_connect import connect
 from .redis_unit import Session, Step
 
@@ -160,6 +160,9 @@ class RedisRules(_Repository):
             return deleted
 
         return self._change(edit, within=STOP_CALL_S)
+
+    def startup(self) -> tuple[list[FaultRule], tuple[str, ...]]:
+        return startup_rules(*_decoded(self._stored(self.s.direct())))
 
     def all(self) -> list[FaultRule]:
         """The rules of this request's view (``redis_unit.py``)."""

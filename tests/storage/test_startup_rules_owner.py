@@ -73,6 +73,20 @@ def test_fakes_started_with_the_same_start_up_rules_all_own_them_until_the_last_
         assert _codes(first) == []
 
 
+def test_a_reset_leaves_the_same_rules_with_every_fake_that_owned_them(url, prefix):
+    """Tests reset fakes on one prefix through a load balancer: the fake that took the reset
+    stopping must not turn the rules off for a sibling started with the same ones; a sibling
+    with other rules owns none of the receiving fake's."""
+    took_it = _start(url, prefix, {"resCode": 501})
+    sibling = _start(url, prefix, {"resCode": 501})
+    took_it.reset()
+    assert took_it.withdraw_startup_rules() == [] and _codes(sibling) == [501]
+    other = _start(url, prefix, {"resCode": 1000})
+    sibling.reset()  # the rules in force (other's) did something else: the sibling's alone
+    assert other.withdraw_startup_rules() == [] and _codes(sibling) == [501]
+    assert [rule["resCode"] for rule in sibling.withdraw_startup_rules()] == [501]
+
+
 def test_a_start_with_other_rules_replaces_them_as_their_only_owner(url, prefix):
     first = _start(url, prefix, {"resCode": 501})
     second = _start(url, prefix, {"resCode": 501})
