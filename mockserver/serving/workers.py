@@ -6,9 +6,10 @@ shared state) is what is left to pay for.
 
 Several processes share state through Redis (``storage/``; a private ``redis-server`` unless
 ``--state`` names a Redis): the parent installs the start-up fault rules once, as the fake's (a
-reset through any worker installs them as the parent's too), and takes them back when it stops
-(``note_withdrawn``); each worker builds its own Backend on the same Redis and key prefix. The
-settings reach the workers in an environment variable, never a file; the parent's private
+reset through any worker installs them as the parent's too), and, on a Redis the user gave,
+takes them back when it stops (``startup_rules``); each worker builds its own Backend on the
+same Redis and key prefix. The settings reach the workers in an environment variable, never a
+file; the parent's private
 temporary folder (``scratch.py``) holds only the TLS files granian reads. Stopping and
 readiness: ``lifecycle.py``; the line that announces readiness, the same in every serving mode:
 ``listening_line``.
