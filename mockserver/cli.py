@@ -232,19 +232,20 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
     if on_granian and (config.proxy or config.tls_port is not None):
         flag = "--proxy" if config.proxy else "--tls-port"
         raise ConfigError(f"{flag}: granian (--workers) serves one port and no proxy; use the one-process server")
-    from .storage.private_redis import serving_state
+    from .storage.private_redis import others_may_share, serving_state
 
     if on_granian:
         from .serving.workers import granian_server
 
         granian_server(config)  # installed? (before a private Redis is started for nothing)
     sweep()  # every start, any mode: the folders of fakes killed with kill -9 (scratch.py)
+    take_back = others_may_share(config)  # (before serving_state puts its private Redis in config.state)
     with serving_state(config, stopping=watchdog.stopping) as (config, state):
         if on_granian:
             from .serving.workers import serve_workers
 
-            return serve_workers(config, state, started=started, watchdog=watchdog)
-        return _serve_one(config, state, started)
+            return serve_workers(config, state, started=started, watchdog=watchdog, take_back=take_back)
+        return _serve_one(config, state, started, take_back=take_back)
 
 
 #: Flags that mean nothing unless the settings (flags or --config) have something else: (the
@@ -268,21 +269,19 @@ def _check_flag_needs(args: argparse.Namespace, config: Config) -> None:
             raise ConfigError(f"{flag}: {why}")
 
 
-def _serve_one(config: Config, state: str, started: float) -> int:
-    """One process on bgmock's threaded server (or werkzeug's, by name)."""
-    from .api import Backend
+def _serve_one(config: Config, state: str, started: float, *, take_back: bool) -> int:
+    """One process on bgmock's threaded server (or werkzeug's, by name). ``take_back``: its
+    start-up rules are taken back at its stop (``serving.workers.startup_rules``)."""
     from .dispatch import Dispatcher
-    from .serving.workers import note_replaced, note_withdrawn
+    from .serving.workers import serving_backend, startup_rules
     from .serving.wsgi import WsgiApp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     # The lean WSGI host (serving.py), not Flask: the same dispatcher, without Flask's
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
-    backend = note_replaced(Backend(config))
-    try:
+    backend = serving_backend(config, take_back=take_back)
+    with startup_rules(backend, take_back=take_back):  # taken back at a stop, or a start that fails
         return _serve_app(config, state, started, WsgiApp(Dispatcher(backend)))
-    finally:  # a stop, or a start that failed after the rules were installed
-        note_withdrawn(backend)
 
 
 def _serve_app(config: Config, state: str, started: float, app: Any) -> int:

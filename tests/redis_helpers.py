@@ -9,9 +9,18 @@ Never a stand-in (``fakeredis`` is not the test of a Redis store).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -52,3 +61,72 @@ def cleaned(prefix: str) -> Iterator[str]:
         keys = list(client.scan_iter(match=prefix + "*", count=1000))
         if keys:
             client.unlink(*keys)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class OwnRedis(NamedTuple):
+    url: str
+    start: Callable[[], None]
+    stop: Callable[[], None]
+    paused: Callable[[], AbstractContextManager[None]]
+
+
+@contextlib.contextmanager
+def own_redis_server(workdir: Path, *extra: str, tls: bool = False) -> Iterator[OwnRedis]:
+    """A redis-server of our own (append-only file in ``workdir``): its URL, and functions that
+    start it again, stop it, and hold it stopped (SIGSTOP: it takes connections, answers nothing).
+    ``tls``: it serves TLS only (a certificate of a CA of its own, ``workdir/ca.pem``)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not on PATH")
+    port = free_port()
+    procs: list[subprocess.Popen] = []
+    listen = ["--port", str(port)]
+    if tls:
+        import trustme
+
+        ca = trustme.CA()
+        leaf = ca.issue_cert("127.0.0.1")
+        ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
+        leaf.private_key_and_cert_chain_pem.write_to_path(str(workdir / "redis.pem"))
+        listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(workdir / "redis.pem"),
+                  "--tls-key-file", str(workdir / "redis.pem"), "--tls-auth-clients", "no"]
+
+    def start() -> None:
+        procs.append(subprocess.Popen(
+            [server, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+             "--appendfsync", "always", "--dir", str(workdir), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+            time.sleep(0.05)
+        raise AssertionError("private redis-server did not start")
+
+    def stop() -> None:
+        procs[-1].terminate()
+        procs[-1].wait(10)
+
+    @contextlib.contextmanager
+    def paused() -> Iterator[None]:
+        procs[-1].send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            procs[-1].send_signal(signal.SIGCONT)
+
+    start()
+    try:
+        yield OwnRedis(f"redis://127.0.0.1:{port}/0", start, stop, paused)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -70,8 +70,8 @@ class Backend:
         #: Start-up rules a sibling fake on the same shared store had installed, unlike this
         #: start's, that this start replaced (``Injector.install_startup``); the start says so.
         self.replaced_startup: list[dict[str, Any]] = []
-        if apply_startup_rules:  # False in worker processes: the parent installed them once
-            self.replaced_startup = self.injector.install_startup(self.config.faults, self.startup_owner)
+        if apply_startup_rules:  # False in worker processes (the parent installed them once) and in
+            self.install_startup_rules()  # bgmock serve, which installs them once it can take them back
 
     def _adopt(self, parts: Parts) -> None:
         """Use ``parts`` (and their config) from now on, with the request rules and images made
@@ -354,7 +354,9 @@ class Backend:
             self.store.journal.append(entry)
 
     def reset(self) -> None:
-        """Forget tasks, rules, the journal and caches; start-up rules and the seed apply again."""
+        """Forget tasks, rules, the journal and caches; start-up rules and the seed apply again
+        (owned, on a shared store, by every fake that owned the same ones before: ``share_startup``)."""
+        before = self.injector.startup_in_force()
         self.store.clear()
         self.parts.results.clear()
         self.parts.products.clear()
@@ -362,11 +364,21 @@ class Backend:
         self.ids.reseed(self._id_seed())
         # The store's ID counters were cleared: start-up rules are rule-1, ... again.
         self.injector.install_startup(self.config.faults, self.startup_owner)
+        self.injector.share_startup(before)
+
+    def install_startup_rules(self) -> list[dict[str, Any]]:
+        """Install this fake's start-up rules as its own (``Injector.install_startup``); returns,
+        and keeps as ``replaced_startup``, the different ones of a sibling that they replaced."""
+        self.replaced_startup = self.injector.install_startup(self.config.faults, self.startup_owner)
+        return self.replaced_startup
 
     def withdraw_startup_rules(self) -> list[dict[str, Any]]:
-        """At the fake's stop: delete its start-up rules from a shared store if they are still
-        those in force, so the fakes left on it stop injecting them; returns those deleted."""
-        return self.injector.withdraw_startup(self.startup_owner) if self.store.shared else []
+        """At the fake's stop: take it off the owners of the start-up rules on a shared store;
+        those it was the last owner of are deleted (the fakes left on it stop injecting them),
+        and returned. A fake without start-up rules of its own owns none: no call at all."""
+        if not (self.store.shared and self.config.faults):
+            return []
+        return self.injector.withdraw_startup(self.startup_owner)
 
     def reconfigure(self, config: Config) -> None:
         """Adopt other settings and start afresh, keeping this object (a running server holds it).

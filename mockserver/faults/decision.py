@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ApiError
 from ..latency import Latency
 from .kinds import ANSWER_FAULTS
-from .rules import FaultRule
+from .rules import FaultRule, same_rules
 from .shapes import reshape_body
 
 if TYPE_CHECKING:
@@ -74,20 +74,31 @@ class Injector:
 
     def install_startup(self, rules: Sequence[Any], owner: str) -> list[dict[str, Any]]:
         """Install the configured rules as ``owner``'s (the fake's, whichever of its workers
-        installs them), replacing the start-up rules an earlier start left on a shared store
-        (this fake's, or a sibling's on the same Redis prefix). Returns those it replaced when
-        they did something else than these (``FaultRule.same_behaviour``: a rule without its ID
-        and counters, in any order), so a start can say it changed what its siblings inject."""
+        installs them). On a shared store, start-up rules that do the same as these
+        (``storage.base.install_startup_rules``) stay, counters and all, with ``owner`` one more
+        of their owners; others are replaced. Returns those replaced, so a start can say it
+        changed what its siblings inject."""
         fresh = [FaultRule.from_json(self.spec, data, self._rule_id()) for data in rules]
-        replaced = self.store.rules.install_startup(fresh, owner)
-        if _same_rules(replaced, fresh):
-            return []
-        return [rule.to_json() for rule in replaced]
+        return [rule.to_json() for rule in self.store.rules.install_startup(fresh, owner)]
 
     def withdraw_startup(self, owner: str) -> list[dict[str, Any]]:
-        """Delete ``owner``'s start-up rules if they are still those in force (a later start or a
-        reset through another fake has replaced them otherwise); returns those deleted."""
+        """Take ``owner`` off the owners of the start-up rules in force; those left with no owner
+        are deleted (``storage.base.withdraw_startup_rules``), and returned."""
         return [rule.to_json() for rule in self.store.rules.withdraw_startup(owner)]
+
+    def startup_in_force(self) -> tuple[list[FaultRule], tuple[str, ...]]:
+        """The start-up rules in force and their owners (before a reset: ``share_startup``)."""
+        return self.store.rules.startup()
+
+    def share_startup(self, before: tuple[list[FaultRule], tuple[str, ...]]) -> None:
+        """After a reset installed the receiving fake's start-up rules: when the rules in force
+        before it (``startup_in_force``) did the same, their owners own these too, so a sibling
+        started with the same rules keeps them in force when the receiving fake stops."""
+        rules, owners = before
+        now, _ = self.store.rules.startup()
+        if now and same_rules(rules, now):
+            for owner in owners:
+                self.store.rules.install_startup(now, owner)  # the same rules: one more owner
 
     def add(self, data: Any) -> dict[str, Any]:
         """Validate and store a rule; returns it with its id."""
@@ -185,14 +196,3 @@ def rule_message(spec: Spec, rule: FaultRule, default_code: int = 0) -> str | No
     if code == INVALID_INPUT:
         return f"{spec.errors[INVALID_INPUT].message}: {rule.res_message}"
     return rule.res_message
-
-
-def _same_rules(these: Sequence[FaultRule], those: Sequence[FaultRule]) -> bool:
-    """Whether two sets of rules do the same, each rule of one paired with its own of the other."""
-    unpaired = list(those)
-    for rule in these:
-        twin = next((i for i, other in enumerate(unpaired) if rule.same_behaviour(other)), None)
-        if twin is None:
-            return False
-        del unpaired[twin]
-    return not unpaired

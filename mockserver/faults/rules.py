@@ -115,6 +115,18 @@ class FaultRule:
         return True
 
 
+def same_rules(these: Sequence[FaultRule], those: Sequence[FaultRule]) -> bool:
+    """Whether two sets of rules do the same (``FaultRule.same_behaviour``), each rule of one
+    paired with its own of the other, in any order."""
+    unpaired = list(those)
+    for rule in these:
+        twin = next((i for i, other in enumerate(unpaired) if rule.same_behaviour(other)), None)
+        if twin is None:
+            return False
+        del unpaired[twin]
+    return not unpaired
+
+
 #: The fields that say what a rule does (``same_behaviour``): not its ``id``, not its counters.
 _BEHAVIOUR = tuple(f.name for f in fields(FaultRule) if f.name not in ("id", "matched", "fired"))
 

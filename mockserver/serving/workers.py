@@ -6,9 +6,10 @@ shared state) is what is left to pay for.
 
 Several processes share state through Redis (``storage/``; a private ``redis-server`` unless
 ``--state`` names a Redis): the parent installs the start-up fault rules once, as the fake's (a
-reset through any worker installs them as the parent's too), and takes them back when it stops
-(``note_withdrawn``); each worker builds its own Backend on the same Redis and key prefix. The
-settings reach the workers in an environment variable, never a file; the parent's private
+reset through any worker installs them as the parent's too), and, on a Redis the user gave,
+takes them back when it stops (``startup_rules``); each worker builds its own Backend on the
+same Redis and key prefix. The settings reach the workers in an environment variable, never a
+file; the parent's private
 temporary folder (``scratch.py``) holds only the TLS files granian reads. Stopping and
 readiness: ``lifecycle.py``; the line that announces readiness, the same in every serving mode:
 ``listening_line``.
@@ -134,12 +135,13 @@ def _port_to_serve(host: str, port: int) -> int:
         raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
-def serve_workers(
+def serve_workers(  # noqa: PLR0913 - keyword-only after state, each with its default
     config: Config, state: str, *, started: float | None = None, blocking_threads: int | None = None,
-    watchdog: Watchdog | None = None,
+    watchdog: Watchdog | None = None, take_back: bool = False,
 ) -> int:
     """Run ``config.workers`` granian processes; several share the Redis of ``config.state``
     (``storage/private_redis.serving_state`` says where state lives: ``state``). Returns an exit code.
+    ``take_back``: the fake's start-up rules are taken back at its stop (``startup_rules``).
 
     Stops within ``lifecycle.STOP_GRACE_S`` of SIGINT or SIGTERM (forcing if it must), and says
     it is listening only once a worker answers (``lifecycle``)."""
@@ -153,8 +155,8 @@ def serve_workers(
         config = config.replace(port=port)
         # Stops here, with a message, on a bad setting (a catalog, say); with shared state it
         # also installs the start-up rules, once for all workers.
-        backend = note_replaced(Backend(config))
-        with _settings_for_workers(config, backend.startup_owner), _withdrawn_at_the_end(backend):
+        backend = serving_backend(config, take_back=take_back)
+        with _settings_for_workers(config, backend.startup_owner), startup_rules(backend, take_back=take_back):
             server = granian(
                 "mockserver.serving.workers:worker_app", factory=True, address=address, port=port,
                 interface=interfaces.WSGI, workers=config.workers,
@@ -204,13 +206,34 @@ def _settings_for_workers(config: Config, owner: str) -> Iterator[None]:
             os.environ.pop(name, None)
 
 
+#: Whose start-up rules they are on a private state (``take_back`` False): the one fake there.
+PRIVATE_OWNER = "the fake on this private state"
+
+
+def serving_backend(config: Config, *, take_back: bool) -> Backend:
+    """``bgmock serve``'s Backend, its start-up rules not installed yet (``startup_rules`` does).
+    On a private state (``take_back`` False) one fake at a time is on it: its rules are always
+    that fake's (a restart on ``--state DIR`` adds no owner to those it left)."""
+    return Backend(config, apply_startup_rules=False, startup_owner=None if take_back else PRIVATE_OWNER)
+
+
 @contextmanager
-def _withdrawn_at_the_end(backend: Backend) -> Iterator[None]:
-    """The fake's start-up rules taken back when it stops (or fails to start): ``note_withdrawn``."""
+def startup_rules(backend: Backend, *, take_back: bool) -> Iterator[None]:
+    """The fake's start-up rules installed (``note_replaced`` says whose it replaced) and, with
+    ``take_back``, taken back when it stops or fails to start (``note_withdrawn``). Installed
+    inside the ``try``: a stop signal during the install still takes them back.
+
+    ``take_back``: the state is a Redis the user gave (``private_redis.others_may_share``), the
+    only one other fakes can be on. A private Redis (``--workers``, ``--state DIR``) has this
+    fake alone: nobody to take them back from, and ``--state DIR`` keeps them, counters and all,
+    for its next start, as it keeps programmed rules."""
     try:
+        backend.install_startup_rules()
+        note_replaced(backend)
         yield
     finally:
-        note_withdrawn(backend)
+        if take_back:
+            note_withdrawn(backend)
 
 
 def _tls_files(config: Config, scratch: Path) -> dict[str, Any]:
@@ -311,23 +334,24 @@ def listening_line(  # noqa: PLR0913 - keyword-only, each a part of the line onl
 NAMED_RULES = 5
 
 
-def note_replaced(backend: Backend) -> Backend:
+def note_replaced(backend: Backend) -> None:
     """Say (stderr, one line) when this start replaced other start-up rules on a shared store:
     the fakes on one prefix share one set, so a start with other ``--fault`` rules (a rolling
-    restart, a replica added without them) has just turned its siblings' off. Returns ``backend``."""
+    restart, a replica added without them) has just turned its siblings' off."""
     replaced = backend.replaced_startup
     if not replaced:
-        return backend
+        return
     print(f"bgmock: note: this start replaced {len(replaced)} start-up fault rule(s) another start on this "
           f"state had installed ({_named(replaced)}): fakes on one Redis prefix share one set of start-up rules, "
           "so give them the same --fault/faults (docs/load-and-workers.md)", file=sys.stderr, flush=True)
-    return backend
 
 
 def note_withdrawn(backend: Backend) -> None:
-    """At the stop, on a shared store: delete the start-up rules this fake installed if they are
-    still those in force (the fakes left on the store would otherwise inject them for ever), and
-    say so (stderr, one line). A Redis that does not answer then is said too, not raised."""
+    """At the stop, on a shared store: take this fake off the owners of the start-up rules in
+    force, which deletes those it was the last owner of (the fakes left on the store would
+    otherwise inject them for ever), and say so (stderr, one line). A Redis that does not answer
+    within ``storage.redis.STOP_CALL_S`` is said too, not raised; a fake without start-up rules
+    makes no call, so has nothing to say."""
     try:
         withdrawn = backend.withdraw_startup_rules()
     except backend.store.unavailable as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..clock import ClockCell
-from ..faults.rules import FaultRule
+from ..faults.rules import FaultRule, same_rules
 from ..ratelimit import Bucket, refill
 from ..tasks import Task
 
@@ -32,6 +32,7 @@ class Rules(Protocol):
     def add(self, rule: FaultRule) -> None: ...
     def install_startup(self, rules: Sequence[FaultRule], owner: str) -> list[FaultRule]: ...
     def withdraw_startup(self, owner: str) -> list[FaultRule]: ...
+    def startup(self) -> tuple[list[FaultRule], tuple[str, ...]]: ...
     def all(self) -> list[FaultRule]: ...
     def delete(self, rule_id: str | None = None) -> int: ...
     def fire(
@@ -131,6 +132,49 @@ def fire_first(
         if fired:
             return rule
     return None
+
+
+#: A start-up rule's ID -> the fakes that own it (``Backend.startup_owner``); a rule not in it
+#: was programmed (``POST /__admin/faults``) and is nobody's.
+Owners = dict[str, tuple[str, ...]]
+
+
+def install_startup_rules(
+    rules: Sequence[FaultRule], owners: Mapping[str, tuple[str, ...]], fresh: Sequence[FaultRule], owner: str
+) -> tuple[list[FaultRule], Owners, list[FaultRule]]:
+    """A start's (or a reset's) start-up rules ``fresh``, installed as ``owner``'s: (the rules,
+    their owners, the start-up rules replaced). Fakes on one store share one set of start-up
+    rules: when those stored do what ``fresh`` does (``same_rules``), they stay, with their
+    counters (a ``times: 2`` fires twice in all), and ``owner`` joins their owners; otherwise
+    ``fresh`` replaces them, ``owner`` their only owner. Programmed rules stay either way."""
+    startup = [rule for rule in rules if rule.id in owners]
+    if same_rules(startup, fresh):
+        return list(rules), {rule.id: _with(owners[rule.id], owner) for rule in startup}, []
+    kept = [rule for rule in rules if rule.id not in owners]
+    return [*fresh, *kept], {rule.id: (owner,) for rule in fresh}, startup
+
+
+def withdraw_startup_rules(
+    rules: Sequence[FaultRule], owners: Mapping[str, tuple[str, ...]], owner: str
+) -> tuple[list[FaultRule], Owners, list[FaultRule]]:
+    """``owner`` (a stopping fake) taken off the start-up rules' owners: (the rules, their
+    owners, the rules deleted). A rule is deleted when its last owner leaves: a sibling that
+    installed the same rules keeps them in force."""
+    left = {rule.id: tuple(who for who in owners[rule.id] if who != owner) for rule in rules if rule.id in owners}
+    deleted = [rule for rule in rules if left.get(rule.id) == ()]
+    return [rule for rule in rules if left.get(rule.id) != ()], {k: who for k, who in left.items() if who}, deleted
+
+
+def startup_rules(
+    rules: Sequence[FaultRule], owners: Mapping[str, tuple[str, ...]]
+) -> tuple[list[FaultRule], tuple[str, ...]]:
+    """The start-up rules among ``rules``, and every fake that owns them."""
+    startup = [rule for rule in rules if rule.id in owners]
+    return startup, tuple(dict.fromkeys(who for rule in startup for who in owners[rule.id]))
+
+
+def _with(owners: tuple[str, ...], owner: str) -> tuple[str, ...]:
+    return owners if owner in owners else (*owners, owner)
 
 
 def take_tokens(

@@ -11,7 +11,7 @@ from typing import Any
 from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
-from .base import Storage, fire_first, take_tokens
+from .base import Owners, Storage, fire_first, install_startup_rules, startup_rules, take_tokens, withdraw_startup_rules
 
 #: Rate-limit buckets kept at most (least recently used go first; a forgotten bucket is full).
 MAX_BUCKETS = 10_000
@@ -77,25 +77,25 @@ class MemoryRules:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
-        self._owners: dict[str, str] = {}  # a start-up rule's id -> the fake that installed it
+        self._owners: Owners = {}  # the start-up rules' owners (one process: its Backends)
 
     def add(self, rule: FaultRule) -> None:
         with self._lock:
             self._rules.append(rule)
 
     def install_startup(self, rules: Sequence[FaultRule], owner: str) -> list[FaultRule]:
-        """A fresh memory store has no earlier start-up rules to replace: append them."""
         with self._lock:
-            self._rules.extend(rules)
-            self._owners.update((rule.id, owner) for rule in rules)
-        return []
+            self._rules, self._owners, replaced = install_startup_rules(self._rules, self._owners, rules, owner)
+            return replaced
 
     def withdraw_startup(self, owner: str) -> list[FaultRule]:
         with self._lock:
-            withdrawn = [rule for rule in self._rules if self._owners.get(rule.id) == owner]
-            self._rules = [rule for rule in self._rules if self._owners.get(rule.id) != owner]
-            self._owners = {rule_id: who for rule_id, who in self._owners.items() if who != owner}
+            self._rules, self._owners, withdrawn = withdraw_startup_rules(self._rules, self._owners, owner)
             return withdrawn
+
+    def startup(self) -> tuple[list[FaultRule], tuple[str, ...]]:
+        with self._lock:
+            return startup_rules(self._rules, self._owners)
 
     def all(self) -> list[FaultRule]:
         with self._lock:
@@ -105,6 +105,7 @@ class MemoryRules:
         with self._lock:
             before = len(self._rules)
             self._rules = [r for r in self._rules if rule_id is not None and r.id != rule_id]
+            self._owners = {rule.id: self._owners[rule.id] for rule in self._rules if rule.id in self._owners}
             return before - len(self._rules)
 
     def fire(
@@ -112,7 +113,11 @@ class MemoryRules:
     ) -> FaultRule | None:
         with self._lock:
             fired = fire_first(self._rules, endpoint, candidates, draw)
-            return copy.copy(fired) if fired is not None else None
+            if fired is None:
+                return None
+            if fired.exhausted:  # removed: its owners go with it
+                self._owners.pop(fired.id, None)
+            return copy.copy(fired)
 
     def clear(self) -> None:
         with self._lock:

@@ -191,6 +191,13 @@ class PrivateRedis:
                 self.proc.wait()
 
 
+def others_may_share(config: Any) -> bool:
+    """Whether other fakes can be on this fake's state: a Redis the user gave (``--state URL``).
+    Memory and a private Redis (``--workers``, ``--state DIR``: a unix socket in a 0700 folder, a
+    directory lock) are this fake's alone."""
+    return is_redis_url(config.state)
+
+
 @contextlib.contextmanager
 def serving_state(config: Any, *, stopping: threading.Event | None = None) -> Iterator[tuple[Any, str]]:
     """The settings ``bgmock serve`` runs on, and what to say about where state lives.
@@ -202,7 +209,7 @@ def serving_state(config: Any, *, stopping: threading.Event | None = None) -> It
     starts) or one process in memory: as given.
     """
     prefix = f", prefix {config.state_prefix}" if config.state_prefix != Config.state_prefix else ""
-    if is_redis_url(config.state):
+    if others_may_share(config):
         target = parse_redis_url(config.state)
         yield config, f"state in Redis at {target.described}, prefix {config.state_prefix}"
         return

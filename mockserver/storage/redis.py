@@ -21,9 +21,13 @@ from typing import Any
 from ..faults.rules import FaultRule
 from ..ratelimit import Bucket
 from ..tasks import Task
-from .base import Storage, fire_first, take_tokens
+from .base import Owners, Storage, fire_first, install_startup_rules, startup_rules, take_tokens, withdraw_startup_rules
 from .redis_connect import OUTAGES, connect
 from .redis_unit import Session, Step
+
+#: The longest the call a fake makes as it stops (``RedisRules.withdraw_startup``) waits for
+#: Redis, below ``state_timeout_s``: the stop's whole grace (``lifecycle.STOP_GRACE_S``) is 4 s.
+STOP_CALL_S = 1.0
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -117,7 +121,7 @@ class RedisRules(_Repository):
         raw = reader.get(self.key("rules"))
         return json.loads(raw) if raw else []
 
-    def _change(self, edit: Callable[[list[dict[str, Any]]], Any]) -> Any:
+    def _change(self, edit: Callable[[list[dict[str, Any]]], Any], *, within: float | None = None) -> Any:
         def step(pipe: Any) -> Any:
             stored = self._stored(pipe)
             before = _JSON.encode(stored)
@@ -128,31 +132,32 @@ class RedisRules(_Repository):
                 self.s.changed(pipe)
             return result
 
-        return self.s.transact([self.key("rules")], step)
+        return self.s.transact([self.key("rules")], step, within=within)
 
     def add(self, rule: FaultRule) -> None:
         self._change(lambda stored: stored.append(_values(rule)))
 
     def install_startup(self, rules: Sequence[FaultRule], owner: str) -> list[FaultRule]:
-        """Replace the start-up rules an earlier start left (this fake's or a sibling's); returns
-        those. Each is tagged with ``owner`` (the installing fake), for ``withdraw_startup``."""
-        fresh = [{**_values(rule), "startup": owner} for rule in rules]
-
+        """``base.install_startup_rules``, atomically; returns the start-up rules replaced."""
         def edit(stored: list[dict[str, Any]]) -> list[FaultRule]:
-            replaced = [_rule(rule) for rule in stored if rule.get("startup")]
-            stored[:] = fresh + [rule for rule in stored if not rule.get("startup")]
+            kept, owners, replaced = install_startup_rules(*_decoded(stored), rules, owner)
+            stored[:] = _encoded(kept, owners)
             return replaced
 
         return self._change(edit)
 
     def withdraw_startup(self, owner: str) -> list[FaultRule]:
-        """Delete the start-up rules ``owner`` installed, if they are still those in force; returns them."""
+        """``base.withdraw_startup_rules``, atomically; returns the rules deleted. Called as a fake
+        stops: bounded to ``STOP_CALL_S`` (a Redis away must not hold the stop up)."""
         def edit(stored: list[dict[str, Any]]) -> list[FaultRule]:
-            withdrawn = [_rule(rule) for rule in stored if rule.get("startup") == owner]
-            stored[:] = [rule for rule in stored if rule.get("startup") != owner]
-            return withdrawn
+            kept, owners, deleted = withdraw_startup_rules(*_decoded(stored), owner)
+            stored[:] = _encoded(kept, owners)
+            return deleted
 
-        return self._change(edit)
+        return self._change(edit, within=STOP_CALL_S)
+
+    def startup(self) -> tuple[list[FaultRule], tuple[str, ...]]:
+        return startup_rules(*_decoded(self._stored(self.s.direct())))
 
     def all(self) -> list[FaultRule]:
         """The rules of this request's view (``redis_unit.py``)."""
@@ -176,11 +181,9 @@ class RedisRules(_Repository):
             return None
 
         def edit(stored: list[dict[str, Any]]) -> FaultRule | None:
-            rules = [_rule(data) for data in stored]
-            startup = {data["id"]: data["startup"] for data in stored if data.get("startup")}
+            rules, owners = _decoded(stored)
             fired = fire_first(rules, endpoint, candidates, draw)
-            stored[:] = [{**_values(rule), **({"startup": startup[rule.id]} if rule.id in startup else {})}
-                         for rule in rules]
+            stored[:] = _encoded(rules, owners)
             return fired
 
         return self._change(edit)
@@ -291,6 +294,18 @@ class RedisClockCell(_Repository):
 
 def _rule(data: Mapping[str, Any]) -> FaultRule:
     return FaultRule(**{k: v for k, v in data.items() if k != "startup"})
+
+
+def _decoded(stored: Sequence[Mapping[str, Any]]) -> tuple[list[FaultRule], Owners]:
+    """The stored rules, and the owners of those that are start-up rules (their ``startup``:
+    a list of owners; one name as bgmock wrote it before several fakes could own a rule)."""
+    owners = {data["id"]: (tag,) if isinstance(tag, str) else tuple(tag)
+              for data in stored if (tag := data.get("startup"))}
+    return [_rule(data) for data in stored], owners
+
+
+def _encoded(rules: Sequence[FaultRule], owners: Mapping[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    return [{**_values(rule), **({"startup": list(owners[rule.id])} if rule.id in owners else {})} for rule in rules]
 
 
 def _glob(text: str) -> str:

@@ -75,6 +75,19 @@ def connect(url: str, timeout_s: float) -> Any:
     return client
 
 
+def briefer(client: Any, timeout_s: float) -> Any:
+    """A client of the same Redis as ``client`` whose connections wait at most ``timeout_s`` for
+    a reply or a connection (or ``client``'s own timeout, when shorter), whatever the URL set;
+    for one call that must not wait the whole ``state_timeout_s``. Close it after."""
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    # redis-py 6+ also keeps the timeouts as orig_* (to restore after a maintenance notice)
+    timeouts = {name: min(timeout_s, kwargs.get(name) or timeout_s) for name in (
+        "socket_timeout", "socket_connect_timeout", "orig_socket_timeout", "orig_socket_connect_timeout")
+        if name in kwargs or not name.startswith("orig_")}
+    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **{**kwargs, **timeouts}))
+
+
 def _refusal(target: RedisTarget, exc: Exception, timeout_s: float) -> str:
     """What a failed ``PING`` means to the user, in their words."""
     text = str(exc)

@@ -25,12 +25,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from importlib.resources import files
 from typing import Any, NamedTuple
 
 from .base import Stale
 from .batch import Batcher
+from .redis_connect import briefer
 
 try:  # an optional engine: only a Redis state needs redis-py
     from redis.exceptions import NoScriptError, WatchError
@@ -82,6 +83,19 @@ class Unit(threading.local):
     optimistic = False  # that view is the process's last one, not read for this request
     settled = False  # something acted on Redis at once: write without a check, read afresh
     pending: list[Step]
+
+
+def _transact(client: Any, keys: Sequence[str], step: Callable[[Any], Any]) -> Any:
+    while True:
+        with client.pipeline() as pipe:
+            try:
+                if keys:
+                    pipe.watch(*keys)
+                result = step(pipe)
+                pipe.execute()
+                return result
+            except WatchError:
+                continue
 
 
 class Session:
@@ -150,20 +164,16 @@ class Session:
         self.settle()
         return self.client
 
-    def transact(self, keys: Sequence[str], step: Callable[[Any], Any]) -> Any:
+    def transact(self, keys: Sequence[str], step: Callable[[Any], Any], *, within: float | None = None) -> Any:
         """Run ``step(pipe)`` under WATCH of ``keys``: it reads, decides, calls ``pipe.multi()``
-        and queues its writes; retried on a race with another fake, so nothing is lost or doubled."""
+        and queues its writes; retried on a race with another fake, so nothing is lost or doubled.
+        ``within``: each read of a reply waits at most this long (if shorter than the client's
+        own timeout), on a connection of its own (``redis_connect.briefer``)."""
         client = self.direct()
-        while True:
-            with client.pipeline() as pipe:
-                try:
-                    if keys:
-                        pipe.watch(*keys)
-                    result = step(pipe)
-                    pipe.execute()
-                    return result
-                except WatchError:
-                    continue
+        if within is None:
+            return _transact(client, keys, step)
+        with closing(briefer(client, within)) as brief:
+            return _transact(brief, keys, step)
 
     # -- the script ----------------------------------------------------------------------------
     def write(self, step: Step) -> None:

@@ -7,7 +7,6 @@ processes on one Redis, driven round-robin, then Redis going away under a runnin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -25,7 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import QUERY, SUBMIT, stop_process
-from redis_helpers import cleaned, fresh_prefix
+from redis_helpers import cleaned, fresh_prefix, own_redis_server
+from redis_helpers import free_port as _free_port
 
 from mockserver.backend import Backend
 from mockserver.config import Config, ConfigError
@@ -157,12 +157,19 @@ def test_a_reset_puts_back_only_the_start_up_rules_of_the_fake_that_received_it(
     assert [(rule["id"], rule["resCode"]) for rule in plain.faults()] == [("rule-1", 501)]
 
 
-def test_startup_rules_are_replaced_not_duplicated_when_a_fake_restarts(url, prefix):
+def test_startup_rules_are_not_duplicated_when_a_fake_starts_again(url, prefix):
+    """Fakes on one prefix share one set of start-up rules: a start with the same ones adds no
+    copy and keeps their counters (a ``times: 2`` fires twice in all); once every fake that
+    installed them stopped (which took them back), a start installs them afresh."""
     config = Config(state=url, state_prefix=prefix, faults=({"resCode": 500, "times": 2},), log_requests=False)
     first = Backend(config)
     first.add_fault({"resCode": 501})
     first.injected("submit", [], None)  # one of two used
-    again = Backend(config)  # a restart with the same start-up config
+    second = Backend(config)  # another start with the same start-up config
+    assert [(r["resCode"], r.get("remaining")) for r in second.faults()] == [(500, 1), (501, None)]
+    first.withdraw_startup_rules()
+    second.withdraw_startup_rules()
+    again = Backend(config)
     assert [(r["resCode"], r.get("remaining")) for r in again.faults()] == [(500, 2), (501, None)]
 
 
@@ -173,7 +180,7 @@ def test_a_start_knows_which_of_its_siblings_start_up_rules_it_replaced(url, pre
         return Backend(Config(state=url, state_prefix=prefix, faults=faults, log_requests=False))
 
     assert start({"resCode": 1000, "times": 2}).replaced_startup == []
-    assert start({"resCode": 1000, "times": 2}).replaced_startup == []  # same rules, fresh counters
+    assert start({"resCode": 1000, "times": 2}).replaced_startup == []  # same rules: kept
     replaced = start({"transport": "reset"}).replaced_startup
     assert [(r["endpoint"], r["resCode"], r["times"]) for r in replaced] == [("submit", 1000, 2)]
     assert [r.get("transport") for r in start().replaced_startup] == ["reset"]  # none at all replaces too
@@ -211,7 +218,7 @@ def test_an_unreachable_redis_is_one_clear_error(prefix):
 def test_a_rediss_url_for_a_redis_without_tls_says_so_not_cannot_reach(tmp_path):
     """A plain Redis leaves a TLS handshake unanswered (redis-py: "Timeout connecting to server"):
     the line says Redis was reached and does not serve TLS, and which scheme to use."""
-    with _private_redis(tmp_path) as (url, _):
+    with own_redis_server(tmp_path) as (url, *_):
         tls_url = url.replace("redis://", "rediss://")
         with pytest.raises(ConfigError, match=r"did not complete a TLS handshake.*use redis:// for a Redis"):
             Backend(Config(state=tls_url, state_timeout_s=0.5))
@@ -220,7 +227,7 @@ def test_a_rediss_url_for_a_redis_without_tls_says_so_not_cannot_reach(tmp_path)
 def test_a_redis_url_for_a_redis_serving_tls_or_a_certificate_not_trusted_says_so(tmp_path):
     """The other way round (a TLS-only Redis resets a plain PING), and a TLS Redis whose
     certificate this machine does not trust: each says what failed, not "cannot reach"."""
-    with _private_redis(tmp_path, tls=True) as (url, _):
+    with own_redis_server(tmp_path, tls=True) as (url, *_):
         port = url.rsplit(":", 1)[1].split("/")[0]
         with pytest.raises(ConfigError, match=rf"Redis serves TLS on port {port}.*use rediss://"):
             Backend(Config(state=url, state_timeout_s=5))
@@ -238,12 +245,6 @@ def test_the_admin_config_never_shows_the_redis_password(url, prefix):
 
 
 # -- three `bgmock serve` processes on one Redis ---------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Serve:
     """``bgmock serve --state REDIS`` in a subprocess; ready when its line is printed.
     ``quiet=False`` keeps the request log; ``lines()`` is its output once stopped."""
@@ -331,55 +332,8 @@ def test_concurrent_submits_over_three_fakes_lose_and_duplicate_nothing(three):
 
 
 # -- Redis going away under a running fake -----------------------------------------------------
-@contextlib.contextmanager
-def _private_redis(workdir: Path, *extra: str, tls: bool = False) -> Iterator[tuple[str, callable]]:
-    """A redis-server of our own (append-only file in ``workdir``), and a function restarting it.
-    ``tls``: it serves TLS only (a certificate of a CA of its own, ``workdir/ca.pem``)."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not on PATH")
-    port = _free_port()
-    procs: list[subprocess.Popen] = []
-    listen = ["--port", str(port)]
-    if tls:
-        import trustme
-
-        ca = trustme.CA()
-        leaf = ca.issue_cert("127.0.0.1")
-        ca.cert_pem.write_to_path(str(workdir / "ca.pem"))
-        leaf.private_key_and_cert_chain_pem.write_to_path(str(workdir / "redis.pem"))
-        listen = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(workdir / "redis.pem"),
-                  "--tls-key-file", str(workdir / "redis.pem"), "--tls-auth-clients", "no"]
-
-    def start() -> None:
-        procs.append(subprocess.Popen(
-            [server, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--appendfsync", "always", "--dir", str(workdir), *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                return
-            time.sleep(0.05)
-        raise AssertionError("private redis-server did not start")
-
-    def stop() -> None:
-        procs[-1].terminate()
-        procs[-1].wait(10)
-
-    start()
-    try:
-        yield f"redis://127.0.0.1:{port}/0", (start, stop)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
 def test_a_lost_redis_answers_system_error_then_the_fake_serves_again(tmp_path):
-    with _private_redis(tmp_path) as (url, (start, stop)):
+    with own_redis_server(tmp_path) as (url, start, stop, _):
         fake = Serve("--state", url, "--task-duration", "0")
         try:
             task_id = _submit(fake.url)["data"]["result"]["taskId"]
@@ -403,7 +357,7 @@ def test_the_first_calls_after_a_redis_restart_the_fake_did_not_see_are_served(t
     """A fake idle while Redis restarts holds connections the old server closed. Its first
     calls after must be served, not answered "system error" (health "down") once per fake and
     per restart: a readiness probe would take every replica out after each Redis blip."""
-    with _private_redis(tmp_path) as (url, (start, stop)):
+    with own_redis_server(tmp_path) as (url, start, stop, _):
         fake = Serve("--state", url, "--task-duration", "0")
         try:
             task_id = _submit(fake.url)["data"]["result"]["taskId"]
@@ -430,7 +384,7 @@ ADMIN_ON_REDIS = [("POST", "/__admin/reset", None), ("GET", "/__admin/requests",
 def test_a_lost_redis_fails_every_admin_call_that_needs_it_with_503_but_the_settings_answer(tmp_path):
     """The admin API is a plain REST API: during an outage a script's ``curl -f`` or
     ``raise_for_status()`` must fail, whatever the call; the settings need no Redis."""
-    with _private_redis(tmp_path) as (url, (_, stop)):
+    with own_redis_server(tmp_path) as (url, _, stop, _):
         fake = Serve("--state", url)
         try:
             stop()
@@ -448,7 +402,7 @@ def test_a_lost_redis_leaves_the_answers_that_need_no_state_as_documented(tmp_pa
     from Redis (only their journal entries do, and those are what is lost), so they stay the
     documented 404, 405 and 700, not 200 "system error". Health still says redis: down (503),
     and a submit, which needs the rules, still answers system error."""
-    with _private_redis(tmp_path) as (url, (_, stop)):
+    with own_redis_server(tmp_path) as (url, _, stop, _):
         fake = Serve("--state", url)
         try:
             assert requests.get(fake.url + "/nope", timeout=10).status_code == 404  # journaled while up
@@ -473,7 +427,7 @@ def test_a_lost_redis_logs_each_request_once_with_its_access_line(tmp_path):
     (the answer the client got), and the outage is one line per request saying what was lost,
     however many of its store calls failed (after a reset no view is kept: a submit's rules, then
     its journal entry's clock, each failed on the store)."""
-    with _private_redis(tmp_path) as (url, (_, stop)):
+    with own_redis_server(tmp_path) as (url, _, stop, _):
         fake = Serve("--state", url, quiet=False)
         try:
             assert _submit(fake.url)["resCode"] == 200
@@ -503,7 +457,7 @@ def test_a_redis_that_refuses_writes_is_an_outage_in_one_line_not_a_traceback(tm
     500 "internal error" with a traceback per request.)"""
     import redis
 
-    with _private_redis(tmp_path) as (url, _):
+    with own_redis_server(tmp_path) as (url, *_):
         fake = Serve("--state", url, quiet=False)
         try:
             assert _submit(fake.url)["resCode"] == 200
@@ -582,7 +536,7 @@ def _until_asleep(url: str) -> None:
 def test_a_slow_redis_answers_system_error_within_the_timeout_never_hangs(tmp_path):
     """Redis sleeps 4 s; the fake gives up on it after its 1 s state timeout. Both are far from
     what they are raced against: a normal submit's Redis calls, and that timeout."""
-    with _private_redis(tmp_path, "--enable-debug-command", "yes") as (url, _):
+    with own_redis_server(tmp_path, "--enable-debug-command", "yes") as (url, *_):
         fake = Serve("--state", url, "--config", str(_config(tmp_path, state_timeout_s=1.0)))
         try:
             import redis
