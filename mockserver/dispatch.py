@@ -158,7 +158,7 @@ class Dispatcher:
                     with store.unit(fresh=True):
                         reply = self._handle(attempt)
             except self._store_down as exc:  # the unit's writes (task, journal entry) did not reach the store
-                attempt.met(exc)  # stateless: only the journal entry is lost, the answer holds without the store
+                self._met(attempt, exc)  # stateless: only the journal entry is lost, the answer holds without the store
                 if reply is None or not attempt.stateless:  # the route answered on state that was not kept
                     reply = self._store_lost(attempt, exc)
             except Exception:  # the store refused the writes for no outage (a bug, an error it should not give)
@@ -190,11 +190,17 @@ class Dispatcher:
             return contextlib.nullcontext()
         return self.backend.pending.held()
 
+    def _met(self, attempt: _Attempt, exc: BaseException) -> None:
+        """The request met an outage: its log line names the first, and the store makes no call
+        for it after this one (``Storage.met``): one ``state_timeout_s`` at most, not one per call."""
+        attempt.met(exc)
+        self.backend.store.met(exc)
+
     def _store_lost(self, attempt: _Attempt, exc: BaseException) -> Reply:
         """The API's own 500 ``system error`` (HTTP 200, as the gateway answers); on the admin
         API, a plain REST API, HTTP 503 with it, so ``curl -f`` and scripts see the outage.
         Logged when the request is done (``_done``), once however often the store failed it."""
-        attempt.met(exc)
+        self._met(attempt, exc)
         attempt.answered_down = True
         status = 503 if attempt.kind == "admin" else 200
         return Reply.json(self.envelopes.business_error(ApiError(500)), status=status)
@@ -278,7 +284,7 @@ class Dispatcher:
             notes = attempt.refused or (attempt.ctx.notes if attempt.ctx is not None else Notes())
             self._record(request, attempt.route, notes, reply, attempt.started, made=attempt.made)
         except self._store_down as exc:  # said once per request, when it is done (``_done``)
-            attempt.met(exc)
+            self._met(attempt, exc)
         except Exception:  # the journal must never turn an answer into a traceback
             log.exception("bgmock: could not record %s", self.shown(request.method, request.path, attempt.made))
 

@@ -97,6 +97,10 @@ class Storage:
     #: is down then loses the entry, not the answer (``Dispatcher.handle``). Memory: always True
     #: (it is never down).
     touched: Callable[[], bool] = lambda: True
+    #: Within a unit: the request met this outage (one of ``unavailable``): nothing else in it
+    #: waits on the engine again, each later call raises it at once (its answer is the 500 and
+    #: its journal entry is lost either way). Memory: nothing to do (it is never down).
+    met: Callable[[BaseException], None] = lambda exc: None
     #: The engine's own figures for ``/__admin/health`` (Redis: its used memory).
     engine_info: Callable[[], dict[str, Any]] = dict
 

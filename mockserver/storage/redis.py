@@ -322,6 +322,6 @@ def redis_storage(url: str, config: Any) -> Storage:
         journal=RedisJournal(session, config.journal_size), buckets=RedisBuckets(session),
         ids=RedisIds(session), cell=RedisClockCell(session), engine="redis",
         unavailable=OUTAGES,  # down, too slow, or refusing writes: the API's 500, one log line
-        unit=session.unit_of_work, touched=session.touched,
+        unit=session.unit_of_work, touched=session.touched, met=session.met,
         engine_info=lambda: {"redisUsedMemory": int(client.info("memory")["used_memory"])},
     )

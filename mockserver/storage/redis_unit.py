@@ -16,6 +16,10 @@ clock, and writes its task and journal entry.  A unit of work (one per request, 
   ``Stale`` if it changed, while nothing has been done yet), and the unit's writes are then
   sent without a check: a step with an effect is never run twice.
 
+- **one outage**: once a call of the request failed on an outage (``OUTAGES``: a timeout, a lost
+  connection), its later calls raise that one at once (``Session.met``): the request answers
+  500 after one ``state_timeout_s``, not one per call, and its journal entry is lost anyway.
+
 Outside a unit (admin tools, tests) every read is fresh and every write is sent at once.
 """
 
@@ -31,7 +35,7 @@ from typing import Any, NamedTuple
 
 from .base import Stale
 from .batch import Batcher
-from .redis_connect import briefer
+from .redis_connect import OUTAGES, briefer
 
 try:  # an optional engine: only a Redis state needs redis-py
     from redis.exceptions import NoScriptError, WatchError
@@ -83,6 +87,9 @@ class Unit(threading.local):
     optimistic = False  # that view is the process's last one, not read for this request
     settled = False  # something acted on Redis at once: write without a check, read afresh
     pending: list[Step]
+    #: the outage the request met (a call that timed out, a lost connection): from then on nothing
+    #: in it waits on Redis again, every call raises it at once (``Session.met``)
+    down: BaseException | None = None
 
 
 def _transact(client: Any, keys: Sequence[str], step: Callable[[Any], Any]) -> Any:
@@ -119,10 +126,37 @@ class Session:
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
+    # -- an outage -----------------------------------------------------------------------------
+    def met(self, exc: BaseException) -> None:
+        """The request this thread answers met an outage (here, or in a command a repository sent
+        on ``direct()``'s client, as the dispatcher reports): its answer is the API's 500 and its
+        journal entry is lost, so none of its later calls may wait ``state_timeout_s`` once more."""
+        unit = self.unit
+        if unit.active and unit.down is None:
+            unit.down = exc
+
+    def _reachable(self) -> None:
+        """Raise, without a call, the outage the request already met."""
+        unit = self.unit
+        if unit.active and unit.down is not None:
+            raise unit.down
+
+    @contextmanager
+    def _watched(self) -> Iterator[None]:
+        """Around every call this session makes: none once the request met an outage; an outage
+        met here is remembered for the rest of the request."""
+        self._reachable()
+        try:
+            yield
+        except OUTAGES as exc:
+            self.met(exc)
+            raise
+
     # -- the view ------------------------------------------------------------------------------
     def read(self) -> View:
         """The rules and the clock now, in one round trip; remembered as the process's view."""
-        version, rules, (origin, offset) = self.batch.run(self._reads)
+        with self._watched():
+            version, rules, (origin, offset) = self.batch.run(self._reads)
         self.latest = view = View(version, rules, origin, offset)
         return view
 
@@ -160,7 +194,9 @@ class Session:
         self.latest = self.unit.view = None
 
     def direct(self) -> Any:
-        """The client, for a command that runs now (the unit is settled first)."""
+        """The client, for a command that runs now (the unit is settled first). A command that
+        fails on it is reported by the dispatcher (``Storage.met``)."""
+        self._reachable()
         self.settle()
         return self.client
 
@@ -170,10 +206,11 @@ class Session:
         ``within``: each read of a reply waits at most this long (if shorter than the client's
         own timeout), on a connection of its own (``redis_connect.briefer``)."""
         client = self.direct()
-        if within is None:
-            return _transact(client, keys, step)
-        with closing(briefer(client, within)) as brief:
-            return _transact(brief, keys, step)
+        with self._watched():
+            if within is None:
+                return _transact(client, keys, step)
+            with closing(briefer(client, within)) as brief:
+                return _transact(brief, keys, step)
 
     # -- the script ----------------------------------------------------------------------------
     def write(self, step: Step) -> None:
@@ -207,16 +244,17 @@ class Session:
             keys += step.keys
             args += [step.name, len(step.keys), len(step.args), *step.args]
         command = ("EVALSHA", self.script.sha, len(keys), *keys, *args)
-        (result,) = self.batch.run([command], errors=False)
-        if isinstance(result, NoScriptError):
-            self.client.script_load(SCRIPT)
-            (result,) = self.batch.run([command])
-        elif isinstance(result, BaseException):
-            raise result
+        with self._watched():
+            (result,) = self.batch.run([command], errors=False)
+            if isinstance(result, NoScriptError):
+                self.client.script_load(SCRIPT)
+                (result,) = self.batch.run([command])
+            elif isinstance(result, BaseException):
+                raise result
+            if result[0] == LATE:
+                raise RedisTimeout(f"Redis ran the call after {self.patience_s:.2f} s: nothing written")
         if result[0] == STALE:
             raise Stale
-        if result[0] == LATE:
-            raise RedisTimeout(f"Redis ran the call after {self.patience_s:.2f} s: nothing written")
         return result[1:]
 
     # -- the unit of work ----------------------------------------------------------------------
@@ -226,7 +264,7 @@ class Session:
         (the second attempt after ``Stale``: it cannot be stale again)."""
         unit = self.unit
         unit.active, unit.view, unit.optimistic, unit.settled, unit.pending = True, None, False, fresh, []
-        unit.used = False
+        unit.used, unit.down = False, None
         try:
             yield
             if unit.pending:
@@ -236,7 +274,7 @@ class Session:
             elif unit.optimistic:  # nothing to write: check that the answer's view was current
                 self.settle()
         finally:
-            unit.active, unit.view, unit.pending, unit.used = False, None, [], False
+            unit.active, unit.view, unit.pending, unit.used, unit.down = False, None, [], False, None
 
     def touched(self) -> bool:
         """Whether the request this thread answers has read or changed state so far."""
