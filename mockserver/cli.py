@@ -19,6 +19,7 @@ from .origin import is_loopback
 from .parsing import flag_int, flag_number, flag_signed_int
 from .serving.lifecycle import STOP_SIGNALS, Watchdog, exit_code_before_ready
 from .serving.scratch import sweep
+from .storage.state_url import check_state
 
 
 class Parser(argparse.ArgumentParser):
@@ -161,7 +162,15 @@ def build_config(args: argparse.Namespace) -> Config:
     for key, flag in (("tls_hosts", args.tls_host), ("intercept_hosts", args.intercept)):
         if flag:
             values[key] = [*values[key], *flag]
+    _check_state_flag(args.state)
     return Config.from_mapping(values, **overrides)
+
+
+def _check_state_flag(state: str | None) -> None:
+    """``--state``'s form, told with the flag (``--state VALUE: …``) before the settings are built;
+    a config file's ``state`` is told as the setting (``… invalid configuration: state: VALUE: …``)."""
+    if state:
+        check_state(state)
 
 
 def _load_flags(args: argparse.Namespace, values: dict[str, Any]) -> None:

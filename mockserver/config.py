@@ -255,6 +255,20 @@ def _url_problems(key: str, url: str) -> list[str]:
     return [] if problem is None else [f"{key}: {problem}; expected http://HOST[:PORT][/PATH]"]
 
 
+def _state_problems(state: str) -> list[str]:
+    """The form of ``state`` (a Redis URL, every part of it, or a directory), read without
+    connecting to anything (``storage/state_url.py``), named as the setting: a Config built
+    directly or from a file says ``state``; ``bgmock serve`` checks its ``--state`` first, and
+    names the flag."""
+    from .storage.state_url import StateProblem, check_state
+
+    try:
+        check_state(state)
+    except StateProblem as exc:  # "; " separates a configuration's problems: one problem, one part
+        return [f"state: {exc.shown}: {exc.why.replace('; ', ', ')}"]
+    return []
+
+
 def _top_key(problem: str) -> str:
     """The setting a problem line names (``faults[0].latency: …`` -> ``faults``)."""
     return problem.split(":", 1)[0].split("[", 1)[0].split(".", 1)[0]
@@ -276,6 +290,8 @@ def _meaning_problems(values: Mapping[str, Any], faulted: set[str]) -> list[str]
         problems.append("image_max_side: must exceed image_min_side")
     if values.get("public_url") and "public_url" not in faulted:
         problems += _url_problems("public_url", values["public_url"])
+    if values.get("state") and "state" not in faulted:
+        problems += _state_problems(values["state"])
     checks: list[tuple[str, Any]] = [
         ("latency", lambda: LatencyModel.from_config(values.get("latency"))),
         ("rate_limits", lambda: limits_from_config(values.get("rate_limits", ()))),

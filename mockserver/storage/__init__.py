@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import ConfigError, without_password
 from .base import Buckets, Ids, Journal, Rules, Storage, Tasks, fire_first, take_tokens
-from .state_url import FORMS, REDIS_SCHEMES, check_directory, is_redis_url
+from .state_url import FORMS, REDIS_SCHEMES, is_redis_url
 
 
 def open_storage(config: Any) -> Storage:
@@ -28,10 +28,9 @@ def open_storage(config: Any) -> Storage:
         from .memory import memory_storage
 
         return memory_storage(config)
-    if not is_redis_url(config.state):
-        check_directory(config.state)  # a mistyped URL is told as such
-        raise ConfigError(
-            f"--state {without_password(config.state)}: expected a Redis URL ({FORMS}); a directory is for "
+    if not is_redis_url(config.state):  # a mistyped URL was told as such when the Config was built
+        raise ConfigError(  # only a Python caller gets here: `bgmock serve` runs a directory on a private Redis
+            f"state {without_password(config.state)}: expected a Redis URL ({FORMS}); a directory is for "
             "`bgmock serve --state DIR`, which starts a private Redis keeping its data there"
         )
     from .redis import redis_storage

@@ -39,6 +39,24 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
+class StateProblem(ConfigError):
+    """A ``state`` value of no form bgmock takes: told as ``--state VALUE: WHY`` (the flag, as
+    ``bgmock serve`` has it); ``Config`` tells it as ``state: VALUE: WHY`` (the setting)."""
+
+    def __init__(self, shown: str, why: str) -> None:
+        super().__init__(f"--state {shown}: {why}")
+        self.shown, self.why = shown, why
+
+
+def check_state(state: str) -> None:
+    """The form of a ``state`` value, read without connecting to anything: a Redis URL, every
+    part of it checked (``parse_redis_url``), or a directory (``check_directory``); StateProblem if not."""
+    if is_redis_url(state):
+        parse_redis_url(state)
+    else:
+        check_directory(state)
+
+
 def is_redis_url(state: str | None) -> bool:
     """``redis://``, ``rediss://`` or ``unix://`` (the scheme in any case, as RFC 3986 has it)."""
     text = state or ""
@@ -60,7 +78,7 @@ def check_directory(state: str) -> None:
         why = f"bgmock takes no {scheme[1]}: URLs: expected a Redis URL ({FORMS}) or a directory"
     else:
         why = f"expected a Redis URL ({FORMS}) or a plain directory name; for a Redis at HOST:PORT write redis://HOST:PORT/DB"
-    raise ConfigError(f"--state {shown}: {why}; a directory whose name has ':' in its first part is written ./NAME")
+    raise StateProblem(shown, f"{why}; a directory whose name has ':' in its first part is written ./NAME")
 
 
 @dataclass(frozen=True)
@@ -140,7 +158,7 @@ class _Problem:
     def __call__(self, what: str) -> NoReturn:
         # from None: called inside an except block too (urlsplit's ValueError), whose cause
         # the message already says; a traceback would show it twice
-        raise ConfigError(f"--state {self.shown}: {what}") from None
+        raise StateProblem(self.shown, what) from None
 
 
 def _tcp(parts: SplitResult, problem: _Problem) -> tuple[str, int, str]:

@@ -262,3 +262,36 @@ def test_the_default_prefix_or_a_redis_url_gives_no_warning(capsys):
     with serving_state(Config(state="redis://127.0.0.1:6379/13", state_prefix="team-a:")) as (_, said):
         assert said == "state in Redis at redis://127.0.0.1:6379/13, prefix team-a:"
     assert capsys.readouterr().err == ""
+
+
+# -- the state's form, checked when the settings are built -------------------------------------
+@pytest.mark.parametrize(("state", "said"), [
+    ("http://x", "bgmock takes no http: URLs"),
+    (f"redis://:{SECRET}@127.0.0.1:6379/12?x=1", "unknown query parameter 'x'"),
+    ("redis://127.0.0.1:0/1", "the port must be a number from 1 to 65535"),
+    ("localhost:6379", "for a Redis at HOST:PORT write redis://HOST:PORT/DB"),
+])
+def test_a_config_built_directly_refuses_the_state_naming_the_setting_not_the_flag(state, said):
+    """README: a ``mockserver.Config`` built directly raises the ConfigError. ``Config(state="http://x")``
+    was built, and only ``create_app`` refused it, naming ``--state``, a flag a Python user never used."""
+    with pytest.raises(ConfigError) as caught:
+        Config(state=state)
+    message = str(caught.value)
+    assert message.startswith(f"invalid configuration: state: {without_password(state)}: "), message
+    assert said in message and "--state" not in message and SECRET not in message and "\n" not in message
+
+
+def test_a_config_files_state_is_named_as_the_setting_and_the_flag_as_the_flag(tmp_path, capsys):
+    config = tmp_path / "bgmock.json"
+    config.write_text('{"state": "http://x"}')
+    assert cli.main(["serve", "--port", "0", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.startswith(f"bgmock: config file {config}: invalid configuration: state: http://x: ")
+    assert cli.main(["serve", "--port", "0", "--state", "http://x"]) == 2
+    assert capsys.readouterr().err.startswith("bgmock: --state http://x: bgmock takes no http: URLs")
+
+
+@pytest.mark.parametrize("state", ["redis://127.0.0.1:1/0", "unix:///no/such/redis.sock", "some-directory"])
+def test_a_state_of_a_good_form_is_built_without_connecting_to_anything(state, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Config(state=state).state == state
+    assert list(tmp_path.iterdir()) == []
