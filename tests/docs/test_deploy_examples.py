@@ -29,6 +29,7 @@ from mockserver import cli
 from mockserver.config import ConfigError
 
 FENCE = re.compile(r"^```yaml\s*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+NGINX_FENCE = re.compile(r"^```nginx\s*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 COMPOSE_REQUIRED = re.compile(r"\$\{(\w+):\?[^}]+\}")
 K8S_VAR = re.compile(r"\$\((\w+)\)")
 TOKEN = "a-token-of-24-characters"  # what the variable holds when it is set
@@ -155,6 +156,43 @@ def test_a_kubernetes_container_s_bgmock_command_parses(where: str, deployment: 
     services = [d for s in SOURCES for d in _documents(s) if d.get("kind") == "Service"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert any(s["spec"]["selector"].items() <= labels.items() for s in services), f"{where}: no Service in front"
+
+
+def _nginx_confs() -> list[Source]:
+    found = []
+    for doc in DOCS:
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        for match in NGINX_FENCE.finditer(text):
+            found.append(Source(f"{doc}:{text.count(chr(10), 0, match.start()) + 1}", match.group(1)))
+    return found
+
+
+@pytest.mark.parametrize("where,compose", _compose_files(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_compose_file_s_load_balancer_waits_for_the_fakes_and_restarts(where: str, compose: dict[str, Any]) -> None:
+    """nginx stops at start when a fake is not yet in Docker's DNS ("host not found in upstream"):
+    it must be started again, and after the fakes' containers."""
+    services = compose["services"]
+    for name, service in services.items():
+        if not str(service.get("image", "")).startswith("nginx"):
+            continue
+        assert str(service.get("restart", "no")) in ("always", "unless-stopped") or str(
+            service.get("restart", "")).startswith("on-failure"), f"{where}: {name} has no restart policy"
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict) and depends, f"{where}: {name}: depends_on without conditions: {depends!r}"
+        for other, wait in depends.items():
+            assert wait.get("condition") in ("service_started", "service_healthy"), (where, name, other, wait)
+
+
+def test_the_nginx_example_resolves_the_fakes_when_asked_not_once_at_start() -> None:
+    """An ``upstream { server fake:8080; }`` is resolved once: a fake replica restarted with a new
+    address gets 502s. Docker's resolver and a variable in ``proxy_pass`` resolve it again."""
+    confs = _nginx_confs()
+    assert confs, "no ```nginx block in the docs"
+    for conf in confs:
+        assert re.search(r"^\s*resolver\s+127\.0\.0\.11\b[^;]*\bvalid=", conf.text, re.M), conf.where
+        passes = re.findall(r"proxy_pass\s+([^;]+);", conf.text)
+        assert passes and all(target.startswith("$") for target in passes), (conf.where, passes)
+        assert "upstream" not in re.sub(r"#.*", "", conf.text), conf.where
 
 
 def test_the_checks_catch_the_trial_s_compose_file() -> None:
