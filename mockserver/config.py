@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_error import ConfigError, without_password
 from .parsing import base_url_problem
 from .spec import load_spec
 from .textfile import NotUtf8Error, RepeatedKeys, load_json, read_text
@@ -28,10 +28,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
-
-
-class ConfigError(ValueError):
-    """A setting (file, flag or mapping) that the fake cannot use; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -224,27 +220,6 @@ def named(source: str) -> Iterator[None]:
         yield
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
-
-
-def without_password(url: str) -> str:
-    """A state URL with its password replaced by ``***``, for messages, logs and the admin API.
-
-    Text, not a parse: it must never fail (it words the errors of URLs that do not parse) and
-    must mask even a password written with the characters a URL reserves (``redis://:a#b@host``
-    splits at ``#``: a parser reads the password as ``a``), so the password runs to the last
-    ``@``. A ``password=`` (or ``ssl_password=``) query parameter is masked too. Control
-    characters are escaped: the result is always one line."""
-    scheme = _SCHEME.match(url)
-    head, rest = (url[:scheme.end()], url[scheme.end():]) if scheme else ("", url)
-    masked = head + _USERINFO.sub(r"\g<user>:***@\g<host>", rest, count=1)
-    masked = _QUERY_PASSWORD.sub(r"\g<1>***", masked)
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in masked)
-
-
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/+")
-#: A user name, ``:``, then the password up to the *last* ``@``.
-_USERINFO = re.compile(r"^(?P<user>[^:@/?#]*):.*@(?P<host>[^@]*)$", re.S)
-_QUERY_PASSWORD = re.compile(r"([?&](?:ssl_)?password=)[^&#]*", re.I)
 
 
 def _url_problems(key: str, url: str) -> list[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
-from ..config import ConfigError, without_password
+from ..config_error import ConfigError, without_password
 from ..parsing import read_int, read_number
 from ..spec import load_spec
 
