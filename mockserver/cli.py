@@ -17,7 +17,7 @@ from .faults import parse_fault_flag
 from .http import host_port
 from .origin import is_loopback
 from .parsing import flag_int, flag_number, flag_signed_int
-from .serving.lifecycle import STOP_SIGNALS, Watchdog, exit_code_before_ready
+from .serving.lifecycle import STOP_SIGNALS, Stopped, Watchdog, exit_code_before_ready
 from .serving.scratch import sweep
 from .storage.state_url import check_state
 
@@ -222,7 +222,27 @@ def _serve(args: argparse.Namespace) -> int:
     when the stop had to be forced."""
     started = time.perf_counter()
     with Watchdog().installed() as watchdog:
-        return watchdog.final(_serve_with(args, started, watchdog))
+        try:
+            code = _serve_with(args, started, watchdog)
+        except BaseException as exc:
+            if watchdog.forced is None and not _caused_by_a_stop(exc):
+                raise
+            code = watchdog.exit_code(announced=False)  # the stop's doing: 128 + the signal, quietly
+        return watchdog.final(code)
+
+
+def _caused_by_a_stop(exc: BaseException) -> bool:
+    """Whether a stop signal's ``Stopped`` is ``exc`` or behind it (``__cause__``/``__context__``):
+    start-up code that wraps what it catches (``dataclasses``' ``__set_name__`` on Python 3.11, a
+    library's own error) must not turn a stop into a traceback and exit code 1."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, Stopped):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) -> int:
@@ -254,7 +274,7 @@ def _serve_with(args: argparse.Namespace, started: float, watchdog: Watchdog) ->
             from .serving.workers import serve_workers
 
             return serve_workers(config, state, started=started, watchdog=watchdog, take_back=take_back)
-        return _serve_one(config, state, started, take_back=take_back)
+        return _serve_one(config, state, started, take_back=take_back, watchdog=watchdog)
 
 
 #: Flags that mean nothing unless the settings (flags or --config) have something else: (the
@@ -278,7 +298,7 @@ def _check_flag_needs(args: argparse.Namespace, config: Config) -> None:
             raise ConfigError(f"{flag}: {why}")
 
 
-def _serve_one(config: Config, state: str, started: float, *, take_back: bool) -> int:
+def _serve_one(config: Config, state: str, started: float, *, take_back: bool, watchdog: Watchdog) -> int:
     """One process on bgmock's threaded server (or werkzeug's, by name). ``take_back``: its
     start-up rules are taken back at its stop (``serving.workers.startup_rules``)."""
     from .dispatch import Dispatcher
@@ -290,11 +310,12 @@ def _serve_one(config: Config, state: str, started: float, *, take_back: bool) -
     # per-request machinery and its import time (bench/RESULTS.md, "Throughput under wrk").
     backend = serving_backend(config, take_back=take_back)
     with startup_rules(backend, take_back=take_back):  # taken back at a stop, or a start that fails
-        return _serve_app(config, state, started, WsgiApp(Dispatcher(backend)))
+        return _serve_app(config, state, started, WsgiApp(Dispatcher(backend)), watchdog)
 
 
-def _serve_app(config: Config, state: str, started: float, app: Any) -> int:
-    """``_serve_one``'s servers: listen, say so, serve until stopped."""
+def _serve_app(config: Config, state: str, started: float, app: Any, watchdog: Watchdog) -> int:
+    """``_serve_one``'s servers: listen, say so, serve until stopped (or, stopped already while
+    starting, say nothing and end with 128 + the signal: ``Watchdog.stopped_while_starting``)."""
     from .serving.workers import listening_line
 
     server = beside = None
@@ -309,6 +330,8 @@ def _serve_app(config: Config, state: str, started: float, app: Any) -> int:
     port = server.socket.getsockname()[1]
     # The socket listens already: a client acting on the line at once is queued, then answered.
     try:  # from the announcement on, a stop signal is a clean stop (exit code 0)
+        if watchdog.stopped_while_starting():
+            return watchdog.exit_code(announced=False)
         ready_ms = (time.perf_counter() - started) * 1000
         urls = _urls(config, port, beside)
         print(listening_line(config, urls=urls, port=port, state=state, ready_ms=ready_ms), flush=True)
@@ -512,15 +535,25 @@ def _version() -> str:
 
 
 def entry() -> None:
-    """The ``bgmock`` command (and ``python -m mockserver.cli``): ``main`` in a process of its own.
+    """The ``bgmock`` command (its console script comes through ``launch.entry``, which takes
+    Ctrl-C before importing this module; ``python -m mockserver.cli`` comes here directly):
+    ``main`` in a process of its own.
 
     Only here is the allocator tuned (``keep_large_blocks_mapped``: process-wide, so never when
     ``main`` runs inside another program, e.g. a test run; a pytest worker that had run
-    ``main(["serve"])`` in-process once crashed in a later test's large read)."""
+    ``main(["serve"])`` in-process once crashed in a later test's large read). A Ctrl-C before
+    ``main`` reaches its command (while the other subcommands load, or the flags are read) ends
+    it as one while it starts does: quietly, 130."""
+    from .launch import take_ctrl_c
     from .serving.bodies import keep_large_blocks_mapped
 
-    keep_large_blocks_mapped()
-    sys.exit(main())
+    take_ctrl_c()
+    try:
+        keep_large_blocks_mapped()
+        code = main()
+    except KeyboardInterrupt as exc:
+        code = exit_code_before_ready(exc)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

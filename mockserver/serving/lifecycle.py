@@ -13,7 +13,9 @@ itself treats a second SIGINT so), it forces at once.  A forced stop SIGKILLs th
 copies (they hold nothing that lasts), gives a program the fake ran (its private
 redis-server, which may be writing the user's data to its append-only file) SIGTERM and up to
 ``PROGRAM_GRACE_S`` to stop before SIGKILL, says in one line on stderr what it did, and exits
-128 + the signal that began the stop (130, 143): a forced stop is not a clean one.  Stopping
+128 + the signal that began the stop (130, 143): a forced stop is not a clean one.  Once a force
+has begun the process does not end before that line is out, even when its main thread finishes
+the stop by itself meanwhile (``Watchdog.final``): the line is always there, once.  Stopping
 cannot hang, whatever a server library, a worker thread, a lock or an atexit handler does; the
 force is the exception, not the way it normally stops.
 
@@ -51,6 +53,9 @@ PROGRAM_GRACE_S = 5.0
 #: A SIGINT this soon after the stop began is the same Ctrl-C delivered twice (``timeout -s INT``
 #: signals the process and its group), not a second press: it changes nothing.
 SAME_PRESS_S = 0.3
+#: Seconds, beyond ``PROGRAM_GRACE_S``, that the main thread's end waits for a force under way to
+#: say its line (``Watchdog.final``).
+SAY_MARGIN_S = 2.0
 #: Seconds between the SIGTERMs repeated to children that have not stopped yet.
 NUDGE_S = 0.5
 _STATUS_START = b"HTTP/1.1 200"  # as much of the answer as a probe reads: the status code
@@ -95,7 +100,10 @@ class Watchdog:
         #: Run (each error ignored) after the children are stopped, before the process ends:
         #: what a ``finally`` would have done (the private temporary folder's removal).
         self.at_force: list[Callable[[], None]] = []
+        #: Taken for good by the force that begins (``_claim_force``): a second finds it taken.
         self._forcing = threading.Lock()
+        #: Set once a force has said its line on stderr.
+        self.said = threading.Event()
 
     def exit_code(self, announced: bool) -> int:
         """0 for a fake stopped after it said it was listening, 128 + the signal before."""
@@ -103,9 +111,27 @@ class Watchdog:
             return EXIT_STOPPED
         return 128 + self.signum
 
+    def stopped_while_starting(self) -> bool:
+        """Whether a stop signal came before serving began, though start-up went on: the
+        ``Stopped`` it raised was swallowed by code that ignores what it catches (once, logging's
+        fork lock: "Exception ignored in: <function _releaseLock ...> ... Stopped: SIGTERM").
+        Asked where serving would begin, so such a start ends there, unannounced, with 128 + the
+        signal, instead of serving until the watchdog forced it."""
+        return self.signum is not None
+
     def final(self, code: int) -> int:
-        """The exit code of a fake whose main thread returned ``code``: a forced stop's, if one began."""
-        return code if self.forced is None else self.forced
+        """The exit code of a fake whose main thread returned ``code``: a forced stop's, if one began.
+
+        Called as the main thread ends. Once a force has begun the process does not end before
+        the force has said its line (``_force``: it waits for a program the fake ran for up to
+        ``program_grace_s``): the main thread, which often finishes meanwhile, waits for it,
+        bounded. A force that begins later still ends a process whose exit hangs (an atexit
+        handler, a thread it waits for)."""
+        if self._forcing.acquire(blocking=False):  # no force under way
+            self._forcing.release()
+            return code
+        self.said.wait(self.program_grace_s + SAY_MARGIN_S)
+        return self.forced if self.forced is not None else code
 
     def arm(self, signum: int = signal.SIGINT) -> bool:
         """Act on a stop signal: True for the one that begins the stop (the caller stops serving),
@@ -120,8 +146,9 @@ class Watchdog:
             self.stopping.set()
             threading.Thread(target=self._countdown, name="bgmock-stop-watchdog", daemon=True).start()
             return True
-        if signum == signal.SIGINT and now - self.began >= SAME_PRESS_S:
-            threading.Thread(target=self._force, args=("Ctrl-C again",), name="bgmock-force-stop", daemon=True).start()
+        if signum == signal.SIGINT and now - self.began >= SAME_PRESS_S and self._claim_force():
+            threading.Thread(target=self._carry_out, args=("Ctrl-C again",), name="bgmock-force-stop",
+                             daemon=True).start()
         return False
 
     def _countdown(self) -> None:
@@ -140,12 +167,24 @@ class Watchdog:
         self._force(f"still stopping {self.grace_s:g} s after {signal.Signals(self.signum or signal.SIGTERM).name}")
 
     def _force(self, reason: str) -> None:
-        """End the fake now: its children (``stop_children``), then the clean-up, then the process."""
+        """End the fake now, unless the main thread's end (``final``) or another force came first."""
+        if self._claim_force():
+            self._carry_out(reason)
+
+    def _claim_force(self) -> bool:
+        """Whether this call begins the force (the first to, and before the main thread's end)."""
         if not self._forcing.acquire(blocking=False):
-            return
+            return False
         self.forced = 128 + (self.signum or signal.SIGTERM)
-        done = stop_children(self.main_pid, program_grace_s=self.program_grace_s)
-        print(f"bgmock: stop forced ({reason}): {done}; exit code {self.forced}", file=sys.stderr, flush=True)
+        return True
+
+    def _carry_out(self, reason: str) -> None:
+        """The force: the children (``stop_children``), the line, the clean-up, the process's end."""
+        try:
+            done = stop_children(self.main_pid, program_grace_s=self.program_grace_s)
+            print(f"bgmock: stop forced ({reason}): {done}; exit code {self.forced}", file=sys.stderr, flush=True)
+        finally:
+            self.said.set()  # (set even if stderr is gone: the main thread must not wait in vain)
         time.sleep(self.force_exit_s)  # the main thread may end by itself meanwhile (with the same code)
         for cleanup in self.at_force:
             with contextlib.suppress(Exception):

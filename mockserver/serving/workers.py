@@ -166,6 +166,8 @@ def serve_workers(  # noqa: PLR0913 - keyword-only after state, each with its de
                 log_level="critical", log_access=False, respawn_failed_workers=True, **_tls_files(config, scratch),
                 workers_kill_timeout=int(STOP_GRACE_S) - 1,  # granian's own force, before the watchdog's
             )
+            if watchdog.stopped_while_starting():
+                return watchdog.exit_code(announced=False)
             _stop_on_signals(server, watchdog)
             # resolved and made here: the announcer thread must not import or resolve (fork safety)
             probe = Probe(probe_address(config.host, port), tls=bool(config.tls), admin_token=config.admin_token)

@@ -361,7 +361,7 @@ def test_the_same_ctrl_c_delivered_twice_is_one_press_and_other_repeats_change_n
     forced: list[str] = []
     watchdog = Watchdog(clock=lambda: now[0])
     monkeypatch.setattr(watchdog, "_countdown", lambda: None)
-    monkeypatch.setattr(watchdog, "_force", forced.append)
+    monkeypatch.setattr(watchdog, "_carry_out", forced.append)
     assert watchdog.arm(signal.SIGINT) is True  # begins the stop
     now[0] += SAME_PRESS_S / 10
     assert watchdog.arm(signal.SIGINT) is False
@@ -570,3 +570,119 @@ def test_a_closed_terminal_stops_the_fake(mode):
         os.killpg(proc.pid, signal.SIGHUP)
         err = _assert_gone(proc, port)
         assert "forced" not in err, f"the stop needed the watchdog: {err}"
+
+
+#: A main process stopping as ``bgmock serve`` does (``Watchdog.installed``, then ``final``), and a
+#: program it ran that ignores SIGTERM (a private redis-server slow to stop). Its main thread
+#: finishes its stop by itself the moment a force has begun, while the force still waits for
+#: the program: the order in which a forced ``--workers`` stop lost its line (~4 runs in 12).
+_FINISHES_FIRST = textwrap.dedent("""
+    import signal, subprocess, sys, time
+    from mockserver.serving.lifecycle import Stopped, Watchdog
+    watchdog = Watchdog(grace_s=600, program_grace_s=0.5)
+    stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "print(1, flush=True); time.sleep(600)")
+    program = subprocess.Popen([sys.executable, "-c", stubborn], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    program.stdout.readline()
+    with watchdog.installed():
+        print(program.pid, flush=True)
+        try:
+            time.sleep(600)
+        except Stopped:
+            print("stopping", flush=True)
+        while watchdog.forced is None:  # the second Ctrl-C comes while it stops
+            time.sleep(0.01)
+        code = watchdog.final(0)  # and its stop is over just then
+    sys.exit(code)
+""")
+
+
+def test_a_forced_stop_always_says_its_line_even_when_the_stop_finishes_first():
+    """Ctrl-C twice: the process never ends before the force has said what it did, once, and
+    truly (here: the program ran was given its grace, then SIGKILL); exit code 130. (Before,
+    the main thread's end won the race and the process exited 130 with no line at all.)"""
+    proc = subprocess.Popen([sys.executable, "-c", _FINISHES_FIRST], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        program = int(proc.stdout.readline())
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.stdout.readline() == "stopping\n"
+        time.sleep(SAME_PRESS_S + 0.1)  # a second press, not the first one delivered twice
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=HANG)[1]
+        code = proc.returncode
+    finally:
+        _kill(proc)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(program, signal.SIGKILL)
+    assert code == 128 + signal.SIGINT, err
+    assert err.count("bgmock: stop forced") == 1, err
+    assert re.search(rf"^bgmock: stop forced \(Ctrl-C again\): \S+ \(pid {program}\) still running 0\.5 s after "
+                     r"SIGTERM: SIGKILL; exit code 130$", err, re.M), err
+    assert not _alive(program)
+
+
+#: ``bgmock serve`` whose start-up catches the ``Stopped`` a SIGTERM raises: ``swallow`` drops it
+#: (as logging's fork lock once did, "Exception ignored in: <function _releaseLock ...>"),
+#: ``wrap`` raises another exception from it (as ``dataclasses``' ``__set_name__`` did).
+_CATCHES_THE_STOP = textwrap.dedent("""
+    import os, signal, sys, time
+    from mockserver import cli
+    from mockserver.serving.lifecycle import Stopped
+    how, flags = sys.argv[1], sys.argv[2:]
+    def sweep():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            while True:
+                time.sleep(0.01)
+        except Stopped as exc:
+            if how == "wrap":
+                raise RuntimeError("a library's own error") from exc
+    cli.sweep = sweep
+    sys.exit(cli.main(["serve", "--port", "0", "--quiet", *flags]))
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["swallow", "wrap"])
+@pytest.mark.parametrize("mode", ["threaded", "workers"])
+def test_a_stop_that_start_up_code_caught_still_stops_the_start(how, mode):
+    """A SIGTERM while starting ends the start with 143, without announcing the fake and
+    without a traceback, even when start-up code swallowed or wrapped the stop. (Before: a
+    swallowed stop went on to print the listening line and serve until forced 4 s later; a
+    wrapped one ended in a traceback, exit code 1.)"""
+    proc = subprocess.Popen([sys.executable, "-c", _CATCHES_THE_STOP, how, *MODES[mode]], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=HANG)
+    finally:
+        _kill(proc)
+    assert (proc.returncode, out, err) == (128 + signal.SIGTERM, "", "")
+
+
+def test_ctrl_c_stops_bgmock_started_with_sigint_ignored():
+    """A script's background job (``bgmock serve &`` in bash) starts with SIGINT ignored: a
+    SIGINT once bgmock's own code runs stops it, 130, quietly. Sent here while the command is
+    still being imported (``PYTHONPROFILEIMPORTTIME`` says when ``mockserver.config`` is in);
+    before, it was lost until ``bgmock serve`` installed its handlers, and the fake served on."""
+    proc = subprocess.Popen(["sh", "-c", 'trap "" INT; exec "$0" serve --port 0 --quiet', bgmock_exe()],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
+    hung = threading.Timer(HANG, lambda: os.killpg(proc.pid, signal.SIGKILL))  # ends the reads below
+    hung.start()
+    try:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if re.search(r"\|\s+mockserver\.config$", line.rstrip()):
+                break
+        else:
+            raise AssertionError(f"mockserver.config was never imported: {''.join(seen)}")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=HANG)
+    finally:
+        hung.cancel()
+        _kill(proc)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert "listening" not in out and "Traceback" not in err, (out, err)
