@@ -544,8 +544,8 @@ def entry() -> None:
     ``main(["serve"])`` in-process once crashed in a later test's large read). A Ctrl-C before
     ``main`` reaches its command (while the other subcommands load, or the flags are read) ends
     it as one while it starts does: quietly, 130."""
-    from .launch import take_ctrl_c
     from .serving.bodies import keep_large_blocks_mapped
+    from .serving.ctrl_c import take_ctrl_c
 
     take_ctrl_c()
     try:

@@ -11,7 +11,7 @@ SIGINT is still lost: a script that must stop the fake at any moment sends SIGTE
 nothing ignores (docs/load-and-workers.md, "Stopping").
 
 Only the console script does this: ``cli.main`` run inside another program leaves that
-program's handlers as they were. This module imports nothing of bgmock's and nothing heavy.
+program's handlers as they were. This module imports nothing heavy (``serving/ctrl_c.py``, a leaf).
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ from __future__ import annotations
 import signal
 import sys
 
-
-def take_ctrl_c() -> None:
-    """SIGINT raises ``KeyboardInterrupt`` again if whoever started the process ignored it."""
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+from .serving.ctrl_c import take_ctrl_c
 
 
 def entry() -> None:
