@@ -297,11 +297,19 @@ def _rule(data: Mapping[str, Any]) -> FaultRule:
 
 
 def _decoded(stored: Sequence[Mapping[str, Any]]) -> tuple[list[FaultRule], Owners]:
-    """The stored rules, and the owners of those that are start-up rules (their ``startup``:
-    a list of owners; one name as bgmock wrote it before several fakes could own a rule)."""
-    owners = {data["id"]: (tag,) if isinstance(tag, str) else tuple(tag)
-              for data in stored if (tag := data.get("startup"))}
+    """The stored rules, and the owners of those that are start-up rules (``_owners``)."""
+    owners = {data["id"]: _owners(tag) for data in stored if (tag := data.get("startup")) is not None}
     return [_rule(data) for data in stored], owners
+
+
+def _owners(tag: Any) -> tuple[str, ...]:
+    """A start-up rule's ``startup`` as stored: a list of owners; one name (as an earlier version
+    of this stop wrote it); or ``true``, as bgmock wrote it before rules had owners (a
+    ``--state DIR`` or a shared Redis of the last release: no owner known, so the next start
+    with the same rules is their owner, one with others replaces them)."""
+    if tag is True:
+        return ()
+    return (tag,) if isinstance(tag, str) else tuple(tag)
 
 
 def _encoded(rules: Sequence[FaultRule], owners: Mapping[str, tuple[str, ...]]) -> list[dict[str, Any]]:

@@ -87,6 +87,25 @@ def test_a_reset_leaves_the_same_rules_with_every_fake_that_owned_them(url, pref
     assert [rule["resCode"] for rule in sibling.withdraw_startup_rules()] == [501]
 
 
+def test_start_up_rules_the_last_release_stored_are_read_and_owned_by_the_next_start(url, prefix):
+    """A shared Redis or a ``--state DIR`` of the last release holds start-up rules marked
+    ``"startup": true``, with no owner: a start on it read them as a list of owners and failed
+    with a TypeError. Now they are start-up rules of no known owner: a start with the same rules
+    owns them (counters kept), and its stop removes them."""
+    import json
+
+    import redis
+
+    legacy = {"id": "rule-1", "endpoint": "submit", "res_code": 501, "times": 5, "probability": 1.0, "every_n": 1,
+              "delay_ms": None, "match": {}, "matched": 1, "fired": 1, "startup": True}
+    redis.Redis.from_url(url).set(prefix + "rules", json.dumps([legacy]))
+    fake = _start(url, prefix, {"resCode": 501, "times": 5})
+    assert fake.replaced_startup == []
+    assert [(rule["resCode"], rule["remaining"]) for rule in fake.faults()] == [(501, 4)]
+    assert [rule["resCode"] for rule in fake.withdraw_startup_rules()] == [501]
+    assert fake.faults() == []
+
+
 def test_a_start_with_other_rules_replaces_them_as_their_only_owner(url, prefix):
     first = _start(url, prefix, {"resCode": 501})
     second = _start(url, prefix, {"resCode": 501})
